@@ -1,0 +1,1 @@
+"""Backends: executors (and later sandbox providers and deployment targets), chosen by config."""

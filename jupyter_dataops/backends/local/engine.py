@@ -1,0 +1,39 @@
+"""A papermill engine that reports per-cell progress to a listener.
+
+papermill still does the work (parameter injection, execution through nbclient, error cells);
+this engine only taps its NotebookExecutionManager's cell hooks. Registered as the papermill engine
+``dataops`` through an entry point, and used by the local worker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from papermill.engines import NBClientEngine
+
+#: listener(event, cell, index) with event in {"start", "complete", "exception"}
+CellListener = Callable[[str, Any, int], None]
+
+
+class DataOpsEngine(NBClientEngine):
+    @classmethod
+    def execute_managed_notebook(cls, nb_man: Any, kernel_name: str, **kwargs: Any) -> Any:
+        listener: CellListener | None = kwargs.pop("dataops_listener", None)
+        if listener is not None:
+            for event, hook in (
+                ("start", "cell_start"),
+                ("complete", "cell_complete"),
+                ("exception", "cell_exception"),
+            ):
+                setattr(nb_man, hook, _tap(getattr(nb_man, hook), event, listener))
+        return super().execute_managed_notebook(nb_man, kernel_name, **kwargs)
+
+
+def _tap(original: Callable[..., Any], event: str, listener: CellListener) -> Callable[..., Any]:
+    def hook(cell: Any, cell_index: int | None = None, **kwargs: Any) -> Any:
+        result = original(cell, cell_index, **kwargs)
+        listener(event, cell, -1 if cell_index is None else cell_index)
+        return result
+
+    return hook

@@ -1,0 +1,139 @@
+"""A small pool of fresh, started, never-used kernels, so a job does not wait for a kernel start.
+
+A kernel is handed out once and never returns to the pool: each job gets a clean interpreter, as
+it would from the papermill CLI. The pool refills in background threads.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections import OrderedDict
+from typing import Any
+
+log = logging.getLogger("jupyter_dataops.worker")
+
+
+def start_kernel(kernel_name: str, *, cwd: str | None = None, timeout: float = 60) -> Any:
+    """Start a kernel and wait until it answers, as nbclient would before running cells."""
+    from jupyter_client.manager import KernelManager
+
+    km = KernelManager(kernel_name=kernel_name)
+    km.start_kernel(cwd=cwd)
+    kc = km.client()
+    try:
+        kc.start_channels()
+        kc.wait_for_ready(timeout=timeout)
+    except BaseException:
+        km.shutdown_kernel(now=True)
+        raise
+    finally:
+        kc.stop_channels()
+    return km
+
+
+def run_silently(km: Any, code: str, timeout: float = 30) -> None:
+    """Run a line of setup code (e.g. a chdir) in a started kernel, raising if it fails."""
+    kc = km.client()
+    kc.start_channels()
+    try:
+        reply = kc.execute_interactive(code, silent=True, store_history=False, timeout=timeout)
+        if reply["content"].get("status") != "ok":
+            raise RuntimeError(f"kernel setup failed: {reply['content'].get('evalue')}")
+    finally:
+        kc.stop_channels()
+
+
+class KernelPool:
+    """Keeps ``size`` started kernels for each of the most recently used kernel names."""
+
+    def __init__(self, size: int, *, default_kernel: str, max_names: int = 3) -> None:
+        self.size = max(0, size)
+        self.max_names = max_names
+        self._ready: OrderedDict[str, queue.SimpleQueue[Any]] = OrderedDict()
+        self._starting: dict[str, int] = {}
+        self._lock = threading.Lock()
+        self._closed = False
+        self.started = 0
+        if self.size:
+            self._want(default_kernel)
+
+    def _want(self, name: str) -> queue.SimpleQueue[Any]:
+        with self._lock:
+            q = self._ready.get(name)
+            if q is None:
+                q = self._ready[name] = queue.SimpleQueue()
+                self._starting[name] = 0
+                while len(self._ready) > self.max_names:  # forget the least recently used name
+                    old, old_q = self._ready.popitem(last=False)
+                    self._starting.pop(old, None)
+                    self._drain(old_q)
+            else:
+                self._ready.move_to_end(name)
+            missing = self.size - q.qsize() - self._starting[name]
+            for _ in range(max(0, missing)):
+                self._starting[name] += 1
+                threading.Thread(target=self._fill, args=(name, q), daemon=True).start()
+            return q
+
+    def _fill(self, name: str, q: queue.SimpleQueue[Any]) -> None:
+        try:
+            km = start_kernel(name)
+        except Exception as exc:
+            log.warning("could not pre-start a %s kernel: %s", name, exc)
+            with self._lock:
+                self._starting[name] = self._starting.get(name, 1) - 1
+            return
+        with self._lock:
+            self._starting[name] = self._starting.get(name, 1) - 1
+            keep = not self._closed and self._ready.get(name) is q
+            if keep:
+                q.put(km)
+                self.started += 1
+        if not keep:
+            km.shutdown_kernel(now=True)
+
+    def acquire(self, name: str) -> tuple[Any, bool]:
+        """A started kernel for ``name``: ``(km, True)`` from the pool, or a new one started now.
+        Either way the pool is topped up in the background."""
+        if self.size == 0:
+            return start_kernel(name), False
+        q = self._want(name)
+        try:
+            km = q.get_nowait()
+        except queue.Empty:
+            km = None
+        self._want(name)
+        if km is not None and km.is_alive():
+            return km, True
+        return start_kernel(name), False
+
+    def wait_ready(self, name: str, timeout: float = 60) -> bool:
+        """Wait until the pool holds ``size`` kernels for ``name`` (used by benchmarks and tests)."""
+        q = self._want(name)
+        deadline = time.monotonic() + timeout
+        while q.qsize() < self.size and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return q.qsize() >= self.size
+
+    @staticmethod
+    def _drain(q: queue.SimpleQueue[Any]) -> None:
+        while True:
+            try:
+                km = q.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                km.shutdown_kernel(now=True)
+            except Exception:  # the kernel may already be gone
+                pass
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            queues = list(self._ready.values())
+            self._ready.clear()
+        for q in queues:
+            self._drain(q)

@@ -1,0 +1,149 @@
+"""Configuration shared by every adapter: the server extension, the CLI, the magics and the worker.
+
+One ``jupyter_server_config.py`` (or ``jupyter_dataops_config.py``) configures them all::
+
+    c.DataOps.store_url = "postgresql+psycopg://dataops@db/dataops"
+    c.DataOps.job_executor_class = "local"          # or an import string, or an entry-point name
+    c.LocalExecutor.max_concurrent_jobs = 4
+"""
+
+from __future__ import annotations
+
+import os
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any
+
+from traitlets import Float, Int, TraitError, Type, Unicode, default, validate
+from traitlets.config import Config, Configurable
+
+EXECUTOR_ENTRY_POINTS = "jupyter_dataops.executors"
+# Built-in names work even from a source tree whose entry points are not installed.
+BUILTIN_BACKENDS = {
+    EXECUTOR_ENTRY_POINTS: {"local": "jupyter_dataops.backends.local.LocalExecutor"},
+}
+
+
+def resolve_backend(group: str, value: Any) -> Any:
+    """Turn an entry-point name (``"local"``) into its class; leave classes and import strings."""
+    if isinstance(value, str) and "." not in value:
+        for ep in entry_points(group=group):
+            if ep.name == value:
+                return ep.load()
+        builtin = BUILTIN_BACKENDS.get(group, {})
+        if value in builtin:
+            return builtin[value]
+        names = sorted({ep.name for ep in entry_points(group=group)} | set(builtin))
+        raise TraitError(
+            f"No backend named {value!r} in {group}; installed: {', '.join(names) or 'none'}. "
+            "Install the package that provides it (for Kubernetes: pip install jupyter-dataops[kubernetes])."
+        )
+    return value
+
+
+class BackendType(Type):
+    """A ``Type`` trait that also accepts the name of an entry point in ``group``."""
+
+    def __init__(self, *args: Any, group: str, **kwargs: Any) -> None:
+        self.group = group
+        super().__init__(*args, **kwargs)
+
+    def validate(self, obj: Any, value: Any) -> Any:
+        return super().validate(obj, resolve_backend(self.group, value))
+
+
+def default_data_dir() -> Path:
+    from jupyter_core.paths import jupyter_data_dir
+
+    return Path(jupyter_data_dir()) / "dataops"
+
+
+class DataOps(Configurable):
+    """Settings of jupyter-dataops that every adapter shares."""
+
+    root_dir = Unicode(
+        "",
+        help="""Directory that notebook paths are relative to and that no path may leave.
+        The server uses its own root_dir; the CLI the current directory.""",
+    ).tag(config=True)
+
+    data_dir = Unicode(
+        "",
+        help="""Where the store, the worker's state and its lock live.
+        Default: <jupyter data dir>/dataops (honours JUPYTER_DATA_DIR).""",
+    ).tag(config=True)
+
+    store_url = Unicode(
+        "",
+        help="""SQLAlchemy URL of the store. Default: sqlite:///<data_dir>/dataops.db.
+        Example: c.DataOps.store_url = "postgresql+psycopg://user@host/dataops" """,
+    ).tag(config=True)
+
+    jobs_dir = Unicode(
+        "dataops-jobs",
+        help="""Folder, relative to root_dir, where each job gets a folder with its staged input,
+        executed notebook, HTML and log. Example: c.DataOps.jobs_dir = "runs" """,
+    ).tag(config=True)
+
+    job_executor_class = BackendType(
+        default_value="jupyter_dataops.backends.local.LocalExecutor",
+        klass="jupyter_dataops.backends.base.Executor",
+        group=EXECUTOR_ENTRY_POINTS,
+        help="""Executor that runs jobs: an entry-point name from the jupyter_dataops.executors
+        group ("local") or an import string. Example: c.DataOps.job_executor_class = "local" """,
+    ).tag(config=True)
+
+    default_kernel_name = Unicode(
+        "python3",
+        help="Kernel used when neither the request nor the notebook's metadata names one.",
+    ).tag(config=True)
+
+    default_timeout_seconds = Float(
+        0.0,
+        help="Whole-job time limit applied when a request gives none; 0 means no limit.",
+    ).tag(config=True)
+
+    default_max_retries = Int(
+        0, help="Retries for a failed job when the request does not say."
+    ).tag(config=True)
+
+    @default("root_dir")
+    def _default_root_dir(self) -> str:
+        return os.getcwd()
+
+    @default("data_dir")
+    def _default_data_dir(self) -> str:
+        return str(default_data_dir())
+
+    @default("store_url")
+    def _default_store_url(self) -> str:
+        return f"sqlite:///{Path(self.data_dir) / 'dataops.db'}"
+
+    @validate("jobs_dir")
+    def _validate_jobs_dir(self, proposal: Any) -> str:
+        value = str(proposal["value"]).strip()
+        if not value or Path(value).is_absolute() or ".." in Path(value).parts:
+            raise TraitError(f"jobs_dir must be a relative folder inside root_dir, got {value!r}")
+        return value
+
+
+def load_config_files(extra_paths: list[str] | None = None) -> Config:
+    """Load ``jupyter_server_config`` and ``jupyter_dataops_config`` (.json/.py) from the Jupyter
+    config path, as the server would, so the CLI and the worker see the same settings."""
+    from jupyter_core.paths import jupyter_config_path
+    from traitlets.config.loader import JSONFileConfigLoader, PyFileConfigLoader
+
+    config = Config()
+    paths = list(reversed(jupyter_config_path())) + list(extra_paths or [])
+    for directory in paths:
+        for base in ("jupyter_server_config", "jupyter_dataops_config"):
+            for suffix, loader_cls in (
+                (".json", JSONFileConfigLoader),
+                (".py", PyFileConfigLoader),
+            ):
+                filename = base + suffix
+                if not (Path(directory) / filename).is_file():
+                    continue
+                loader = loader_cls(filename, path=directory)
+                config.merge(loader.load_config())
+    return config
