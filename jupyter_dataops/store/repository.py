@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import case, create_engine, delete, event, func, or_, select, text, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..core.errors import BackendUnavailable, InvalidInput, NotFound
@@ -118,7 +119,7 @@ class JobStore:
         raise NotFound(f"No job with id {job_id!r}.", hint="List jobs with `dataops jobs list`.")
 
     def list_jobs(self, query: JobQuery) -> tuple[list[JobRow], int, dict[str, int]]:
-        conditions = []
+        conditions: list[ColumnElement[bool]] = []
         if query.status:
             conditions.append(JobRow.status.in_([s.value for s in query.status]))
         if query.notebook:
@@ -179,7 +180,7 @@ class JobStore:
     def jobs_in(
         self, statuses: Iterable[JobStatus], *, executor: str | None = None
     ) -> list[JobRow]:
-        conditions = [JobRow.status.in_([s.value for s in statuses])]
+        conditions: list[ColumnElement[bool]] = [JobRow.status.in_([s.value for s in statuses])]
         if executor is not None:
             conditions.append(JobRow.executor == executor)
         with self.session() as s:
