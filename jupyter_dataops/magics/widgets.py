@@ -1,0 +1,181 @@
+"""What the ``%dataops`` magic displays: a live progress bar, a link to the executed notebook, the
+jobs table. ipywidgets is used when it is installed; otherwise a text display updated in place."""
+
+from __future__ import annotations
+
+import html
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from ..adapters import (
+    TABLE_COLUMNS,
+    format_error,
+    format_job_table,
+    format_outcome,
+    job_row,
+    progress_bar,
+)
+from ..core.models import Job, JobPage, JobStatus
+
+_BAR_STYLES = {
+    JobStatus.COMPLETED: "success",
+    JobStatus.FAILED: "danger",
+    JobStatus.CANCELLED: "warning",
+}
+
+
+def _status_text(job: Job) -> str:
+    from ..adapters import format_duration, format_progress
+
+    return (
+        f"{job.status.value} · {format_progress(job)} cells · {format_duration(job.duration)}"
+        f" · job {job.id}"
+    )
+
+
+class JobProgress:
+    """A live view of one job: an ``IntProgress`` bar with the job's name and a status label.
+
+    Widget updates travel over the kernel's comm channel while the cell is still running, so the
+    bar moves even though ``%dataops run --wait`` blocks the cell.
+    """
+
+    def __init__(self, job: Job) -> None:
+        from IPython.display import display
+
+        self._widgets: Any = None
+        try:
+            import ipywidgets as widgets
+        except ImportError:
+            self._handle: Any = display(_TextView(progress_bar(job)), display_id=True)
+            return
+        self._bar = widgets.IntProgress(
+            value=0,
+            min=0,
+            max=max(1, job.progress.cells_total),
+            description=job.name[:20],
+            layout=widgets.Layout(width="40%"),
+            style={"description_width": "initial"},
+        )
+        self._label = widgets.Label(value=_status_text(job))
+        self._widgets = widgets.HBox([self._bar, self._label])
+        display(self._widgets)
+        self.update(job)
+
+    def update(self, job: Job) -> None:
+        if self._widgets is None:
+            self._handle.update(_TextView(progress_bar(job)))
+            return
+        self._bar.max = max(1, job.progress.cells_total)
+        self._bar.value = min(job.progress.cells_completed, self._bar.max)
+        self._bar.bar_style = _BAR_STYLES.get(job.status, "info")
+        if job.status is JobStatus.COMPLETED:
+            self._bar.value = self._bar.max
+        self._label.value = _status_text(job)
+
+
+class _TextView:
+    """A display object with a text and an HTML form, for front ends without widgets."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text
+
+    def _repr_html_(self) -> str:
+        return f"<pre>{html.escape(self.text)}</pre>"
+
+
+def link_href(job: Job, path: str, cwd: str | None = None) -> str:
+    """``path`` (relative to the job's root) as a link relative to the kernel's working directory.
+
+    JupyterLab resolves relative links in outputs against the notebook's folder, which is where
+    it starts the kernel, and opens local files in a tab instead of downloading them.
+    """
+    target = Path(job.root_dir) / path
+    href = os.path.relpath(target, cwd or os.getcwd())
+    return Path(href).as_posix()
+
+
+def outcome_html(job: Job, cwd: str | None = None) -> str:
+    """The summary shown when a waited-for job ends: status, link to its output, its error."""
+    parts = [f"<b>{html.escape(format_outcome(job))}</b>"]
+    if job.output_path:
+        href = html.escape(link_href(job, job.output_path, cwd), quote=True)
+        parts.append(f'Executed notebook: <a href="{href}">{html.escape(job.output_path)}</a>')
+    if job.html_path:
+        href = html.escape(link_href(job, job.html_path, cwd), quote=True)
+        parts.append(f'HTML: <a href="{href}">{html.escape(job.html_path)}</a>')
+    return "<br>".join(parts)
+
+
+class JobOutcome:
+    """The end of a waited-for job, with an HTML form (a link the notebook opens) and a text form."""
+
+    def __init__(self, job: Job, cwd: str | None = None) -> None:
+        self.job = job
+        self.cwd = cwd
+
+    def __repr__(self) -> str:
+        return format_outcome(self.job)
+
+    def _repr_html_(self) -> str:
+        return outcome_html(self.job, self.cwd)
+
+
+def show_outcome(job: Job, cwd: str | None = None) -> None:
+    """Display the outcome and, for a failed job, the failing cell's traceback on stderr (with its
+    colours: the notebook renders ANSI codes in stream output)."""
+    from IPython.display import display
+
+    display(JobOutcome(job, cwd))
+    if job.status is JobStatus.FAILED and job.error is not None:
+        if job.error.traceback:
+            print("\n".join(job.error.traceback), file=sys.stderr)
+        else:
+            print(format_error(job), file=sys.stderr)
+
+
+class JobTable:
+    """A page of jobs that renders as an HTML table in a notebook and as text in a terminal.
+
+    ``jobs = %dataops jobs`` keeps it; ``jobs.page.jobs`` are the :class:`Job` objects.
+    """
+
+    def __init__(self, page: JobPage, cwd: str | None = None) -> None:
+        self.page = page
+        self.cwd = cwd
+
+    @property
+    def jobs(self) -> list[Job]:
+        return self.page.jobs
+
+    def __repr__(self) -> str:
+        return format_job_table(self.page)
+
+    def _repr_html_(self) -> str:
+        if not self.page.jobs:
+            return f"<p>{html.escape(format_job_table(self.page))}</p>"
+        head = "".join(f"<th>{c}</th>" for c in (*TABLE_COLUMNS, "output"))
+        rows = []
+        for job in self.page.jobs:
+            cells = job_row(job)
+            tds = "".join(f"<td>{html.escape(cells[c])}</td>" for c in TABLE_COLUMNS)
+            if job.output_path:
+                href = html.escape(link_href(job, job.output_path, self.cwd), quote=True)
+                tds += f'<td><a href="{href}">notebook</a></td>'
+            else:
+                tds += "<td></td>"
+            title = html.escape(format_error(job), quote=True)
+            rows.append(f'<tr title="{title}">{tds}</tr>' if title else f"<tr>{tds}</tr>")
+        shown_to = self.page.offset + len(self.page.jobs)
+        footer = ""
+        if self.page.offset or shown_to < self.page.total:
+            footer = f"<p>{self.page.offset + 1}-{shown_to} of {self.page.total} jobs</p>"
+        return (
+            f'<table class="dataops-jobs"><thead><tr>{head}</tr></thead>'
+            f"<tbody>{''.join(rows)}</tbody></table>{footer}"
+        )
