@@ -1,0 +1,251 @@
+"""The local executor with real kernels, papermill and a real worker process."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+from traitlets.config import Config
+
+from jupyter_dataops.backends.local.kernels import KernelPool
+from jupyter_dataops.backends.local.worker import read_state
+from jupyter_dataops.core.config import DataOps
+from jupyter_dataops.core.errors import Conflict, InvalidInput
+from jupyter_dataops.core.models import JobCreate, JobQuery, JobRerun, JobStatus
+from jupyter_dataops.core.service import DataOpsService
+
+from .notebooks import output_text, write_notebook
+
+WAIT = 120  # seconds; a bound, not a performance claim
+
+
+def make_service(tmp_path: Path, **executor: object) -> DataOpsService:
+    config = Config({"LocalExecutor": {"kernel_pool_size": 1, "idle_timeout": 120, **executor}})
+    dataops = DataOps(
+        config=config, root_dir=str(tmp_path / "root"), data_dir=str(tmp_path / "data")
+    )
+    return DataOpsService(dataops)
+
+
+@pytest.fixture
+def service(tmp_path):
+    (tmp_path / "root").mkdir()
+    svc = make_service(tmp_path)
+    yield svc
+    svc.executor.stop_worker()  # type: ignore[attr-defined]
+    svc.close()
+
+
+@pytest.fixture
+def root(service) -> Path:
+    return Path(service.dataops.root_dir)
+
+
+def wait_for_status(service, job_id, statuses, timeout=WAIT):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = service.get_job(job_id)
+        if job.status in statuses:
+            return job
+        time.sleep(0.05)
+    raise AssertionError(f"job {job_id} stayed {job.status} for {timeout} s")
+
+
+def test_job_runs_with_parameters_progress_and_logs(service, root):
+    write_notebook(
+        root / "work" / "train.ipynb",
+        ["print('alpha is', alpha)", "import os; print('cwd', os.getcwd())", "result = alpha * n"],
+        parameters="alpha = 0.1\nn = 2",
+    )
+    job = service.create_job(
+        JobCreate(notebook_path="work/train.ipynb", parameters={"alpha": "0.5"})
+    )
+    assert job.status == JobStatus.QUEUED and job.parameters == {"alpha": 0.5}
+    done = service.wait_for_job(job.id, timeout=WAIT)
+    assert done.status == JobStatus.COMPLETED, done.error
+    # papermill injects a cell, so 3 + parameters + injected = 5 code cells
+    assert done.progress.cells_completed == done.progress.cells_total == 5
+    out = root / done.output_path
+    text = output_text(out)
+    assert "alpha is 0.5" in text
+    assert f"cwd {(root / 'work').resolve()}" in text  # runs where the notebook lives
+    injected = json.loads(out.read_text())["cells"][1]
+    assert "injected-parameters" in injected["metadata"]["tags"]
+    logs = service.job_logs(job.id)
+    assert "alpha is 0.5" in logs and "completed" in logs
+    assert done.started_at and done.finished_at and done.finished_at >= done.started_at
+
+
+def test_failure_names_the_cell_and_retries(service, root):
+    write_notebook(root / "fail.ipynb", ["print('before')", "1 / 0"])
+    job = service.create_job(JobCreate(notebook_path="fail.ipynb", max_retries=1))
+    done = service.wait_for_job(job.id, timeout=WAIT)
+    assert done.status == JobStatus.FAILED
+    assert done.attempt == 2
+    assert done.error.ename == "ZeroDivisionError"
+    assert done.error.cell_index == 1
+    assert any("ZeroDivisionError" in line for line in done.error.traceback)
+    assert done.output_path  # papermill writes the failing notebook too
+    assert service.job_logs(job.id).count("attempt ") == 2
+
+
+def test_input_is_staged_at_submit(service, root):
+    nb = write_notebook(root / "stage.ipynb", ["print('original')"])
+    job = service.create_job(JobCreate(notebook_path="stage.ipynb"))
+    write_notebook(nb, ["print('edited')"])
+    done = service.wait_for_job(job.id, timeout=WAIT)
+    assert "original" in output_text(root / done.output_path)
+
+    rerun = service.rerun_job(job.id, JobRerun())
+    assert "original" in output_text(root / service.wait_for_job(rerun.id).output_path)
+    current = service.rerun_job(job.id, JobRerun(use_current_notebook=True))
+    assert "edited" in output_text(root / service.wait_for_job(current.id).output_path)
+    assert current.rerun_of == job.id
+
+
+def test_rerun_with_changed_parameters(service, root):
+    write_notebook(root / "p.ipynb", ["print(a + b)"], parameters="a = 1\nb = 2")
+    first = service.create_job(JobCreate(notebook_path="p.ipynb", parameters={"a": 10}))
+    service.wait_for_job(first.id, timeout=WAIT)
+    second = service.rerun_job(first.id, JobRerun(parameters={"b": "5"}))
+    assert second.parameters == {"a": 10, "b": 5}
+    done = service.wait_for_job(second.id, timeout=WAIT)
+    assert "15" in output_text(root / done.output_path)
+
+
+def test_cancel_running_and_queued_jobs(tmp_path):
+    (tmp_path / "root").mkdir()
+    service = make_service(tmp_path, max_concurrent_jobs=1)
+    try:
+        root = Path(service.dataops.root_dir)
+        write_notebook(root / "slow.ipynb", ["import time; time.sleep(60)"])
+        running = service.create_job(JobCreate(notebook_path="slow.ipynb"))
+        queued = service.create_job(JobCreate(notebook_path="slow.ipynb"))
+        wait_for_status(service, running.id, {JobStatus.RUNNING})
+        assert service.cancel_job(queued.id).status == JobStatus.CANCELLED
+        service.cancel_job(running.id)
+        done = wait_for_status(service, running.id, {JobStatus.CANCELLED, JobStatus.FAILED})
+        assert done.status == JobStatus.CANCELLED
+        with pytest.raises(Conflict, match="nothing to cancel"):
+            service.cancel_job(running.id)
+        service.delete_job(running.id)
+        assert not (root / "dataops-jobs" / f"slow-{running.id}").exists()
+    finally:
+        service.executor.stop_worker()  # type: ignore[attr-defined]
+        service.close()
+
+
+def test_whole_job_timeout(service, root):
+    write_notebook(root / "slow.ipynb", ["import time; time.sleep(60)"])
+    job = service.create_job(JobCreate(notebook_path="slow.ipynb", timeout_seconds=1))
+    done = service.wait_for_job(job.id, timeout=WAIT)
+    assert done.status == JobStatus.FAILED
+    assert done.error.ename == "TimeoutError" and "1 s limit" in done.error.evalue
+
+
+def test_concurrency_limit_and_queue_order(tmp_path):
+    (tmp_path / "root").mkdir()
+    service = make_service(tmp_path, max_concurrent_jobs=1)
+    try:
+        root = Path(service.dataops.root_dir)
+        write_notebook(root / "n.ipynb", ["import time; time.sleep(0.3)"])
+        jobs = [service.create_job(JobCreate(notebook_path="n.ipynb")) for _ in range(3)]
+        done = [service.wait_for_job(j.id, timeout=WAIT) for j in jobs]
+        assert all(j.status == JobStatus.COMPLETED for j in done)
+        spans = sorted((j.started_at, j.finished_at) for j in done)
+        for (_, end), (start, _) in itertools.pairwise(spans):
+            assert start >= end  # one at a time
+        assert [j.id for j in sorted(done, key=lambda j: j.started_at)] == [j.id for j in jobs]
+    finally:
+        service.executor.stop_worker()  # type: ignore[attr-defined]
+        service.close()
+
+
+def test_worker_crash_loses_no_job(tmp_path):
+    """Kill -9 the worker mid-run: the running job is failed with the reason, the queued one runs."""
+    (tmp_path / "root").mkdir()
+    service = make_service(tmp_path, max_concurrent_jobs=1)
+    try:
+        root = Path(service.dataops.root_dir)
+        write_notebook(root / "slow.ipynb", ["import time; time.sleep(60)"])
+        write_notebook(root / "quick.ipynb", ["print('ran after the crash')"])
+        running = service.create_job(JobCreate(notebook_path="slow.ipynb"))
+        queued = service.create_job(JobCreate(notebook_path="quick.ipynb"))
+        wait_for_status(service, running.id, {JobStatus.RUNNING})
+        pid = read_state(Path(service.dataops.data_dir))["pid"]
+        os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while service.executor.worker_alive() and time.monotonic() < deadline:  # type: ignore[attr-defined]
+            time.sleep(0.05)
+        assert service.get_job(running.id).status == JobStatus.RUNNING  # nobody knows yet
+
+        notes = service.reconcile()  # what the server or CLI does on start
+        assert notes
+        lost = wait_for_status(service, running.id, {JobStatus.FAILED})
+        assert lost.error.ename == "WorkerLost" and "stopped while the job was running" in (
+            lost.error.evalue
+        )
+        done = service.wait_for_job(queued.id, timeout=WAIT)
+        assert done.status == JobStatus.COMPLETED
+        assert "ran after the crash" in output_text(root / done.output_path)
+    finally:
+        service.executor.stop_worker()  # type: ignore[attr-defined]
+        service.close()
+
+
+def test_bad_input_stores_nothing(service, root):
+    write_notebook(root / "p.ipynb", ["print(a)"], parameters="a = 1")
+    for request in [
+        JobCreate(notebook_path="p.ipynb", kernel_name="no-such-kernel"),
+        JobCreate(notebook_path="p.ipynb", parameters={"a": "not a number"}),
+    ]:
+        with pytest.raises(InvalidInput):
+            service.create_job(request)
+    assert service.list_jobs(JobQuery()).total == 0
+    assert not (root / "dataops-jobs").exists() or not any((root / "dataops-jobs").iterdir())
+    assert service.store.audit_events() == []
+
+
+def test_delete_refuses_active_jobs(service, root):
+    write_notebook(root / "slow.ipynb", ["import time; time.sleep(60)"])
+    job = service.create_job(JobCreate(notebook_path="slow.ipynb"))
+    with pytest.raises(Conflict, match="Cancel it first"):
+        service.delete_job(job.id)
+    service.cancel_job(job.id)
+    wait_for_status(service, job.id, {JobStatus.CANCELLED})
+    service.delete_job(job.id)
+    assert service.list_jobs().total == 0
+    assert [e.action for e in service.store.audit_events(job.id)] == [
+        "job.create",
+        "job.cancel",
+        "job.delete",
+    ]
+
+
+def test_html_rendering(service, root):
+    write_notebook(root / "h.ipynb", ["print('in html')"])
+    job = service.wait_for_job(service.create_job(JobCreate(notebook_path="h.ipynb")).id)
+    html = service.job_html(job.id)
+    assert "in html" in html.read_text()
+    assert service.get_job(job.id).html_path
+
+
+def test_kernel_pool_hands_out_each_kernel_once():
+    pool = KernelPool(1, default_kernel="python3")
+    try:
+        assert pool.wait_ready("python3", timeout=WAIT)
+        first, warm = pool.acquire("python3")
+        assert warm and first.is_alive()
+        assert pool.wait_ready("python3", timeout=WAIT)
+        second, warm2 = pool.acquire("python3")
+        assert warm2 and second is not first
+        assert second.connection_file != first.connection_file
+        for km in (first, second):
+            km.shutdown_kernel(now=True)
+    finally:
+        pool.close()
