@@ -172,6 +172,9 @@ class Worker:
                 self._start(row)
             with self._lock:
                 busy = bool(self.running)
+            if not (self.data_dir / STATE_FILE).exists():
+                log.warning("%s was removed; exiting", self.data_dir / STATE_FILE)
+                return
             if busy:
                 idle_since = time.monotonic()
             elif (
