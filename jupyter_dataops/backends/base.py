@@ -47,6 +47,9 @@ class Executor(LoggingConfigurable):
         queued jobs will run. Returns one line per action taken, for the log."""
         raise NotImplementedError
 
+    def warm_up(self) -> None:
+        """Get ready for the first job (the server calls this on start). Optional."""
+
     def logs(self, job: JobRow) -> str:
         """The job's log as text (the local executor writes it next to the outputs)."""
         path = Path(job.output_dir) / "job.log"

@@ -336,7 +336,12 @@ class DataOpsService:
         return [self.to_job(r) for r in self.store.changed_since(since)]
 
     def reconcile(self) -> list[str]:
+        """After a restart: recover or fail interrupted jobs and make sure queued ones run."""
         return self.executor.reconcile()
+
+    def warm_up(self) -> None:
+        """Prepare the executor for the first job (called by the server on start)."""
+        self.executor.warm_up()
 
     def close(self) -> None:
         self.executor.close()

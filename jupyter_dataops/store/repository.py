@@ -14,8 +14,8 @@ from typing import Any
 
 from sqlalchemy import case, create_engine, delete, event, func, or_, select, text, update
 from sqlalchemy.engine import Engine
-from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql.elements import ColumnElement
 
 from ..core.errors import BackendUnavailable, InvalidInput, NotFound
 from ..core.models import ALLOWED_TRANSITIONS, JobQuery, JobStatus

@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from traitlets import Float, Int, Unicode, default
+from traitlets import Bool, Float, Int, Unicode, default
 
 from ...core.errors import BackendUnavailable
 from ...core.models import ACTIVE_STATUSES
@@ -44,6 +44,12 @@ class LocalExecutor(Executor):
 
     cell_timeout = Float(
         0.0, help="Limit for a single cell, in seconds (0: none). Whole-job limits are per job."
+    ).tag(config=True)
+
+    warm_start = Bool(
+        True,
+        help="Start the worker (and its kernel pool) when the Jupyter server starts, so the first "
+        "job does not wait for imports and a kernel start.",
     ).tag(config=True)
 
     python = Unicode(
@@ -136,6 +142,10 @@ class LocalExecutor(Executor):
 
     def cancel(self, job: object) -> None:
         poke(self.data_dir)
+
+    def warm_up(self) -> None:
+        if self.warm_start:
+            self.ensure_worker()
 
     def reconcile(self) -> list[str]:
         active = self.store.jobs_in(ACTIVE_STATUSES, executor=self.name)
