@@ -1,0 +1,1 @@
+"""The Jupyter Server extension of jupyter-dataops: REST API, events and their OpenAPI contract."""

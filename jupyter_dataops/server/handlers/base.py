@@ -1,0 +1,198 @@
+"""What every REST handler shares: running the core off the event loop, reading JSON and query
+arguments into core models, and turning every failure into one JSON error shape::
+
+    {"error": "invalid_input", "message": "...", "hint": "..." | null, "details": {...}}
+
+Core errors (``DataOpsError``) keep their own status (400/403/404/409/503); a pydantic validation
+error, malformed JSON or an unknown query argument is a 400; anything else is a 500 whose traceback
+goes to the server log, never to the client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from http.client import responses
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+
+from jupyter_server.base.handlers import APIHandler
+from jupyter_server.extension.handler import ExtensionHandlerMixin
+from pydantic import BaseModel, ValidationError
+from tornado import web
+
+from ...core.errors import DataOpsError
+
+if TYPE_CHECKING:
+    from ...core.service import DataOpsService
+    from ..app import DataOpsExtension
+
+T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
+
+#: The resource name that jupyter_server's Authorizer sees for every dataops route.
+AUTH_RESOURCE = "dataops"
+API_PREFIX = "/dataops/api"
+
+#: Query arguments jupyter_server itself reads on any API request.
+_SERVER_ARGUMENTS = frozenset({"token", "_xsrf", "no_track_activity"})
+
+_ERROR_NAMES = {
+    400: "invalid_input",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    503: "backend_unavailable",
+}
+
+
+class ApiError(web.HTTPError):
+    """An HTTP error whose JSON body is already known."""
+
+    def __init__(self, status_code: int, body: dict[str, Any]) -> None:
+        super().__init__(status_code, "%s", body.get("message", ""))
+        self.body = body
+
+
+def bad_request(message: str, *, hint: str | None = None, **details: Any) -> ApiError:
+    return ApiError(
+        400, {"error": "invalid_input", "message": message, "hint": hint, "details": details}
+    )
+
+
+def from_validation_error(exc: ValidationError, *, where: str = "body") -> ApiError:
+    """A 400 naming each field and its problem, without echoing the input back."""
+    problems = []
+    for error in exc.errors(include_url=False, include_input=False, include_context=False):
+        field = ".".join(str(part) for part in error["loc"]) or f"({where})"
+        problems.append({"field": field, "problem": error["msg"]})
+    summary = "; ".join(f"{p['field']}: {p['problem']}" for p in problems)
+    return bad_request(
+        f"Invalid request {where}: {summary}.",
+        hint="Correct the fields named above (see /dataops/api in the OpenAPI file).",
+        errors=problems,
+    )
+
+
+class DataOpsHandler(ExtensionHandlerMixin, APIHandler):
+    """Base of every ``/dataops/api`` handler. Subclasses parse, call one service method, render."""
+
+    auth_resource = AUTH_RESOURCE
+
+    #: Query arguments this route accepts; any other one is a 400, so typos do not pass silently.
+    query_arguments: ClassVar[frozenset[str]] = frozenset()
+
+    @property
+    def dataops(self) -> DataOpsExtension:
+        return self.extensionapp  # type: ignore[return-value]
+
+    @property
+    def actor(self) -> str | None:
+        user = self.current_user
+        return getattr(user, "username", None) or None
+
+    async def prepare(self) -> None:  # type: ignore[override]
+        await super().prepare()
+        if self.current_user:  # unauthenticated requests are refused by the method's decorator
+            self._check_query_arguments()
+
+    def _check_query_arguments(self) -> None:
+        unknown = []
+        for name, values in self.request.query_arguments.items():
+            if name in self.query_arguments or name in _SERVER_ARGUMENTS:
+                continue
+            # JupyterLab's ServerConnection appends a bare timestamp to defeat caches.
+            if name.isdigit() and all(not v for v in values):
+                continue
+            unknown.append(name)
+        if unknown:
+            allowed = ", ".join(sorted(self.query_arguments)) or "none"
+            raise bad_request(
+                f"Unknown query argument(s): {', '.join(sorted(unknown))}.",
+                hint=f"This route accepts: {allowed}.",
+                unknown=sorted(unknown),
+            )
+
+    # -- input --------------------------------------------------------------------------------
+    def json_body(self, model: type[M], *, required: bool = True) -> M:
+        """The request's JSON body as ``model``; an empty body is ``{}`` unless ``required``."""
+        raw = self.request.body or b""
+        if not raw.strip():
+            if required:
+                raise bad_request(
+                    "The request has no body.", hint=f"Send a JSON object ({model.__name__})."
+                )
+            data: Any = {}
+        else:
+            try:
+                data = json.loads(raw)
+            except (ValueError, UnicodeDecodeError) as exc:
+                raise bad_request(
+                    f"The request body is not valid JSON: {exc}.",
+                    hint=f"Send a JSON object ({model.__name__}).",
+                ) from exc
+        try:
+            return model.model_validate(data)
+        except ValidationError as exc:
+            raise from_validation_error(exc) from exc
+
+    def query_value(self, name: str) -> str | None:
+        """A query argument given at most once; empty means absent."""
+        values = self.get_query_arguments(name)
+        if len(values) > 1:
+            raise bad_request(
+                f"Query argument {name!r} is given {len(values)} times; give it once."
+            )
+        return values[0] if values and values[0] != "" else None
+
+    def query_model(self, model: type[M], data: dict[str, Any]) -> M:
+        try:
+            return model.model_validate({k: v for k, v in data.items() if v is not None})
+        except ValidationError as exc:
+            raise from_validation_error(exc, where="query") from exc
+
+    # -- the core -----------------------------------------------------------------------------
+    async def call(self, fn: Callable[[DataOpsService], T]) -> T:
+        """Run ``fn(service)`` in a worker thread: the core is synchronous and may import heavy
+        modules or wait on the store, none of which may stall the server's event loop."""
+        extension = self.dataops
+        try:
+            return await asyncio.to_thread(lambda: fn(extension.service))
+        except DataOpsError as exc:
+            raise ApiError(exc.http_status, exc.to_dict()) from exc
+        except ValidationError as exc:
+            raise from_validation_error(exc) from exc
+
+    # -- output -------------------------------------------------------------------------------
+    def write_json(self, value: BaseModel | dict[str, Any], *, status: int = 200) -> None:
+        body = value.model_dump(mode="json") if isinstance(value, BaseModel) else value
+        self.set_status(status)
+        self.finish(json.dumps(body))
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        exc = (kwargs.get("exc_info") or (None, None, None))[1]
+        if isinstance(exc, ApiError):
+            body = exc.body
+        elif isinstance(exc, web.HTTPError):
+            message = responses.get(status_code, "Error")
+            if exc.log_message:
+                message = exc.log_message % exc.args if exc.args else exc.log_message
+            body = {
+                "error": _ERROR_NAMES.get(status_code, "http_error"),
+                "message": message,
+                "hint": None,
+                "details": {},
+            }
+        else:
+            # The traceback is in the server log (tornado logged it); the client learns nothing
+            # that could leak paths, settings or secrets.
+            body = {
+                "error": "internal_error",
+                "message": "The server failed to handle this request.",
+                "hint": "The Jupyter server's log has the details.",
+                "details": {},
+            }
+        self.finish(json.dumps(body, default=str))
