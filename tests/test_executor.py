@@ -15,7 +15,7 @@ from traitlets.config import Config
 from jupyter_dataops.backends.local.kernels import KernelPool
 from jupyter_dataops.backends.local.worker import read_state
 from jupyter_dataops.core.config import DataOps
-from jupyter_dataops.core.errors import Conflict, InvalidInput
+from jupyter_dataops.core.errors import Conflict, InvalidInput, QueueFull
 from jupyter_dataops.core.models import JobCreate, JobQuery, JobRerun, JobStatus
 from jupyter_dataops.core.service import DataOpsService
 
@@ -249,3 +249,36 @@ def test_kernel_pool_hands_out_each_kernel_once():
             km.shutdown_kernel(now=True)
     finally:
         pool.close()
+
+
+def test_queue_is_bounded(tmp_path):
+    (tmp_path / "root").mkdir()
+    config = Config({"DataOps": {"max_queued_jobs": 2}, "LocalExecutor": {"warm_start": False}})
+    dataops = DataOps(config=config, root_dir=str(tmp_path / "root"), data_dir=str(tmp_path / "d"))
+    from jupyter_dataops.backends.base import Executor
+
+    class HoldingExecutor(Executor):
+        """Accepts jobs and never runs them, so the queue fills deterministically."""
+
+        name = "holding"
+
+        def submit(self, job):
+            pass
+
+        def cancel(self, job):
+            pass
+
+        def reconcile(self):
+            return []
+
+    service = DataOpsService(dataops, executor=HoldingExecutor(dataops=dataops, store=None))
+    service.executor.store = service.store
+    try:
+        write_notebook(tmp_path / "root" / "n.ipynb", ["1"])
+        service.create_job(JobCreate(notebook_path="n.ipynb"))
+        service.create_job(JobCreate(notebook_path="n.ipynb"))
+        with pytest.raises(QueueFull, match="queue is full"):
+            service.create_job(JobCreate(notebook_path="n.ipynb"))
+        assert service.list_jobs().total == 2
+    finally:
+        service.close()

@@ -103,6 +103,12 @@ class DataOps(Configurable):
         help="Whole-job time limit applied when a request gives none; 0 means no limit.",
     ).tag(config=True)
 
+    max_queued_jobs = Int(
+        1000,
+        help="""Bound of the job queue: a submit beyond this many queued jobs is refused (HTTP 429)
+        and stores nothing. Example: c.DataOps.max_queued_jobs = 5000""",
+    ).tag(config=True)
+
     default_max_retries = Int(
         0, help="Retries for a failed job when the request does not say."
     ).tag(config=True)

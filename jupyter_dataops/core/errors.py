@@ -75,6 +75,14 @@ class PolicyViolation(DataOpsError):
     reason = "policy_violation"
 
 
+class QueueFull(DataOpsError):
+    """The job queue is at its configured bound; nothing was queued."""
+
+    http_status = 429
+    exit_code = 8
+    reason = "queue_full"
+
+
 class BackendUnavailable(DataOpsError):
     """A backend cannot be used: a missing extra, an unreachable cluster, a dead worker."""
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .config import DataOps
-from .errors import Conflict, InvalidInput, NotFound
+from .errors import Conflict, InvalidInput, NotFound, QueueFull
 from .models import (
     ACTIVE_STATUSES,
     TERMINAL_STATUSES,
@@ -162,6 +162,13 @@ class DataOpsService:
             kernel_name or spec.kernel_name or self.dataops.default_kernel_name
         )
         timeout = timeout_seconds or (self.dataops.default_timeout_seconds or None)
+        queued = self.store.count_jobs([JobStatus.QUEUED])
+        if queued >= self.dataops.max_queued_jobs:
+            raise QueueFull(
+                f"The job queue is full ({queued} jobs queued; the bound is "
+                f"{self.dataops.max_queued_jobs}).",
+                hint="Wait for queued jobs to finish, cancel some, or raise c.DataOps.max_queued_jobs.",
+            )
 
         job_id = new_job_id()
         stem = _SAFE_STEM.sub("_", Path(display_path).stem)[:60] or "notebook"

@@ -177,6 +177,17 @@ class JobStore:
             )
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
+    def count_jobs(self, statuses: Iterable[JobStatus]) -> int:
+        with self.session() as s:
+            return int(
+                s.scalar(
+                    select(func.count())
+                    .select_from(JobRow)
+                    .where(JobRow.status.in_([st.value for st in statuses]))
+                )
+                or 0
+            )
+
     def jobs_in(
         self, statuses: Iterable[JobStatus], *, executor: str | None = None
     ) -> list[JobRow]:
