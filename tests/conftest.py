@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import re
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -68,9 +69,10 @@ def jp_server_config() -> dict[str, Any]:
     """The server under test: jupyter-dataops enabled, a small worker that goes away when idle."""
     return {
         "ServerApp": {"jpserver_extensions": {EXTENSION: True}, "allow_root": True},
-        # One warm kernel is enough for tests and keeps two-core machines responsive; the worker
-        # is stopped after each test, the idle timeout is only a safety net.
-        "LocalExecutor": {"kernel_pool_size": 1, "idle_timeout": 120.0},
+        # The worker starts with the first job rather than with the server (most server tests run
+        # none), keeps one warm kernel, and is stopped after each test (the idle timeout is only a
+        # safety net): two-core machines stay responsive.
+        "LocalExecutor": {"kernel_pool_size": 1, "idle_timeout": 120.0, "warm_start": False},
     }
 
 
@@ -173,6 +175,37 @@ def dataops_api(dataops_server: Any, jp_fetch: Callable[..., Any]) -> DataOpsApi
     """``await dataops_api(method, *path, json=, body=, params=, headers=) -> ApiResponse`` under
     ``/dataops/api``, plus ``create_job(**JobCreate)`` and ``wait_for_job(id, statuses)``."""
     return DataOpsApi(jp_fetch)
+
+
+def registered_routes(web_app: Any) -> dict[str, tuple[type, frozenset[str]]]:
+    """Every ``/dataops`` route the running server has, as OpenAPI-style paths
+    (``/dataops/api/jobs/{job_id}``) -> (handler class, HTTP methods it implements).
+
+    Read from tornado's routing table, not from our own list, so a handler registered any other
+    way is found too. OPTIONS (CORS pre-flight, answered without auth by jupyter_server) is left out.
+    """
+    from tornado.routing import PathMatches
+    from tornado.web import RequestHandler
+
+    routes: dict[str, tuple[type, frozenset[str]]] = {}
+
+    def walk(router: Any) -> None:
+        for rule in getattr(router, "rules", []):
+            if hasattr(rule.target, "rules"):
+                walk(rule.target)
+            elif isinstance(rule.matcher, PathMatches) and "/dataops" in rule.matcher.regex.pattern:
+                pattern = rule.matcher.regex.pattern.rstrip("$")
+                path = re.sub(r"\(\?P<(\w+)>[^)]*\)", r"{\1}", pattern[pattern.index("/dataops") :])
+                handler = rule.target
+                methods = frozenset(
+                    m.upper()
+                    for m in ("get", "post", "put", "patch", "delete", "head")
+                    if getattr(handler, m) is not getattr(RequestHandler, m)
+                )
+                routes[path] = (handler, methods)
+
+    walk(web_app.default_router)
+    return routes
 
 
 @pytest.fixture

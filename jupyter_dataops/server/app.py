@@ -149,14 +149,19 @@ class DataOpsExtension(ExtensionApp):
             self._watcher = asyncio.create_task(self._watch(), name="jupyter_dataops-job-events")
 
     async def _reconcile(self) -> None:
-        """Bring the store and the executor in line after a restart (queued jobs get run)."""
+        """Bring the store and the executor in line after a restart (queued jobs get run), then
+        let the executor get ready for the first job. Runs in a thread: the server starts at once."""
         try:
             actions = await asyncio.to_thread(lambda: self.service.reconcile())
         except Exception:
             self.log.exception("jupyter_dataops: reconciling jobs with the executor failed")
-            return
-        for line in actions:
-            self.log.info("jupyter_dataops: %s", line)
+        else:
+            for line in actions:
+                self.log.info("jupyter_dataops: %s", line)
+        try:
+            await asyncio.to_thread(lambda: self.service.warm_up())
+        except Exception:
+            self.log.exception("jupyter_dataops: the job executor could not warm up")
 
     async def _watch(self) -> None:
         """Emit one job event per job that changed in the store since the last look."""
