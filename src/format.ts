@@ -83,9 +83,26 @@ export function formatRelativeTime(
   return trans._n('%1 day ago', '%1 days ago', days);
 }
 
-/** An absolute local date and time for tooltips. */
-export function formatTimestamp(time: number): string {
-  return new Date(time * 1000).toLocaleString();
+/**
+ * A local date and time, short: the time alone for today, else the date too.
+ * `now` is epoch seconds; leave it out for the full date and time.
+ */
+export function formatTimestamp(time: number, now?: number): string {
+  const date = new Date(time * 1000);
+  if (now === undefined) {
+    return date.toLocaleString();
+  }
+  const today = new Date(now * 1000);
+  if (date.toDateString() === today.toDateString()) {
+    return date.toLocaleTimeString();
+  }
+  return date.toLocaleString(undefined, {
+    month: 'short',
+    day: 'numeric',
+    year: date.getFullYear() === today.getFullYear() ? undefined : 'numeric',
+    hour: 'numeric',
+    minute: '2-digit'
+  });
 }
 
 /** The progress of a job as a fraction between 0 and 1. */

@@ -258,7 +258,8 @@ export class DataOpsModel implements IDataOpsModel {
   async deleteJob(id: string): Promise<void> {
     await this.client.deleteJob(id);
     this._removeJob(id);
-    this._scheduleRefresh();
+    // Counts and totals change too: fetch them now rather than after a delay.
+    await this.refresh();
   }
 
   /** Fetch the current page; throws on failure so the poll backs off. */

@@ -2,13 +2,7 @@
  * The DataOps sidebar: the job list with its filters, and each job's detail.
  */
 import { TranslationBundle } from '@jupyterlab/translation';
-import {
-  caretDownIcon,
-  caretUpIcon,
-  ReactWidget,
-  refreshIcon,
-  UseSignal
-} from '@jupyterlab/ui-components';
+import { ReactWidget, refreshIcon, UseSignal } from '@jupyterlab/ui-components';
 import { CommandRegistry } from '@lumino/commands';
 import { ISignal, Signal } from '@lumino/signaling';
 import * as React from 'react';
@@ -178,7 +172,7 @@ function Filters(props: IPanelProps): JSX.Element {
       </div>
       <div className="jp-DataOps-filterRow">
         <input
-          className="jp-mod-styled jp-DataOps-search"
+          className="jp-DataOps-input jp-DataOps-search"
           type="search"
           placeholder={trans.__('Filter by notebook…')}
           aria-label={trans.__('Filter by notebook')}
@@ -192,7 +186,7 @@ function Filters(props: IPanelProps): JSX.Element {
         </label>
         <select
           id="jp-DataOps-sort"
-          className="jp-mod-styled jp-DataOps-sort"
+          className="jp-DataOps-select jp-DataOps-sort"
           value={query.sort}
           onChange={event =>
             model.setQuery({ sort: event.target.value as SortField })
@@ -218,11 +212,9 @@ function Filters(props: IPanelProps): JSX.Element {
             })
           }
         >
-          {query.order === 'desc' ? (
-            <caretDownIcon.react tag="span" />
-          ) : (
-            <caretUpIcon.react tag="span" />
-          )}
+          <span className="jp-DataOps-orderArrow" aria-hidden="true">
+            {query.order === 'desc' ? '↓' : '↑'}
+          </span>
         </button>
       </div>
     </div>
@@ -378,7 +370,7 @@ function JobDetail(props: IPanelProps & { job: IJob; now: number }) {
     <div className="jp-DataOps-jobDetail">
       <div className="jp-DataOps-actions">
         <button
-          className="jp-mod-styled jp-mod-accept jp-DataOps-action"
+          className="jp-DataOps-primary jp-DataOps-action"
           disabled={!job.output_path}
           title={
             job.output_path
@@ -390,21 +382,21 @@ function JobDetail(props: IPanelProps & { job: IJob; now: number }) {
           {trans.__('Open output')}
         </button>
         <button
-          className="jp-mod-styled jp-DataOps-action"
-          disabled={!job.html_path}
+          className="jp-DataOps-action"
+          disabled={!job.output_path && !job.html_path}
           onClick={() => run(CommandIDs.viewHtml)}
         >
           {trans.__('View HTML')}
         </button>
         <button
-          className="jp-mod-styled jp-DataOps-action"
+          className="jp-DataOps-action"
           onClick={() => run(CommandIDs.viewLogs)}
         >
           {trans.__('Logs')}
         </button>
         {active ? (
           <button
-            className="jp-mod-styled jp-mod-warn jp-DataOps-action"
+            className="jp-DataOps-danger jp-DataOps-action"
             disabled={job.cancel_requested}
             onClick={() => run(CommandIDs.cancelJob)}
           >
@@ -415,13 +407,13 @@ function JobDetail(props: IPanelProps & { job: IJob; now: number }) {
         ) : (
           <>
             <button
-              className="jp-mod-styled jp-DataOps-action"
+              className="jp-DataOps-action"
               onClick={() => run(CommandIDs.rerunJob)}
             >
               {trans.__('Re-run…')}
             </button>
             <button
-              className="jp-mod-styled jp-mod-warn jp-DataOps-action"
+              className="jp-DataOps-danger jp-DataOps-action"
               onClick={() => run(CommandIDs.deleteJob)}
             >
               {trans.__('Delete')}
@@ -476,21 +468,27 @@ function JobDetail(props: IPanelProps & { job: IJob; now: number }) {
           )}
         </dd>
         <dt>{trans.__('Notebook')}</dt>
-        <dd>{job.notebook_path}</dd>
+        <dd className="jp-DataOps-pathValue">{job.notebook_path}</dd>
         <dt>{trans.__('Kernel')}</dt>
         <dd>{job.kernel_name}</dd>
         <dt>{trans.__('Created')}</dt>
-        <dd>{formatTimestamp(job.created_at)}</dd>
+        <dd title={formatTimestamp(job.created_at)}>
+          {formatTimestamp(job.created_at, now)}
+        </dd>
         {job.started_at !== null && (
           <>
             <dt>{trans.__('Started')}</dt>
-            <dd>{formatTimestamp(job.started_at)}</dd>
+            <dd title={formatTimestamp(job.started_at)}>
+              {formatTimestamp(job.started_at, now)}
+            </dd>
           </>
         )}
         {job.finished_at !== null && (
           <>
             <dt>{trans.__('Finished')}</dt>
-            <dd>{formatTimestamp(job.finished_at)}</dd>
+            <dd title={formatTimestamp(job.finished_at)}>
+              {formatTimestamp(job.finished_at, now)}
+            </dd>
           </>
         )}
         {duration !== null && (
@@ -559,7 +557,7 @@ function Pager(props: IPanelProps): JSX.Element | null {
         {trans._n('%1 job', '%1 jobs', model.total)}
       </span>
       <select
-        className="jp-mod-styled jp-DataOps-pageSize"
+        className="jp-DataOps-select jp-DataOps-pageSize"
         aria-label={trans.__('Jobs per page')}
         title={trans.__('Jobs per page')}
         value={query.limit}

@@ -1,0 +1,16 @@
+"""JupyterLab started by Playwright for the jupyter-dataops UI tests.
+
+Galata's settings (no token, a temporary root directory, so jobs and their
+outputs land there too) plus what running as root in CI needs.
+"""
+
+from jupyterlab.galata import configure_jupyter_server
+
+configure_jupyter_server(c)  # noqa: F821
+
+c.ServerApp.ip = "127.0.0.1"
+c.ServerApp.allow_root = True
+c.ServerApp.open_browser = False
+
+# Uncomment to set server log level to debug level
+# c.ServerApp.log_level = "DEBUG"

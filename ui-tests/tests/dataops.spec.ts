@@ -1,0 +1,211 @@
+/**
+ * The DataOps user journey against a real JupyterLab with the server extension:
+ * run a notebook as a job from the file browser with a changed parameter,
+ * watch it complete in the sidebar and open its executed notebook; and see a
+ * failing notebook's error cell and traceback.
+ */
+import { expect, test } from '@jupyterlab/galata';
+import { Page } from '@playwright/test';
+import * as path from 'path';
+
+const SCREENSHOTS = path.join(__dirname, '..', 'test-results', 'screenshots');
+
+function notebook(cells: { source: string; tags?: string[] }[]): string {
+  return JSON.stringify({
+    cells: cells.map(cell => ({
+      cell_type: 'code',
+      execution_count: null,
+      metadata: cell.tags ? { tags: cell.tags } : {},
+      outputs: [],
+      source: cell.source
+    })),
+    metadata: {
+      kernelspec: {
+        display_name: 'Python 3 (ipykernel)',
+        language: 'python',
+        name: 'python3'
+      },
+      language_info: { name: 'python' }
+    },
+    nbformat: 4,
+    nbformat_minor: 5
+  });
+}
+
+async function shot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`) });
+}
+
+async function openDataOps(page: Page): Promise<void> {
+  await page.sidebar.openTab('jp-DataOps-sidebar');
+  await expect(page.locator('.jp-DataOps-panel')).toBeVisible();
+}
+
+/** Right-click a notebook in the file browser and choose "Run as job…". */
+async function runFromFileBrowser(page: Page, name: string): Promise<void> {
+  await page.sidebar.openTab('filebrowser');
+  await page.filebrowser.refresh();
+  const item = page.locator(
+    `.jp-DirListing-item[data-file-type="notebook"]:has-text("${name}")`
+  );
+  await item.click({ button: 'right' });
+  await page.locator('.lm-Menu-item:has-text("Run as job…")').first().click();
+  await expect(page.locator('.jp-Dialog .jp-DataOps-RunForm')).toBeVisible();
+}
+
+test.use({ autoGoto: true });
+
+test.describe('DataOps jobs', () => {
+  test('runs a notebook with a changed parameter and opens the output', async ({
+    page,
+    tmpPath
+  }) => {
+    const name = 'train.ipynb';
+    await page.contents.uploadContent(
+      notebook([
+        { source: 'alpha = 0.1\nlayers = [32, 16]', tags: ['parameters'] },
+        { source: 'print(alpha * 2)' }
+      ]),
+      'text',
+      `${tmpPath}/${name}`
+    );
+
+    await openDataOps(page);
+    await shot(page, '01-sidebar-open');
+
+    await runFromFileBrowser(page, name);
+    const dialog = page.locator('.jp-Dialog');
+    const alpha = dialog.locator('#jp-DataOps-param-alpha');
+    await expect(alpha).toHaveValue('0.1');
+    await expect(dialog.locator('#jp-DataOps-kernel')).toHaveValue('python3');
+    const run = dialog.locator('.jp-Dialog-button.jp-mod-accept');
+
+    // A broken list is reported inline and Run is disabled until it is fixed.
+    const layers = dialog.locator('#jp-DataOps-param-layers');
+    await layers.fill('[32,');
+    await expect(dialog.locator('.jp-DataOps-fieldError')).toContainText(
+      'Not valid JSON'
+    );
+    await expect(run).toBeDisabled();
+    await shot(page, '02-dialog-invalid');
+    await layers.fill('[32, 16]');
+    await expect(dialog.locator('.jp-DataOps-fieldError')).toHaveCount(0);
+
+    await alpha.fill('0.7');
+    await expect(run).toBeEnabled();
+    await shot(page, '03-dialog-filled');
+    await run.click();
+    await expect(dialog).toHaveCount(0);
+
+    // The sidebar opens on the new job and follows it to the end.
+    const panel = page.locator('.jp-DataOps-panel');
+    await expect(panel).toBeVisible();
+    // Newest first: on a retry, this run's job is the top one for this path.
+    const row = panel
+      .locator('.jp-DataOps-job')
+      .filter({ hasText: `${tmpPath}/${name}` })
+      .first();
+    await expect(row).toHaveAttribute('data-status', 'completed', {
+      timeout: 60000
+    });
+    await expect(
+      page.locator('.jp-toast-message').filter({
+        hasText: 'completed'
+      })
+    ).toBeVisible();
+    await shot(page, '04-job-completed');
+
+    const detail = row.locator('.jp-DataOps-jobDetail');
+    if (!(await detail.isVisible())) {
+      await row.locator('.jp-DataOps-jobSummary').click();
+    }
+    await expect(detail.locator('.jp-DataOps-params')).toContainText('alpha');
+    await expect(detail.locator('.jp-DataOps-params')).toContainText('0.7');
+    await shot(page, '05-job-detail');
+
+    await detail.locator('button:has-text("Open output")').click();
+    const output = page.locator('.jp-NotebookPanel .jp-OutputArea-output');
+    await expect(output.filter({ hasText: '1.4' })).toBeVisible({
+      timeout: 30000
+    });
+    await shot(page, '06-output-notebook');
+
+    await detail.locator('button:has-text("Logs")').click();
+    await expect(page.locator('.jp-DataOps-logs')).toContainText('1.4');
+    await shot(page, '07-logs');
+
+    await detail.locator('button:has-text("View HTML")').click();
+    const frame = page.frameLocator('.jp-DataOps-htmlView iframe');
+    await expect(frame.locator('body')).toContainText('1.4', {
+      timeout: 30000
+    });
+    await shot(page, '08-html');
+  });
+
+  test('shows the failing cell and its traceback', async ({
+    page,
+    tmpPath
+  }) => {
+    const name = 'broken.ipynb';
+    await page.contents.uploadContent(
+      notebook([
+        { source: 'x = 1' },
+        { source: 'raise ValueError(f"bad value {x}")' },
+        { source: 'print("never")' }
+      ]),
+      'text',
+      `${tmpPath}/${name}`
+    );
+    // Run it from the notebook's toolbar button this time.
+    await page.filebrowser.open(`${tmpPath}/${name}`);
+    await page.locator('.jp-DataOps-runButton').first().click();
+    const dialog = page.locator('.jp-Dialog');
+    await expect(dialog.locator('.jp-DataOps-alert-info')).toContainText(
+      'no cell tagged'
+    );
+    await shot(page, '09-dialog-no-parameters');
+    await dialog.locator('.jp-Dialog-button.jp-mod-accept').click();
+
+    const panel = page.locator('.jp-DataOps-panel');
+    const row = panel
+      .locator('.jp-DataOps-job')
+      .filter({ hasText: `${tmpPath}/${name}` })
+      .first();
+    await expect(row).toHaveAttribute('data-status', 'failed', {
+      timeout: 60000
+    });
+    await expect(row.locator('.jp-DataOps-jobErrorLine')).toContainText(
+      'ValueError'
+    );
+    const detail = row.locator('.jp-DataOps-jobDetail');
+    if (!(await detail.isVisible())) {
+      await row.locator('.jp-DataOps-jobSummary').click();
+    }
+    await expect(detail.locator('.jp-DataOps-errorTitle')).toContainText(
+      'Failed in cell 1'
+    );
+    const traceback = detail.locator('.jp-DataOps-traceback');
+    await expect(traceback).toContainText('ValueError: bad value 1');
+    expect(await traceback.textContent()).not.toContain('\u001b');
+    await shot(page, '10-job-failed');
+    const jobId = await row.getAttribute('data-job-id');
+
+    // Failed jobs can be filtered on and deleted after a confirmation.
+    await panel.locator('.jp-DataOps-chip[data-status="failed"]').click();
+    await expect(
+      panel.locator('.jp-DataOps-job[data-status="completed"]')
+    ).toHaveCount(0);
+    await expect(row).toBeVisible();
+    await detail.locator('button:has-text("Delete")').click();
+    await page.locator('.jp-Dialog .jp-Dialog-button.jp-mod-warn').click();
+    await expect(panel.locator(`[data-job-id="${jobId}"]`)).toHaveCount(0);
+    // The failed count follows: it equals the failed rows left on the page.
+    const left = await panel.locator('.jp-DataOps-job').count();
+    await expect(
+      panel.locator(
+        '.jp-DataOps-chip[data-status="failed"] .jp-DataOps-chipCount'
+      )
+    ).toHaveText(String(left));
+    await shot(page, '11-after-delete');
+  });
+});
