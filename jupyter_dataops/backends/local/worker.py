@@ -304,6 +304,10 @@ class Worker:
 
         papermill_engines.register("dataops", DataOpsEngine)  # also an entry point when installed
 
+        # nbclient awaits the client's get_msg(); a blocking client would block its event loop
+        # forever once _kill() shuts the kernel down (its dead-kernel poll never runs), so a
+        # cancelled or timed-out job would stay "running". An async client lets it notice.
+        km.client_class = "jupyter_client.asynchronous.AsyncKernelClient"
         error: JobError | None = None
         try:
             if job.stop_reason:
