@@ -319,7 +319,6 @@ def build_parser(prog: str = "dataops") -> ArgumentParser:
     jobs = subparsers.add_parser(
         "jobs", help="list and manage jobs", description="List and manage jobs."
     )
-    jobs.set_defaults(command=ListCommand)  # `jobs` alone lists them
     _common(jobs)
     _add_job_commands(
         jobs.add_subparsers(metavar="ACTION", parser_class=ArgumentParser), shortcut=False
@@ -339,11 +338,23 @@ def build_parser(prog: str = "dataops") -> ArgumentParser:
     return parser
 
 
+_HELP = {"-h", "--help"}
+
+
 def parse_command(argv: Sequence[str], prog: str = "dataops") -> Command:
     """Parse words into a typed command. Raises :class:`UsageProblem` (exit code 2) on bad words,
     and ``SystemExit(0)`` after printing ``--help`` or ``--version``."""
+    words = list(argv)
+    # `jobs` alone, or followed by list options (`jobs --status failed`), means `jobs list`.
+    at = 0
+    while at < len(words) and words[at].startswith("--root-dir"):
+        at += 1 if "=" in words[at] else 2
+    if at < len(words) and words[at] == "jobs":
+        following = words[at + 1] if at + 1 < len(words) else None
+        if following is None or (following.startswith("-") and following not in _HELP):
+            words.insert(at + 1, "list")
     parser = build_parser(prog)
-    namespace = parser.parse_args(list(argv))
+    namespace = parser.parse_args(words)
     command_cls = getattr(namespace, "command", None)
     if command_cls is None:
         raise UsageProblem("a command is required (run, jobs, ...)", usage=parser.format_usage())

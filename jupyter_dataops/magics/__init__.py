@@ -173,8 +173,11 @@ class DataOpsMagics(Magics):
     # -- handlers ------------------------------------------------------------------------------
     def run(self, command: RunCommand) -> Job:
         service = self.service(command)
-        # Relative to the kernel's folder, like open(); the core accepts absolute paths in the root.
-        notebook = os.path.abspath(os.path.expanduser(command.notebook))
+        # Relative to the kernel's folder, like open(); the core wants it relative to the root
+        # (and then names it that way in its messages).
+        notebook = os.path.relpath(
+            os.path.abspath(os.path.expanduser(command.notebook)), service.root
+        )
         job = service.create_job(command.to_request(notebook), actor=current_actor())
         return self._started(service, job, wait=command.wait, as_json=command.as_json)
 

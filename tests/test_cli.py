@@ -1,0 +1,371 @@
+"""The ``dataops`` CLI, run as a user runs it: a real subprocess against a real store and worker.
+
+Every test shares one data dir (one store, one warm worker) except those that check that bad input
+stores nothing, which get a fresh one. The worker is stopped at the end with ``dataops worker stop``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .notebooks import output_text, write_notebook
+
+REPO = Path(__file__).resolve().parent.parent
+WAIT = 120  # seconds: the bound on every wait in this file
+
+
+class Env:
+    """A root folder and a Jupyter data/config/runtime dir, and a way to call ``dataops`` there."""
+
+    def __init__(self, base: Path) -> None:
+        self.root = base / "root"
+        self.root.mkdir(parents=True)
+        self.env = {
+            **os.environ,
+            "JUPYTER_DATA_DIR": str(base / "data"),
+            "JUPYTER_CONFIG_DIR": str(base / "config"),
+            "JUPYTER_RUNTIME_DIR": str(base / "runtime"),
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
+        }
+        self.env.pop("JPY_PARENT_PID", None)
+        # Read by the CLI like any user's config: one warm kernel is enough here, and a worker
+        # whose test died before stopping it exits on its own soon.
+        config = base / "config"
+        config.mkdir()
+        (config / "jupyter_dataops_config.json").write_text(
+            json.dumps({"LocalExecutor": {"kernel_pool_size": 1, "idle_timeout": 120}})
+        )
+        write_notebook(
+            self.root / "ok.ipynb",
+            ["print(f'alpha is {alpha}')", "result = alpha * 2"],
+            parameters="alpha = 0.1  # learning rate\nname = 'run'",
+        )
+        write_notebook(
+            self.root / "fail.ipynb",
+            ["x = 1", "raise ValueError('boom')"],
+            parameters="alpha = 0.1",
+        )
+        write_notebook(
+            self.root / "slow.ipynb", ["import time; time.sleep(60)"], parameters="n = 1"
+        )
+
+    def dataops(self, *args: str, timeout: float = WAIT) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "jupyter_dataops.cli", *args],
+            cwd=self.root,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+
+    def json(self, *args: str) -> Any:
+        result = self.dataops(*args, "--json")
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout)
+
+    def wait_until(self, job_id: str, statuses: set[str]) -> dict[str, Any]:
+        deadline = time.monotonic() + WAIT
+        while True:
+            job = self.json("jobs", "show", job_id)
+            if job["status"] in statuses or time.monotonic() > deadline:
+                return job
+            time.sleep(0.2)
+
+    def stop_worker(self) -> None:
+        self.dataops("worker", "stop")
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory: pytest.TempPathFactory):
+    shared = Env(tmp_path_factory.mktemp("cli"))
+    yield shared
+    shared.stop_worker()
+
+
+@pytest.fixture
+def fresh(tmp_path: Path):
+    """An empty store; no job is ever submitted to it, but stop a worker in case a test fails."""
+    own = Env(tmp_path)
+    yield own
+    own.stop_worker()
+
+
+def nothing_stored(env: Env) -> None:
+    page = env.json("jobs", "list")
+    assert page["total"] == 0 and page["jobs"] == []
+    assert not (env.root / "dataops-jobs").exists() or not any(
+        (env.root / "dataops-jobs").iterdir()
+    )
+
+
+# -- run -------------------------------------------------------------------------------------------
+def test_run_wait_json_completes_with_the_parameter_injected(env: Env):
+    result = env.dataops("run", "ok.ipynb", "-p", "alpha", "0.5", "--wait", "--json")
+    assert result.returncode == 0, result.stderr
+    job = json.loads(result.stdout)  # stdout is exactly one JSON object
+    assert job["status"] == "completed"
+    assert job["error"] is None
+    assert job["parameters"] == {"alpha": 0.5}  # "0.5" coerced to the default's type
+    assert {"id", "status", "output_path", "error", "progress", "notebook_path"} <= set(job)
+    output = env.root / job["output_path"]
+    assert output.is_file()
+    assert "alpha is 0.5" in output_text(output)
+
+
+def test_run_wait_shows_progress_on_stderr_and_only_the_id_on_stdout(env: Env):
+    result = env.dataops("run", "ok.ipynb", "--wait")
+    assert result.returncode == 0, result.stderr
+    job_id = result.stdout.strip()
+    assert len(job_id) == 12 and job_id.isalnum()
+    lines = result.stderr.splitlines()
+    # Not a terminal: one line per change, no carriage returns.
+    assert "\r" not in result.stderr
+    assert any("cells" in line and "running" in line for line in lines)
+    assert any(line.startswith("[") and "completed" in line for line in lines)
+    assert lines[-1].startswith(f"Job {job_id} completed")
+
+
+def test_failing_notebook_exits_1_with_the_cell_error(env: Env):
+    result = env.dataops("run", "fail.ipynb", "--wait", "--json")
+    assert result.returncode == 1
+    job = json.loads(result.stdout)
+    assert job["status"] == "failed"
+    assert job["error"]["ename"] == "ValueError"
+    assert job["error"]["evalue"] == "boom"
+
+
+def test_failing_notebook_prints_the_reason_and_traceback(env: Env):
+    result = env.dataops("run", "fail.ipynb", "--wait")
+    assert result.returncode == 1
+    assert "failed" in result.stderr and "ValueError: boom" in result.stderr
+    assert "\x1b[" not in result.stderr  # colour codes stripped when stderr is not a terminal
+
+
+def test_run_without_wait_prints_the_id(env: Env):
+    result = env.dataops("run", "ok.ipynb", "--name", "quick")
+    assert result.returncode == 0, result.stderr
+    job_id = result.stdout.strip()
+    job = env.wait_until(job_id, {"completed", "failed"})
+    assert (job["status"], job["name"]) == ("completed", "quick")
+
+
+def test_unknown_parameter_warns_on_stderr_and_runs(env: Env):
+    result = env.dataops("run", "ok.ipynb", "-p", "beta", "3", "--json")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.startswith("warning: Parameter 'beta' is not defined")
+    job = json.loads(result.stdout)
+    assert job["parameters"] == {"beta": 3}
+    assert job["warnings"]
+
+
+# -- bad input -------------------------------------------------------------------------------------
+def test_missing_notebook_exits_3_and_stores_nothing(fresh: Env):
+    result = fresh.dataops("run", "missing.ipynb", "--wait")
+    assert result.returncode == 3
+    assert result.stdout == ""
+    assert result.stderr.startswith("error: The notebook 'missing.ipynb' does not exist.")
+    assert len(result.stderr.strip().splitlines()) == 1
+    nothing_stored(fresh)
+
+
+def test_wrong_parameter_type_exits_2_and_stores_nothing(fresh: Env):
+    result = fresh.dataops("run", "ok.ipynb", "-p", "alpha", "fast", "--wait")
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: Parameter 'alpha' expects float")
+    assert "Give alpha a value of type float." in result.stderr  # the hint
+    nothing_stored(fresh)
+
+
+@pytest.mark.parametrize(
+    "args, code, text",
+    [
+        (["run", "ok.ipynb", "--kernel", "no-such-kernel"], 2, "Unknown kernel 'no-such-kernel'"),
+        (["run", "ok.ipynb", "--retries", "99"], 2, "max_retries"),
+        (["run", "ok.ipynb", "--timeout", "-5"], 2, "timeout_seconds"),
+        (["run", "ok.txt"], 2, "is not a notebook"),
+        (["run", "../outside.ipynb"], 5, "outside the root directory"),
+        (["run", "ok.ipynb", "--root-dir", "nope"], 2, "does not exist"),
+    ],
+)
+def test_invalid_requests_exit_with_the_error_code(fresh: Env, args, code, text):
+    write_notebook(fresh.root.parent / "outside.ipynb", ["x = 1"])
+    result = fresh.dataops(*args)
+    assert result.returncode == code, result.stderr
+    assert result.stderr.startswith("error: ") and text in result.stderr
+    nothing_stored(fresh)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        [],
+        ["frobnicate"],
+        ["run"],
+        ["run", "ok.ipynb", "-p", "alpha"],
+        ["jobs", "list", "--limit", "x"],
+    ],
+)
+def test_usage_errors_exit_2_with_usage(fresh: Env, args):
+    result = fresh.dataops(*args)
+    assert result.returncode == 2
+    assert result.stderr.startswith("usage: dataops")
+    assert "dataops: error:" in result.stderr
+
+
+def test_unknown_job_exits_3(fresh: Env):
+    for action in ("show", "logs", "cancel", "delete", "rerun"):
+        result = fresh.dataops("jobs", action, "0123456789ab")
+        assert result.returncode == 3, (action, result.stderr)
+        assert (
+            result.stderr
+            == "error: No job with id '0123456789ab'. List jobs with `dataops jobs list`.\n"
+        )
+
+
+def test_version_and_help(fresh: Env):
+    version = fresh.dataops("--version")
+    assert version.returncode == 0 and version.stdout.startswith("dataops ")
+    help_ = fresh.dataops("run", "--help")
+    assert help_.returncode == 0 and "-p NAME VALUE" in help_.stdout
+
+
+# -- jobs ------------------------------------------------------------------------------------------
+def test_jobs_list_show_logs_rerun_delete_by_prefix(env: Env):
+    job = env.json("run", "ok.ipynb", "-p", "alpha", "0.25", "--wait")
+    prefix = job["id"][:6]
+
+    shown = env.json("jobs", "show", prefix)
+    assert shown == job
+
+    text = env.dataops("jobs", "show", prefix)
+    assert text.returncode == 0
+    assert f"id:         {job['id']}" in text.stdout and "status:     completed" in text.stdout
+
+    logs = env.dataops("jobs", "logs", prefix)
+    assert logs.returncode == 0 and "alpha is 0.25" in logs.stdout
+
+    table = env.dataops("jobs", "list", "--notebook", "ok", "--status", "completed")
+    assert table.returncode == 0
+    header, *rows = table.stdout.splitlines()
+    assert header.split() == ["ID", "NAME", "STATUS", "PROGRESS", "CREATED", "DURATION"]
+    assert any(row.startswith(job["id"]) and " completed " in row for row in rows)
+
+    rerun = env.dataops("jobs", "rerun", prefix, "-p", "alpha", "2", "--wait", "--json")
+    assert rerun.returncode == 0, rerun.stderr
+    again = json.loads(rerun.stdout)
+    assert again["rerun_of"] == job["id"] and again["id"] != job["id"]
+    assert again["parameters"] == {"alpha": 2.0}
+    assert "alpha is 2.0" in output_text(env.root / again["output_path"])
+
+    deleted = env.dataops("jobs", "delete", prefix)
+    assert (deleted.returncode, deleted.stdout) == (0, f"Deleted job {job['id']}.\n")
+    assert not (env.root / job["output_path"]).exists()
+    assert env.dataops("jobs", "show", job["id"]).returncode == 3
+    # The shortcut form is the same command.
+    assert env.json("show", again["id"][:6])["id"] == again["id"]
+
+
+def test_jobs_list_filters_sorts_and_pages(env: Env):
+    env.dataops("run", "fail.ipynb", "--wait")
+    env.dataops("run", "ok.ipynb", "--wait")
+    failed = env.json("jobs", "list", "--status", "failed")
+    assert failed["jobs"] and {j["status"] for j in failed["jobs"]} == {"failed"}
+    both = env.json("jobs", "list", "--status", "failed", "--status", "completed")
+    assert {j["status"] for j in both["jobs"]} == {"failed", "completed"}
+    first = env.json("jobs", "list", "--limit", "1", "--sort", "created_at", "--order", "asc")
+    assert len(first["jobs"]) == 1 and first["total"] > 1
+    second = env.json("jobs", "list", "--limit", "1", "--offset", "1", "--order", "asc")
+    assert second["jobs"][0]["created_at"] >= first["jobs"][0]["created_at"]
+    paged = env.dataops("jobs", "list", "--limit", "1")
+    assert paged.stdout.splitlines()[-1] == f"(1-1 of {first['total']} jobs)"
+    # `jobs` alone, or with list options, is `jobs list`.
+    assert env.json("jobs", "--status", "failed") == failed
+    assert env.dataops("jobs").stdout == env.dataops("jobs", "list").stdout
+    assert env.json("jobs", "list", "--notebook", "no-such-notebook")["total"] == 0
+    assert env.dataops("jobs", "list", "--notebook", "no-such-notebook").stdout == "No jobs.\n"
+
+
+def test_cancel_a_running_job_and_conflicts(env: Env):
+    job_id = env.dataops("run", "slow.ipynb").stdout.strip()
+    busy = env.dataops("jobs", "delete", job_id)
+    assert busy.returncode == 4 and "Cancel it first" in busy.stderr
+
+    cancel = env.dataops("jobs", "cancel", job_id[:5], "--json")
+    assert cancel.returncode == 0, cancel.stderr
+    assert json.loads(cancel.stdout)["cancel_requested"] is True
+    job = env.wait_until(job_id, {"cancelled", "failed", "completed"})
+    assert job["status"] == "cancelled"
+
+    again = env.dataops("jobs", "cancel", job_id)
+    assert again.returncode == 4 and again.stderr.startswith("error: Job ")
+    assert env.dataops("jobs", "delete", job_id).returncode == 0
+
+
+def test_wait_on_a_job_cancelled_meanwhile_exits_1(env: Env):
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jupyter_dataops.cli", "run", "slow.ipynb", "--wait", "--json"],
+        cwd=env.root,
+        env=env.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + WAIT
+        running: list[dict[str, Any]] = []
+        while not running and time.monotonic() < deadline:
+            running = env.json("jobs", "list", "--notebook", "slow", "--status", "running")["jobs"]
+            time.sleep(0.2)
+        assert running, "the slow job never started"
+        assert env.dataops("jobs", "cancel", running[0]["id"]).returncode == 0
+        out, _ = proc.communicate(timeout=WAIT)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 1
+    assert json.loads(out)["status"] == "cancelled"
+
+
+def test_worker_status_and_stop(tmp_path: Path):
+    own = Env(tmp_path)
+    try:
+        assert own.dataops("worker").stdout.startswith("No worker is running")
+        assert own.dataops("run", "ok.ipynb", "--wait").returncode == 0
+        status = own.json("worker", "status")
+        assert status["running"] is True and status["pid"]
+        stopped = own.json("worker", "stop")
+        assert stopped["stopped"] is True and stopped["running"] is False
+    finally:
+        own.stop_worker()
+
+
+# -- start-up cost ---------------------------------------------------------------------------------
+def test_cli_path_does_not_import_heavy_libraries(fresh: Env):
+    code = (
+        "import sys\n"
+        "from jupyter_dataops import cli\n"
+        "assert cli.main(['jobs', 'list']) == 0\n"
+        "assert cli.main(['run', 'missing.ipynb']) == 3\n"
+        "heavy = {'papermill', 'nbconvert', 'ipywidgets', 'IPython', 'nbclient', 'tornado'}\n"
+        "print(sorted(heavy & set(sys.modules)))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=fresh.root,
+        env=fresh.env,
+        capture_output=True,
+        text=True,
+        timeout=WAIT,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "[]"

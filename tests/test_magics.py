@@ -1,0 +1,266 @@
+"""The ``%dataops`` magic in a real IPython shell, against a real store and worker (no mocks)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from IPython.core.error import UsageError
+from IPython.core.interactiveshell import InteractiveShell
+from IPython.utils.capture import CapturedIO, capture_output
+
+from jupyter_dataops.adapters import service_from_environment
+from jupyter_dataops.core.models import Job, JobStatus
+from jupyter_dataops.magics import server_root_dir
+
+from .notebooks import output_text, write_notebook
+
+REPO = Path(__file__).resolve().parent.parent
+WAIT = 120  # seconds: the bound on every wait in this file
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A root folder with notebooks, and Jupyter dirs of its own; the kernel's cwd is the root."""
+    base = tmp_path_factory.mktemp("magics")
+    root = base / "root"
+    write_notebook(
+        root / "ok.ipynb",
+        ["print(f'alpha is {alpha}')"],
+        parameters="alpha = 0.1  # learning rate",
+    )
+    write_notebook(root / "fail.ipynb", ["raise ValueError('boom')"], parameters="alpha = 0.1")
+    write_notebook(root / "sub" / "nested.ipynb", ["print('nested ran')"])
+    config = base / "config"
+    config.mkdir()
+    (config / "jupyter_dataops_config.json").write_text(
+        json.dumps({"LocalExecutor": {"kernel_pool_size": 1, "idle_timeout": 120}})
+    )
+    patch = pytest.MonkeyPatch()
+    patch.setenv("JUPYTER_DATA_DIR", str(base / "data"))
+    patch.setenv("JUPYTER_CONFIG_DIR", str(config))
+    patch.setenv("JUPYTER_RUNTIME_DIR", str(base / "runtime"))
+    patch.setenv(
+        "PYTHONPATH", os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
+    )
+    patch.delenv("JPY_PARENT_PID", raising=False)
+    patch.chdir(root)
+    yield root
+    patch.undo()
+
+
+@pytest.fixture(scope="module")
+def ip(root: Path) -> Iterator[InteractiveShell]:
+    shell = InteractiveShell.instance()
+    shell.run_line_magic("load_ext", "jupyter_dataops")
+    yield shell
+    shell.run_line_magic("dataops", "worker stop")
+    shell.run_line_magic("unload_ext", "jupyter_dataops")
+
+
+def run(ip: InteractiveShell, source: str) -> tuple[Any, CapturedIO]:
+    """Run a cell as a user would; returns IPython's result and what the cell showed."""
+    with capture_output() as captured:
+        result = ip.run_cell(source)
+    return result, captured
+
+
+def html_outputs(captured: CapturedIO) -> str:
+    return "\n".join(o.data.get("text/html", "") for o in captured.outputs)
+
+
+def job_count(ip: InteractiveShell) -> int:
+    with capture_output() as captured:
+        ip.run_line_magic("dataops", "jobs --json")
+    return int(json.loads(captured.stdout)["total"])
+
+
+# -- run ---------------------------------------------------------------------------------------
+def test_run_wait_returns_the_completed_job_with_a_progress_bar_and_a_link(ip, root):
+    result, captured = run(ip, "job = %dataops run ok.ipynb -p alpha 0.5 --wait")
+    assert result.success, captured.stderr
+    job = ip.user_ns["job"]
+    assert isinstance(job, Job)
+    assert job.status is JobStatus.COMPLETED
+    assert job.parameters == {"alpha": 0.5}
+    assert "alpha is 0.5" in output_text(root / job.output_path)
+
+    # The live progress bar is an ipywidgets IntProgress, full at the end.
+    import ipywidgets
+
+    views = [
+        o.data for o in captured.outputs if "application/vnd.jupyter.widget-view+json" in o.data
+    ]
+    assert views, "no progress widget was displayed"
+    box = ipywidgets.Widget.widgets[
+        views[0]["application/vnd.jupyter.widget-view+json"]["model_id"]
+    ]
+    bar, label = box.children
+    assert isinstance(bar, ipywidgets.IntProgress)
+    assert (bar.value, bar.bar_style) == (bar.max, "success")
+    assert "completed" in label.value and job.id in label.value
+
+    # Then a link to the executed notebook, relative to the kernel's folder (here the root).
+    html = html_outputs(captured)
+    assert f'<a href="{job.output_path}">' in html and "completed" in html
+
+
+def test_run_returns_the_job_and_shows_it_in_one_line(ip):
+    job = ip.run_line_magic("dataops", "run ok.ipynb")
+    assert isinstance(job, Job) and job.status in (JobStatus.QUEUED, JobStatus.RUNNING)
+    assert ip.display_formatter.format(job)[0]["text/plain"] == (
+        f"<Job {job.id} {job.status.value}: ok.ipynb>"
+    )
+    service = service_from_environment(os.getcwd())
+    try:
+        assert service.wait_for_job(job.id, timeout=WAIT).status is JobStatus.COMPLETED
+    finally:
+        service.close()
+
+
+def test_failed_job_shows_the_error_and_traceback(ip):
+    result, captured = run(ip, "failed = %dataops run fail.ipynb --wait")
+    assert result.success  # the job failed, the magic did not
+    job = ip.user_ns["failed"]
+    assert job.status is JobStatus.FAILED
+    assert job.error is not None and job.error.ename == "ValueError"
+    assert "ValueError" in captured.stderr and "boom" in captured.stderr
+    assert "failed" in html_outputs(captured)
+
+
+def test_cell_body_gives_parameters(ip, root):
+    with capture_output():
+        job = ip.run_cell_magic("dataops", "run ok.ipynb --wait", "# tuned\nalpha = 0.25\n")
+    assert job.status is JobStatus.COMPLETED and job.parameters == {"alpha": 0.25}
+    assert "alpha is 0.25" in output_text(root / job.output_path)
+
+
+def test_text_progress_without_ipywidgets(ip, monkeypatch):
+    monkeypatch.setitem(sys.modules, "ipywidgets", None)  # `import ipywidgets` now fails
+    result, captured = run(ip, "plain = %dataops run ok.ipynb --wait")
+    assert result.success, captured.stderr
+    assert ip.user_ns["plain"].status is JobStatus.COMPLETED
+    texts = [o.data.get("text/plain", "") for o in captured.outputs]
+    assert any("cells  completed" in t for t in texts)
+
+
+# -- bad input -----------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "line, text",
+    [
+        ("run missing.ipynb --wait", "The notebook 'missing.ipynb' does not exist."),
+        ("run ok.ipynb -p alpha fast", "Parameter 'alpha' expects float"),
+        ("run ok.ipynb --kernel nope", "Unknown kernel 'nope'"),
+        ("run ok.ipynb --retries 99", "max_retries"),
+        ("frobnicate", "invalid choice: 'frobnicate'"),
+        ("run", "the following arguments are required: NOTEBOOK"),
+        ("run 'ok.ipynb", "Cannot split the line"),
+        ("show 0123456789ab", "No job with id '0123456789ab'."),
+    ],
+)
+def test_bad_input_shows_one_clear_error_without_traceback(ip, line, text):
+    before = job_count(ip)
+    result, captured = run(ip, f"%dataops {line}")
+    assert isinstance(result.error_in_exec, UsageError)
+    assert f"UsageError: {text}" in captured.stderr.replace("\n", " ") or text in captured.stderr
+    assert "Traceback" not in captured.stdout + captured.stderr
+    assert job_count(ip) == before  # nothing stored
+
+
+def test_help_prints_usage_and_no_error(ip):
+    result, captured = run(ip, "%dataops --help")
+    assert result.success
+    assert captured.stdout.startswith("usage: %dataops")
+    assert "run" in captured.stdout and "jobs" in captured.stdout
+
+
+def test_cell_body_only_for_run(ip):
+    result, captured = run(ip, "%%dataops jobs\nalpha = 1\n")
+    assert isinstance(result.error_in_exec, UsageError)
+    assert "Only `%%dataops run` and `%%dataops rerun` take a cell" in captured.stderr
+    bad, captured = run(ip, "%%dataops run ok.ipynb\nnot a parameter\n")
+    assert isinstance(bad.error_in_exec, UsageError)
+    assert "Line 1 of the cell is not `name = value`" in captured.stderr
+
+
+# -- jobs ------------------------------------------------------------------------------------------
+def test_jobs_renders_an_html_table(ip):
+    with capture_output():
+        job = ip.run_line_magic("dataops", "run ok.ipynb --wait")
+    result, captured = run(ip, "%dataops jobs --status completed --limit 5")
+    assert result.success
+    html = html_outputs(captured)
+    assert html.startswith('<table class="dataops-jobs">')
+    assert f"<td>{job.id}</td>" in html and "<th>status</th>" in html
+    text = captured.outputs[0].data["text/plain"]  # the front end without HTML gets a text table
+    assert text.splitlines()[0].split() == [
+        "ID",
+        "NAME",
+        "STATUS",
+        "PROGRESS",
+        "CREATED",
+        "DURATION",
+    ]
+
+    _, listed = run(ip, "%dataops jobs list --notebook no-such-notebook")
+    assert "No jobs." in listed.outputs[0].data["text/plain"]
+
+
+def test_show_logs_rerun_cancel_delete_by_prefix(ip, root):
+    with capture_output():
+        job = ip.run_line_magic("dataops", "run ok.ipynb -p alpha 0.75 --wait")
+    prefix = job.id[:6]
+
+    _, shown = run(ip, f"%dataops show {prefix}")
+    assert f"id:         {job.id}" in shown.stdout and "status:     completed" in shown.stdout
+    _, as_json = run(ip, f"%dataops jobs show {prefix} --json")
+    assert json.loads(as_json.stdout) == job.model_dump(mode="json")
+
+    _, logs = run(ip, f"%dataops logs {prefix}")
+    assert "alpha is 0.75" in logs.stdout
+
+    with capture_output():
+        again = ip.run_line_magic("dataops", f"rerun {prefix} -p alpha 2 --wait")
+    assert again.rerun_of == job.id and again.parameters == {"alpha": 2.0}
+    assert "alpha is 2.0" in output_text(root / again.output_path)
+
+    result, captured = run(ip, f"%dataops cancel {prefix}")
+    assert isinstance(result.error_in_exec, UsageError)
+    assert "there is nothing to cancel" in captured.stderr
+
+    _, deleted = run(ip, f"%dataops delete {prefix}")
+    assert deleted.stdout == f"Deleted job {job.id}.\n"
+    assert isinstance(run(ip, f"%dataops show {job.id}")[0].error_in_exec, UsageError)
+
+
+# -- where jobs live -----------------------------------------------------------------------------
+def test_server_root_is_used_and_paths_are_relative_to_the_kernel_folder(ip, root, monkeypatch):
+    """A kernel started by a Jupyter server in root/sub: jobs live under the server's root, the
+    notebook path is relative to the kernel's folder, and the link works from that folder."""
+    runtime = Path(os.environ["JUPYTER_RUNTIME_DIR"])
+    runtime.mkdir(parents=True, exist_ok=True)
+    pid = os.getpid()
+    (runtime / f"jpserver-{pid}.json").write_text(json.dumps({"pid": pid, "root_dir": str(root)}))
+    monkeypatch.setenv("JPY_PARENT_PID", str(pid))
+    monkeypatch.chdir(root / "sub")
+    try:
+        assert server_root_dir() == str(root.resolve())
+        result, captured = run(ip, "nested = %dataops run nested.ipynb --wait")
+        assert result.success, captured.stderr
+        job = ip.user_ns["nested"]
+        assert job.status is JobStatus.COMPLETED
+        assert job.notebook_path == "sub/nested.ipynb" and job.root_dir == str(root.resolve())
+        assert job.output_path.startswith("dataops-jobs/")
+        assert f'<a href="../{job.output_path}">' in html_outputs(captured)
+        assert "nested ran" in output_text(root / job.output_path)
+
+        # A server whose root does not contain the kernel's folder is not this kernel's server.
+        assert server_root_dir(cwd=str(root.parent)) is None
+    finally:
+        (runtime / f"jpserver-{pid}.json").unlink()
+    assert server_root_dir() is None
