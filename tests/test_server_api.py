@@ -1,0 +1,345 @@
+"""REST API: each route's happy path, and bad input answered with a 4xx that says what is wrong
+(and changes nothing)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+import jupyter_dataops
+
+PARAMS = 'alpha = 0.5  # learning rate\nepochs: int = 3\nname = "run"\nflags = [1, 2]'
+
+
+def assert_error(response, code: int, error: str) -> dict:
+    assert response.code == code, response
+    body = response.json()
+    assert set(body) == {"error", "message", "hint", "details"}, body
+    assert body["error"] == error, body
+    assert body["message"], body
+    return body
+
+
+async def assert_nothing_stored(dataops_api, notebook_root):
+    page = (await dataops_api("GET", "jobs")).json()
+    assert page["total"] == 0 and page["jobs"] == []
+    assert not any((notebook_root / "dataops-jobs").glob("*"))
+
+
+# -- info and notebooks --------------------------------------------------------------------------
+async def test_info(dataops_api, notebook_root):
+    response = await dataops_api("GET", "info")
+    assert response.code == 200
+    assert response.json() == {
+        "version": jupyter_dataops.__version__,
+        "executor": "local",
+        "jobs_dir": "dataops-jobs",
+        "root_dir": os.path.realpath(notebook_root),
+    }
+
+
+async def test_notebook_parameters(dataops_api, make_notebook):
+    make_notebook("sub/train.ipynb", ["print(alpha)", "print(epochs)"], parameters=PARAMS)
+    response = await dataops_api(
+        "GET", "notebooks", "parameters", params={"path": "sub/train.ipynb"}
+    )
+    assert response.code == 200, response
+    body = response.json()
+    assert body["path"] == "sub/train.ipynb"
+    assert body["has_parameters_cell"] is True
+    assert body["kernel_name"] == "python3"
+    assert body["cell_count"] == 3
+    by_name = {p["name"]: p for p in body["parameters"]}
+    assert list(by_name) == ["alpha", "epochs", "name", "flags"]
+    assert by_name["alpha"] == {
+        "name": "alpha",
+        "type": "float",
+        "default": 0.5,
+        "default_repr": "0.5",
+        "help": "learning rate",
+    }
+    assert by_name["epochs"]["type"] == "int"
+    assert by_name["name"]["default"] == "run"
+    assert by_name["flags"]["type"] == "list"
+
+
+async def test_notebook_parameters_bad_input(dataops_api, make_notebook, notebook_root):
+    make_notebook("plain.ipynb", ["1"])
+    (notebook_root / "notes.txt").write_text("hi")
+
+    body = assert_error(await dataops_api("GET", "notebooks", "parameters"), 400, "invalid_input")
+    assert "path" in body["message"]
+    assert_error(
+        await dataops_api("GET", "notebooks", "parameters", params={"path": "missing.ipynb"}),
+        404,
+        "not_found",
+    )
+    assert_error(
+        await dataops_api("GET", "notebooks", "parameters", params={"path": "notes.txt"}),
+        400,
+        "invalid_input",
+    )
+    body = assert_error(
+        await dataops_api(
+            "GET", "notebooks", "parameters", params={"path": "plain.ipynb", "pth": "x"}
+        ),
+        400,
+        "invalid_input",
+    )
+    assert body["details"]["unknown"] == ["pth"]
+    response = await dataops_api("GET", "notebooks", "parameters", params={"path": "plain.ipynb"})
+    assert response.code == 200
+    assert response.json()["has_parameters_cell"] is False
+
+
+# -- creating jobs: bad input stores nothing -----------------------------------------------------
+async def test_create_job_for_a_missing_notebook_is_404(dataops_api, notebook_root):
+    body = assert_error(
+        await dataops_api("POST", "jobs", json={"notebook_path": "nope.ipynb"}), 404, "not_found"
+    )
+    assert "nope.ipynb" in body["message"]
+    assert body["hint"]
+    await assert_nothing_stored(dataops_api, notebook_root)
+
+
+async def test_wrong_parameter_type_is_400_and_stores_nothing(
+    dataops_api, make_notebook, notebook_root
+):
+    make_notebook("train.ipynb", ["print(epochs)"], parameters=PARAMS)
+    body = assert_error(
+        await dataops_api(
+            "POST",
+            "jobs",
+            json={"notebook_path": "train.ipynb", "parameters": {"epochs": "many"}},
+        ),
+        400,
+        "invalid_input",
+    )
+    assert "epochs" in body["message"] and "int" in body["message"]
+    assert body["details"] == {"parameter": "epochs"}
+    await assert_nothing_stored(dataops_api, notebook_root)
+
+
+async def test_parameters_for_a_notebook_without_parameters_cell_is_400(
+    dataops_api, make_notebook, notebook_root
+):
+    make_notebook("plain.ipynb", ["print(1)"])
+    body = assert_error(
+        await dataops_api(
+            "POST", "jobs", json={"notebook_path": "plain.ipynb", "parameters": {"alpha": 1}}
+        ),
+        400,
+        "invalid_input",
+    )
+    assert "parameters" in body["message"] and "alpha" in body["message"]
+    assert "Tag" in body["hint"]
+    await assert_nothing_stored(dataops_api, notebook_root)
+
+
+async def test_unknown_kernel_is_400(dataops_api, make_notebook, notebook_root):
+    make_notebook("train.ipynb", ["1"], parameters=PARAMS)
+    body = assert_error(
+        await dataops_api(
+            "POST", "jobs", json={"notebook_path": "train.ipynb", "kernel_name": "no-such-kernel"}
+        ),
+        400,
+        "invalid_input",
+    )
+    assert body["details"] == {"kernel_name": "no-such-kernel"}
+    assert "python3" in body["message"]  # names the kernels that exist
+    await assert_nothing_stored(dataops_api, notebook_root)
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        (b"{not json", None),
+        (b"", None),
+        (b"[1, 2]", "(body)"),
+        (b'{"notebook_path": "train.ipynb", "colour": "red"}', "colour"),
+        (b'{"parameters": {}}', "notebook_path"),
+        (b'{"notebook_path": ""}', "notebook_path"),
+        (b'{"notebook_path": "train.ipynb", "max_retries": 11}', "max_retries"),
+        (b'{"notebook_path": "train.ipynb", "timeout_seconds": -1}', "timeout_seconds"),
+        (b'{"notebook_path": "train.ipynb", "parameters": [1]}', "parameters"),
+    ],
+)
+async def test_malformed_create_requests_are_400(
+    dataops_api, make_notebook, notebook_root, body, field
+):
+    make_notebook("train.ipynb", ["1"], parameters=PARAMS)
+    error = assert_error(await dataops_api("POST", "jobs", body=body), 400, "invalid_input")
+    if field is not None:
+        fields = [e["field"] for e in error["details"]["errors"]]
+        assert fields == [field], error
+        assert field in error["message"]
+    await assert_nothing_stored(dataops_api, notebook_root)
+
+
+async def test_unknown_parameter_is_accepted_with_a_warning(dataops_api, make_notebook):
+    make_notebook("train.ipynb", ["print(alpha)"], parameters=PARAMS)
+    response = await dataops_api(
+        "POST",
+        "jobs",
+        json={"notebook_path": "train.ipynb", "parameters": {"alpha": "0.25", "beta": 2}},
+    )
+    assert response.code == 201, response
+    job = response.json()
+    assert job["parameters"] == {"alpha": 0.25, "beta": 2}  # alpha coerced to the cell's float
+    assert len(job["warnings"]) == 1 and "'beta'" in job["warnings"][0]
+    assert response.headers["Location"].endswith(f"/dataops/api/jobs/{job['id']}")
+
+
+# -- listing --------------------------------------------------------------------------------------
+async def test_list_filters_sorts_and_pages(dataops_api, make_notebook):
+    make_notebook("a/train.ipynb", ["1"], parameters="alpha = 1")
+    make_notebook("b/report.ipynb", ["2"])
+    created = [
+        await dataops_api.create_job(notebook_path="a/train.ipynb", name="t1"),
+        await dataops_api.create_job(notebook_path="b/report.ipynb", name="r1"),
+        await dataops_api.create_job(notebook_path="a/train.ipynb", name="t2"),
+    ]
+
+    page = (await dataops_api("GET", "jobs")).json()
+    assert page["total"] == 3 and page["offset"] == 0 and page["limit"] == 50
+    assert [j["id"] for j in page["jobs"]] == [j["id"] for j in reversed(created)]  # newest first
+    assert sum(page["counts"].values()) == 3
+    assert set(page["counts"]) == {"queued", "running", "completed", "failed", "cancelled"}
+
+    page = (await dataops_api("GET", "jobs", params={"notebook": "train"})).json()
+    assert page["total"] == 2 and {j["name"] for j in page["jobs"]} == {"t1", "t2"}
+
+    page = (await dataops_api("GET", "jobs", params={"sort": "name", "order": "asc"})).json()
+    assert [j["name"] for j in page["jobs"]] == ["r1", "t1", "t2"]
+
+    page = (
+        await dataops_api(
+            "GET", "jobs", params={"sort": "name", "order": "asc", "offset": 1, "limit": 1}
+        )
+    ).json()
+    assert page["total"] == 3 and [j["name"] for j in page["jobs"]] == ["t1"]
+
+    # Repeated status arguments are OR-ed; together they cover every job.
+    everything = ["queued", "running", "completed", "failed", "cancelled"]
+    page = (await dataops_api("GET", "jobs", params={"status": everything})).json()
+    assert page["total"] == 3
+    page = (await dataops_api("GET", "jobs", params={"status": ["failed", "cancelled"]})).json()
+    assert page["total"] == 0
+
+    # JupyterLab's cache-busting bare timestamp is not an unknown argument.
+    assert (await dataops_api("GET", "jobs", params={"1732230000000": ""})).code == 200
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"status": "finished"}, "status.0"),
+        ({"limit": "0"}, "limit"),
+        ({"limit": "lots"}, "limit"),
+        ({"offset": "-1"}, "offset"),
+        ({"sort": "colour"}, "sort"),
+        ({"order": "up"}, "order"),
+    ],
+)
+async def test_bad_list_queries_are_400(dataops_api, params, field):
+    error = assert_error(await dataops_api("GET", "jobs", params=params), 400, "invalid_input")
+    assert [e["field"] for e in error["details"]["errors"]] == [field]
+
+
+async def test_unknown_or_repeated_query_arguments_are_400(dataops_api):
+    error = assert_error(
+        await dataops_api("GET", "jobs", params={"stauts": "queued"}), 400, "invalid_input"
+    )
+    assert error["details"]["unknown"] == ["stauts"]
+    assert "status" in error["hint"]
+    error = assert_error(
+        await dataops_api("GET", "jobs", params=[("limit", "1"), ("limit", "2")]),
+        400,
+        "invalid_input",
+    )
+    assert "limit" in error["message"]
+    error = assert_error(
+        await dataops_api("GET", "jobs", "abcd1234", params={"verbose": "1"}), 400, "invalid_input"
+    )
+
+
+# -- one job ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("method", "suffix"),
+    [
+        ("GET", ()),
+        ("DELETE", ()),
+        ("POST", ("cancel",)),
+        ("POST", ("rerun",)),
+        ("GET", ("logs",)),
+        ("GET", ("html",)),
+        ("GET", ("output",)),
+    ],
+)
+async def test_unknown_job_id_is_404(dataops_api, method, suffix):
+    body = assert_error(
+        await dataops_api(method, "jobs", "feedfacecafe", *suffix), 404, "not_found"
+    )
+    assert "feedfacecafe" in body["message"]
+
+
+async def test_job_routes_for_a_finished_job(dataops_api, make_notebook, notebook_root, job_events):
+    make_notebook(
+        "train.ipynb", ["result = alpha * 10", "print('result', result)"], parameters="alpha = 1"
+    )
+    job = await dataops_api.create_job(notebook_path="train.ipynb", parameters={"alpha": 4})
+    job_id = job["id"]
+    done = await dataops_api.wait_for_job(job_id)
+    assert done["status"] == "completed", done
+
+    fetched = (await dataops_api("GET", "jobs", job_id)).json()
+    assert fetched == done
+    # A unique prefix names the job too (as in the CLI).
+    assert (await dataops_api("GET", "jobs", job_id[:6])).json()["id"] == job_id
+
+    logs = await dataops_api("GET", "jobs", job_id, "logs")
+    assert logs.code == 200 and "result 40" in logs.json()["logs"]
+
+    output = await dataops_api("GET", "jobs", job_id, "output")
+    assert output.code == 200
+    assert output.headers["Content-Type"] == "application/x-ipynb+json"
+    assert output.headers["Content-Disposition"].startswith('attachment; filename="train.ipynb"')
+    assert "result 40" in output.body.decode()
+
+    # Cancelling a finished job is a conflict, and changes nothing.
+    error = assert_error(await dataops_api("POST", "jobs", job_id, "cancel"), 409, "conflict")
+    assert "completed" in error["message"]
+
+    # Re-run: parameters given replace the original's one by one.
+    rerun = await dataops_api("POST", "jobs", job_id, "rerun", json={"parameters": {"alpha": 5}})
+    assert rerun.code == 201, rerun
+    second = rerun.json()
+    assert second["rerun_of"] == job_id and second["id"] != job_id
+    assert second["parameters"] == {"alpha": 5}
+    assert_error(
+        await dataops_api("POST", "jobs", job_id, "rerun", json={"parameters": {"alpha": "x"}}),
+        400,
+        "invalid_input",
+    )
+    assert_error(
+        await dataops_api("POST", "jobs", job_id, "rerun", json={"use_current": True}),
+        400,
+        "invalid_input",
+    )
+    second = await dataops_api.wait_for_job(second["id"])
+    assert second["status"] == "completed"
+    assert "result 50" in (await dataops_api("GET", "jobs", second["id"], "logs")).json()["logs"]
+    # An empty body re-runs with the same parameters.
+    third = await dataops_api("POST", "jobs", second["id"], "rerun")
+    assert third.code == 201 and third.json()["parameters"] == {"alpha": 5}
+    await dataops_api.wait_for_job(third.json()["id"])
+
+    # Delete: 204, then the job and its folder are gone.
+    folder = notebook_root / os.path.dirname(done["output_path"])
+    assert folder.is_dir()
+    response = await dataops_api("DELETE", "jobs", job_id)
+    assert response.code == 204 and response.body == b""
+    assert not folder.exists()
+    assert_error(await dataops_api("GET", "jobs", job_id), 404, "not_found")
+    assert (await dataops_api("GET", "jobs")).json()["total"] == 2
