@@ -1,0 +1,78 @@
+"""Failures inside the server: a backend that breaks gives a clean JSON error, never a traceback or
+a secret; a backend that is unavailable gives a 503 saying so. The backend is chosen through
+configuration, as a user would choose one (c.DataOps.job_executor_class)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pytest
+
+from jupyter_dataops.backends.base import Executor
+from jupyter_dataops.core.errors import BackendUnavailable
+
+SECRET = "s3cr3t-password-in-a-message"
+
+
+class BrokenExecutor(Executor):
+    """Queues jobs but never runs them; reading a job's logs fails with an unexpected error, and
+    a notebook named unavailable.ipynb cannot be submitted."""
+
+    name = "broken"
+
+    def submit(self, job: Any) -> None:
+        if job.notebook_path == "unavailable.ipynb":
+            raise BackendUnavailable(
+                "The cluster cannot be reached.", hint="Check the kube config.", cluster="demo"
+            )
+
+    def cancel(self, job: Any) -> None:
+        pass
+
+    def reconcile(self) -> list[str]:
+        return []
+
+    def logs(self, job: Any) -> str:
+        raise RuntimeError(f"connection to postgresql://admin:{SECRET}@db failed")
+
+
+@pytest.fixture
+def jp_server_config(jp_server_config: dict[str, Any]) -> dict[str, Any]:
+    jp_server_config["DataOps"] = {"job_executor_class": f"{__name__}.BrokenExecutor"}
+    return jp_server_config
+
+
+async def test_an_unexpected_error_is_a_500_without_details(dataops_api, make_notebook, caplog):
+    make_notebook("nb.ipynb", ["1"])
+    job = await dataops_api.create_job(notebook_path="nb.ipynb")
+    assert job["executor"] == "broken"
+
+    with caplog.at_level(logging.ERROR):
+        response = await dataops_api("GET", "jobs", job["id"], "logs")
+    assert response.code == 500
+    assert response.json() == {
+        "error": "internal_error",
+        "message": "The server failed to handle this request.",
+        "hint": "The Jupyter server's log has the details.",
+        "details": {},
+    }
+    assert SECRET not in response.body.decode()
+    # The operator gets the traceback in the server log.
+    logged = [r for r in caplog.records if r.exc_info and r.exc_info[0] is RuntimeError]
+    assert logged, [r.getMessage() for r in caplog.records]
+
+    # The server goes on answering.
+    assert (await dataops_api("GET", "jobs", job["id"])).code == 200
+
+
+async def test_an_unavailable_backend_is_a_503(dataops_api, make_notebook):
+    make_notebook("unavailable.ipynb", ["1"])
+    response = await dataops_api("POST", "jobs", json={"notebook_path": "unavailable.ipynb"})
+    assert response.code == 503
+    assert response.json() == {
+        "error": "backend_unavailable",
+        "message": "The cluster cannot be reached.",
+        "hint": "Check the kube config.",
+        "details": {"cluster": "demo"},
+    }
