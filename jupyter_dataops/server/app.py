@@ -119,17 +119,23 @@ class DataOpsExtension(ExtensionApp):
     def _on_change(self, action: str, job_id: str, job: Job | None) -> None:
         """Called by the service, in whichever thread ran it. Creations and updates reach the
         UI through the store watcher (which also sees other processes' changes); deletions leave
-        nothing in the store to watch, so they are sent from here."""
+        nothing in the store to watch, so they are sent from here, on the event loop."""
         if action != "deleted":
             return
-        self._deleted[job_id] = time.monotonic()
         loop = self._loop
         if loop is None or loop.is_closed():
             return
         if _on_loop_thread(loop):
-            self._emit(action, job_id, None)
+            self._job_deleted(job_id)
         else:
-            loop.call_soon_threadsafe(self._emit, action, job_id, None)
+            loop.call_soon_threadsafe(self._job_deleted, job_id)
+
+    def _job_deleted(self, job_id: str) -> None:
+        # On the loop, like _report: a change the watcher read just before the deletion is then
+        # either reported before this event or skipped after it, never after it.
+        self._deleted[job_id] = time.monotonic()
+        self._reported.pop(job_id, None)
+        self._emit("deleted", job_id, None)
 
     def _emit(self, action: str, job_id: str, job: Job | None) -> None:
         try:
@@ -207,7 +213,7 @@ class DataOpsExtension(ExtensionApp):
             if job.status.is_terminal and job.updated_at < next_since:
                 self._reported.pop(job.id, None)
         forget = time.monotonic() - 60.0
-        for job_id in [i for i, at in self._deleted.items() if at < forget]:
+        for job_id in [i for i, at in list(self._deleted.items()) if at < forget]:
             del self._deleted[job_id]
         return next_since
 
