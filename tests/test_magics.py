@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -51,6 +52,13 @@ def root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     patch.delenv("JPY_PARENT_PID", raising=False)
     patch.chdir(root)
     yield root
+    # Whatever started the worker (the magic in this process, or a kernel), stop it.
+    subprocess.run(
+        [sys.executable, "-m", "jupyter_dataops.cli", "worker", "stop"],
+        cwd=root,
+        capture_output=True,
+        timeout=WAIT,
+    )
     patch.undo()
 
 
@@ -264,3 +272,43 @@ def test_server_root_is_used_and_paths_are_relative_to_the_kernel_folder(ip, roo
     finally:
         (runtime / f"jpserver-{pid}.json").unlink()
     assert server_root_dir() is None
+
+
+def test_in_a_kernel_started_by_a_server(root):
+    """End to end in a real kernel, as JupyterLab runs it: the kernel's JPY_PARENT_PID is this
+    process (standing in for the server, whose jpserver file names the root), its cwd the
+    notebook's folder. The progress widget ends full and green, the link opens from that folder."""
+    import nbclient
+    import nbformat
+
+    runtime = Path(os.environ["JUPYTER_RUNTIME_DIR"])
+    runtime.mkdir(parents=True, exist_ok=True)
+    server_file = runtime / f"jpserver-{os.getpid()}.json"
+    server_file.write_text(json.dumps({"pid": os.getpid(), "root_dir": str(root)}))
+    driver = write_notebook(
+        root / "sub" / "driver.ipynb",
+        [
+            "%load_ext jupyter_dataops",
+            "job = %dataops run ../ok.ipynb -p alpha 0.5 --wait",
+            "print(job.status.value, job.notebook_path)",
+            "%dataops run nope.ipynb",
+        ],
+    )
+    nb = nbformat.read(driver, as_version=4)
+    client = nbclient.NotebookClient(
+        nb, resources={"metadata": {"path": str(driver.parent)}}, allow_errors=True, timeout=WAIT
+    )
+    try:
+        client.execute()
+    finally:
+        server_file.unlink()
+    ran, printed, bad = nb.cells[1].outputs, nb.cells[2].outputs, nb.cells[3].outputs
+
+    widget_states = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+    bars = [w["state"] for w in widget_states.values() if w["model_name"] == "IntProgressModel"]
+    assert bars and bars[-1]["value"] == bars[-1]["max"] and bars[-1]["bar_style"] == "success"
+    html = "".join(o.get("data", {}).get("text/html", "") for o in ran)
+    assert '<a href="../dataops-jobs/ok-' in html
+    assert printed[0]["text"] == "completed ok.ipynb\n"
+    assert bad[0]["name"] == "stderr"
+    assert bad[0]["text"].startswith("UsageError: The notebook 'sub/nope.ipynb' does not exist.")
