@@ -42,17 +42,22 @@ export namespace CommandIDs {
   export const refresh = 'dataops:refresh';
 }
 
-/** The current time in epoch seconds, updated often while a job runs. */
+/**
+ * The current time in epoch seconds. Re-renders every second while a job
+ * runs (its duration grows), else every 30 s (relative times age).
+ */
 function useNow(fast: boolean): number {
-  const [now, setNow] = React.useState(() => Date.now() / 1000);
+  const [, setTick] = React.useState(0);
   React.useEffect(() => {
     const timer = setInterval(
-      () => setNow(Date.now() / 1000),
+      () => setTick(tick => tick + 1),
       fast ? 1000 : 30000
     );
     return () => clearInterval(timer);
   }, [fast]);
-  return now;
+  // Read the clock on every render, so a render caused by the model (a job
+  // that just started) does not show a time from before it.
+  return Date.now() / 1000;
 }
 
 interface IPanelProps {
@@ -421,7 +426,12 @@ function JobDetail(props: IPanelProps & { job: IJob; now: number }) {
           </>
         )}
       </div>
-      {job.error && (
+      {job.error && job.status === 'cancelled' && (
+        <div className="jp-DataOps-note">
+          {stripAnsi(job.error.evalue) || trans.__('Cancelled.')}
+        </div>
+      )}
+      {job.error && job.status !== 'cancelled' && (
         <div className="jp-DataOps-errorBox">
           <div className="jp-DataOps-errorTitle">
             {job.error.cell_index !== null

@@ -4,9 +4,15 @@ Galata's settings (no token, a temporary root directory, so jobs and their
 outputs land there too) plus what running as root in CI needs.
 """
 
+from tempfile import mkdtemp
+
 from jupyterlab.galata import configure_jupyter_server
 
 configure_jupyter_server(c)  # noqa: F821
+
+# A store and worker of its own for each test server, so jobs left by other
+# servers (or a developer's own) neither show up nor hold the worker's slots.
+c.DataOps.data_dir = mkdtemp(prefix="dataops-ui-tests-")  # noqa: F821
 
 c.ServerApp.ip = "127.0.0.1"
 c.ServerApp.allow_root = True

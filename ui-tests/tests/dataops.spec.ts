@@ -208,4 +208,77 @@ test.describe('DataOps jobs', () => {
     ).toHaveText(String(left));
     await shot(page, '11-after-delete');
   });
+
+  test('shows progress while running, cancels, and re-runs with a new value', async ({
+    page,
+    tmpPath
+  }) => {
+    const name = 'slow.ipynb';
+    await page.contents.uploadContent(
+      notebook([
+        { source: 'import time\npause = 1.5', tags: ['parameters'] },
+        { source: 'time.sleep(pause)' },
+        { source: 'time.sleep(pause)' },
+        { source: 'time.sleep(pause)' },
+        { source: 'time.sleep(pause)' },
+        { source: 'time.sleep(pause)' },
+        { source: 'print("done", pause)' }
+      ]),
+      'text',
+      `${tmpPath}/${name}`
+    );
+    await openDataOps(page);
+    await runFromFileBrowser(page, name);
+    const dialog = page.locator('.jp-Dialog');
+    await expect(dialog.locator('#jp-DataOps-param-pause')).toHaveValue('1.5');
+    await dialog.locator('.jp-Dialog-button.jp-mod-accept').click();
+
+    const panel = page.locator('.jp-DataOps-panel');
+    const row = panel
+      .locator('.jp-DataOps-job')
+      .filter({ hasText: `${tmpPath}/${name}` })
+      .first();
+    await expect(row).toHaveAttribute('data-status', 'running', {
+      timeout: 30000
+    });
+    // Cells complete one by one; server events move the bar (the fallback
+    // poll alone is far slower than this timeout).
+    await expect(row.locator('.jp-DataOps-progressText')).toHaveText(
+      /^[2-6]\/\d+ cells$/,
+      { timeout: 8000 }
+    );
+    await expect(row.locator('.jp-DataOps-progressBar')).toBeVisible();
+    await shot(page, '12-job-running');
+
+    const detail = row.locator('.jp-DataOps-jobDetail');
+    if (!(await detail.isVisible())) {
+      await row.locator('.jp-DataOps-jobSummary').click();
+    }
+    await detail.locator('button:has-text("Cancel")').click();
+    await expect(row).toHaveAttribute('data-status', 'cancelled', {
+      timeout: 30000
+    });
+    await expect(
+      page.locator('.jp-toast-message').filter({ hasText: 'cancelled' })
+    ).toBeVisible();
+    await shot(page, '13-job-cancelled');
+
+    // Re-run the cancelled job with a shorter pause.
+    await detail.locator('button:has-text("Re-run")').click();
+    const pause = dialog.locator('#jp-DataOps-param-pause');
+    await expect(pause).toHaveValue('1.5');
+    await pause.fill('0');
+    await shot(page, '14-rerun-dialog');
+    await dialog.locator('.jp-Dialog-button.jp-mod-accept').click();
+    await expect(dialog).toHaveCount(0);
+    const rerun = panel.locator('.jp-DataOps-job.jp-mod-expanded');
+    await expect(rerun).toHaveAttribute('data-status', 'completed', {
+      timeout: 60000
+    });
+    await expect(rerun.locator('.jp-DataOps-params')).toContainText('pause');
+    await expect(rerun.locator('.jp-DataOps-fields')).toContainText(
+      'Re-run of'
+    );
+    await shot(page, '15-rerun-completed');
+  });
 });
