@@ -317,9 +317,11 @@ def build_parser(prog: str = "dataops") -> ArgumentParser:
     _common(run)
 
     jobs = subparsers.add_parser(
-        "jobs", help="list and manage jobs", description="List and manage jobs."
+        "jobs",
+        help="list and manage jobs",
+        description="List and manage jobs. `jobs` alone, or followed by list options "
+        "(`jobs --status failed`), is `jobs list`.",
     )
-    _common(jobs)
     _add_job_commands(
         jobs.add_subparsers(metavar="ACTION", parser_class=ArgumentParser), shortcut=False
     )

@@ -292,6 +292,16 @@ def test_in_a_kernel_started_by_a_server(root):
             "job = %dataops run ../ok.ipynb -p alpha 0.5 --wait",
             "print(job.status.value, job.notebook_path)",
             "%dataops run nope.ipynb",
+            "later = %dataops run ../ok.ipynb -p alpha 0.7",
+            # Without --wait the bar follows the job from a thread after the cell has finished.
+            "import time, warnings, ipywidgets\n"
+            "warnings.simplefilter('ignore', DeprecationWarning)  # Widget.widgets\n"
+            "bar = [w for w in list(ipywidgets.Widget.widgets.values())\n"
+            "       if isinstance(w, ipywidgets.IntProgress)][-1]\n"
+            f"deadline = time.monotonic() + {WAIT}\n"
+            "while bar.bar_style != 'success' and time.monotonic() < deadline:\n"
+            "    time.sleep(0.1)\n"
+            "print(bar.bar_style, bar.value == bar.max)",
         ],
     )
     nb = nbformat.read(driver, as_version=4)
@@ -303,6 +313,7 @@ def test_in_a_kernel_started_by_a_server(root):
     finally:
         server_file.unlink()
     ran, printed, bad = nb.cells[1].outputs, nb.cells[2].outputs, nb.cells[3].outputs
+    queued, followed = nb.cells[4].outputs, nb.cells[5].outputs
 
     widget_states = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
     bars = [w["state"] for w in widget_states.values() if w["model_name"] == "IntProgressModel"]
@@ -312,3 +323,6 @@ def test_in_a_kernel_started_by_a_server(root):
     assert printed[0]["text"] == "completed ok.ipynb\n"
     assert bad[0]["name"] == "stderr"
     assert bad[0]["text"].startswith("UsageError: The notebook 'sub/nope.ipynb' does not exist.")
+    assert queued[0]["text"].startswith("Queued job ")
+    assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in queued)
+    assert [o["text"] for o in followed if o.get("name") == "stdout"] == ["success True\n"]

@@ -20,6 +20,7 @@ import json
 import os
 import shlex
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -53,6 +54,8 @@ from ..core.service import DataOpsService
 
 #: How often a waiting magic looks at the store; the worker writes progress once per cell.
 WAIT_INTERVAL_SECONDS = 0.1
+#: How long a progress bar shown without --wait keeps following its job.
+FOLLOW_LIMIT_SECONDS = 24 * 3600.0
 
 
 def server_root_dir(cwd: str | None = None) -> str | None:
@@ -221,6 +224,33 @@ class DataOpsMagics(Magics):
         report = worker_report(self.service(command), command.action)
         print(json.dumps(report, indent=2) if command.as_json else format_worker_report(report))
 
+    def _follow_in_background(self, service: DataOpsService, job: Job) -> None:
+        """In a notebook, show a progress bar that keeps moving after the cell has finished.
+
+        Only in a kernel with ipywidgets: widget updates from a thread reach the front end through
+        the kernel's comm channel, while a terminal has nothing to update. The thread ends with
+        the job (or after FOLLOW_LIMIT_SECONDS) and dies with the kernel.
+        """
+        if getattr(self.shell, "kernel", None) is None:
+            return
+        try:
+            import ipywidgets  # noqa: F401
+        except ImportError:
+            return
+        from .widgets import JobProgress
+
+        view = JobProgress(job)
+
+        def follow() -> None:
+            try:
+                service.wait_for_job(
+                    job.id, timeout=FOLLOW_LIMIT_SECONDS, interval=0.5, on_update=view.update
+                )
+            except Exception:  # the job was deleted, the store went away: stop following
+                return
+
+        threading.Thread(target=follow, name=f"dataops-follow-{job.id}", daemon=True).start()
+
     def _started(self, service: DataOpsService, job: Job, *, wait: bool, as_json: bool) -> Job:
         from .widgets import JobProgress, show_outcome
 
@@ -233,6 +263,7 @@ class DataOpsMagics(Magics):
                 print(
                     f"Queued job {job.id} ({job.notebook_path}); `%dataops show {job.id}` follows it."
                 )
+                self._follow_in_background(service, job)
             return job
         view = JobProgress(job)
         try:
