@@ -19,7 +19,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import re
+import signal
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -85,11 +87,21 @@ def dataops_server(jp_serverapp: Any, jp_asyncio_loop: asyncio.AbstractEventLoop
     (app,) = extension
     jp_asyncio_loop.run_until_complete(jp_serverapp.extension_manager.start_extension(EXTENSION))
     yield app
-    service = app._service
-    executor = getattr(service, "executor", None)
+    executor = getattr(app._service, "executor", None)
     if executor is not None and hasattr(executor, "stop_worker"):
-        with contextlib.suppress(Exception):
-            executor.stop_worker(timeout=30)
+        stop_local_worker(executor)
+
+
+def stop_local_worker(executor: Any) -> None:
+    """Stop the worker a test started; kill it if it does not stop, so none outlives the run."""
+    from jupyter_dataops.backends.local.worker import read_state
+
+    with contextlib.suppress(Exception):
+        if executor.stop_worker(timeout=30) or not executor.worker_alive():
+            return
+    state = read_state(executor.data_dir) or {}
+    with contextlib.suppress(Exception):
+        os.kill(int(state["pid"]), signal.SIGKILL)
 
 
 class ApiResponse:
