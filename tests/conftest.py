@@ -189,7 +189,7 @@ def dataops_api(dataops_server: Any, jp_fetch: Callable[..., Any]) -> DataOpsApi
     return DataOpsApi(jp_fetch)
 
 
-def registered_routes(web_app: Any) -> dict[str, tuple[type, frozenset[str]]]:
+def registered_routes(web_app: Any) -> dict[str, tuple[Any, frozenset[str]]]:
     """Every ``/dataops`` route the running server has, as OpenAPI-style paths
     (``/dataops/api/jobs/{job_id}``) -> (handler class, HTTP methods it implements).
 
@@ -199,7 +199,7 @@ def registered_routes(web_app: Any) -> dict[str, tuple[type, frozenset[str]]]:
     from tornado.routing import PathMatches
     from tornado.web import RequestHandler
 
-    routes: dict[str, tuple[type, frozenset[str]]] = {}
+    routes: dict[str, tuple[Any, frozenset[str]]] = {}
 
     def walk(router: Any) -> None:
         for rule in getattr(router, "rules", []):
