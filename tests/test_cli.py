@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -334,6 +335,33 @@ def test_wait_on_a_job_cancelled_meanwhile_exits_1(env: Env):
             proc.communicate()
     assert proc.returncode == 1
     assert json.loads(out)["status"] == "cancelled"
+
+
+def test_wait_ends_when_the_worker_dies(fresh: Env):
+    """A worker killed mid-job must not leave `run --wait` hanging on a `running` row: the wait
+    reconciles, a new worker marks the job failed, and the CLI exits 1 with the reason."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jupyter_dataops.cli", "run", "slow.ipynb", "--wait", "--json"],
+        cwd=fresh.root,
+        env=fresh.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + WAIT
+        while not fresh.json("jobs", "list", "--status", "running")["jobs"]:
+            assert time.monotonic() < deadline, "the slow job never started"
+            time.sleep(0.2)
+        os.kill(fresh.json("worker", "status")["pid"], signal.SIGKILL)
+        out, _ = proc.communicate(timeout=WAIT)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 1
+    job = json.loads(out)
+    assert (job["status"], job["error"]["ename"]) == ("failed", "WorkerLost")
 
 
 def test_worker_status_and_stop(tmp_path: Path):

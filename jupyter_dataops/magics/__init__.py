@@ -46,6 +46,7 @@ from ..adapters import (
     parse_command,
     service_from_environment,
     to_json,
+    wait_for_end,
     worker_report,
 )
 from ..core.errors import DataOpsError
@@ -243,8 +244,8 @@ class DataOpsMagics(Magics):
 
         def follow() -> None:
             try:
-                service.wait_for_job(
-                    job.id, timeout=FOLLOW_LIMIT_SECONDS, interval=0.5, on_update=view.update
+                wait_for_end(
+                    service, job.id, view.update, interval=0.5, timeout=FOLLOW_LIMIT_SECONDS
                 )
             except Exception:  # the job was deleted, the store went away: stop following
                 return
@@ -267,9 +268,7 @@ class DataOpsMagics(Magics):
             return job
         view = JobProgress(job)
         try:
-            job = service.wait_for_job(
-                job.id, interval=WAIT_INTERVAL_SECONDS, on_update=view.update
-            )
+            job = wait_for_end(service, job.id, view.update, interval=WAIT_INTERVAL_SECONDS)
         except KeyboardInterrupt:
             job = service.get_job(job.id)
             print(
