@@ -172,6 +172,18 @@ class DataOpsHandler(ExtensionHandlerMixin, APIHandler):
         self.set_status(status)
         self.finish(json.dumps(body))
 
+    def log_exception(self, typ: Any, value: BaseException | None, tb: Any) -> None:
+        if isinstance(value, web.HTTPError):
+            super().log_exception(typ, value, tb)
+            return
+        # As tornado does, but without the query string: it may carry the user's token.
+        self.log.error(
+            "Uncaught exception in %s %s",
+            self.request.method,
+            self.request.path,
+            exc_info=(typ, value, tb) if typ is not None and value is not None else None,
+        )
+
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         exc = (kwargs.get("exc_info") or (None, None, None))[1]
         if isinstance(exc, ApiError):
