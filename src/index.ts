@@ -29,7 +29,7 @@ import {
 import { ITranslator, TranslationBundle } from '@jupyterlab/translation';
 import { DisposableDelegate, IDisposable } from '@lumino/disposable';
 
-import { DataOpsClient, IJob, JOB_EVENT_SCHEMA_ID } from './api';
+import { DataOpsClient, IJob, isTerminal, JOB_EVENT_SCHEMA_ID } from './api';
 import { formatDuration, jobDuration, stripAnsi } from './format';
 import { dataOpsIcon } from './icons';
 import { errorText } from './labels';
@@ -248,6 +248,52 @@ const panelPlugin: JupyterFrontEndPlugin<void> = {
       palette.addItem({ command: CommandIDs.refresh, category });
     }
 
+    // The buttons of each job's detail; other plugins add theirs the same way.
+    model.addJobAction({
+      id: 'open-output',
+      command: CommandIDs.openOutput,
+      label: trans.__('Open output'),
+      caption: job =>
+        job.output_path ??
+        trans.__('The executed notebook is written when the job runs.'),
+      rank: 10,
+      kind: 'primary',
+      isEnabled: job => !!job.output_path
+    });
+    model.addJobAction({
+      id: 'view-html',
+      command: CommandIDs.viewHtml,
+      label: trans.__('View HTML'),
+      caption: trans.__('The executed notebook as HTML'),
+      rank: 20,
+      isEnabled: job => !!job.output_path || !!job.html_path
+    });
+    model.addJobAction({
+      id: 'view-logs',
+      command: CommandIDs.viewLogs,
+      label: trans.__('Logs'),
+      caption: trans.__('What the job printed and logged'),
+      rank: 30
+    });
+    model.addJobAction({
+      id: 'cancel',
+      command: CommandIDs.cancelJob,
+      label: job =>
+        job.cancel_requested ? trans.__('Cancelling…') : trans.__('Cancel'),
+      rank: 40,
+      kind: 'danger',
+      isVisible: job => !isTerminal(job.status),
+      isEnabled: job => !job.cancel_requested
+    });
+    model.addJobAction({
+      id: 'delete',
+      command: CommandIDs.deleteJob,
+      label: trans.__('Delete'),
+      rank: 60,
+      kind: 'danger',
+      isVisible: job => isTerminal(job.status)
+    });
+
     // Tell the user when a job they saw queued or running ends.
     model.jobFinished.connect((_, job) => {
       const showDetails = {
@@ -441,6 +487,17 @@ const runPlugin: JupyterFrontEndPlugin<void> = {
           announce(job);
         }
       }
+    });
+
+    model.addJobAction({
+      id: 'rerun',
+      command: CommandIDs.rerunJob,
+      label: trans.__('Re-run…'),
+      caption: trans.__(
+        'Run this notebook again, with the same or other values'
+      ),
+      rank: 50,
+      isVisible: job => isTerminal(job.status)
     });
 
     app.contextMenu.addItem({

@@ -2,6 +2,7 @@
  * The DataOps job model: the state behind the sidebar.
  */
 import { Event } from '@jupyterlab/services';
+import { DisposableDelegate, IDisposable } from '@lumino/disposable';
 import { Poll } from '@lumino/polling';
 import { ISignal, Signal } from '@lumino/signaling';
 
@@ -20,7 +21,7 @@ import {
   JobStatus,
   StatusCounts
 } from './api';
-import { IDataOpsModel } from './tokens';
+import { IDataOpsModel, IJobAction } from './tokens';
 
 /** The list the model shows before the user changes anything. */
 export const DEFAULT_QUERY: Readonly<IJobQuery> = {
@@ -135,6 +136,28 @@ export class DataOpsModel implements IDataOpsModel {
 
   get jobFinished(): ISignal<IDataOpsModel, IJob> {
     return this._jobFinished;
+  }
+
+  get jobActions(): ReadonlyArray<IJobAction> {
+    return this._actions;
+  }
+
+  get jobActionsChanged(): ISignal<IDataOpsModel, void> {
+    return this._jobActionsChanged;
+  }
+
+  addJobAction(action: IJobAction): IDisposable {
+    this._actions = [
+      ...this._actions.filter(item => item.id !== action.id),
+      action
+    ].sort((a, b) => a.rank - b.rank || a.id.localeCompare(b.id));
+    this._jobActionsChanged.emit();
+    return new DisposableDelegate(() => {
+      if (this._actions.includes(action)) {
+        this._actions = this._actions.filter(item => item !== action);
+        this._jobActionsChanged.emit();
+      }
+    });
   }
 
   get isDisposed(): boolean {
@@ -399,6 +422,8 @@ export class DataOpsModel implements IDataOpsModel {
   private _status = new Map<string, JobStatus>();
   /** The last state seen of each job, on the page or not. */
   private _seen = new Map<string, IJob>();
+  private _actions: IJobAction[] = [];
+  private _jobActionsChanged = new Signal<IDataOpsModel, void>(this);
   private _changed = new Signal<IDataOpsModel, void>(this);
   private _jobChanged = new Signal<IDataOpsModel, IJob>(this);
   private _jobFinished = new Signal<IDataOpsModel, IJob>(this);

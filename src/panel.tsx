@@ -7,14 +7,7 @@ import { CommandRegistry } from '@lumino/commands';
 import { ISignal, Signal } from '@lumino/signaling';
 import * as React from 'react';
 
-import {
-  IJob,
-  isTerminal,
-  JOB_STATUSES,
-  JobStatus,
-  SortField,
-  SortOrder
-} from './api';
+import { IJob, JOB_STATUSES, JobStatus, SortField, SortOrder } from './api';
 import {
   formatDuration,
   formatRelativeTime,
@@ -370,61 +363,39 @@ function JobDetail(props: IPanelProps & { job: IJob; now: number }) {
     void commands.execute(command, { id: job.id });
   const duration = jobDuration(job, now);
   const parameters = Object.entries(job.parameters);
-  const active = !isTerminal(job.status);
   return (
     <div className="jp-DataOps-jobDetail">
       <div className="jp-DataOps-actions">
-        <button
-          className="jp-DataOps-primary jp-DataOps-action"
-          disabled={!job.output_path}
-          title={
-            job.output_path
-              ? job.output_path
-              : trans.__('The executed notebook is written when the job runs.')
-          }
-          onClick={() => run(CommandIDs.openOutput)}
-        >
-          {trans.__('Open output')}
-        </button>
-        <button
-          className="jp-DataOps-action"
-          disabled={!job.output_path && !job.html_path}
-          onClick={() => run(CommandIDs.viewHtml)}
-        >
-          {trans.__('View HTML')}
-        </button>
-        <button
-          className="jp-DataOps-action"
-          onClick={() => run(CommandIDs.viewLogs)}
-        >
-          {trans.__('Logs')}
-        </button>
-        {active ? (
-          <button
-            className="jp-DataOps-danger jp-DataOps-action"
-            disabled={job.cancel_requested}
-            onClick={() => run(CommandIDs.cancelJob)}
-          >
-            {job.cancel_requested
-              ? trans.__('Cancelling…')
-              : trans.__('Cancel')}
-          </button>
-        ) : (
-          <>
-            <button
-              className="jp-DataOps-action"
-              onClick={() => run(CommandIDs.rerunJob)}
-            >
-              {trans.__('Re-run…')}
-            </button>
-            <button
-              className="jp-DataOps-danger jp-DataOps-action"
-              onClick={() => run(CommandIDs.deleteJob)}
-            >
-              {trans.__('Delete')}
-            </button>
-          </>
-        )}
+        {props.model.jobActions
+          .filter(action => action.isVisible?.(job) ?? true)
+          .map(action => {
+            const label =
+              typeof action.label === 'function'
+                ? action.label(job)
+                : action.label;
+            const caption =
+              typeof action.caption === 'function'
+                ? action.caption(job)
+                : action.caption;
+            const kind =
+              action.kind === 'primary'
+                ? ' jp-DataOps-primary'
+                : action.kind === 'danger'
+                  ? ' jp-DataOps-danger'
+                  : '';
+            return (
+              <button
+                key={action.id}
+                className={`jp-DataOps-action${kind}`}
+                data-action={action.id}
+                title={caption}
+                disabled={!(action.isEnabled?.(job) ?? true)}
+                onClick={() => run(action.command)}
+              >
+                {label}
+              </button>
+            );
+          })}
       </div>
       {job.error && job.status === 'cancelled' && (
         <div className="jp-DataOps-note">
@@ -618,15 +589,19 @@ export class JobsPanel extends ReactWidget {
     return (
       <UseSignal signal={this._selectionChanged}>
         {() => (
-          <UseSignal signal={this._model.changed}>
+          <UseSignal signal={this._model.jobActionsChanged}>
             {() => (
-              <JobsView
-                model={this._model}
-                commands={this._commands}
-                trans={this._trans}
-                selected={this._selected}
-                onSelect={id => this.select(id)}
-              />
+              <UseSignal signal={this._model.changed}>
+                {() => (
+                  <JobsView
+                    model={this._model}
+                    commands={this._commands}
+                    trans={this._trans}
+                    selected={this._selected}
+                    onSelect={id => this.select(id)}
+                  />
+                )}
+              </UseSignal>
             )}
           </UseSignal>
         )}

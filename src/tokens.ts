@@ -17,6 +17,29 @@ import {
 } from './api';
 
 /**
+ * A button shown in each job's detail, running a command with `{ id }`.
+ *
+ * Plugins add their own with `IDataOpsModel.addJobAction`, e.g. the run
+ * plugin adds "Re-run…".
+ */
+export interface IJobAction {
+  /** Unique among actions; adding an action with a taken id replaces it. */
+  id: string;
+  /** The command run with `{ id: job.id }`. */
+  command: string;
+  /** The button text (translated). */
+  label: string | ((job: IJob) => string);
+  /** A tooltip (translated). */
+  caption?: string | ((job: IJob) => string);
+  /** Lower ranks come first. */
+  rank: number;
+  /** How the button looks: the main action, a destructive one, or plain. */
+  kind?: 'primary' | 'danger' | 'default';
+  isVisible?: (job: IJob) => boolean;
+  isEnabled?: (job: IJob) => boolean;
+}
+
+/**
  * The job model: one page of the job list with its filters, kept up to date
  * from server events and a slow fallback poll.
  */
@@ -60,6 +83,13 @@ export interface IDataOpsModel extends IDisposable {
   refreshJob(id: string): Promise<IJob | null>;
   /** The last known state of a job, if the model has seen it. */
   getJob(id: string): IJob | undefined;
+  /** The actions offered on each job, by rank. */
+  readonly jobActions: ReadonlyArray<IJobAction>;
+  /** An action was added or removed. */
+  readonly jobActionsChanged: ISignal<IDataOpsModel, void>;
+  /** Offer an action on each job; dispose the result to withdraw it. */
+  addJobAction(action: IJobAction): IDisposable;
+
   /** Take a server event; anything but a DataOps job event is ignored. */
   handleEvent(event: Event.Emission): void;
 

@@ -423,3 +423,23 @@ describe('DataOpsModel', () => {
     expect(model.ready).toBe(false);
   });
 });
+
+describe('job actions', () => {
+  it('keeps actions by rank, replaces by id and withdraws on dispose', () => {
+    const model = new DataOpsModel({ client: new FakeClient(), poll: false });
+    const changed = jest.fn();
+    model.jobActionsChanged.connect(changed);
+    const base = { command: 'x', label: 'X' };
+    const late = model.addJobAction({ ...base, id: 'late', rank: 50 });
+    model.addJobAction({ ...base, id: 'early', rank: 10 });
+    model.addJobAction({ ...base, id: 'early', rank: 5, label: 'Early' });
+    expect(model.jobActions.map(action => action.id)).toEqual([
+      'early',
+      'late'
+    ]);
+    expect(model.jobActions[0].label).toBe('Early');
+    late.dispose();
+    expect(model.jobActions.map(action => action.id)).toEqual(['early']);
+    expect(changed).toHaveBeenCalledTimes(4);
+  });
+});
