@@ -225,6 +225,11 @@ class DataOpsMagics(Magics):
         report = worker_report(self.service(command), command.action)
         print(json.dumps(report, indent=2) if command.as_json else format_worker_report(report))
 
+    @property
+    def in_kernel(self) -> bool:
+        """Whether a front end that can draw widgets may be attached (not terminal IPython)."""
+        return getattr(self.shell, "kernel", None) is not None
+
     def _follow_in_background(self, service: DataOpsService, job: Job) -> None:
         """In a notebook, show a progress bar that keeps moving after the cell has finished.
 
@@ -232,7 +237,7 @@ class DataOpsMagics(Magics):
         the kernel's comm channel, while a terminal has nothing to update. The thread ends with
         the job (or after FOLLOW_LIMIT_SECONDS) and dies with the kernel.
         """
-        if getattr(self.shell, "kernel", None) is None:
+        if not self.in_kernel:
             return
         try:
             import ipywidgets  # noqa: F401
@@ -266,7 +271,7 @@ class DataOpsMagics(Magics):
                 )
                 self._follow_in_background(service, job)
             return job
-        view = JobProgress(job)
+        view = JobProgress(job, use_widgets=self.in_kernel)
         try:
             job = wait_for_end(service, job.id, view.update, interval=WAIT_INTERVAL_SECONDS)
         except KeyboardInterrupt:

@@ -39,17 +39,21 @@ class JobProgress:
     """A live view of one job: an ``IntProgress`` bar with the job's name and a status label.
 
     Widget updates travel over the kernel's comm channel while the cell is still running, so the
-    bar moves even though ``%dataops run --wait`` blocks the cell.
+    bar moves even though ``%dataops run --wait`` blocks the cell. Without ipywidgets, or outside a
+    kernel (terminal IPython cannot draw widgets), it is a text bar updated in place.
     """
 
-    def __init__(self, job: Job) -> None:
+    def __init__(self, job: Job, *, use_widgets: bool = True) -> None:
         from IPython.display import display
 
         self._widgets: Any = None
+        self._text = progress_bar(job)
         try:
+            if not use_widgets:
+                raise ImportError("widgets not wanted")
             import ipywidgets as widgets
         except ImportError:
-            self._handle: Any = display(_TextView(progress_bar(job)), display_id=True)
+            self._handle: Any = display(_TextView(self._text), display_id=True)
             return
         self._bar = widgets.IntProgress(
             value=0,
@@ -66,7 +70,10 @@ class JobProgress:
 
     def update(self, job: Job) -> None:
         if self._widgets is None:
-            self._handle.update(_TextView(progress_bar(job)))
+            text = progress_bar(job)
+            if text != self._text:  # a terminal prints every update: only print changes
+                self._text = text
+                self._handle.update(_TextView(text))
             return
         self._bar.max = max(1, job.progress.cells_total)
         self._bar.value = min(job.progress.cells_completed, self._bar.max)
