@@ -94,8 +94,17 @@ def dataops_server(jp_serverapp: Any, jp_asyncio_loop: asyncio.AbstractEventLoop
 
 def stop_local_worker(executor: Any) -> None:
     """Stop the worker a test started; kill it if it does not stop, so none outlives the run."""
-    from jupyter_dataops.backends.local.worker import read_state
+    from jupyter_dataops.backends.local.worker import LOG_FILE, read_state
 
+    if not (executor.data_dir / LOG_FILE).exists():
+        return  # this test never started a worker (each test has its own data dir)
+    # A worker spawned a moment ago may still be importing; once it runs it holds its lock and
+    # has written its state (with its pid), and only then can it be stopped.
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if executor.worker_alive() and read_state(executor.data_dir):
+            break
+        time.sleep(0.1)
     with contextlib.suppress(Exception):
         if executor.stop_worker(timeout=30) or not executor.worker_alive():
             return
