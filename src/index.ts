@@ -127,6 +127,18 @@ const panelPlugin: JupyterFrontEndPlugin<void> = {
       execute: args => {
         shell.activateById(panel.id);
         if (typeof args.select === 'string') {
+          // Show the job even if the current filters or page would hide it.
+          const job = model.getJob(args.select);
+          const { status, notebook, offset } = model.query;
+          if (
+            job &&
+            !model.jobs.some(item => item.id === job.id) &&
+            ((status.length > 0 && !status.includes(job.status)) ||
+              (notebook !== '' && !job.notebook_path.includes(notebook)) ||
+              offset > 0)
+          ) {
+            model.setQuery({ status: [], notebook: '', offset: 0 });
+          }
           panel.select(args.select);
         }
       }

@@ -108,6 +108,8 @@ function Filters(props: IPanelProps): JSX.Element {
   const { model, trans } = props;
   const query = model.query;
   const [text, setText] = React.useState(query.notebook);
+  // Follow changes made elsewhere, e.g. filters cleared to show a new job.
+  React.useEffect(() => setText(model.query.notebook), [model.query.notebook]);
   // Send the notebook filter once the user pauses typing.
   React.useEffect(() => {
     if (text === model.query.notebook) {

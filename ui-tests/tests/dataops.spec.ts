@@ -196,6 +196,13 @@ test.describe('DataOps jobs', () => {
       panel.locator('.jp-DataOps-job[data-status="completed"]')
     ).toHaveCount(0);
     await expect(row).toBeVisible();
+    const search = panel.locator('.jp-DataOps-search');
+    await search.fill('no-such-notebook');
+    await expect(panel.locator('.jp-DataOps-empty')).toContainText(
+      'No jobs match these filters.'
+    );
+    await search.fill(name);
+    await expect(row).toBeVisible();
     await detail.locator('button:has-text("Delete")').click();
     await page.locator('.jp-Dialog .jp-Dialog-button.jp-mod-warn').click();
     await expect(panel.locator(`[data-job-id="${jobId}"]`)).toHaveCount(0);
