@@ -21,7 +21,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, NoReturn, get_args
+from typing import TYPE_CHECKING, Any, Literal, NoReturn, get_args
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -69,10 +69,9 @@ def invalid_input_from(exc: ValidationError, what: str) -> InvalidInput:
 
 # -- typed commands --------------------------------------------------------------------------------
 class Command(BaseModel):
-    """One parsed command line. ``name`` selects the handler in the CLI and in the magic."""
+    """One parsed command line. Each adapter keeps one handler per command class."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
-    name: ClassVar[str]
 
     root_dir: str | None = None
 
@@ -85,7 +84,6 @@ def _parameters(pairs: Sequence[Sequence[str]] | None) -> dict[str, str]:
 class RunCommand(Command):
     """``run NOTEBOOK [-p NAME VALUE]... [--kernel K] [--name N] [--timeout S] [--retries N]``"""
 
-    name: ClassVar[str] = "run"
     notebook: str
     parameters: list[tuple[str, str]] = []
     kernel: str | None = None
@@ -96,7 +94,8 @@ class RunCommand(Command):
     as_json: bool = False
 
     def to_request(self, notebook_path: str | None = None) -> JobCreate:
-        """The core request; ``notebook_path`` replaces ``notebook`` (the magic makes it absolute)."""
+        """The core request; ``notebook_path`` replaces ``notebook`` (the magic resolves it from
+        the kernel's folder)."""
         fields: dict[str, Any] = {
             "notebook_path": notebook_path or self.notebook,
             "parameters": _parameters(self.parameters),
@@ -115,7 +114,6 @@ class RunCommand(Command):
 class ListCommand(Command):
     """``jobs list [--status S]... [--notebook TEXT] [--sort F] [--order O] [--limit N]``"""
 
-    name: ClassVar[str] = "list"
     status: list[JobStatus] | None = None
     notebook: str | None = None
     sort: SortField = "created_at"
@@ -145,27 +143,28 @@ class JobCommand(Command):
 
 
 class ShowCommand(JobCommand):
-    name: ClassVar[str] = "show"
+    """``jobs show ID [--json]``"""
+
     as_json: bool = False
 
 
 class LogsCommand(JobCommand):
-    name: ClassVar[str] = "logs"
+    """``jobs logs ID``"""
 
 
 class CancelCommand(JobCommand):
-    name: ClassVar[str] = "cancel"
+    """``jobs cancel ID [--json]``"""
+
     as_json: bool = False
 
 
 class DeleteCommand(JobCommand):
-    name: ClassVar[str] = "delete"
+    """``jobs delete ID``"""
 
 
 class RerunCommand(JobCommand):
     """``jobs rerun ID [-p NAME VALUE]... [--kernel K] [--current-notebook] [--wait]``"""
 
-    name: ClassVar[str] = "rerun"
     parameters: list[tuple[str, str]] = []
     kernel: str | None = None
     current_notebook: bool = False
@@ -183,7 +182,6 @@ class RerunCommand(JobCommand):
 class WorkerCommand(Command):
     """``worker status|stop``: the local executor's worker process (other executors have none)."""
 
-    name: ClassVar[str] = "worker"
     action: Literal["status", "stop"] = "status"
     as_json: bool = False
 

@@ -322,3 +322,15 @@ def test_in_a_kernel_started_by_a_server(root):
     assert queued[0]["text"].startswith("Queued job ")
     assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in queued)
     assert [o["text"] for o in followed if o.get("name") == "stdout"] == ["success True\n"]
+
+
+def test_every_command_has_a_handler_in_both_adapters(ip):
+    """One parser, one set of commands: the CLI and the magic must handle all of them."""
+    from jupyter_dataops.adapters import COMMANDS, parse_command
+    from jupyter_dataops.cli import CommandLine
+
+    magics = ip.magics_manager.registry["DataOpsMagics"]
+    cli = CommandLine(None, sys.stdout, sys.stderr)  # type: ignore[arg-type]  # handlers only
+    assert set(magics.handlers) == set(COMMANDS) == set(cli.handlers)
+    line = "run a.ipynb -p alpha 0.5 -p n 3 --wait --json --kernel k --timeout 9 --retries 1"
+    assert parse_command(line.split(), prog="%dataops") == parse_command(line.split())
