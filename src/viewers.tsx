@@ -49,6 +49,7 @@ export class JobHtmlView extends Widget {
   /** Fetch the HTML again, e.g. after a re-run wrote a new one. */
   async reload(): Promise<void> {
     this._message.textContent = this._trans.__('Loading…');
+    this._message.className = 'jp-DataOps-viewMessage';
     this._message.hidden = false;
     try {
       const html = await this._model.client.getHtml(this._jobId);
