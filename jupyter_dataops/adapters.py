@@ -18,8 +18,7 @@ import getpass
 import json
 import re
 import sys
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NoReturn, get_args
 
@@ -425,35 +424,6 @@ def format_worker_report(report: dict[str, Any]) -> str:
     if report["running"]:
         return f"The worker is running (pid {report['pid']}, since {format_time(report.get('started_at'))})."
     return "No worker is running; the next job starts one."
-
-
-#: How often a waiting adapter asks the executor to reconcile (see :func:`wait_for_end`).
-RECONCILE_EVERY_SECONDS = 5.0
-
-
-def wait_for_end(
-    service: DataOpsService,
-    job_id: str,
-    on_update: Callable[[Job], None],
-    *,
-    interval: float = 0.1,
-    timeout: float | None = None,
-) -> Job:
-    """Wait until a job ends, showing each change through ``on_update``.
-
-    Every few seconds it also lets the executor reconcile, so a worker that died mid-job is
-    replaced and the job ends (failed with ``WorkerLost``, or retried) instead of the wait hanging
-    on a ``running`` row forever. Returns the job as it is when it ends or ``timeout`` passes.
-    """
-    deadline = None if timeout is None else time.monotonic() + timeout
-    while True:
-        step = RECONCILE_EVERY_SECONDS
-        if deadline is not None:
-            step = max(0.0, min(step, deadline - time.monotonic()))
-        job = service.wait_for_job(job_id, timeout=step, interval=interval, on_update=on_update)
-        if job.status.is_terminal or (deadline is not None and time.monotonic() >= deadline):
-            return job
-        service.reconcile()
 
 
 def current_actor() -> str | None:

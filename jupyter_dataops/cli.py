@@ -43,7 +43,6 @@ from .adapters import (
     stderr_is_tty,
     strip_ansi,
     to_json,
-    wait_for_end,
     worker_report,
 )
 from .core.errors import DataOpsError
@@ -185,8 +184,8 @@ class CommandLine:
     def _wait(self, job: Job) -> Job:
         progress = TextProgress(self.err, in_place=stderr_is_tty())
         try:
-            return wait_for_end(
-                self.service, job.id, progress.update, interval=WAIT_INTERVAL_SECONDS
+            return self.service.wait_for_job(
+                job.id, on_update=progress.update, interval=WAIT_INTERVAL_SECONDS
             )
         finally:
             progress.close()

@@ -322,9 +322,17 @@ class DataOpsService:
         timeout: float | None = None,
         interval: float = 0.05,
         on_update: Callable[[Job], None] | None = None,
+        reconcile_every: float | None = 5.0,
     ) -> Job:
-        """Block until the job ends (or ``timeout`` passes); ``on_update`` sees each change."""
-        deadline = None if timeout is None else time.monotonic() + timeout
+        """Block until the job ends (or ``timeout`` passes); ``on_update`` sees each change once.
+
+        Every ``reconcile_every`` seconds the executor reconciles, so a worker that died mid-job
+        is replaced and the job ends (``WorkerLost``, or retried) instead of the wait hanging on
+        a ``running`` row forever.
+        """
+        now = time.monotonic()
+        deadline = None if timeout is None else now + timeout
+        next_reconcile = None if not reconcile_every else now + reconcile_every
         last = -1.0
         while True:
             row = self.store.get_job(job_id)
@@ -335,8 +343,12 @@ class DataOpsService:
                     on_update(job)
                 if job.status in TERMINAL_STATUSES:
                     return job
-            if deadline is not None and time.monotonic() > deadline:
+            now = time.monotonic()
+            if deadline is not None and now > deadline:
                 return self.to_job(row)
+            if next_reconcile is not None and reconcile_every and now >= next_reconcile:
+                self.reconcile()
+                next_reconcile = now + reconcile_every
             time.sleep(interval)
 
     def changes_since(self, since: float) -> list[Job]:

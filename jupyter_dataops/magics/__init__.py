@@ -46,7 +46,6 @@ from ..adapters import (
     parse_command,
     service_from_environment,
     to_json,
-    wait_for_end,
     worker_report,
 )
 from ..core.errors import DataOpsError
@@ -249,8 +248,8 @@ class DataOpsMagics(Magics):
 
         def follow() -> None:
             try:
-                wait_for_end(
-                    service, job.id, view.update, interval=0.5, timeout=FOLLOW_LIMIT_SECONDS
+                service.wait_for_job(
+                    job.id, on_update=view.update, interval=0.5, timeout=FOLLOW_LIMIT_SECONDS
                 )
             except Exception:  # the job was deleted, the store went away: stop following
                 return
@@ -273,7 +272,9 @@ class DataOpsMagics(Magics):
             return job
         view = JobProgress(job, use_widgets=self.in_kernel)
         try:
-            job = wait_for_end(service, job.id, view.update, interval=WAIT_INTERVAL_SECONDS)
+            job = service.wait_for_job(
+                job.id, on_update=view.update, interval=WAIT_INTERVAL_SECONDS
+            )
         except KeyboardInterrupt:
             job = service.get_job(job.id)
             print(
