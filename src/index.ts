@@ -314,6 +314,11 @@ const panelPlugin: JupyterFrontEndPlugin<void> = {
           void commands.execute(CommandIDs.openPanel, { select: job.id })
       };
       const duration = jobDuration(job, Date.now() / 1000);
+      // A toast for the user's own jobs; jobs submitted elsewhere (CLI, API,
+      // other tabs) only land in the notification list, so a batch of them
+      // does not bury the screen.
+      const own = model.isSubmittedHere(job.id);
+      const toast = (ms: number) => (own ? ms : 0);
       switch (job.status) {
         case 'completed':
           Notification.success(
@@ -325,7 +330,7 @@ const panelPlugin: JupyterFrontEndPlugin<void> = {
                 )
               : trans.__('Job “%1” completed.', job.name),
             {
-              autoClose: 8000,
+              autoClose: toast(8000),
               actions: job.output_path
                 ? [
                     {
@@ -355,13 +360,13 @@ const panelPlugin: JupyterFrontEndPlugin<void> = {
                   reason
                 )
               : trans.__('Job “%1” failed: %2', job.name, reason),
-            { autoClose: 15000, actions: [showDetails] }
+            { autoClose: toast(15000), actions: [showDetails] }
           );
           break;
         }
         case 'cancelled':
           Notification.info(trans.__('Job “%1” was cancelled.', job.name), {
-            autoClose: 5000,
+            autoClose: toast(5000),
             actions: [showDetails]
           });
           break;

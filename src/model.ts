@@ -217,6 +217,10 @@ export class DataOpsModel implements IDataOpsModel {
     return job;
   }
 
+  isSubmittedHere(id: string): boolean {
+    return this._submitted.has(id);
+  }
+
   getJob(id: string): IJob | undefined {
     return this._jobs.find(job => job.id === id) ?? this._seen.get(id);
   }
@@ -259,6 +263,7 @@ export class DataOpsModel implements IDataOpsModel {
 
   async createJob(request: IJobCreate): Promise<IJob> {
     const job = await this.client.createJob(request);
+    this._submitted.add(job.id);
     this._updateJob(job);
     this._scheduleRefresh();
     return job;
@@ -266,6 +271,7 @@ export class DataOpsModel implements IDataOpsModel {
 
   async rerunJob(id: string, request: IJobRerun): Promise<IJob> {
     const job = await this.client.rerunJob(id, request);
+    this._submitted.add(job.id);
     this._updateJob(job);
     this._scheduleRefresh();
     return job;
@@ -423,6 +429,8 @@ export class DataOpsModel implements IDataOpsModel {
   /** The last state seen of each job, on the page or not. */
   private _seen = new Map<string, IJob>();
   private _actions: IJobAction[] = [];
+  /** Jobs this session submitted. */
+  private _submitted = new Set<string>();
   private _jobActionsChanged = new Signal<IDataOpsModel, void>(this);
   private _changed = new Signal<IDataOpsModel, void>(this);
   private _jobChanged = new Signal<IDataOpsModel, IJob>(this);

@@ -550,7 +550,7 @@ function Pager(props: IPanelProps): JSX.Element | null {
       >
         {PAGE_SIZES.map(size => (
           <option key={size} value={size}>
-            {trans.__('%1 / page', size)}
+            {size}
           </option>
         ))}
       </select>

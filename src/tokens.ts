@@ -81,6 +81,11 @@ export interface IDataOpsModel extends IDisposable {
   refresh(): Promise<void>;
   /** Fetch one job, update it in the list and return it (null if it no longer exists). */
   refreshJob(id: string): Promise<IJob | null>;
+  /**
+   * Whether this browser session submitted the job (run dialog or re-run):
+   * its end is announced with a toast, others' only in the notification list.
+   */
+  isSubmittedHere(id: string): boolean;
   /** The last known state of a job, if the model has seen it. */
   getJob(id: string): IJob | undefined;
   /** The actions offered on each job, by rank. */

@@ -443,3 +443,27 @@ describe('job actions', () => {
     expect(changed).toHaveBeenCalledTimes(4);
   });
 });
+
+describe('isSubmittedHere', () => {
+  it('knows the jobs this session created or re-ran', async () => {
+    const client = new FakeClient();
+    client.jobs = [makeJob({ id: 'elsewhere', status: 'completed' })];
+    const model = new DataOpsModel({ client, poll: false, refreshDelay: 0 });
+    const job = await model.createJob({
+      notebook_path: 'demo/train.ipynb',
+      parameters: {},
+      kernel_name: null,
+      name: null,
+      timeout_seconds: null,
+      max_retries: 0
+    });
+    const rerun = await model.rerunJob('elsewhere', {
+      parameters: null,
+      kernel_name: null
+    });
+    expect(model.isSubmittedHere(job.id)).toBe(true);
+    expect(model.isSubmittedHere(rerun.id)).toBe(true);
+    expect(model.isSubmittedHere('elsewhere')).toBe(false);
+    model.dispose();
+  });
+});

@@ -288,4 +288,49 @@ test.describe('DataOps jobs', () => {
     );
     await shot(page, '15-rerun-completed');
   });
+
+  test('pages and sorts the job list', async ({ page, tmpPath }) => {
+    const name = 'quick.ipynb';
+    await page.contents.uploadContent(
+      notebook([{ source: 'n = 0', tags: ['parameters'] }, { source: 'n' }]),
+      'text',
+      `${tmpPath}/${name}`
+    );
+    // Twelve jobs through the REST API, named so that sorting is visible.
+    for (let i = 0; i < 12; i++) {
+      const response = await page.request.post('/dataops/api/jobs', {
+        data: {
+          notebook_path: `${tmpPath}/${name}`,
+          parameters: { n: i },
+          name: `quick-${String(i).padStart(2, '0')}`,
+          max_retries: 0
+        }
+      });
+      expect(response.status()).toBe(201);
+    }
+    await openDataOps(page);
+    const panel = page.locator('.jp-DataOps-panel');
+    await panel.locator('.jp-DataOps-search').fill(`${tmpPath}/${name}`);
+    await expect(panel.locator('.jp-DataOps-total')).toHaveText('12 jobs');
+    await panel.locator('.jp-DataOps-pageSize').selectOption('10');
+    await expect(panel.locator('.jp-DataOps-pageText')).toHaveText(
+      'Page 1 of 2'
+    );
+    await expect(panel.locator('.jp-DataOps-job')).toHaveCount(10);
+
+    await panel.locator('#jp-DataOps-sort').selectOption('name');
+    await panel.locator('button[aria-label="Sort order"]').click();
+    await expect(panel.locator('.jp-DataOps-jobName').first()).toHaveText(
+      'quick-00'
+    );
+    await panel.locator('button[aria-label="Next page"]').click();
+    await expect(panel.locator('.jp-DataOps-pageText')).toHaveText(
+      'Page 2 of 2'
+    );
+    await expect(panel.locator('.jp-DataOps-jobName')).toHaveText([
+      'quick-10',
+      'quick-11'
+    ]);
+    await shot(page, '16-paged-sorted');
+  });
 });
