@@ -93,24 +93,51 @@ def dataops_server(jp_serverapp: Any, jp_asyncio_loop: asyncio.AbstractEventLoop
 
 
 def stop_local_worker(executor: Any) -> None:
-    """Stop the worker a test started; kill it if it does not stop, so none outlives the run."""
+    """Stop the worker a test started, as the executor does; then end any worker process of this
+    test's data dir that is left (several submits in a row can each spawn one while the first is
+    still starting), so none outlives the test."""
     from jupyter_dataops.backends.local.worker import LOG_FILE, read_state
 
-    if not (executor.data_dir / LOG_FILE).exists():
+    data_dir = Path(executor.data_dir)
+    if not (data_dir / LOG_FILE).exists():
         return  # this test never started a worker (each test has its own data dir)
     # A worker spawned a moment ago may still be importing; once it runs it holds its lock and
     # has written its state (with its pid), and only then can it be stopped.
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
-        if executor.worker_alive() and read_state(executor.data_dir):
+        if executor.worker_alive() and read_state(data_dir):
             break
         time.sleep(0.1)
     with contextlib.suppress(Exception):
-        if executor.stop_worker(timeout=30) or not executor.worker_alive():
+        executor.stop_worker(timeout=30)
+    for sig, grace in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 5.0)):
+        pids = worker_pids(data_dir)
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, sig)
+        deadline = time.monotonic() + grace
+        while pids and time.monotonic() < deadline:
+            time.sleep(0.1)
+            pids = worker_pids(data_dir)
+        if not pids:
             return
-    state = read_state(executor.data_dir) or {}
-    with contextlib.suppress(Exception):
-        os.kill(int(state["pid"]), signal.SIGKILL)
+
+
+def worker_pids(data_dir: Path) -> list[int]:
+    """Processes of the local worker for ``data_dir`` (Linux /proc; elsewhere none are found)."""
+    needle = f"--data-dir\0{data_dir}\0".encode()
+    pids = []
+    proc = Path("/proc")
+    for entry in proc.iterdir() if proc.is_dir() else []:
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"jupyter_dataops.backends.local.worker" in cmdline and needle in cmdline:
+            pids.append(int(entry.name))
+    return pids
 
 
 class ApiResponse:
