@@ -37,6 +37,9 @@ module.exports = {
     command: 'jlpm start',
     url: 'http://127.0.0.1:8888/lab',
     timeout: 120 * 1000,
-    reuseExistingServer: !process.env.CI
+    reuseExistingServer: !process.env.CI,
+    // Let the server stop cleanly: it then removes its job store, and the
+    // job worker, seeing that, exits too.
+    gracefulShutdown: { signal: 'SIGTERM', timeout: 10000 }
   }
 };
