@@ -282,3 +282,41 @@ def test_queue_is_bounded(tmp_path):
         assert service.list_jobs().total == 2
     finally:
         service.close()
+
+
+def test_concurrent_submits_start_one_worker(tmp_path):
+    """Many processes submitting at once while no worker runs still start exactly one."""
+    import subprocess
+    import sys
+
+    (tmp_path / "root").mkdir()
+    service = make_service(tmp_path)
+    try:
+        executor = service.executor
+        script = (
+            "import sys; from jupyter_dataops.core.config import DataOps;"
+            "from jupyter_dataops.store import JobStore;"
+            "from jupyter_dataops.backends.local import LocalExecutor;"
+            "d = DataOps(data_dir=sys.argv[1]);"
+            "LocalExecutor(dataops=d, store=JobStore(d.store_url)).ensure_worker()"
+        )
+        procs = [
+            subprocess.Popen([sys.executable, "-c", script, service.dataops.data_dir])
+            for _ in range(6)
+        ]
+        for proc in procs:
+            assert proc.wait(60) == 0
+        deadline = time.monotonic() + 60
+        while read_state(Path(service.dataops.data_dir)) is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(1.0)  # give any extra worker the time to show up
+        workers = subprocess.run(
+            ["pgrep", "-f", f"local.worker --data-dir {service.dataops.data_dir} "],
+            capture_output=True,
+            text=True,
+        ).stdout.split()
+        assert len(workers) == 1, workers
+        assert executor.worker_alive()  # type: ignore[attr-defined]
+    finally:
+        service.executor.stop_worker()  # type: ignore[attr-defined]
+        service.close()

@@ -5,6 +5,7 @@ configuration, as a user would choose one (c.DataOps.job_executor_class)."""
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -71,7 +72,7 @@ async def test_an_unexpected_error_is_a_500_without_details(
     assert (await dataops_api("GET", "jobs", job["id"])).code == 200
 
 
-async def test_an_unavailable_backend_is_a_503(dataops_api, make_notebook):
+async def test_an_unavailable_backend_is_a_503(dataops_api, dataops_server, make_notebook):
     make_notebook("unavailable.ipynb", ["1"])
     response = await dataops_api("POST", "jobs", json={"notebook_path": "unavailable.ipynb"})
     assert response.code == 503
@@ -81,3 +82,7 @@ async def test_an_unavailable_backend_is_a_503(dataops_api, make_notebook):
         "hint": "Check the kube config.",
         "details": {"cluster": "demo"},
     }
+    # The refused job was taken back: nothing is stored, no folder is left.
+    assert (await dataops_api("GET", "jobs")).json()["total"] == 0
+    jobs_dir = Path(dataops_server.service.dataops.root_dir) / "dataops-jobs"
+    assert not jobs_dir.exists() or not any(jobs_dir.iterdir())

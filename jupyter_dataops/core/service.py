@@ -205,6 +205,14 @@ class DataOpsService:
         except BaseException:
             shutil.rmtree(output_dir, ignore_errors=True)
             raise
+        row = self.store.get_job(job_id)
+        try:
+            self.executor.submit(row)
+        except BaseException:
+            # The backend refused: take the job back so the error changes nothing.
+            if self.store.delete_job(job_id, only_status=[JobStatus.QUEUED]):
+                shutil.rmtree(output_dir, ignore_errors=True)
+            raise
         self.store.audit(
             "job.rerun" if rerun_of else "job.create",
             "job",
@@ -215,8 +223,6 @@ class DataOpsService:
             kernel=kernel,
             rerun_of=rerun_of,
         )
-        row = self.store.get_job(job_id)
-        self.executor.submit(row)
         job = self.to_job(row)
         self._changed("created", job)
         return job

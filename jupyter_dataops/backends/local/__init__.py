@@ -87,9 +87,14 @@ class LocalExecutor(Executor):
         return False
 
     def ensure_worker(self) -> None:
-        """Start the worker unless one is running (its lock makes a second one exit at once)."""
-        if self.worker_alive():
-            return
+        """Start the worker unless one is running.
+
+        The spawner takes the worker lock itself and hands the locked file to the child, so
+        there is never a moment when a second submit could start a second worker.
+        """
+        lock = try_lock(self.data_dir)
+        if lock is None:
+            return  # a worker runs (or is being started by someone else)
         log_file = open(self.data_dir / LOG_FILE, "ab")
         try:
             subprocess.Popen(
@@ -103,12 +108,14 @@ class LocalExecutor(Executor):
                     self.store.url,
                     "--settings",
                     json.dumps(self.settings().__dict__),
+                    "--lock-fd",
+                    str(lock.fileno()),
                 ],
                 stdin=subprocess.DEVNULL,
                 stdout=log_file,
                 stderr=log_file,
                 start_new_session=True,  # outlives the server or CLI that started it
-                close_fds=True,
+                pass_fds=(lock.fileno(),),
             )
         except OSError as exc:
             raise BackendUnavailable(
@@ -117,6 +124,7 @@ class LocalExecutor(Executor):
             ) from exc
         finally:
             log_file.close()
+            lock.close()  # the child's copy of the descriptor keeps the lock
 
     def worker_state(self) -> dict[str, object] | None:
         return read_state(self.data_dir) if self.worker_alive() else None

@@ -107,8 +107,9 @@ class Worker:
         self.pool: KernelPool | None = None
 
     # -- lifecycle ----------------------------------------------------------------------------
-    def serve(self) -> int:
-        lock = try_lock(self.data_dir)
+    def serve(self, lock: Any | None = None) -> int:
+        """Run until stopped or idle. ``lock`` is the worker lock if the spawner already took it."""
+        lock = lock or try_lock(self.data_dir)
         if lock is None:
             log.info("another worker holds %s; exiting", self.data_dir / LOCK_FILE)
             return 0
@@ -400,6 +401,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", required=True)
     parser.add_argument("--store-url", required=True)
     parser.add_argument("--settings", default="{}", help="WorkerSettings as JSON")
+    parser.add_argument(
+        "--lock-fd", type=int, help="an inherited descriptor of worker.lock, already locked"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO,
@@ -413,7 +417,8 @@ def main(argv: list[str] | None = None) -> int:
     worker = Worker(JobStore(args.store_url), Path(args.data_dir), settings)
     signal.signal(signal.SIGTERM, worker.stop)
     signal.signal(signal.SIGINT, worker.stop)
-    return worker.serve()
+    lock = open(args.lock_fd, "a+", closefd=True) if args.lock_fd is not None else None
+    return worker.serve(lock)
 
 
 if __name__ == "__main__":
