@@ -93,21 +93,13 @@ def dataops_server(jp_serverapp: Any, jp_asyncio_loop: asyncio.AbstractEventLoop
 
 
 def stop_local_worker(executor: Any) -> None:
-    """Stop the worker a test started, as the executor does; then end any worker process of this
-    test's data dir that is left (several submits in a row can each spawn one while the first is
-    still starting), so none outlives the test."""
-    from jupyter_dataops.backends.local.worker import LOG_FILE, read_state
+    """Stop the worker a test started (the executor waits for one that is still starting), then,
+    as a safety net, end any worker process of this test's data dir, so none outlives the test."""
+    from jupyter_dataops.backends.local.worker import LOG_FILE
 
     data_dir = Path(executor.data_dir)
     if not (data_dir / LOG_FILE).exists():
         return  # this test never started a worker (each test has its own data dir)
-    # A worker spawned a moment ago may still be importing; once it runs it holds its lock and
-    # has written its state (with its pid), and only then can it be stopped.
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if executor.worker_alive() and read_state(data_dir):
-            break
-        time.sleep(0.1)
     with contextlib.suppress(Exception):
         executor.stop_worker(timeout=30)
     for sig, grace in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 5.0)):
@@ -135,7 +127,7 @@ def worker_pids(data_dir: Path) -> list[int]:
             cmdline = (entry / "cmdline").read_bytes()
         except OSError:
             continue
-        if b"jupyter_dataops.backends.local.worker" in cmdline and needle in cmdline:
+        if b"jupyter_dataops.backends.local\0" in cmdline and needle in cmdline:
             pids.append(int(entry.name))
     return pids
 

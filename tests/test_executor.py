@@ -311,7 +311,7 @@ def test_concurrent_submits_start_one_worker(tmp_path):
             time.sleep(0.05)
         time.sleep(1.0)  # give any extra worker the time to show up
         workers = subprocess.run(
-            ["pgrep", "-f", f"local.worker --data-dir {service.dataops.data_dir} "],
+            ["pgrep", "-f", f"backends.local --data-dir {service.dataops.data_dir} "],
             capture_output=True,
             text=True,
         ).stdout.split()

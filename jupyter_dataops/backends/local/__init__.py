@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -101,7 +102,7 @@ class LocalExecutor(Executor):
                 [
                     self.python,
                     "-m",
-                    "jupyter_dataops.backends.local.worker",
+                    "jupyter_dataops.backends.local",
                     "--data-dir",
                     str(self.data_dir),
                     "--store-url",
@@ -130,15 +131,20 @@ class LocalExecutor(Executor):
         return read_state(self.data_dir) if self.worker_alive() else None
 
     def stop_worker(self, timeout: float = 30) -> bool:
-        """Ask the worker to stop (running jobs fail with the reason, or retry) and wait."""
+        """Ask the worker to stop (running jobs fail with the reason, or retry) and wait.
+
+        A worker that is still starting (locked, but no state written yet) is waited for."""
+        deadline = time.monotonic() + timeout
         state = read_state(self.data_dir)
-        if not state or not self.worker_alive():
+        while state is None and self.worker_alive() and time.monotonic() < deadline:
+            time.sleep(0.05)
+            state = read_state(self.data_dir)
+        if state is None:
             return False
         try:
-            os.kill(int(state["pid"]), 15)
+            os.kill(int(state["pid"]), signal.SIGTERM)
         except ProcessLookupError:
             return False
-        deadline = time.monotonic() + timeout
         while self.worker_alive() and time.monotonic() < deadline:
             time.sleep(0.05)
         return not self.worker_alive()

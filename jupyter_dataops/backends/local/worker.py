@@ -5,7 +5,7 @@ works without a server. It holds an exclusive lock on ``<data_dir>/worker.lock``
 runs), listens for wake-up datagrams on a loopback UDP port written to ``worker.json``, keeps warm
 kernels in a pool, and exits after ``idle_timeout`` seconds with nothing to do.
 
-Run by hand: ``python -m jupyter_dataops.backends.local.worker --data-dir DIR --store-url URL``.
+Run by hand: ``python -m jupyter_dataops.backends.local --data-dir DIR --store-url URL``.
 """
 
 from __future__ import annotations
@@ -236,7 +236,10 @@ class Worker:
         job = RunningJob(job_id=row.id, timeout=row.timeout_seconds)
         with self._lock:
             self.running[row.id] = job
-        job.thread = threading.Thread(target=self._run, args=(row, job), name=f"job-{row.id}")
+        # A daemon: a job stuck in a library call must never keep a stopping worker alive.
+        job.thread = threading.Thread(
+            target=self._run, args=(row, job), name=f"job-{row.id}", daemon=True
+        )
         job.thread.start()
 
     def _run(self, row: JobRow, job: RunningJob) -> None:
@@ -419,7 +422,3 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, worker.stop)
     lock = open(args.lock_fd, "a+", closefd=True) if args.lock_fd is not None else None
     return worker.serve(lock)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
