@@ -101,6 +101,13 @@ cmd_lint() {
   ruff check .
   ruff format --check .
   mypy
+  step "OpenAPI: the spec matches the models, the TypeScript types match the spec"
+  "$PY" -m jupyter_dataops.server.openapi --check
+  jlpm openapi:types >/dev/null
+  git diff --exit-code -- src/openapi.d.ts || {
+    echo "src/openapi.d.ts is stale: run 'jlpm openapi:types' and commit it" >&2
+    exit 1
+  }
   step "eslint, prettier"
   jlpm lint:check
 }

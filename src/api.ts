@@ -1,8 +1,9 @@
 /**
  * A typed client for the jupyter-dataops REST API (`/dataops/api`).
  *
- * The types mirror the server's models (`jupyter_dataops/core/models.py`) and
- * its OpenAPI description; field names are the JSON names used on the wire.
+ * The wire types come from the server's OpenAPI description
+ * (`jupyter_dataops/server/openapi.yaml`, itself generated from the Python models) through
+ * `src/openapi.d.ts`, which `jlpm openapi:types` regenerates; lint fails if it is stale.
  */
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
@@ -12,6 +13,18 @@ import {
   TranslationBundle
 } from '@jupyterlab/translation';
 
+import type { components } from './openapi';
+
+type Schemas = components['schemas'];
+
+/**
+ * A schema type with its parameter values typed as JSON: the spec says "any value", and what
+ * travels as JSON can only be a JSON value.
+ */
+type WithJSON<T, K extends keyof T> = Omit<T, K> & {
+  [P in K]: null extends T[P] ? Parameters | null : Parameters;
+};
+
 /** The URL prefix of every route, relative to the server's base URL. */
 export const API_PREFIX = 'dataops/api';
 
@@ -19,8 +32,7 @@ export const API_PREFIX = 'dataops/api';
 export const JOB_EVENT_SCHEMA_ID = 'https://events.jupyter-dataops.org/job/v1';
 
 /** States of a job: `queued -> running -> completed | failed | cancelled`. */
-export type JobStatus =
-  'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
+export type JobStatus = Schemas['Job']['status'];
 
 /** Every status, in the order the UI lists them. */
 export const JOB_STATUSES: ReadonlyArray<JobStatus> = [
@@ -44,8 +56,7 @@ export function isTerminal(status: JobStatus): boolean {
 }
 
 /** The type papermill infers for a parameter from its default value. */
-export type ParameterType =
-  'int' | 'float' | 'bool' | 'str' | 'list' | 'dict' | 'none' | 'any';
+export type ParameterType = Schemas['ParameterSpec']['type'];
 
 /** A JSON value, as the parameters of a job are. */
 export type JSONValue =
@@ -55,85 +66,32 @@ export type JSONValue =
 export type Parameters = { [name: string]: JSONValue };
 
 /** One parameter of a notebook's `parameters` cell. */
-export interface IParameterSpec {
-  name: string;
-  type: ParameterType;
+export type IParameterSpec = Omit<Schemas['ParameterSpec'], 'default'> & {
   default: JSONValue;
-  /** The default as written in the cell. */
-  default_repr: string;
-  help: string;
-}
+};
 
 /** What the run dialog needs to build its form for one notebook. */
-export interface INotebookParameters {
-  path: string;
-  has_parameters_cell: boolean;
+export type INotebookParameters = Omit<
+  Schemas['NotebookParameters'],
+  'parameters'
+> & {
   parameters: IParameterSpec[];
-  /** The kernel named in the notebook's metadata. */
-  kernel_name: string | null;
-  cell_count: number;
-}
+};
 
 /** Why a job failed: the failing cell and its error. */
-export interface IJobError {
-  cell_index: number | null;
-  ename: string;
-  evalue: string;
-  traceback: string[];
-}
+export type IJobError = Schemas['JobError'];
 
 /** How far a job's execution got. */
-export interface IJobProgress {
-  cells_completed: number;
-  cells_total: number;
-  current_cell: number | null;
-}
+export type IJobProgress = Schemas['JobProgress'];
 
 /** A job: one execution (with retries) of a notebook with parameters. */
-export interface IJob {
-  id: string;
-  name: string;
-  notebook_path: string;
-  root_dir: string;
-  status: JobStatus;
-  parameters: Parameters;
-  kernel_name: string;
-  executor: string;
-  /** Epoch seconds. */
-  created_at: number;
-  started_at: number | null;
-  finished_at: number | null;
-  updated_at: number;
-  progress: IJobProgress;
-  attempt: number;
-  max_retries: number;
-  timeout_seconds: number | null;
-  cancel_requested: boolean;
-  /** The executed notebook, relative to the server root. */
-  output_path: string | null;
-  html_path: string | null;
-  log_path: string | null;
-  error: IJobError | null;
-  warnings: string[];
-  tags: string[];
-  rerun_of: string | null;
-}
+export type IJob = WithJSON<Schemas['Job'], 'parameters'>;
 
 /** A request to run a notebook as a job. */
-export interface IJobCreate {
-  notebook_path: string;
-  parameters: Parameters;
-  kernel_name: string | null;
-  name: string | null;
-  timeout_seconds: number | null;
-  max_retries: number;
-}
+export type IJobCreate = WithJSON<Schemas['JobCreate'], 'parameters'>;
 
 /** A request to run a job again; parameters given here replace the original ones. */
-export interface IJobRerun {
-  parameters: Parameters | null;
-  kernel_name: string | null;
-}
+export type IJobRerun = WithJSON<Schemas['JobRerun'], 'parameters'>;
 
 /** The fields the job list can be sorted by. */
 export type SortField =
@@ -160,21 +118,10 @@ export interface IJobQuery {
 export type StatusCounts = { [status in JobStatus]: number };
 
 /** One page of the job list. */
-export interface IJobList {
-  jobs: IJob[];
-  total: number;
-  offset: number;
-  limit: number;
-  counts: StatusCounts;
-}
+export type IJobList = Omit<Schemas['JobPage'], 'jobs'> & { jobs: IJob[] };
 
 /** What the server says about itself. */
-export interface IServerInfo {
-  version: string;
-  executor: string;
-  jobs_dir: string;
-  root_dir: string;
-}
+export type IServerInfo = Schemas['ServerInfo'];
 
 /** The data of a job event, as emitted on the server's event bus. */
 export interface IJobEvent {

@@ -20,11 +20,7 @@ import { IDataOpsModel } from './tokens';
  * JupyterLab's origin.
  */
 export class JobHtmlView extends Widget {
-  constructor(options: {
-    model: IDataOpsModel;
-    job: IJob;
-    trans: TranslationBundle;
-  }) {
+  constructor(options: IViewOptions) {
     super();
     this._model = options.model;
     this._jobId = options.job.id;
@@ -70,27 +66,15 @@ export class JobHtmlView extends Widget {
 }
 
 /** Wrap the HTML view in a main-area widget with a reload button. */
-export function createHtmlWidget(options: {
-  model: IDataOpsModel;
-  job: IJob;
-  trans: TranslationBundle;
-}): MainAreaWidget<JobHtmlView> {
-  const content = new JobHtmlView(options);
-  const widget = new MainAreaWidget({ content });
-  widget.id = `jp-DataOps-html-${options.job.id}`;
-  widget.title.label = options.trans.__('%1 (HTML)', options.job.name);
-  widget.title.caption = options.job.notebook_path;
-  widget.title.icon = statusIcons[options.job.status];
-  widget.title.closable = true;
-  widget.toolbar.addItem(
-    'reload',
-    new ToolbarButton({
-      icon: refreshIcon,
-      tooltip: options.trans.__('Reload'),
-      onClick: () => void content.reload()
-    })
+export function createHtmlWidget(
+  options: IViewOptions
+): MainAreaWidget<JobHtmlView> {
+  return wrapJobView(
+    new JobHtmlView(options),
+    'html',
+    options.trans.__('%1 (HTML)', options.job.name),
+    options
   );
-  return widget;
 }
 
 function LogsView(props: {
@@ -177,11 +161,7 @@ function LogsView(props: {
 
 /** A job's logs, following the job while it runs. */
 export class JobLogsView extends ReactWidget {
-  constructor(options: {
-    model: IDataOpsModel;
-    job: IJob;
-    trans: TranslationBundle;
-  }) {
+  constructor(options: IViewOptions) {
     super();
     this._model = options.model;
     this._jobId = options.job.id;
@@ -212,24 +192,43 @@ export class JobLogsView extends ReactWidget {
 }
 
 /** Wrap the logs view in a main-area widget with a reload button. */
-export function createLogsWidget(options: {
+export function createLogsWidget(
+  options: IViewOptions
+): MainAreaWidget<JobLogsView> {
+  return wrapJobView(
+    new JobLogsView(options),
+    'logs',
+    options.trans.__('%1 (logs)', options.job.name),
+    options
+  );
+}
+
+/** What a job view is made from. */
+interface IViewOptions {
   model: IDataOpsModel;
   job: IJob;
   trans: TranslationBundle;
-}): MainAreaWidget<JobLogsView> {
-  const content = new JobLogsView(options);
+}
+
+/** A job's view in the main area: titled after the job, with its status icon and a reload button. */
+function wrapJobView<T extends Widget & { reload(): unknown }>(
+  content: T,
+  kind: string,
+  label: string,
+  { job, trans }: IViewOptions
+): MainAreaWidget<T> {
   const widget = new MainAreaWidget({ content });
-  widget.id = `jp-DataOps-logs-${options.job.id}`;
-  widget.title.label = options.trans.__('%1 (logs)', options.job.name);
-  widget.title.caption = options.job.notebook_path;
-  widget.title.icon = statusIcons[options.job.status];
+  widget.id = `jp-DataOps-${kind}-${job.id}`;
+  widget.title.label = label;
+  widget.title.caption = job.notebook_path;
+  widget.title.icon = statusIcons[job.status];
   widget.title.closable = true;
   widget.toolbar.addItem(
     'reload',
     new ToolbarButton({
       icon: refreshIcon,
-      tooltip: options.trans.__('Reload'),
-      onClick: () => content.reload()
+      tooltip: trans.__('Reload'),
+      onClick: () => void content.reload()
     })
   );
   return widget;
