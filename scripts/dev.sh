@@ -27,7 +27,7 @@ setup_python() {
   fi
   step "installing JupyterLab and the build tools"
   uv pip install "${UV_ARGS[@]}" "jupyterlab>=4.6,<5" hatchling hatch-nodejs-version \
-    "hatch-jupyter-builder>=0.5" editables
+    "hatch-jupyter-builder>=0.5" editables setuptools wheel
 }
 
 build_frontend() {
