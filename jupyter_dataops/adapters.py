@@ -391,27 +391,9 @@ def service_from_environment(root_dir: str | Path | None = None) -> DataOpsServi
 
 
 def worker_report(service: DataOpsService, action: str) -> dict[str, Any]:
-    """``worker status|stop`` for executors that run a local worker process (the local one).
-
-    Returns ``{"executor", "running", "pid", "stopped"}``; executors without a worker (e.g. a
-    cluster) report ``running: None``.
-    """
-    executor: Any = service.executor
-    report: dict[str, Any] = {"executor": executor.name, "running": None, "pid": None}
-    if not hasattr(executor, "worker_state"):
-        return report
-    if action == "stop":
-        state = executor.worker_state()
-        report["pid"] = state.get("pid") if state else None
-        report["stopped"] = bool(executor.stop_worker())
-        report["running"] = bool(executor.worker_alive())
-        return report
-    state = executor.worker_state()
-    report["running"] = state is not None
-    if state:
-        report["pid"] = state.get("pid")
-        report["started_at"] = state.get("started_at")
-    return report
+    """``worker status|stop``: ``{"executor", "running", "pid", ...}`` (``running`` is None for
+    executors without a process of their own)."""
+    return service.stop_executor() if action == "stop" else service.executor_status()
 
 
 def format_worker_report(report: dict[str, Any]) -> str:

@@ -9,7 +9,7 @@ and selects it with ``c.DataOps.job_executor_class = "slurm"``.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from traitlets.config import LoggingConfigurable
 
@@ -46,6 +46,16 @@ class Executor(LoggingConfigurable):
         """Re-attach to or fail jobs that were running when a process stopped, and make sure
         queued jobs will run. Returns one line per action taken, for the log."""
         raise NotImplementedError
+
+    def status(self) -> dict[str, Any]:
+        """What the executor's own processes are doing (``dataops worker status``).
+
+        ``running`` is None for executors that run no process of their own (e.g. a cluster)."""
+        return {"executor": self.name, "running": None, "pid": None}
+
+    def stop(self) -> dict[str, Any]:
+        """Stop the executor's own processes, if any (their running jobs fail, or retry)."""
+        return {**self.status(), "stopped": False}
 
     def warm_up(self) -> None:
         """Get ready for the first job (the server calls this on start). Optional."""

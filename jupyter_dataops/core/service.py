@@ -364,6 +364,14 @@ class DataOpsService:
         """After a restart: recover or fail interrupted jobs and make sure queued ones run."""
         return self.executor.reconcile()
 
+    def executor_status(self) -> dict[str, Any]:
+        """Whether the executor's own processes (the local worker) run, and their pid."""
+        return self.executor.status()
+
+    def stop_executor(self) -> dict[str, Any]:
+        """Stop the executor's own processes; the next job starts them again."""
+        return self.executor.stop()
+
     def warm_up(self) -> None:
         """Prepare the executor for the first job (called by the server on start)."""
         self.executor.warm_up()

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from traitlets import Bool, Float, Int, Unicode, default
 
@@ -150,6 +151,19 @@ class LocalExecutor(Executor):
         return not self.worker_alive()
 
     # -- Executor -----------------------------------------------------------------------------
+    def status(self) -> dict[str, Any]:
+        state = self.worker_state()
+        report: dict[str, Any] = {"executor": self.name, "running": state is not None, "pid": None}
+        if state:
+            report.update(pid=state.get("pid"), started_at=state.get("started_at"))
+        return report
+
+    def stop(self) -> dict[str, Any]:
+        report = self.status()
+        report["stopped"] = self.stop_worker()
+        report["running"] = self.worker_alive()
+        return report
+
     def submit(self, job: object) -> None:
         self.ensure_worker()
         poke(self.data_dir)
