@@ -95,7 +95,7 @@ def dataops_server(jp_serverapp: Any, jp_asyncio_loop: asyncio.AbstractEventLoop
 def stop_local_worker(executor: Any) -> None:
     """Stop the worker a test started (the executor waits for one that is still starting), then,
     as a safety net, end any worker process of this test's data dir, so none outlives the test."""
-    from jupyter_dataops.backends.local.worker import LOG_FILE
+    from jupyter_dataops.backends.local.state import LOG_FILE
 
     data_dir = Path(executor.data_dir)
     if not (data_dir / LOG_FILE).exists():

@@ -13,7 +13,7 @@ import pytest
 from traitlets.config import Config
 
 from jupyter_dataops.backends.local.kernels import KernelPool
-from jupyter_dataops.backends.local.worker import read_state
+from jupyter_dataops.backends.local.state import read_state
 from jupyter_dataops.core.config import DataOps
 from jupyter_dataops.core.errors import Conflict, InvalidInput, QueueFull
 from jupyter_dataops.core.models import JobCreate, JobQuery, JobRerun, JobStatus

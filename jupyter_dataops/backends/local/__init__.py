@@ -16,7 +16,7 @@ from traitlets import Bool, Float, Int, Unicode, default
 from ...core.errors import BackendUnavailable
 from ...core.models import ACTIVE_STATUSES
 from ..base import Executor
-from .worker import LOG_FILE, WorkerSettings, poke, read_state, try_lock
+from .state import LOG_FILE, WorkerSettings, poke, read_state, try_lock
 
 
 class LocalExecutor(Executor):

@@ -6,6 +6,7 @@ it would from the papermill CLI. The pool refills in background threads.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import queue
 import threading
@@ -13,35 +14,100 @@ import time
 from collections import OrderedDict
 from typing import Any
 
+from jupyter_client.asynchronous import AsyncKernelClient
+
 log = logging.getLogger("jupyter_dataops.worker")
 
 
+class ReadyKernelClient(AsyncKernelClient):
+    """An async client whose readiness check ends as soon as it can, not after a fixed wait.
+
+    jupyter_client's ``wait_for_ready`` ends by flushing IOPub until 0.2 s pass with no message,
+    so every job would wait 0.2 s on a kernel that already answered. This one sends kernel_info
+    and returns once the kernel reports ``idle`` for that request on IOPub: the reply proves the
+    shell channel works and the status proves the IOPub subscription is live (a late
+    subscription misses it, and the request is simply sent again).
+    """
+
+    async def wait_for_ready(self, timeout: float | None = None) -> None:  # type: ignore[override]
+        deadline = time.monotonic() + (timeout if timeout is not None else 60.0)
+        while True:
+            msg_id = self.kernel_info()
+            reply = await self._reply_to(msg_id, timeout=1.0)
+            if reply is not None and await self._idle_after(msg_id, timeout=0.5):
+                self._handle_kernel_info_reply(reply)
+                return
+            if not await self._async_is_alive():
+                raise RuntimeError("Kernel died before replying to kernel_info")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"Kernel didn't respond in {timeout} seconds")
+
+    async def _reply_to(self, msg_id: str, timeout: float) -> dict[str, Any] | None:
+        end = time.monotonic() + timeout
+        while (left := end - time.monotonic()) > 0:
+            try:
+                msg = await self.shell_channel.get_msg(timeout=left)
+            except queue.Empty:
+                return None
+            if msg["parent_header"].get("msg_id") == msg_id:
+                return msg
+        return None
+
+    async def _idle_after(self, msg_id: str, timeout: float) -> bool:
+        end = time.monotonic() + timeout
+        while (left := end - time.monotonic()) > 0:
+            try:
+                msg = await self.iopub_channel.get_msg(timeout=left)
+            except queue.Empty:
+                return False
+            if (
+                msg["msg_type"] == "status"
+                and msg["parent_header"].get("msg_id") == msg_id
+                and msg["content"].get("execution_state") == "idle"
+            ):
+                return True
+        return False
+
+
+#: The client nbclient gets for a job's kernel. It must be async: nbclient awaits its get_msg,
+#: and a blocking client would stall its event loop, so a killed kernel (cancel, time limit)
+#: would never be noticed.
+JOB_CLIENT_CLASS = f"{ReadyKernelClient.__module__}.{ReadyKernelClient.__qualname__}"
+
+
 def start_kernel(kernel_name: str, *, cwd: str | None = None, timeout: float = 60) -> Any:
-    """Start a kernel and wait until it answers, as nbclient would before running cells."""
+    """Start a kernel and wait until it answers, as nbclient would before running cells.
+
+    Its clients are :class:`ReadyKernelClient`: async (so nbclient notices a killed kernel) and
+    ready without a fixed wait."""
     from jupyter_client.manager import KernelManager
 
-    km = KernelManager(kernel_name=kernel_name)
+    km = KernelManager(kernel_name=kernel_name, client_class=JOB_CLIENT_CLASS)
     km.start_kernel(cwd=cwd)
-    kc = km.client()
     try:
-        kc.start_channels()
-        kc.wait_for_ready(timeout=timeout)
+        asyncio.run(_with_client(km, None, timeout))
     except BaseException:
         km.shutdown_kernel(now=True)
         raise
-    finally:
-        kc.stop_channels()
     return km
 
 
 def run_silently(km: Any, code: str, timeout: float = 30) -> None:
     """Run a line of setup code (e.g. a chdir) in a started kernel, raising if it fails."""
+    asyncio.run(_with_client(km, code, timeout))
+
+
+async def _with_client(km: Any, code: str | None, timeout: float) -> None:
     kc = km.client()
     kc.start_channels()
     try:
-        reply = kc.execute_interactive(code, silent=True, store_history=False, timeout=timeout)
-        if reply["content"].get("status") != "ok":
-            raise RuntimeError(f"kernel setup failed: {reply['content'].get('evalue')}")
+        await kc.wait_for_ready(timeout=timeout)
+        if code is not None:
+            reply = await kc.execute_interactive(
+                code, silent=True, store_history=False, timeout=timeout
+            )
+            if reply["content"].get("status") != "ok":
+                raise RuntimeError(f"kernel setup failed: {reply['content'].get('evalue')}")
     finally:
         kc.stop_channels()
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
-import fcntl
 import json
 import logging
 import os
@@ -32,26 +31,16 @@ from ...core.models import JobError, JobStatus
 from ...store.orm import JobRow
 from ...store.repository import JobStore
 from .kernels import KernelPool, run_silently
+from .state import (
+    LOCK_FILE,
+    STATE_FILE,
+    WorkerSettings,
+    poke,
+    read_state,
+    try_lock,
+)
 
 log = logging.getLogger("jupyter_dataops.worker")
-
-LOCK_FILE = "worker.lock"
-STATE_FILE = "worker.json"
-LOG_FILE = "worker.log"
-POKE = b"poke"
-
-
-@dataclasses.dataclass
-class WorkerSettings:
-    """What the spawning process's configuration (LocalExecutor traits) tells the worker."""
-
-    max_concurrent_jobs: int = 2
-    kernel_pool_size: int = 2
-    default_kernel: str = "python3"
-    idle_timeout: float = 600.0
-    cell_timeout: float = 0.0
-    poll_interval: float = 0.5
-    executor_name: str = "local"
 
 
 @dataclasses.dataclass
@@ -62,36 +51,6 @@ class RunningJob:
     km: Any = None
     stop_reason: str | None = None  # "cancelled" | "timeout" | "shutdown"
     thread: threading.Thread | None = None
-
-
-def try_lock(data_dir: Path) -> Any | None:
-    """Take the worker lock without waiting; returns the open file (keep it) or None if held."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    handle = open(data_dir / LOCK_FILE, "a+")
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        handle.close()
-        return None
-    return handle
-
-
-def read_state(data_dir: Path) -> dict[str, Any] | None:
-    try:
-        return json.loads((data_dir / STATE_FILE).read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
-        return None
-
-
-def poke(data_dir: Path) -> bool:
-    """Wake the worker up (it also polls, so a lost datagram only costs latency)."""
-    state = read_state(data_dir)
-    if not state or not state.get("port"):
-        return False
-    with contextlib.suppress(OSError), socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.sendto(POKE, ("127.0.0.1", int(state["port"])))
-        return True
-    return False
 
 
 class Worker:
@@ -308,10 +267,6 @@ class Worker:
 
         papermill_engines.register("dataops", DataOpsEngine)  # also an entry point when installed
 
-        # nbclient awaits the client's get_msg(); a blocking client would block its event loop
-        # forever once _kill() shuts the kernel down (its dead-kernel poll never runs), so a
-        # cancelled or timed-out job would stay "running". An async client lets it notice.
-        km.client_class = "jupyter_client.asynchronous.AsyncKernelClient"
         error: JobError | None = None
         try:
             if job.stop_reason:
