@@ -139,6 +139,17 @@ def papermill_runs(root: Path, runs: int, env: dict[str, str]) -> list[float]:
     return times
 
 
+def cpu_seconds(pid: int) -> dict[str, float]:
+    """CPU time of a process and of its children that have ended (Linux /proc)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return {"self": 0.0, "children": 0.0}
+    tick = os.sysconf("SC_CLK_TCK")
+    utime, stime, cutime, cstime = (int(f) for f in fields[11:15])
+    return {"self": (utime + stime) / tick, "children": (cutime + cstime) / tick}
+
+
 def kernel_start_rate(count: int, parallel: int) -> float:
     """Kernels this machine starts (until they answer) and shuts down per second."""
     from jupyter_dataops.backends.local.kernels import start_kernel
@@ -192,6 +203,8 @@ def main() -> int:
         rate = kernel_start_rate(args.kernels, cores)
 
         print(f"throughput: {args.queue} jobs queued at once ...", flush=True)
+        worker_pid = int(json.loads((work / "data" / "dataops" / "worker.json").read_text())["pid"])
+        server_cpu, worker_cpu = cpu_seconds(server.proc.pid), cpu_seconds(worker_pid)
         start = time.perf_counter()
         ids = []
         for i in range(args.queue):
@@ -208,13 +221,19 @@ def main() -> int:
             page = server.get("/dataops/api/jobs?status=completed&status=failed&limit=1000")
             assert isinstance(page, dict)
             pending -= {j["id"] for j in page["jobs"]}
-            time.sleep(0.1)
+            time.sleep(0.25)  # light polling: the server shares the cores with the jobs
         queue_time = time.perf_counter() - start
         failed = server.get("/dataops/api/jobs?status=failed&limit=1")
         assert isinstance(failed, dict)
         if pending or failed["total"]:
             raise RuntimeError(f"{len(pending)} jobs unfinished, {failed['total']} failed")
         job_rate = args.queue / queue_time
+        server_after, worker_after = cpu_seconds(server.proc.pid), cpu_seconds(worker_pid)
+        cpu_per_job = {
+            "server": (server_after["self"] - server_cpu["self"]) / args.queue,
+            "worker": (worker_after["self"] - worker_cpu["self"]) / args.queue,
+            "kernels": (worker_after["children"] - worker_cpu["children"]) / args.queue,
+        }
     finally:
         server.stop()
         from jupyter_dataops.backends.local import LocalExecutor
@@ -235,6 +254,8 @@ def main() -> int:
         kernel_start_rate_per_s=round(rate, 2),
         queued_jobs_rate_per_s=round(job_rate, 2),
         throughput_ratio=round(job_rate / rate, 3),
+        cpu_seconds_per_queued_job={k: round(v, 3) for k, v in cpu_per_job.items()},
+        cpu_seconds_per_kernel_start=round(cores / rate, 3),
     )
     print()
     print(f"{'':34}{'median':>10}")
@@ -244,6 +265,8 @@ def main() -> int:
     print(f"kernel start rate ({cores} at a time):   {rate:.2f} kernels/s")
     print(f"{args.queue} queued jobs:                    {job_rate:.2f} jobs/s")
     print(f"throughput ratio (goal >= 0.80):    {job_rate / rate:.3f}")
+    spent = ", ".join(f"{k} {v:.3f}" for k, v in cpu_per_job.items())
+    print(f"CPU s per queued job: {spent} (a kernel start alone: {cores / rate:.3f})")
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))
     shutil.rmtree(work, ignore_errors=True)

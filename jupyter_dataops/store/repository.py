@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import case, create_engine, delete, event, func, or_, select, text, update
+from sqlalchemy import Table, case, create_engine, delete, event, func, or_, select, text, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
@@ -20,6 +20,8 @@ from sqlalchemy.sql.elements import ColumnElement
 from ..core.errors import BackendUnavailable, InvalidInput, NotFound
 from ..core.models import ALLOWED_TRANSITIONS, JobQuery, JobStatus
 from .orm import AuditRow, JobRow
+
+JOBS: Table = JobRow.__table__  # type: ignore[assignment]  # for Core statements on hot paths
 
 # The newest migration in migrations/versions; a test checks it against Alembic's own view.
 HEAD_REVISION = "0002"
@@ -161,12 +163,15 @@ class JobStore:
                 if JobStatus(fields["status"]) not in ALLOWED_TRANSITIONS[old]:
                     raise ValueError(f"job state {old.value} -> {fields['status']} is not allowed")
         fields["updated_at"] = time.time()
-        stmt = update(JobRow).where(JobRow.id == job_id).values(**fields)
+        # A Core statement on the table, not an ORM update: the worker makes one per cell, and
+        # the ORM's session and compile steps cost several times the write itself.
+        table = JOBS
+        stmt = update(table).where(table.c.id == job_id).values(**fields)
         if from_status is not None:
-            stmt = stmt.where(JobRow.status.in_([s.value for s in from_status]))
-        with self.session() as s, s.begin():
-            result = s.execute(stmt)
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+            stmt = stmt.where(table.c.status.in_([s.value for s in from_status]))
+        with self.engine.begin() as conn:
+            result = conn.execute(stmt)
+        return bool(result.rowcount)
 
     def delete_job(self, job_id: str, *, only_status: Sequence[JobStatus]) -> bool:
         with self.session() as s, s.begin():
@@ -224,6 +229,20 @@ class JobStore:
             if ok:
                 claimed.append(self.get_job(job_id))
         return claimed
+
+    def cancel_requests(self, executor: str) -> set[str]:
+        """Ids of this executor's running jobs that someone asked to cancel (one cheap query)."""
+        table = JOBS
+        with self.engine.connect() as conn:
+            return set(
+                conn.execute(
+                    select(table.c.id).where(
+                        table.c.status == JobStatus.RUNNING.value,
+                        table.c.executor == executor,
+                        table.c.cancel_requested.is_(True),
+                    )
+                ).scalars()
+            )
 
     def changed_since(self, since: float, limit: int = 500) -> list[JobRow]:
         with self.session() as s:

@@ -7,6 +7,7 @@ this engine only taps its NotebookExecutionManager's cell hooks. Registered as t
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -20,6 +21,9 @@ class DataOpsEngine(NBClientEngine):
     @classmethod
     def execute_managed_notebook(cls, nb_man: Any, kernel_name: str, **kwargs: Any) -> Any:
         listener: CellListener | None = kwargs.pop("dataops_listener", None)
+        save_every: float = kwargs.pop("dataops_save_every", 0.0)
+        if save_every > 0:
+            nb_man.save = _throttle(nb_man.save, save_every)
         if listener is not None:
             for event, hook in (
                 ("start", "cell_start"),
@@ -37,3 +41,19 @@ def _tap(original: Callable[..., Any], event: str, listener: CellListener) -> Ca
         return result
 
     return hook
+
+
+def _throttle(save: Callable[..., Any], every: float) -> Callable[..., Any]:
+    """papermill saves the output notebook at every cell's start and end so a reader can follow
+    a run; at most one save per ``every`` seconds keeps that while sparing a burst of short
+    cells a write each. papermill writes the final notebook itself when the run ends."""
+    last = [0.0]
+
+    def throttled(**kwargs: Any) -> Any:
+        now = time.monotonic()
+        if now - last[0] < every:
+            return None
+        last[0] = now
+        return save(**kwargs)
+
+    return throttled

@@ -158,11 +158,7 @@ class Worker:
             running = list(self.running.values())
         if not running:
             return
-        cancelled = {
-            r.id
-            for r in self.store.jobs_in([JobStatus.RUNNING], executor=self.settings.executor_name)
-            if r.cancel_requested
-        }
+        cancelled = self.store.cancel_requests(self.settings.executor_name)
         for job in running:
             if job.stop_reason:
                 continue
@@ -249,7 +245,8 @@ class Worker:
             if cell.get("cell_type") != "code":
                 return
             if event == "start":
-                self.store.update_job(row.id, current_cell=index)
+                # One write per cell: where it is, and how many are done before it.
+                self.store.update_job(row.id, current_cell=index, cells_completed=len(code_cells))
                 return
             if event == "complete":
                 code_cells.append(index)
@@ -257,7 +254,6 @@ class Worker:
                     if output.get("output_type") == "stream":
                         for text_line in str(output.get("text", "")).rstrip("\n").splitlines():
                             write(f"cell {index} {output.get('name', 'stdout')}: {text_line}")
-                self.store.update_job(row.id, cells_completed=len(code_cells))
 
         from papermill import execute_notebook
         from papermill.engines import papermill_engines
@@ -282,6 +278,7 @@ class Worker:
                 log_output=False,
                 execution_timeout=self.settings.cell_timeout or None,
                 dataops_listener=on_cell,
+                dataops_save_every=self.settings.save_every,
             )
         except PapermillExecutionError as exc:
             error = JobError(
