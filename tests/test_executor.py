@@ -320,3 +320,19 @@ def test_concurrent_submits_start_one_worker(tmp_path):
     finally:
         service.executor.stop_worker()  # type: ignore[attr-defined]
         service.close()
+
+
+def test_a_running_jobs_output_shows_the_cells_before_the_current_one(service, root):
+    """While a long cell runs, the output notebook on disk has the finished cells' outputs."""
+    write_notebook(root / "long.ipynb", ["print('first done')", "import time; time.sleep(60)"])
+    job = service.create_job(JobCreate(notebook_path="long.ipynb"))
+    deadline = time.monotonic() + WAIT
+    while time.monotonic() < deadline:
+        running = service.get_job(job.id)
+        if running.progress.current_cell == 1:
+            break
+        time.sleep(0.05)
+    assert running.progress.current_cell == 1 and running.progress.cells_completed == 1
+    assert "first done" in output_text(root / running.output_path)
+    service.cancel_job(job.id)
+    assert wait_for_status(service, job.id, {JobStatus.CANCELLED}).status == JobStatus.CANCELLED

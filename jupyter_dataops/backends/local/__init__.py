@@ -48,12 +48,6 @@ class LocalExecutor(Executor):
         0.0, help="Limit for a single cell, in seconds (0: none). Whole-job limits are per job."
     ).tag(config=True)
 
-    save_every = Float(
-        2.0,
-        help="Seconds between two saves of a running job's output notebook (papermill would save "
-        "at every cell's start and end); the finished notebook is always saved. 0 saves every time.",
-    ).tag(config=True)
-
     warm_start = Bool(
         True,
         help="Start the worker (and its kernel pool) when the Jupyter server starts, so the first "
@@ -83,7 +77,6 @@ class LocalExecutor(Executor):
             default_kernel=self.dataops.default_kernel_name,
             idle_timeout=self.idle_timeout,
             cell_timeout=self.cell_timeout,
-            save_every=self.save_every,
             executor_name=self.name,
         )
 

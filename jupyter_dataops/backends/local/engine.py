@@ -7,7 +7,6 @@ this engine only taps its NotebookExecutionManager's cell hooks. Registered as t
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -21,9 +20,7 @@ class DataOpsEngine(NBClientEngine):
     @classmethod
     def execute_managed_notebook(cls, nb_man: Any, kernel_name: str, **kwargs: Any) -> Any:
         listener: CellListener | None = kwargs.pop("dataops_listener", None)
-        save_every: float = kwargs.pop("dataops_save_every", 0.0)
-        if save_every > 0:
-            nb_man.save = _throttle(nb_man.save, save_every)
+        _save_at_next_start(nb_man)
         if listener is not None:
             for event, hook in (
                 ("start", "cell_start"),
@@ -43,17 +40,23 @@ def _tap(original: Callable[..., Any], event: str, listener: CellListener) -> Ca
     return hook
 
 
-def _throttle(save: Callable[..., Any], every: float) -> Callable[..., Any]:
-    """papermill saves the output notebook at every cell's start and end so a reader can follow
-    a run; at most one save per ``every`` seconds keeps that while sparing a burst of short
-    cells a write each. papermill writes the final notebook itself when the run ends."""
-    last = [0.0]
+def _save_at_next_start(nb_man: Any) -> None:
+    """papermill saves the output notebook at each cell's start and again at its end. The save
+    at the end is redundant: the next cell's start saves the same state a moment later, and
+    papermill writes the finished notebook itself. Skipping it halves the writes (each one
+    serialises and validates the whole notebook) without a reader ever seeing less."""
+    save, complete = nb_man.save, nb_man.cell_complete
+    in_complete = [False]
 
-    def throttled(**kwargs: Any) -> Any:
-        now = time.monotonic()
-        if now - last[0] < every:
-            return None
-        last[0] = now
-        return save(**kwargs)
+    def save_unless_completing(**kwargs: Any) -> Any:
+        return None if in_complete[0] else save(**kwargs)
 
-    return throttled
+    def cell_complete(cell: Any, cell_index: int | None = None, **kwargs: Any) -> Any:
+        in_complete[0] = True
+        try:
+            return complete(cell, cell_index, **kwargs)
+        finally:
+            in_complete[0] = False
+
+    nb_man.save = save_unless_completing
+    nb_man.cell_complete = cell_complete

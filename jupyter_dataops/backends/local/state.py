@@ -27,7 +27,6 @@ class WorkerSettings:
     idle_timeout: float = 600.0
     cell_timeout: float = 0.0
     poll_interval: float = 0.5
-    save_every: float = 2.0
     executor_name: str = "local"
 
 

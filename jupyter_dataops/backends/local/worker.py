@@ -278,7 +278,6 @@ class Worker:
                 log_output=False,
                 execution_timeout=self.settings.cell_timeout or None,
                 dataops_listener=on_cell,
-                dataops_save_every=self.settings.save_every,
             )
         except PapermillExecutionError as exc:
             error = JobError(
