@@ -29,6 +29,14 @@ class ReadyKernelClient(AsyncKernelClient):
     subscription misses it, and the request is simply sent again).
     """
 
+    def _context_default(self) -> Any:
+        # One zmq context for the process: by default each client makes its own (an I/O thread)
+        # and destroys it when it stops, three times per job. Contexts are thread-safe; each
+        # client's sockets stay in the thread that made them.
+        import zmq.asyncio
+
+        return zmq.asyncio.Context.instance()
+
     async def wait_for_ready(self, timeout: float | None = None) -> None:  # type: ignore[override]
         deadline = time.monotonic() + (timeout if timeout is not None else 60.0)
         while True:
