@@ -1,8 +1,8 @@
 """A papermill engine that reports per-cell progress to a listener.
 
 papermill still does the work (parameter injection, execution through nbclient, error cells);
-this engine only taps its NotebookExecutionManager's cell hooks. Registered as the papermill engine
-``dataops`` through an entry point, and used by the local worker.
+this engine only taps its NotebookExecutionManager's cell hooks. The local worker registers it as
+``dataops`` itself: an entry point would make every papermill start import this package.
 """
 
 from __future__ import annotations

@@ -261,7 +261,7 @@ class Worker:
 
         from .engine import DataOpsEngine
 
-        papermill_engines.register("dataops", DataOpsEngine)  # also an entry point when installed
+        papermill_engines.register("dataops", DataOpsEngine)
 
         error: JobError | None = None
         try:
