@@ -227,6 +227,9 @@ def _parameter_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+JOB_ID_HELP = "job id or a unique prefix of it"
+
+
 def _add_job_commands(subparsers: Any, *, shortcut: bool) -> None:
     suffix = " (short for `jobs %s`)" if shortcut else ""
 
@@ -253,24 +256,19 @@ def _add_job_commands(subparsers: Any, *, shortcut: bool) -> None:
     p.add_argument("--offset", type=int, default=0, help="skip the first N jobs")
     _common(p)
 
-    p = add("show", "show one job", ShowCommand)
-    p.add_argument("job_id", metavar="ID", help="job id or a unique prefix of it")
-    _common(p)
-
-    p = add("logs", "print a job's log", LogsCommand)
-    p.add_argument("job_id", metavar="ID", help="job id or a unique prefix of it")
-    _common(p, json_flag=False)
-
-    p = add("cancel", "cancel a queued or running job", CancelCommand)
-    p.add_argument("job_id", metavar="ID", help="job id or a unique prefix of it")
-    _common(p)
-
-    p = add("delete", "delete a finished job and its outputs", DeleteCommand)
-    p.add_argument("job_id", metavar="ID", help="job id or a unique prefix of it")
-    _common(p, json_flag=False)
+    # The commands that act on one job: name, help, command model, whether it has --json.
+    for name, help_text, command, json_flag in (
+        ("show", "show one job", ShowCommand, True),
+        ("logs", "print a job's log", LogsCommand, False),
+        ("cancel", "cancel a queued or running job", CancelCommand, True),
+        ("delete", "delete a finished job and its outputs", DeleteCommand, False),
+    ):
+        p = add(name, help_text, command)
+        p.add_argument("job_id", metavar="ID", help=JOB_ID_HELP)
+        _common(p, json_flag=json_flag)
 
     p = add("rerun", "run a job again, optionally with other parameters", RerunCommand)
-    p.add_argument("job_id", metavar="ID", help="job id or a unique prefix of it")
+    p.add_argument("job_id", metavar="ID", help=JOB_ID_HELP)
     _parameter_option(p)
     p.add_argument("--kernel", metavar="NAME", help="kernel to run it with")
     p.add_argument(

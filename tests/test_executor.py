@@ -33,12 +33,24 @@ def make_service(tmp_path: Path, **executor: object) -> DataOpsService:
 
 
 @pytest.fixture
-def service(tmp_path):
+def make(tmp_path):
+    """Make services on one test folder; each one's worker is stopped and store closed after."""
     (tmp_path / "root").mkdir()
-    svc = make_service(tmp_path)
-    yield svc
-    svc.executor.stop_worker()  # type: ignore[attr-defined]
-    svc.close()
+    made: list[DataOpsService] = []
+
+    def factory(**executor: object) -> DataOpsService:
+        made.append(make_service(tmp_path, **executor))
+        return made[-1]
+
+    yield factory
+    for svc in made:
+        svc.executor.stop_worker()  # type: ignore[attr-defined]
+        svc.close()
+
+
+@pytest.fixture
+def service(make):
+    return make()
 
 
 @pytest.fixture
@@ -118,26 +130,21 @@ def test_rerun_with_changed_parameters(service, root):
     assert "15" in output_text(root / done.output_path)
 
 
-def test_cancel_running_and_queued_jobs(tmp_path):
-    (tmp_path / "root").mkdir()
-    service = make_service(tmp_path, max_concurrent_jobs=1)
-    try:
-        root = Path(service.dataops.root_dir)
-        write_notebook(root / "slow.ipynb", ["import time; time.sleep(60)"])
-        running = service.create_job(JobCreate(notebook_path="slow.ipynb"))
-        queued = service.create_job(JobCreate(notebook_path="slow.ipynb"))
-        wait_for_status(service, running.id, {JobStatus.RUNNING})
-        assert service.cancel_job(queued.id).status == JobStatus.CANCELLED
+def test_cancel_running_and_queued_jobs(make):
+    service = make(max_concurrent_jobs=1)
+    root = Path(service.dataops.root_dir)
+    write_notebook(root / "slow.ipynb", ["import time; time.sleep(60)"])
+    running = service.create_job(JobCreate(notebook_path="slow.ipynb"))
+    queued = service.create_job(JobCreate(notebook_path="slow.ipynb"))
+    wait_for_status(service, running.id, {JobStatus.RUNNING})
+    assert service.cancel_job(queued.id).status == JobStatus.CANCELLED
+    service.cancel_job(running.id)
+    done = wait_for_status(service, running.id, {JobStatus.CANCELLED, JobStatus.FAILED})
+    assert done.status == JobStatus.CANCELLED
+    with pytest.raises(Conflict, match="nothing to cancel"):
         service.cancel_job(running.id)
-        done = wait_for_status(service, running.id, {JobStatus.CANCELLED, JobStatus.FAILED})
-        assert done.status == JobStatus.CANCELLED
-        with pytest.raises(Conflict, match="nothing to cancel"):
-            service.cancel_job(running.id)
-        service.delete_job(running.id)
-        assert not (root / "dataops-jobs" / f"slow-{running.id}").exists()
-    finally:
-        service.executor.stop_worker()  # type: ignore[attr-defined]
-        service.close()
+    service.delete_job(running.id)
+    assert not (root / "dataops-jobs" / f"slow-{running.id}").exists()
 
 
 def test_whole_job_timeout(service, root):
@@ -148,54 +155,44 @@ def test_whole_job_timeout(service, root):
     assert done.error.ename == "TimeoutError" and "1 s limit" in done.error.evalue
 
 
-def test_concurrency_limit_and_queue_order(tmp_path):
-    (tmp_path / "root").mkdir()
-    service = make_service(tmp_path, max_concurrent_jobs=1)
-    try:
-        root = Path(service.dataops.root_dir)
-        write_notebook(root / "n.ipynb", ["import time; time.sleep(0.3)"])
-        jobs = [service.create_job(JobCreate(notebook_path="n.ipynb")) for _ in range(3)]
-        done = [service.wait_for_job(j.id, timeout=WAIT) for j in jobs]
-        assert all(j.status == JobStatus.COMPLETED for j in done)
-        spans = sorted((j.started_at, j.finished_at) for j in done)
-        for (_, end), (start, _) in itertools.pairwise(spans):
-            assert start >= end  # one at a time
-        assert [j.id for j in sorted(done, key=lambda j: j.started_at)] == [j.id for j in jobs]
-    finally:
-        service.executor.stop_worker()  # type: ignore[attr-defined]
-        service.close()
+def test_concurrency_limit_and_queue_order(make):
+    service = make(max_concurrent_jobs=1)
+    root = Path(service.dataops.root_dir)
+    write_notebook(root / "n.ipynb", ["import time; time.sleep(0.3)"])
+    jobs = [service.create_job(JobCreate(notebook_path="n.ipynb")) for _ in range(3)]
+    done = [service.wait_for_job(j.id, timeout=WAIT) for j in jobs]
+    assert all(j.status == JobStatus.COMPLETED for j in done)
+    spans = sorted((j.started_at, j.finished_at) for j in done)
+    for (_, end), (start, _) in itertools.pairwise(spans):
+        assert start >= end  # one at a time
+    assert [j.id for j in sorted(done, key=lambda j: j.started_at)] == [j.id for j in jobs]
 
 
-def test_worker_crash_loses_no_job(tmp_path):
+def test_worker_crash_loses_no_job(make):
     """Kill -9 the worker mid-run: the running job is failed with the reason, the queued one runs."""
-    (tmp_path / "root").mkdir()
-    service = make_service(tmp_path, max_concurrent_jobs=1)
-    try:
-        root = Path(service.dataops.root_dir)
-        write_notebook(root / "slow.ipynb", ["import time; time.sleep(60)"])
-        write_notebook(root / "quick.ipynb", ["print('ran after the crash')"])
-        running = service.create_job(JobCreate(notebook_path="slow.ipynb"))
-        queued = service.create_job(JobCreate(notebook_path="quick.ipynb"))
-        wait_for_status(service, running.id, {JobStatus.RUNNING})
-        pid = read_state(Path(service.dataops.data_dir))["pid"]
-        os.kill(pid, signal.SIGKILL)
-        deadline = time.monotonic() + 30
-        while service.executor.worker_alive() and time.monotonic() < deadline:  # type: ignore[attr-defined]
-            time.sleep(0.05)
-        assert service.get_job(running.id).status == JobStatus.RUNNING  # nobody knows yet
+    service = make(max_concurrent_jobs=1)
+    root = Path(service.dataops.root_dir)
+    write_notebook(root / "slow.ipynb", ["import time; time.sleep(60)"])
+    write_notebook(root / "quick.ipynb", ["print('ran after the crash')"])
+    running = service.create_job(JobCreate(notebook_path="slow.ipynb"))
+    queued = service.create_job(JobCreate(notebook_path="quick.ipynb"))
+    wait_for_status(service, running.id, {JobStatus.RUNNING})
+    pid = read_state(Path(service.dataops.data_dir))["pid"]
+    os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while service.executor.worker_alive() and time.monotonic() < deadline:  # type: ignore[attr-defined]
+        time.sleep(0.05)
+    assert service.get_job(running.id).status == JobStatus.RUNNING  # nobody knows yet
 
-        notes = service.reconcile()  # what the server or CLI does on start
-        assert notes
-        lost = wait_for_status(service, running.id, {JobStatus.FAILED})
-        assert lost.error.ename == "WorkerLost" and "stopped while the job was running" in (
-            lost.error.evalue
-        )
-        done = service.wait_for_job(queued.id, timeout=WAIT)
-        assert done.status == JobStatus.COMPLETED
-        assert "ran after the crash" in output_text(root / done.output_path)
-    finally:
-        service.executor.stop_worker()  # type: ignore[attr-defined]
-        service.close()
+    notes = service.reconcile()  # what the server or CLI does on start
+    assert notes
+    lost = wait_for_status(service, running.id, {JobStatus.FAILED})
+    assert lost.error.ename == "WorkerLost" and "stopped while the job was running" in (
+        lost.error.evalue
+    )
+    done = service.wait_for_job(queued.id, timeout=WAIT)
+    assert done.status == JobStatus.COMPLETED
+    assert "ran after the crash" in output_text(root / done.output_path)
 
 
 def test_bad_input_stores_nothing(service, root):
@@ -284,42 +281,36 @@ def test_queue_is_bounded(tmp_path):
         service.close()
 
 
-def test_concurrent_submits_start_one_worker(tmp_path):
+def test_concurrent_submits_start_one_worker(make):
     """Many processes submitting at once while no worker runs still start exactly one."""
     import subprocess
     import sys
 
-    (tmp_path / "root").mkdir()
-    service = make_service(tmp_path)
-    try:
-        executor = service.executor
-        script = (
-            "import sys; from jupyter_dataops.core.config import DataOps;"
-            "from jupyter_dataops.store import JobStore;"
-            "from jupyter_dataops.backends.local import LocalExecutor;"
-            "d = DataOps(data_dir=sys.argv[1]);"
-            "LocalExecutor(dataops=d, store=JobStore(d.store_url)).ensure_worker()"
-        )
-        procs = [
-            subprocess.Popen([sys.executable, "-c", script, service.dataops.data_dir])
-            for _ in range(6)
-        ]
-        for proc in procs:
-            assert proc.wait(60) == 0
-        deadline = time.monotonic() + 60
-        while read_state(Path(service.dataops.data_dir)) is None and time.monotonic() < deadline:
-            time.sleep(0.05)
-        time.sleep(1.0)  # give any extra worker the time to show up
-        workers = subprocess.run(
-            ["pgrep", "-f", f"backends.local --data-dir {service.dataops.data_dir} "],
-            capture_output=True,
-            text=True,
-        ).stdout.split()
-        assert len(workers) == 1, workers
-        assert executor.worker_alive()  # type: ignore[attr-defined]
-    finally:
-        service.executor.stop_worker()  # type: ignore[attr-defined]
-        service.close()
+    service = make()
+    executor = service.executor
+    script = (
+        "import sys; from jupyter_dataops.core.config import DataOps;"
+        "from jupyter_dataops.store import JobStore;"
+        "from jupyter_dataops.backends.local import LocalExecutor;"
+        "d = DataOps(data_dir=sys.argv[1]);"
+        "LocalExecutor(dataops=d, store=JobStore(d.store_url)).ensure_worker()"
+    )
+    procs = [
+        subprocess.Popen([sys.executable, "-c", script, service.dataops.data_dir]) for _ in range(6)
+    ]
+    for proc in procs:
+        assert proc.wait(60) == 0
+    deadline = time.monotonic() + 60
+    while read_state(Path(service.dataops.data_dir)) is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(1.0)  # give any extra worker the time to show up
+    workers = subprocess.run(
+        ["pgrep", "-f", f"backends.local --data-dir {service.dataops.data_dir} "],
+        capture_output=True,
+        text=True,
+    ).stdout.split()
+    assert len(workers) == 1, workers
+    assert executor.worker_alive()  # type: ignore[attr-defined]
 
 
 def test_a_running_jobs_output_shows_the_cells_before_the_current_one(service, root):

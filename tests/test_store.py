@@ -161,3 +161,20 @@ def test_two_workers_never_claim_the_same_job(store):
     assert sorted(ids) == [f"q{i:02d}" for i in range(40)]
     assert len(set(ids)) == 40
     assert all(r.status == "running" for r in store.jobs_in([JobStatus.RUNNING]))
+
+
+def test_processes_opening_a_fresh_store_at_once_all_succeed(tmp_path):
+    """The server, the CLI and the worker may create the store together: one migrates, the
+    others wait and find it done."""
+    import subprocess
+    import sys
+
+    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    code = f"from jupyter_dataops.store import JobStore; JobStore({url!r})"
+    procs = [
+        subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE, text=True)
+        for _ in range(4)
+    ]
+    errors = [p.communicate(timeout=120)[1] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0, 0], errors
+    assert JobStore(url, upgrade=False).current_revision() == HEAD_REVISION

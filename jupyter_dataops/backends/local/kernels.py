@@ -51,30 +51,34 @@ class ReadyKernelClient(AsyncKernelClient):
                 raise RuntimeError(f"Kernel didn't respond in {timeout} seconds")
 
     async def _reply_to(self, msg_id: str, timeout: float) -> dict[str, Any] | None:
-        end = time.monotonic() + timeout
-        while (left := end - time.monotonic()) > 0:
-            try:
-                msg = await self.shell_channel.get_msg(timeout=left)
-            except queue.Empty:
-                return None
-            if msg["parent_header"].get("msg_id") == msg_id:
-                return msg
-        return None
+        return await _first(
+            self.shell_channel, lambda m: m["parent_header"].get("msg_id") == msg_id, timeout
+        )
 
     async def _idle_after(self, msg_id: str, timeout: float) -> bool:
-        end = time.monotonic() + timeout
-        while (left := end - time.monotonic()) > 0:
-            try:
-                msg = await self.iopub_channel.get_msg(timeout=left)
-            except queue.Empty:
-                return False
-            if (
-                msg["msg_type"] == "status"
-                and msg["parent_header"].get("msg_id") == msg_id
-                and msg["content"].get("execution_state") == "idle"
-            ):
-                return True
-        return False
+        idle = await _first(
+            self.iopub_channel,
+            lambda m: (
+                m["msg_type"] == "status"
+                and m["parent_header"].get("msg_id") == msg_id
+                and m["content"].get("execution_state") == "idle"
+            ),
+            timeout,
+        )
+        return idle is not None
+
+
+async def _first(channel: Any, wanted: Any, timeout: float) -> dict[str, Any] | None:
+    """The first message on ``channel`` for which ``wanted(msg)`` holds, or None after ``timeout``."""
+    end = time.monotonic() + timeout
+    while (left := end - time.monotonic()) > 0:
+        try:
+            msg = await channel.get_msg(timeout=left)
+        except queue.Empty:
+            return None
+        if wanted(msg):
+            return dict(msg)
+    return None
 
 
 #: The client nbclient gets for a job's kernel. It must be async: nbclient awaits its get_msg,
