@@ -150,8 +150,25 @@ def cpu_seconds(pid: int) -> dict[str, float]:
     return {"self": (utime + stime) / tick, "children": (cutime + cstime) / tick}
 
 
+def zygote_cpu(worker_pid: int) -> float:
+    """CPU time of the worker's kernel zygote and of the forked kernels it has reaped."""
+    total = 0.0
+    for children in Path(f"/proc/{worker_pid}/task").glob("*/children"):
+        for pid in children.read_text().split():
+            try:
+                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+            except OSError:
+                continue
+            if b"zygote" in cmdline:
+                cpu = cpu_seconds(int(pid))
+                total += cpu["self"] + cpu["children"]
+    return total
+
+
 def kernel_start_rate(count: int, parallel: int) -> float:
-    """Kernels this machine starts (until they answer) and shuts down per second."""
+    """Kernels this machine starts (until they answer) and shuts down per second, started the
+    usual way: jupyter_client's KernelManager launching ``python -m ipykernel_launcher`` (no
+    zygote, whatever the worker does)."""
     from jupyter_dataops.backends.local.kernels import start_kernel
 
     def one(_: int) -> None:
@@ -239,12 +256,17 @@ def main() -> int:
             )
             rate = kernel_start_rate(args.kernels, cores)
             server_cpu, worker_cpu = cpu_seconds(server.proc.pid), cpu_seconds(worker_pid)
+            forked_cpu = zygote_cpu(worker_pid)
             job_rate = queue_rate(server, args.queue, r)
             server_after, worker_after = cpu_seconds(server.proc.pid), cpu_seconds(worker_pid)
+            forked_after = zygote_cpu(worker_pid)
+            kernels_cpu = (
+                worker_after["children"] - worker_cpu["children"] + forked_after - forked_cpu
+            )
             cpu_per_job = {
                 "server": (server_after["self"] - server_cpu["self"]) / args.queue,
                 "worker": (worker_after["self"] - worker_cpu["self"]) / args.queue,
-                "kernels": (worker_after["children"] - worker_cpu["children"]) / args.queue,
+                "kernels": kernels_cpu / args.queue,
             }
             rounds.append((job_rate / rate, rate, job_rate, cpu_per_job))
             print(f"  {rate:.2f} kernels/s, {job_rate:.2f} jobs/s: ratio {job_rate / rate:.3f}")

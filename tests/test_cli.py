@@ -6,8 +6,10 @@ stores nothing, which get a fresh one. The worker is stopped at the end with ``d
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -16,6 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from jupyter_dataops.cli import CommandLine
+from jupyter_dataops.core.models import Job, JobProgress, JobStatus
 
 from .notebooks import output_text, write_notebook
 
@@ -122,17 +127,72 @@ def test_run_wait_json_completes_with_the_parameter_injected(env: Env):
     assert "alpha is 0.5" in output_text(output)
 
 
+#: One progress line as ``--wait`` prints it when stderr is not a terminal.
+PROGRESS_LINE = re.compile(r"\[[#-]{24}\] (\d+)/(\d+) cells  (queued|running|completed)\b")
+
+
+def progress_lines(stderr: str) -> list[tuple[int, int, str]]:
+    """``(done, total, status)`` of each progress line; fails on any other line but the last
+    (the outcome), so nothing else leaks onto stderr between them."""
+    lines = stderr.splitlines()
+    progress = [PROGRESS_LINE.match(line) for line in lines[:-1]]
+    assert all(progress), f"not a progress line in:\n{stderr}"
+    return [(int(m.group(1)), int(m.group(2)), m.group(3)) for m in progress if m]
+
+
 def test_run_wait_shows_progress_on_stderr_and_only_the_id_on_stdout(env: Env):
     result = env.dataops("run", "ok.ipynb", "--wait")
     assert result.returncode == 0, result.stderr
     job_id = result.stdout.strip()
     assert len(job_id) == 12 and job_id.isalnum()
-    lines = result.stderr.splitlines()
+    assert result.stdout == job_id + "\n"  # stdout is only the id
     # Not a terminal: one line per change, no carriage returns.
     assert "\r" not in result.stderr
-    assert any("cells" in line and "running" in line for line in lines)
-    assert any(line.startswith("[") and "completed" in line for line in lines)
-    assert lines[-1].startswith(f"Job {job_id} completed")
+    assert result.stderr.splitlines()[-1].startswith(f"Job {job_id} completed")
+    # The job takes ~0.2 s, so whether --wait sees it queued or running is a race; it always
+    # sees it end, and prints that as a last progress line with every cell done.
+    seen = progress_lines(result.stderr)
+    assert seen and seen[-1] == (3, 3, "completed"), result.stderr
+    order = {"queued": 0, "running": 1, "completed": 2}
+    statuses = [status for _, _, status in seen]
+    assert statuses == sorted(statuses, key=order.__getitem__), result.stderr
+
+
+def test_wait_prints_a_final_progress_line_for_a_job_never_seen_running():
+    """A job that ends between two looks is never seen running: the end is still shown."""
+
+    def job(status: JobStatus, done: int) -> Job:
+        return Job(
+            id="3f2a9c1b7d4e",
+            name="ok",
+            notebook_path="ok.ipynb",
+            root_dir="/r",
+            status=status,
+            parameters={},
+            kernel_name="python3",
+            executor="local",
+            created_at=1.0,
+            started_at=None if status is JobStatus.QUEUED else 1.5,
+            finished_at=None if status is JobStatus.QUEUED else 1.7,
+            updated_at=2.0,
+            progress=JobProgress(cells_completed=done, cells_total=3),
+            output_path="dataops-jobs/ok-3f2a9c1b7d4e/ok.ipynb",
+        )
+
+    class Service:
+        def wait_for_job(self, job_id: str, *, on_update: Any, interval: float) -> Job:
+            on_update(job(JobStatus.QUEUED, 0))
+            on_update(job(JobStatus.COMPLETED, 3))
+            return job(JobStatus.COMPLETED, 3)
+
+    out, err = io.StringIO(), io.StringIO()
+    code = CommandLine(Service(), out, err)._started(  # type: ignore[arg-type]
+        job(JobStatus.QUEUED, 0), wait=True, as_json=False
+    )
+    assert code == 0
+    assert out.getvalue() == "3f2a9c1b7d4e\n"
+    assert progress_lines(err.getvalue()) == [(0, 3, "queued"), (3, 3, "completed")]
+    assert err.getvalue().splitlines()[-1].startswith("Job 3f2a9c1b7d4e completed")
 
 
 def test_failing_notebook_exits_1_with_the_cell_error(env: Env):

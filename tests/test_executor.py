@@ -327,3 +327,27 @@ def test_a_running_jobs_output_shows_the_cells_before_the_current_one(service, r
     assert "first done" in output_text(root / running.output_path)
     service.cancel_job(job.id)
     assert wait_for_status(service, job.id, {JobStatus.CANCELLED}).status == JobStatus.CANCELLED
+
+
+def test_the_worker_does_not_leak_threads_or_descriptors(service, root):
+    """A long-lived worker runs thousands of jobs: each must leave no thread, socket or loop
+    behind (nbclient keeps a given kernel's client open; jupyter_core keeps a loop per thread)."""
+    write_notebook(root / "nb.ipynb", ["y = x + 1"], parameters="x = 1")
+
+    def batch(count: int) -> tuple[int, int]:
+        ids = [
+            service.create_job(JobCreate(notebook_path="nb.ipynb", parameters={"x": i})).id
+            for i in range(count)
+        ]
+        for job_id in ids:
+            assert wait_for_status(service, job_id, {JobStatus.COMPLETED}).status == "completed"
+        state = read_state(Path(service.dataops.data_dir))
+        assert state is not None
+        pid = state["pid"]
+        time.sleep(1.0)  # the worker is idle now: it collects garbage on its next loop
+        return len(os.listdir(f"/proc/{pid}/task")), len(os.listdir(f"/proc/{pid}/fd"))
+
+    threads, fds = batch(4)
+    threads_after, fds_after = batch(20)
+    assert threads_after <= threads + 1, (threads, threads_after)
+    assert fds_after <= fds + 12, (fds, fds_after)

@@ -41,3 +41,9 @@ async def test_a_read_only_user_can_read_but_not_run_or_change(dataops_api, make
         assert error["error"] == "forbidden"
         assert "dataops" in error["message"]
     assert (await dataops_api("GET", "jobs")).json()["total"] == 0
+
+    # An unknown path goes through the Authorizer too: read, it is a 404; written to, a 403.
+    assert (await dataops_api("GET", "no", "such", "route")).code == 404
+    response = await dataops_api("POST", "no", "such", "route", json={})
+    assert response.code == 403, response
+    assert response.json()["error"] == "forbidden"

@@ -4,11 +4,13 @@ configuration, as a user would choose one (c.DataOps.job_executor_class)."""
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 from typing import Any
 
 import pytest
+from jupyter_server.utils import url_path_join
 
 from jupyter_dataops.backends.base import Executor
 from jupyter_dataops.core.errors import BackendUnavailable
@@ -86,3 +88,62 @@ async def test_an_unavailable_backend_is_a_503(dataops_api, dataops_server, make
     assert (await dataops_api("GET", "jobs")).json()["total"] == 0
     jobs_dir = Path(dataops_server.service.dataops.root_dir) / "dataops-jobs"
     assert not jobs_dir.exists() or not any(jobs_dir.iterdir())
+
+
+async def test_an_unknown_api_path_is_a_json_404_naming_it(
+    dataops_api, http_server_client, jp_auth_header, jp_base_url
+):
+    for method, path in (
+        ("GET", ("nope",)),
+        ("GET", ("jobs", "abc", "unknown")),
+        ("POST", ("jobs", "abc", "unknown")),
+        ("DELETE", ("nope",)),
+        ("GET", ()),  # the prefix itself
+    ):
+        response = await dataops_api(method, *path, json={} if method == "POST" else None)
+        assert response.code == 404, (method, path, response)
+        assert response.headers["Content-Type"].startswith("application/json")
+        full_path = url_path_join(jp_base_url, "dataops/api", *path)
+        assert response.json() == {
+            "error": "not_found",
+            "message": f"There is no API route {method} {full_path}.",
+            "hint": "The routes under /dataops/api are listed in docs/rest-api.md "
+            "(the contract: jupyter_dataops/server/openapi.yaml).",
+            "details": {"method": method, "path": full_path},
+        }
+
+    # An unknown query argument does not turn the 404 into a 400, and the query is not echoed.
+    response = await dataops_api("GET", "nope", params={"secret": SECRET})
+    assert response.code == 404 and response.json()["error"] == "not_found"
+    assert SECRET not in response.body.decode()
+    # A trailing slash is still redirected by jupyter_server: to a real route, or to the 404.
+    for path in ("info", "nope"):
+        response = await http_server_client.fetch(
+            url_path_join(jp_base_url, "dataops/api", path) + "/",
+            headers=jp_auth_header,
+            raise_error=False,
+            follow_redirects=False,
+        )
+        assert response.code == 302, (path, response.code)
+        assert response.headers["Location"] == url_path_join(jp_base_url, "dataops/api", path)
+    # The real routes are not shadowed.
+    assert (await dataops_api("GET", "info")).code == 200
+
+
+async def test_an_unknown_api_path_refuses_unauthenticated_requests(
+    dataops_server, http_server_client, jp_base_url
+):
+    for method in ("GET", "POST", "DELETE"):
+        for headers in ({}, {"Authorization": "token not-the-token"}):
+            response = await http_server_client.fetch(
+                url_path_join(jp_base_url, "dataops/api/jobs/abc/unknown"),
+                method=method,
+                headers=headers,
+                body=b"{}" if method == "POST" else None,
+                raise_error=False,
+                follow_redirects=False,
+            )
+            assert response.code in (401, 403), (method, headers, response.code)
+            error = json.loads(response.body)
+            assert error["error"] == "forbidden"  # not "not_found": nothing is told about paths
+            assert "unknown" not in error["message"]

@@ -21,6 +21,8 @@ from .conftest import registered_routes
 
 MUTATIONS = {"POST", "PUT", "PATCH", "DELETE"}
 FAKE_JOB_ID = "0123456789ab"
+#: What the catch-all route for unknown /dataops/api paths is requested with.
+UNKNOWN_PATH = "/no/such/route"
 
 
 def all_requests(jp_serverapp: Any) -> list[tuple[str, str]]:
@@ -30,7 +32,8 @@ def all_requests(jp_serverapp: Any) -> list[tuple[str, str]]:
     requests = []
     for path, (_, methods) in sorted(routes.items()):
         for method in sorted(methods):
-            requests.append((method, path.replace("{job_id}", FAKE_JOB_ID)))
+            path = path.replace("{job_id}", FAKE_JOB_ID).replace("{path}", UNKNOWN_PATH)
+            requests.append((method, path))
     return requests
 
 
@@ -70,7 +73,9 @@ async def test_every_mutation_requires_the_xsrf_token(
     cookies = await login(jp_serverapp, http_server_client, jp_base_url)
     cookie_header = "; ".join(f"{k}={v}" for k, v in cookies.items())
     mutations = [(m, p) for m, p in all_requests(jp_serverapp) if m in MUTATIONS]
-    assert {m for m, _ in mutations} == {"POST", "DELETE"}
+    # The API's routes mutate with POST and DELETE; the catch-all answers every method (with 404).
+    assert {m for m, p in mutations if not p.endswith(UNKNOWN_PATH)} == {"POST", "DELETE"}
+    assert {m for m, p in mutations if p.endswith(UNKNOWN_PATH)} == MUTATIONS
 
     for method, path in all_requests(jp_serverapp):
         without = await raw(
@@ -86,6 +91,8 @@ async def test_every_mutation_requires_the_xsrf_token(
         # The cookie session is authenticated: with the XSRF token nothing is refused as forbidden
         # (the fake job id and empty bodies give 400/404 instead).
         assert with_xsrf.code not in (401, 403), (method, path, with_xsrf.body)
+        if path.endswith(UNKNOWN_PATH):
+            assert with_xsrf.code == 404, (method, path, with_xsrf.code)
         if method in MUTATIONS:
             assert without.code == 403, (method, path, without.code)
         else:

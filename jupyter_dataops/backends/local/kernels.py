@@ -7,6 +7,7 @@ it would from the papermill CLI. The pool refills in background threads.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import queue
 import threading
@@ -15,6 +16,8 @@ from collections import OrderedDict
 from typing import Any
 
 from jupyter_client.asynchronous import AsyncKernelClient
+
+from .zygote import ForkServer, forking_provisioner_class
 
 log = logging.getLogger("jupyter_dataops.worker")
 
@@ -87,14 +90,28 @@ async def _first(channel: Any, wanted: Any, timeout: float) -> dict[str, Any] | 
 JOB_CLIENT_CLASS = f"{ReadyKernelClient.__module__}.{ReadyKernelClient.__qualname__}"
 
 
-def start_kernel(kernel_name: str, *, cwd: str | None = None, timeout: float = 60) -> Any:
+def start_kernel(
+    kernel_name: str,
+    *,
+    cwd: str | None = None,
+    timeout: float = 60,
+    fork_server: ForkServer | None = None,
+) -> Any:
     """Start a kernel and wait until it answers, as nbclient would before running cells.
 
     Its clients are :class:`ReadyKernelClient`: async (so nbclient notices a killed kernel) and
-    ready without a fixed wait."""
-    from jupyter_client.manager import KernelManager
+    ready without a fixed wait. With a ``fork_server``, a kernel it can fork is forked from it
+    (see :mod:`.zygote`); any other kernel is started the usual way."""
+    import uuid
 
-    km = KernelManager(kernel_name=kernel_name, client_class=JOB_CLIENT_CLASS)
+    km = _job_kernel_manager_class()(kernel_name=kernel_name, client_class=JOB_CLIENT_CLASS)
+    if fork_server is not None and not km.kernel_spec.metadata.get("kernel_provisioner"):
+        km.kernel_id = str(uuid.uuid4())
+        provisioner = forking_provisioner_class()(
+            kernel_id=km.kernel_id, kernel_spec=km.kernel_spec, parent=km
+        )
+        provisioner.fork_server = fork_server
+        km.provisioner = provisioner
     km.start_kernel(cwd=cwd)
     try:
         asyncio.run(_with_client(km, None, timeout))
@@ -102,6 +119,34 @@ def start_kernel(kernel_name: str, *, cwd: str | None = None, timeout: float = 6
         km.shutdown_kernel(now=True)
         raise
     return km
+
+
+def _job_kernel_manager_class() -> type:
+    from jupyter_client.manager import KernelManager
+
+    class JobKernelManager(KernelManager):  # type: ignore[misc]
+        """A KernelManager that remembers the clients it makes, so :meth:`stop_clients` can
+        close them: nbclient leaves the channels of a client for a kernel it was handed (as
+        papermill's ``km=``) open, a heartbeat thread and five sockets per job."""
+
+        def __init__(self, **kwargs: Any) -> None:
+            super().__init__(**kwargs)
+            self._clients: list[Any] = []
+
+        def client(self, **kwargs: Any) -> Any:
+            kc = super().client(**kwargs)
+            self._clients.append(kc)
+            return kc
+
+        def stop_clients(self) -> None:
+            """Stop the channels of every client made for this kernel. Call it from the thread
+            that used them, once it is done with them."""
+            clients, self._clients = self._clients, []
+            for kc in clients:
+                with contextlib.suppress(Exception):
+                    kc.stop_channels()
+
+    return JobKernelManager
 
 
 def run_silently(km: Any, code: str, timeout: float = 30) -> None:
@@ -124,11 +169,33 @@ async def _with_client(km: Any, code: str | None, timeout: float) -> None:
         kc.stop_channels()
 
 
+def close_thread_loop() -> None:
+    """Close the event loop of the calling thread, if it has one; call it as a thread ends.
+
+    jupyter_client's blocking KernelManager methods (and nbclient's) run on an event loop that
+    jupyter_core makes for each thread and never closes. The worker runs each job and each
+    kernel start in a thread of its own, so without this every job would leak an epoll
+    descriptor and a socket pair."""
+    with contextlib.suppress(RuntimeError):
+        loop = asyncio.get_event_loop_policy().get_event_loop()
+        if not loop.is_running():
+            loop.close()
+            asyncio.set_event_loop(None)
+
+
 class KernelPool:
     """Keeps ``size`` started kernels for each of the most recently used kernel names."""
 
-    def __init__(self, size: int, *, default_kernel: str, max_names: int = 3) -> None:
+    def __init__(
+        self,
+        size: int,
+        *,
+        default_kernel: str,
+        max_names: int = 3,
+        fork_server: ForkServer | None = None,
+    ) -> None:
         self.size = max(0, size)
+        self.fork_server = fork_server
         self.max_names = max_names
         self._ready: OrderedDict[str, queue.SimpleQueue[Any]] = OrderedDict()
         self._starting: dict[str, int] = {}
@@ -158,7 +225,13 @@ class KernelPool:
 
     def _fill(self, name: str, q: queue.SimpleQueue[Any]) -> None:
         try:
-            km = start_kernel(name)
+            self._fill_one(name, q)
+        finally:
+            close_thread_loop()
+
+    def _fill_one(self, name: str, q: queue.SimpleQueue[Any]) -> None:
+        try:
+            km = start_kernel(name, fork_server=self.fork_server)
         except Exception as exc:
             log.warning("could not pre-start a %s kernel: %s", name, exc)
             with self._lock:
@@ -177,7 +250,7 @@ class KernelPool:
         """A started kernel for ``name``: ``(km, True)`` from the pool, or a new one started now.
         Either way the pool is topped up in the background."""
         if self.size == 0:
-            return start_kernel(name), False
+            return start_kernel(name, fork_server=self.fork_server), False
         q = self._want(name)
         try:
             km = q.get_nowait()
@@ -186,7 +259,7 @@ class KernelPool:
         self._want(name)
         if km is not None and km.is_alive():
             return km, True
-        return start_kernel(name), False
+        return start_kernel(name, fork_server=self.fork_server), False
 
     def wait_ready(self, name: str, timeout: float = 60) -> bool:
         """Wait until the pool holds ``size`` kernels for ``name`` (used by benchmarks and tests)."""

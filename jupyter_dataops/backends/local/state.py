@@ -23,6 +23,7 @@ class WorkerSettings:
 
     max_concurrent_jobs: int = 2
     kernel_pool_size: int = 2
+    fork_kernels: bool = True
     default_kernel: str = "python3"
     idle_timeout: float = 600.0
     cell_timeout: float = 0.0

@@ -3,7 +3,8 @@
 It lives apart from the Jupyter server, so jobs keep running when the server restarts and the CLI
 works without a server. It holds an exclusive lock on ``<data_dir>/worker.lock`` (so at most one
 runs), listens for wake-up datagrams on a loopback UDP port written to ``worker.json``, keeps warm
-kernels in a pool, and exits after ``idle_timeout`` seconds with nothing to do.
+kernels in a pool (forked from a kernel zygote, see ``zygote.py``), and exits after
+``idle_timeout`` seconds with nothing to do.
 
 Run by hand: ``python -m jupyter_dataops.backends.local --data-dir DIR --store-url URL``.
 """
@@ -30,7 +31,7 @@ from typing import Any
 from ...core.models import JobError, JobStatus
 from ...store.orm import JobRow
 from ...store.repository import JobStore
-from .kernels import KernelPool, run_silently
+from .kernels import KernelPool, close_thread_loop, run_silently
 from .state import (
     LOCK_FILE,
     STATE_FILE,
@@ -39,6 +40,7 @@ from .state import (
     read_state,
     try_lock,
 )
+from .zygote import ForkServer
 
 log = logging.getLogger("jupyter_dataops.worker")
 
@@ -50,6 +52,7 @@ class RunningJob:
     started: float = dataclasses.field(default_factory=time.monotonic)
     km: Any = None
     stop_reason: str | None = None  # "cancelled" | "timeout" | "shutdown"
+    slot: int = 0
     thread: threading.Thread | None = None
 
 
@@ -64,6 +67,9 @@ class Worker:
         self._stop = threading.Event()
         self._sock: socket.socket | None = None
         self.pool: KernelPool | None = None
+        self.fork_server: ForkServer | None = None
+        self.finished = 0  # jobs whose thread has ended
+        self._collected_at = 0
 
     # -- lifecycle ----------------------------------------------------------------------------
     def serve(self, lock: Any | None = None) -> int:
@@ -90,8 +96,12 @@ class Worker:
                 log.warning(note)
             # Import papermill (seconds) while the pool starts kernels, before the first job.
             threading.Thread(target=_warm_imports, daemon=True).start()
+            if self.settings.fork_kernels:
+                self.fork_server = ForkServer()
             self.pool = KernelPool(
-                self.settings.kernel_pool_size, default_kernel=self.settings.default_kernel
+                self.settings.kernel_pool_size,
+                default_kernel=self.settings.default_kernel,
+                fork_server=self.fork_server,
             )
             self._loop()
         finally:
@@ -132,6 +142,7 @@ class Worker:
                 self._start(row)
             with self._lock:
                 busy = bool(self.running)
+            self._collect_garbage(busy)
             if not (self.data_dir / STATE_FILE).exists():
                 log.warning("%s was removed; exiting", self.data_dir / STATE_FILE)
                 return
@@ -143,6 +154,17 @@ class Worker:
             ):
                 log.info("idle for %.0f s; exiting", self.settings.idle_timeout)
                 return
+
+    def _collect_garbage(self, busy: bool) -> None:
+        """Collect the reference cycles that each job's kernel clients leave behind now and
+        then: they hold zmq sockets, and left to the collector's own schedule a busy worker
+        would keep hundreds of descriptors open. When idle, or every 20 jobs."""
+        done = self.finished - self._collected_at
+        if done >= 20 or (done and not busy):
+            import gc
+
+            self._collected_at = self.finished
+            gc.collect()
 
     def _wait_for_poke(self, timeout: float) -> None:
         assert self._sock is not None
@@ -183,17 +205,24 @@ class Worker:
                 job.thread.join(timeout=30)
         if self.pool is not None:
             self.pool.close()
+        if self.fork_server is not None:
+            self.fork_server.close()
         if self._sock is not None:
             self._sock.close()
 
     # -- one job ------------------------------------------------------------------------------
     def _start(self, row: JobRow) -> None:
-        job = RunningJob(job_id=row.id, timeout=row.timeout_seconds)
         with self._lock:
+            used = {j.slot for j in self.running.values()}
+            slot = min(set(range(len(used) + 1)) - used)
+            job = RunningJob(job_id=row.id, timeout=row.timeout_seconds, slot=slot)
             self.running[row.id] = job
         # A daemon: a job stuck in a library call must never keep a stopping worker alive.
+        # Named by its slot, not its job: jupyter_core runs the blocking KernelManager calls that
+        # nbclient makes from async code on a loop thread it keeps for each thread *name*, so
+        # a name per job would leave a thread and its descriptors behind for every job.
         job.thread = threading.Thread(
-            target=self._run, args=(row, job), name=f"job-{row.id}", daemon=True
+            target=self._run, args=(row, job), name=f"job-slot-{slot}", daemon=True
         )
         job.thread.start()
 
@@ -212,10 +241,14 @@ class Worker:
         finally:
             if job.km is not None:
                 with contextlib.suppress(Exception):
+                    job.km.stop_clients()
+                with contextlib.suppress(Exception):
                     if job.km.is_alive():
                         job.km.shutdown_kernel(now=True)
+            close_thread_loop()
             with self._lock:
                 self.running.pop(row.id, None)
+                self.finished += 1
             poke(self.data_dir)  # a slot is free: look for the next queued job now
 
     def _execute(self, row: JobRow, job: RunningJob, joblog: Any) -> None:

@@ -1,15 +1,21 @@
 """REST handlers of jupyter-dataops, one module per resource, all under ``/dataops/api``.
 
 ``default_handlers`` is what the extension registers; ``server/openapi.yaml`` describes exactly
-these routes (a test checks both ways).
+these routes (a test checks both ways), except the last: the catch-all that answers any other path
+under ``/dataops/api`` with a JSON 404. It must stay last, or it would shadow the routes after it.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from . import info, jobs, notebooks
+from . import info, jobs, not_found, notebooks
 
-default_handlers: list[tuple[str, Any]] = [*jobs.handlers, *notebooks.handlers, *info.handlers]
+default_handlers: list[tuple[str, Any]] = [
+    *jobs.handlers,
+    *notebooks.handlers,
+    *info.handlers,
+    *not_found.handlers,  # last
+]
 
 __all__ = ["default_handlers"]

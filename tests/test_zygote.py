@@ -1,0 +1,234 @@
+"""Fork-started kernels (backends/local/zygote.py) with real kernels and a real zygote process."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from jupyter_dataops.backends.local.kernels import KernelPool, start_kernel
+from jupyter_dataops.backends.local.zygote import ForkedProcess, ForkServer
+
+PROBE = """
+import json, os, random, sys
+print(json.dumps({
+    "pid": os.getpid(), "ppid": os.getppid(), "pgid": os.getpgid(0), "sid": os.getsid(0),
+    "cwd": os.getcwd(), "argv0": os.path.basename(sys.argv[0]), "argv_rest": sys.argv[1:2],
+    "path": sys.path, "env": os.environ.get("DATAOPS_TEST_VAR"),
+    "parent_env": os.environ.get("JPY_PARENT_PID"), "random": random.random(),
+    "name": __name__, "stdin": sys.stdin.read() if not sys.stdin.isatty() else "",
+    "user_code_ran_before": "seen_before" in globals(),
+}))
+seen_before = True
+"""
+
+
+def run(km: Any, code: str, timeout: float = 30) -> dict[str, Any]:
+    """Run ``code`` in the kernel; the JSON object it prints, or the error it raised."""
+
+    async def go() -> dict[str, Any]:
+        kc = km.client()
+        kc.start_channels()
+        out: list[str] = []
+        try:
+            await kc.wait_for_ready(timeout=timeout)
+            reply = await kc.execute_interactive(
+                code,
+                timeout=timeout,
+                output_hook=lambda m: (
+                    out.append(m["content"]["text"]) if m["msg_type"] == "stream" else None
+                ),
+            )
+        finally:
+            kc.stop_channels()
+        if reply["content"]["status"] != "ok":
+            return {"error": reply["content"].get("ename")}
+        return json.loads("".join(out)) if out else {}
+
+    return asyncio.run(go())
+
+
+def gone(pid: int, within: float = 10) -> bool:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        stat = Path(f"/proc/{pid}/stat")
+        if stat.exists() and stat.read_text().rsplit(")", 1)[1].split()[0] == "Z":
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.fixture
+def fork_server():
+    server = ForkServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def test_env(monkeypatch):
+    monkeypatch.setenv("DATAOPS_TEST_VAR", "from-the-worker")
+
+
+def test_a_forked_kernel_is_what_a_started_kernel_is(fork_server, tmp_path, test_env):
+    (tmp_path / "a").mkdir()
+    forked = start_kernel("python3", cwd=str(tmp_path / "a"), fork_server=fork_server)
+    plain = start_kernel("python3", cwd=str(tmp_path / "a"))
+    try:
+        assert isinstance(forked.provisioner.process, ForkedProcess)
+        assert not isinstance(plain.provisioner.process, ForkedProcess)
+        f, p = run(forked, PROBE), run(plain, PROBE)
+    finally:
+        forked.shutdown_kernel(now=True)
+        plain.shutdown_kernel(now=True)
+    assert fork_server.forked == 1
+    assert f["ppid"] == fork_server.pid == int(f["parent_env"])  # its parent: the zygote
+    assert f["pid"] == f["pgid"] == f["sid"]  # own session and process group, as jupyter starts
+    for key in ("cwd", "argv0", "path", "env", "name", "stdin", "user_code_ran_before"):
+        assert f[key] == p[key], key
+    assert f["cwd"] == str(tmp_path / "a")
+    assert f["argv_rest"] == ["-f"]
+    assert f["user_code_ran_before"] is False
+
+
+def test_each_fork_is_a_fresh_process(fork_server, test_env):
+    kms = [start_kernel("python3", fork_server=fork_server) for _ in range(2)]
+    try:
+        first = run(kms[0], PROBE)
+        assert run(kms[0], "import json; json.marker = 1; print('{}')") == {}
+        second = run(kms[1], PROBE)
+        marker = run(kms[1], "print(json.dumps({'marker': getattr(json, 'marker', None)}))")
+    finally:
+        for km in kms:
+            km.shutdown_kernel(now=True)
+    assert first["pid"] != second["pid"]
+    assert first["random"] != second["random"]  # random reseeds after fork
+    assert second["user_code_ran_before"] is False
+    assert marker == {"marker": None}  # a module changed in one kernel is not in the next
+
+
+def test_shutdown_interrupt_and_kill_reach_the_forked_kernel(fork_server):
+    km = start_kernel("python3", fork_server=fork_server)
+    pid = km.provisioner.pid
+
+    async def interrupted() -> str:
+        kc = km.client()
+        kc.start_channels()
+        try:
+            await kc.wait_for_ready(timeout=30)
+            msg_id = kc.execute("import time; time.sleep(60)")
+            await asyncio.sleep(1.0)
+            km.interrupt_kernel()
+            reply = await kc.get_shell_msg(timeout=20)
+            assert reply["parent_header"]["msg_id"] == msg_id
+            return str(reply["content"].get("ename"))
+        finally:
+            kc.stop_channels()
+
+    assert asyncio.run(interrupted()) == "KeyboardInterrupt"
+    assert km.is_alive()
+    km.shutdown_kernel(now=True)
+    assert gone(pid)
+    assert not km.is_alive()
+
+
+def test_kernels_exit_when_the_zygote_is_closed(fork_server):
+    km = start_kernel("python3", fork_server=fork_server)
+    pid = km.provisioner.pid
+    fork_server.close()
+    try:
+        assert gone(pid, within=15), "a forked kernel outlived its zygote"
+    finally:
+        km.shutdown_kernel(now=True)
+    # A closed server forks nothing: kernels start the usual way.
+    km = start_kernel("python3", fork_server=fork_server)
+    try:
+        assert not isinstance(km.provisioner.process, ForkedProcess)
+    finally:
+        km.shutdown_kernel(now=True)
+
+
+def test_a_dead_zygote_is_replaced(fork_server):
+    km = start_kernel("python3", fork_server=fork_server)
+    km.shutdown_kernel(now=True)
+    zygote = fork_server.pid
+    assert zygote
+    os.kill(zygote, signal.SIGKILL)
+    assert gone(zygote)
+    km = start_kernel("python3", fork_server=fork_server)
+    try:
+        assert isinstance(km.provisioner.process, ForkedProcess)
+        assert fork_server.pid not in (None, zygote)
+        assert run(km, "print('{}')") == {}
+    finally:
+        km.shutdown_kernel(now=True)
+
+
+def test_a_zygote_that_cannot_start_means_usual_starts(fork_server):
+    fork_server.command = [sys.executable, "-c", 'print(\'{"error": "no ipykernel"}\')']
+    for _ in range(2):  # the second does not try again (restart_interval)
+        km = start_kernel("python3", fork_server=fork_server)
+        try:
+            assert not isinstance(km.provisioner.process, ForkedProcess)
+            assert run(km, "print('{}')") == {}
+        finally:
+            km.shutdown_kernel(now=True)
+    assert fork_server.forked == 0 and fork_server.pid is None
+    fork_server.restart_interval = 0
+    fork_server.command = ForkServer().command
+    km = start_kernel("python3", fork_server=fork_server)
+    try:
+        assert isinstance(km.provisioner.process, ForkedProcess)
+    finally:
+        km.shutdown_kernel(now=True)
+
+
+def test_only_this_pythons_ipykernel_is_forked(fork_server, tmp_path, monkeypatch):
+    argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    env = dict(os.environ)
+    assert fork_server.can_fork(argv, env)
+    assert not fork_server.can_fork(["/usr/bin/python3", *argv[1:]], env)
+    assert not fork_server.can_fork([sys.executable, "-m", "other_kernel", "-f", "x"], env)
+    assert not fork_server.can_fork(argv, {**env, "PYTHONPATH": "/somewhere/else"})
+    # A kernel spec that runs something else starts the usual way and works.
+    spec = tmp_path / "kernels" / "wrapped"
+    spec.mkdir(parents=True)
+    (spec / "kernel.json").write_text(
+        json.dumps(
+            {
+                "argv": [sys.executable, "-m", "ipykernel", "-f", "{connection_file}"],
+                "display_name": "wrapped",
+                "language": "python",
+            }
+        )
+    )
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path))
+    km = start_kernel("wrapped", fork_server=fork_server)
+    try:
+        assert not isinstance(km.provisioner.process, ForkedProcess)
+        assert fork_server.forked == 0
+    finally:
+        km.shutdown_kernel(now=True)
+
+
+def test_the_pool_hands_out_forked_kernels(fork_server):
+    pool = KernelPool(2, default_kernel="python3", fork_server=fork_server)
+    try:
+        assert pool.wait_ready("python3", timeout=60)
+        km, warm = pool.acquire("python3")
+        assert warm and isinstance(km.provisioner.process, ForkedProcess)
+        assert run(km, "print('{\"ok\": 1}')") == {"ok": 1}
+        km.shutdown_kernel(now=True)
+    finally:
+        pool.close()
