@@ -351,3 +351,29 @@ def test_the_worker_does_not_leak_threads_or_descriptors(service, root):
     threads_after, fds_after = batch(20)
     assert threads_after <= threads + 1, (threads, threads_after)
     assert fds_after <= fds + 12, (fds, fds_after)
+
+
+@pytest.mark.parametrize("fork_kernels", [True, False])
+def test_job_kernels_are_forked_from_the_zygote_unless_turned_off(make, fork_kernels):
+    service = make(fork_kernels=fork_kernels)
+    root = Path(service.dataops.root_dir)
+    write_notebook(
+        root / "where.ipynb",
+        ["import os; print('parent', os.getppid()); print('cwd', os.getcwd())"],
+        parameters="x = 1",
+    )
+    done = service.wait_for_job(
+        service.create_job(JobCreate(notebook_path="where.ipynb")).id, timeout=WAIT
+    )
+    assert done.status == JobStatus.COMPLETED, done.error
+    text = output_text(root / done.output_path)
+    state = read_state(Path(service.dataops.data_dir))
+    assert state is not None
+    parent = int(text.split("parent ", 1)[1].split()[0])
+    cmdline = Path(f"/proc/{parent}/cmdline").read_bytes().split(b"\0")
+    if fork_kernels:  # a child of the worker's zygote, not of the worker
+        assert parent != state["pid"]
+        assert b"jupyter_dataops.backends.local.zygote" in cmdline
+    else:
+        assert parent == state["pid"]
+    assert f"cwd {root.resolve()}" in text

@@ -198,9 +198,12 @@ def test_only_this_pythons_ipykernel_is_forked(fork_server, tmp_path, monkeypatc
     argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
     env = dict(os.environ)
     assert fork_server.can_fork(argv, env)
-    assert not fork_server.can_fork(["/usr/bin/python3", *argv[1:]], env)
+    assert not fork_server.can_fork(["/opt/another/python/bin/python3", *argv[1:]], env)
     assert not fork_server.can_fork([sys.executable, "-m", "other_kernel", "-f", "x"], env)
     assert not fork_server.can_fork(argv, {**env, "PYTHONPATH": "/somewhere/else"})
+    assert not fork_server.can_fork(argv, {**env, "TZ": "Test/Zone"})
+    assert not fork_server.can_fork(argv, {**env, "LC_ALL": "xx_XX.test"})
+    assert fork_server.can_fork(argv, {**env, "ANY_OTHER": "value"})
     # A kernel spec that runs something else starts the usual way and works.
     spec = tmp_path / "kernels" / "wrapped"
     spec.mkdir(parents=True)
@@ -232,3 +235,14 @@ def test_the_pool_hands_out_forked_kernels(fork_server):
         km.shutdown_kernel(now=True)
     finally:
         pool.close()
+
+
+def test_a_hung_zygote_does_not_hang_kernel_starts(fork_server):
+    fork_server.command = [sys.executable, "-c", "import time; time.sleep(120)"]
+    fork_server.start_timeout = 1.0
+    km = start_kernel("python3", fork_server=fork_server)
+    try:
+        assert not isinstance(km.provisioner.process, ForkedProcess)
+        assert fork_server.pid is None  # the hung zygote was stopped
+    finally:
+        km.shutdown_kernel(now=True)

@@ -52,7 +52,6 @@ class RunningJob:
     started: float = dataclasses.field(default_factory=time.monotonic)
     km: Any = None
     stop_reason: str | None = None  # "cancelled" | "timeout" | "shutdown"
-    slot: int = 0
     thread: threading.Thread | None = None
 
 
@@ -212,17 +211,12 @@ class Worker:
 
     # -- one job ------------------------------------------------------------------------------
     def _start(self, row: JobRow) -> None:
+        job = RunningJob(job_id=row.id, timeout=row.timeout_seconds)
         with self._lock:
-            used = {j.slot for j in self.running.values()}
-            slot = min(set(range(len(used) + 1)) - used)
-            job = RunningJob(job_id=row.id, timeout=row.timeout_seconds, slot=slot)
             self.running[row.id] = job
         # A daemon: a job stuck in a library call must never keep a stopping worker alive.
-        # Named by its slot, not its job: jupyter_core runs the blocking KernelManager calls that
-        # nbclient makes from async code on a loop thread it keeps for each thread *name*, so
-        # a name per job would leave a thread and its descriptors behind for every job.
         job.thread = threading.Thread(
-            target=self._run, args=(row, job), name=f"job-slot-{slot}", daemon=True
+            target=self._run, args=(row, job), name=f"job-{row.id}", daemon=True
         )
         job.thread.start()
 

@@ -35,8 +35,10 @@ log = logging.getLogger("jupyter_dataops.worker")
 
 #: What a forked kernel's command line must look like after its ``-f CONNECTION_FILE``.
 LAUNCHER = ["-m", "ipykernel_launcher"]
-#: Set by the interpreter at start-up, so a zygote cannot give a child different values.
-_FIXED_AT_START = ("PYTHON", "LD_PRELOAD", "LD_LIBRARY_PATH")
+#: Read once when a process starts (by the interpreter, the loader, locale and time set-up), so a
+#: forked child cannot take different values from its environment: a kernel whose environment
+#: differs from the zygote's in any of these is started the usual way.
+_FIXED_AT_START = ("PYTHON", "LD_", "LC_", "LANG", "TZ")
 
 
 # -- the zygote process ------------------------------------------------------------------------
@@ -216,6 +218,8 @@ class ForkServer:
     kernel the usual way; a dead zygote is restarted on a later request, at most once a minute."""
 
     restart_interval = 60.0
+    start_timeout = 60.0  #: seconds for the zygote's imports
+    reply_timeout = 30.0  #: seconds for a fork (a hung zygote must not hang a job)
 
     def __init__(self) -> None:
         self._proc: subprocess.Popen[str] | None = None
@@ -246,7 +250,7 @@ class ForkServer:
             try:
                 proc.stdin.write(json.dumps({"argv": argv, "env": env, "cwd": cwd}) + "\n")
                 proc.stdin.flush()
-                answer = json.loads(proc.stdout.readline() or "{}")
+                answer = self._reply(proc, self.reply_timeout)
             except (OSError, ValueError) as exc:
                 self._give_up(f"the kernel zygote stopped answering: {exc}")
                 return None
@@ -257,6 +261,14 @@ class ForkServer:
                 return None
             self.forked += 1
             return ForkedProcess(int(answer["pid"]))
+
+    @staticmethod
+    def _reply(proc: subprocess.Popen[str], timeout: float) -> dict[str, Any]:
+        """The zygote's next one-line answer; ``{}`` if it exited. TimeoutError if it hangs."""
+        assert proc.stdout is not None
+        if not _readable(proc.stdout.fileno(), timeout):
+            raise TimeoutError(f"no answer in {timeout:g} s")
+        return dict(json.loads(proc.stdout.readline() or "{}"))
 
     def _running(self) -> subprocess.Popen[str] | None:
         if self._closed:
@@ -272,10 +284,9 @@ class ForkServer:
             text=True,
             bufsize=1,
         )
-        assert self._proc.stdout is not None
         try:
-            hello = json.loads(self._proc.stdout.readline() or "{}")
-        except ValueError:
+            hello = self._reply(self._proc, self.start_timeout)
+        except (OSError, ValueError):
             hello = {}
         if "ready" not in hello:
             self._give_up(f"the kernel zygote did not start: {hello.get('error', 'it exited')}")
