@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import queue
 import threading
@@ -121,6 +122,7 @@ def start_kernel(
     return km
 
 
+@functools.cache
 def _job_kernel_manager_class() -> type:
     from jupyter_client.manager import KernelManager
 

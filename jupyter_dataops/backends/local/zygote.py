@@ -20,6 +20,7 @@ The zygote side: :func:`main`, run as ``python -m jupyter_dataops.backends.local
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -205,7 +206,8 @@ class ForkedProcess:
 
 
 def _readable(fd: int, timeout: float) -> bool:
-    """A pidfd is readable once its process has exited (poll: no FD_SETSIZE limit)."""
+    """Whether ``fd`` becomes readable within ``timeout`` seconds: a pipe with an answer, or a
+    pidfd whose process has exited. poll(), unlike select(), has no limit on descriptor numbers."""
     poller = select.poll()
     poller.register(fd, select.POLLIN)
     return bool(poller.poll(timeout * 1000))
@@ -214,8 +216,9 @@ def _readable(fd: int, timeout: float) -> bool:
 class ForkServer:
     """Starts the zygote on first use and asks it for kernels. Thread-safe.
 
-    If the zygote cannot start or dies, :meth:`spawn` returns None and the caller starts the
-    kernel the usual way; a dead zygote is restarted on a later request, at most once a minute."""
+    When it cannot fork, :meth:`spawn` returns None and the caller starts the kernel the usual
+    way. A zygote found dead is replaced on the next request; one that failed to start, hung or
+    broke off an answer is not tried again for ``restart_interval`` seconds."""
 
     restart_interval = 60.0
     start_timeout = 60.0  #: seconds for the zygote's imports
@@ -326,6 +329,7 @@ class ForkServer:
             self._stop_process()
 
 
+@functools.cache
 def forking_provisioner_class() -> type:
     """A LocalProvisioner that forks kernels from ``parent.fork_server`` when it can."""
     from jupyter_client.provisioning import LocalProvisioner
