@@ -6,6 +6,7 @@ stores nothing, which get a fresh one. The worker is stopped at the end with ``d
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -14,14 +15,16 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from jupyter_dataops.cli import CommandLine
-from jupyter_dataops.core.models import Job, JobProgress, JobStatus
+from jupyter_dataops.core.models import Job, JobStatus
 
+from .factories import make_job
 from .notebooks import output_text, write_notebook
 
 REPO = Path(__file__).resolve().parent.parent
@@ -162,20 +165,11 @@ def test_wait_prints_a_final_progress_line_for_a_job_never_seen_running():
     """A job that ends between two looks is never seen running: the end is still shown."""
 
     def job(status: JobStatus, done: int) -> Job:
-        return Job(
-            id="3f2a9c1b7d4e",
-            name="ok",
-            notebook_path="ok.ipynb",
-            root_dir="/r",
+        return make_job(
             status=status,
-            parameters={},
-            kernel_name="python3",
-            executor="local",
-            created_at=1.0,
             started_at=None if status is JobStatus.QUEUED else 1.5,
             finished_at=None if status is JobStatus.QUEUED else 1.7,
-            updated_at=2.0,
-            progress=JobProgress(cells_completed=done, cells_total=3),
+            done=done,
             output_path="dataops-jobs/ok-3f2a9c1b7d4e/ok.ipynb",
         )
 
@@ -371,7 +365,10 @@ def test_cancel_a_running_job_and_conflicts(env: Env):
     assert env.dataops("jobs", "delete", job_id).returncode == 0
 
 
-def test_wait_on_a_job_cancelled_meanwhile_exits_1(env: Env):
+@contextlib.contextmanager
+def waiting_on_slow_job(env: Env) -> Iterator[tuple[subprocess.Popen[str], dict[str, Any]]]:
+    """``dataops run slow.ipynb --wait --json`` in a subprocess, yielded with the job once it
+    runs; the subprocess is killed on the way out if it is still waiting."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "jupyter_dataops.cli", "run", "slow.ipynb", "--wait", "--json"],
         cwd=env.root,
@@ -387,12 +384,17 @@ def test_wait_on_a_job_cancelled_meanwhile_exits_1(env: Env):
             running = env.json("jobs", "list", "--notebook", "slow", "--status", "running")["jobs"]
             time.sleep(0.2)
         assert running, "the slow job never started"
-        assert env.dataops("jobs", "cancel", running[0]["id"]).returncode == 0
-        out, _ = proc.communicate(timeout=WAIT)
+        yield proc, running[0]
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.communicate()
+
+
+def test_wait_on_a_job_cancelled_meanwhile_exits_1(env: Env):
+    with waiting_on_slow_job(env) as (proc, running):
+        assert env.dataops("jobs", "cancel", running["id"]).returncode == 0
+        out, _ = proc.communicate(timeout=WAIT)
     assert proc.returncode == 1
     assert json.loads(out)["status"] == "cancelled"
 
@@ -400,25 +402,9 @@ def test_wait_on_a_job_cancelled_meanwhile_exits_1(env: Env):
 def test_wait_ends_when_the_worker_dies(fresh: Env):
     """A worker killed mid-job must not leave `run --wait` hanging on a `running` row: the wait
     reconciles, a new worker marks the job failed, and the CLI exits 1 with the reason."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "jupyter_dataops.cli", "run", "slow.ipynb", "--wait", "--json"],
-        cwd=fresh.root,
-        env=fresh.env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        deadline = time.monotonic() + WAIT
-        while not fresh.json("jobs", "list", "--status", "running")["jobs"]:
-            assert time.monotonic() < deadline, "the slow job never started"
-            time.sleep(0.2)
+    with waiting_on_slow_job(fresh) as (proc, _):
         os.kill(fresh.json("worker", "status")["pid"], signal.SIGKILL)
         out, _ = proc.communicate(timeout=WAIT)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
     assert proc.returncode == 1
     job = json.loads(out)
     assert (job["status"], job["error"]["ename"]) == ("failed", "WorkerLost")

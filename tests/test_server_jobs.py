@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 
-from jupyter_dataops.core.models import Job, JobProgress, JobStatus
+from jupyter_dataops.core.models import Job, JobStatus
 
 from .conftest import JOB_WAIT_SECONDS
+from .factories import make_job
 
 PARAMETERS = "alpha = 0.5\nlabel = 'base'"
 CELLS = ["value = alpha * 4", "print(f'{label}: {value}')"]
@@ -166,18 +167,15 @@ async def test_watcher_reports_each_change_once(dataops_server, job_events):
     start = dataops_server._started_at
 
     def job(job_id: str, updated: float, status: JobStatus, created: float) -> Job:
-        return Job(
+        return make_job(
             id=job_id,
             name=job_id,
             notebook_path="nb.ipynb",
-            root_dir="/r",
             status=status,
-            parameters={},
-            kernel_name="python3",
-            executor="local",
             created_at=created,
             updated_at=updated,
-            progress=JobProgress(cells_completed=1, cells_total=2),
+            done=1,
+            total=2,
         )
 
     before = len(job_events)
