@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from . import __version__
 from .core.errors import DataOpsError, InvalidInput
-from .core.models import (
+from .core.jobs.models import (
     Job,
     JobCreate,
     JobPage,
@@ -37,7 +37,7 @@ from .core.models import (
 )
 
 if TYPE_CHECKING:
-    from .core.service import DataOpsService
+    from .core.jobs.service import DataOpsService
 
 
 # -- errors ---------------------------------------------------------------------------------------
@@ -370,7 +370,7 @@ def service_from_environment(root_dir: str | Path | None = None) -> DataOpsServi
     from traitlets import TraitError
 
     from .core.config import DataOps, load_config_files
-    from .core.service import DataOpsService
+    from .core.jobs.service import DataOpsService
 
     root = Path(root_dir).expanduser() if root_dir else Path.cwd()
     if not root.is_dir():

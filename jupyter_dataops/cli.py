@@ -46,10 +46,10 @@ from .adapters import (
     worker_report,
 )
 from .core.errors import DataOpsError
-from .core.models import Job, JobStatus
+from .core.jobs.models import Job, JobStatus
 
 if TYPE_CHECKING:
-    from .core.service import DataOpsService
+    from .core.jobs.service import DataOpsService
 
 #: How often ``--wait`` looks at the store; the worker writes progress once per cell.
 WAIT_INTERVAL_SECONDS = 0.1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from jupyter_dataops.core.models import Job, JobProgress, JobStatus
+from jupyter_dataops.core.jobs.models import Job, JobProgress, JobStatus
 
 
 def make_job(**fields: Any) -> Job:

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from jupyter_dataops.cli import CommandLine
-from jupyter_dataops.core.models import Job, JobStatus
+from jupyter_dataops.core.jobs.models import Job, JobStatus
 
 from .factories import make_job
 from .notebooks import output_text, write_notebook

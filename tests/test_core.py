@@ -9,8 +9,8 @@ from traitlets import TraitError
 
 from jupyter_dataops.core.config import DataOps
 from jupyter_dataops.core.errors import Forbidden, InvalidInput, NotFound
-from jupyter_dataops.core.models import ALLOWED_TRANSITIONS, JobStatus, ParameterSpec
-from jupyter_dataops.core.params import (
+from jupyter_dataops.core.jobs.models import ALLOWED_TRANSITIONS, JobStatus, ParameterSpec
+from jupyter_dataops.core.jobs.params import (
     check_parameters,
     coerce_value,
     inspect_notebook,

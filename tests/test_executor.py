@@ -16,8 +16,8 @@ from jupyter_dataops.backends.local.kernels import KernelPool
 from jupyter_dataops.backends.local.state import read_state
 from jupyter_dataops.core.config import DataOps
 from jupyter_dataops.core.errors import Conflict, InvalidInput, QueueFull
-from jupyter_dataops.core.models import JobCreate, JobQuery, JobRerun, JobStatus
-from jupyter_dataops.core.service import DataOpsService
+from jupyter_dataops.core.jobs.models import JobCreate, JobQuery, JobRerun, JobStatus
+from jupyter_dataops.core.jobs.service import DataOpsService
 
 from .notebooks import output_text, write_notebook
 

@@ -16,7 +16,7 @@ from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import CapturedIO, capture_output
 
 from jupyter_dataops.adapters import service_from_environment
-from jupyter_dataops.core.models import Job, JobStatus
+from jupyter_dataops.core.jobs.models import Job, JobStatus
 from jupyter_dataops.magics import server_root_dir
 
 from .notebooks import output_text, write_notebook

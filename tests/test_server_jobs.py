@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from jupyter_dataops.core.models import Job, JobStatus
+from jupyter_dataops.core.jobs.models import Job, JobStatus
 
 from .conftest import JOB_WAIT_SECONDS
 from .factories import make_job

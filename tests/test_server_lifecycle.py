@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from jupyter_dataops.core.config import DataOps
-from jupyter_dataops.core.models import JobCreate, JobStatus
+from jupyter_dataops.core.jobs.models import JobCreate, JobStatus
 
 from .conftest import JOB_WAIT_SECONDS
 
@@ -38,7 +38,7 @@ def queued_while_offline(jp_serverapp: Any, notebook_root, make_notebook) -> str
     an executor that never starts a worker, as if the server had stopped right after queuing it.
     Requested before ``dataops_server``, so it exists when the extension starts."""
     from jupyter_dataops.backends.local import LocalExecutor
-    from jupyter_dataops.core.service import DataOpsService
+    from jupyter_dataops.core.jobs.service import DataOpsService
     from jupyter_dataops.store.repository import JobStore
 
     class QueueOnly(LocalExecutor):

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from openapi_spec_validator import validate
 
-from jupyter_dataops.core.models import JobQuery
+from jupyter_dataops.core.jobs.models import JobQuery
 from jupyter_dataops.server.handlers import default_handlers
 from jupyter_dataops.server.handlers.not_found import UnknownRouteHandler
 from jupyter_dataops.server.openapi import dump_spec, load_spec, main, model_schemas

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from jupyter_dataops.core.errors import InvalidInput, NotFound
-from jupyter_dataops.core.models import JobQuery, JobStatus
+from jupyter_dataops.core.jobs.models import JobQuery, JobStatus
 from jupyter_dataops.store import HEAD_REVISION, JobStore
 from jupyter_dataops.store.repository import MIGRATIONS_DIR
 

@@ -49,8 +49,8 @@ from ..adapters import (
     worker_report,
 )
 from ..core.errors import DataOpsError
-from ..core.models import Job
-from ..core.service import DataOpsService
+from ..core.jobs.models import Job
+from ..core.jobs.service import DataOpsService
 
 #: How often a waiting magic looks at the store; the worker writes progress once per cell.
 WAIT_INTERVAL_SECONDS = 0.1

@@ -17,7 +17,7 @@ from ..adapters import (
     job_row,
     progress_bar,
 )
-from ..core.models import Job, JobPage, JobStatus
+from ..core.jobs.models import Job, JobPage, JobStatus
 
 _BAR_STYLES = {
     JobStatus.COMPLETED: "success",

@@ -1,6 +1,6 @@
 """The Jupyter Server extension: REST handlers under ``/dataops/api`` and live job events.
 
-The extension is an adapter: it builds the core :class:`~jupyter_dataops.core.service.DataOpsService`
+The extension is an adapter: it builds the core :class:`~jupyter_dataops.core.jobs.service.DataOpsService`
 from ``c.DataOps.*`` settings, serves it over HTTP and turns store changes into versioned events
 (schema ``https://events.jupyter-dataops.org/job/v1``) on the server's event bus, which JupyterLab
 receives over ``/api/events/subscribe``.
@@ -26,8 +26,8 @@ if TYPE_CHECKING:
     from jupyter_events import EventLogger
     from jupyter_server.serverapp import ServerApp
 
-    from ..core.models import Job
-    from ..core.service import DataOpsService
+    from ..core.jobs.models import Job
+    from ..core.jobs.service import DataOpsService
 
 JOB_EVENT_SCHEMA_PATH = SCHEMAS_DIR / "job" / "v1.yaml"
 # How many rows the store returns per changes_since call (JobStore.changed_since's limit).
@@ -93,7 +93,7 @@ class DataOpsExtension(ExtensionApp):
         store and may run its migrations, which must not hold up the event loop or server start)."""
         with self._service_lock:
             if self._service is None:
-                from ..core.service import DataOpsService
+                from ..core.jobs.service import DataOpsService
 
                 self._service = DataOpsService(
                     self.dataops, kernel_names=self._kernel_names, on_change=self._on_change
@@ -110,7 +110,7 @@ class DataOpsExtension(ExtensionApp):
                 # Never block the loop on itself; the async manager's specs are then unknown.
                 if inspect.iscoroutine(found):
                     found.close()
-                from ..core.service import default_kernel_names
+                from ..core.jobs.service import default_kernel_names
 
                 return default_kernel_names()
             found = asyncio.run_coroutine_threadsafe(_awaited(found), loop).result(timeout=60)

@@ -18,7 +18,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import GenerateJsonSchema, models_json_schema
 from pydantic_core import core_schema
 
-from ..core.models import Job, JobCreate, JobPage, JobQuery, JobRerun, NotebookParameters
+from ..core.jobs.models import Job, JobCreate, JobPage, JobQuery, JobRerun, NotebookParameters
 from .schemas import ErrorBody, JobLogs, ServerInfo
 
 SPEC_PATH = Path(__file__).with_name("openapi.yaml")

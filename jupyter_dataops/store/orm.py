@@ -13,7 +13,7 @@ class Base(DeclarativeBase):
 
 
 class JobRow(Base):
-    """One job: a row with a state machine (see core.models.ALLOWED_TRANSITIONS)."""
+    """One job: a row with a state machine (see core.jobs.models.ALLOWED_TRANSITIONS)."""
 
     __tablename__ = "jobs"
 

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
 
 from ..core.errors import BackendUnavailable, InvalidInput, NotFound
-from ..core.models import ALLOWED_TRANSITIONS, JobQuery, JobStatus
+from ..core.jobs.models import ALLOWED_TRANSITIONS, JobQuery, JobStatus
 from .orm import AuditRow, JobRow
 
 JOBS: Table = JobRow.__table__  # type: ignore[assignment]  # for Core statements on hot paths

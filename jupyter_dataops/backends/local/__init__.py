@@ -14,7 +14,7 @@ from typing import Any
 from traitlets import Bool, Float, Int, Unicode, default
 
 from ...core.errors import BackendUnavailable
-from ...core.models import ACTIVE_STATUSES
+from ...core.jobs.models import ACTIVE_STATUSES
 from ..base import Executor
 from .state import LOG_FILE, WorkerSettings, poke, read_state, try_lock
 

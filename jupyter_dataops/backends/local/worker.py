@@ -28,7 +28,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from ...core.models import JobError, JobStatus
+from ...core.jobs.models import JobError, JobStatus
 from ...store.orm import JobRow
 from ...store.repository import JobStore
 from .kernels import KernelPool, close_thread_loop, run_silently

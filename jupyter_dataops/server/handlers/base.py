@@ -24,7 +24,7 @@ from tornado import web
 from ...core.errors import DataOpsError
 
 if TYPE_CHECKING:
-    from ...core.service import DataOpsService
+    from ...core.jobs.service import DataOpsService
     from ..app import DataOpsExtension
 
 T = TypeVar("T")

@@ -11,7 +11,7 @@ from jupyter_server.auth.decorator import authorized
 from jupyter_server.utils import url_path_join
 from tornado import web
 
-from ...core.models import JobCreate, JobQuery, JobRerun
+from ...core.jobs.models import JobCreate, JobQuery, JobRerun
 from ..schemas import JobLogs
 from .base import API_PREFIX, DataOpsHandler
 

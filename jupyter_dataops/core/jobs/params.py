@@ -15,7 +15,7 @@ import tokenize
 from pathlib import Path
 from typing import Any
 
-from .errors import InvalidInput
+from ..errors import InvalidInput
 from .models import NotebookParameters, ParameterSpec, ParameterType
 
 PARAMETERS_TAG = "parameters"

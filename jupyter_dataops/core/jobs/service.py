@@ -20,8 +20,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .config import DataOps
-from .errors import Conflict, InvalidInput, NotFound, QueueFull
+from ..config import DataOps
+from ..errors import Conflict, InvalidInput, NotFound, QueueFull
+from ..paths import relative_to_root, resolve_inside, resolve_notebook
 from .models import (
     ACTIVE_STATUSES,
     TERMINAL_STATUSES,
@@ -36,12 +37,11 @@ from .models import (
     NotebookParameters,
 )
 from .params import check_parameters, inspect_notebook, read_notebook
-from .paths import relative_to_root, resolve_inside, resolve_notebook
 
 if TYPE_CHECKING:
-    from ..backends.base import Executor
-    from ..store.orm import JobRow
-    from ..store.repository import JobStore
+    from ...backends.base import Executor
+    from ...store.orm import JobRow
+    from ...store.repository import JobStore
 
 log = logging.getLogger("jupyter_dataops")
 
@@ -74,7 +74,7 @@ class DataOpsService:
         self.dataops = dataops or DataOps()
         self.root = Path(self.dataops.root_dir).resolve()
         if store is None:
-            from ..store.repository import JobStore
+            from ...store.repository import JobStore
 
             store = JobStore(self.dataops.store_url)
         self.store = store

@@ -64,7 +64,13 @@ class NotebookParameters(_Model):
     has_parameters_cell: bool
     parameters: list[ParameterSpec]
     kernel_name: str | None = Field(None, description="The kernel named in the notebook metadata")
+    language: str | None = Field(None, description="The notebook's language, from its metadata")
     cell_count: int = 0
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="What the user should know before running it, e.g. that parameters will be "
+        "injected in a new cell because no cell is tagged 'parameters'",
+    )
 
 
 class JobError(_Model):
