@@ -5,9 +5,10 @@
     [########################] 12/12 cells  completed  2.3s
     Job 3f2a9c1b7d4e completed in 2.3s; output: dataops-jobs/train-3f2a9c1b7d4e/train.ipynb
 
-Exit codes: 0 success; 1 a waited-for job failed or was cancelled; otherwise the error's
-``exit_code`` (2 invalid input or usage, 3 not found, 4 conflict, 5 forbidden, 6 policy,
-7 backend unavailable); 130 when interrupted.
+The commands are those of the ``%dataops`` magic (one table, ``jupyter_dataops.commands``). The
+terminal CLI acts on the store directly, as the OS user. Exit codes: 0 success; 1 a waited-for job
+failed or was cancelled; otherwise the error's ``exit_code`` (see docs/errors.md); 130 when
+interrupted.
 
 Start-up matters for a command people type: this path imports no papermill, nbconvert or
 ipywidgets (the core imports them only where a job actually runs or renders).
@@ -15,44 +16,21 @@ ipywidgets (the core imports them only where a job actually runs or renders).
 
 from __future__ import annotations
 
-import json
 import sys
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, TextIO
+from collections.abc import Sequence
+from typing import Any, TextIO
 
-from .adapters import (
-    CancelCommand,
-    Command,
-    DeleteCommand,
-    ListCommand,
-    LogsCommand,
-    RerunCommand,
-    RunCommand,
-    ShowCommand,
-    UsageProblem,
-    WorkerCommand,
-    current_actor,
-    error_line,
-    format_job_details,
-    format_job_table,
-    format_outcome,
-    format_worker_report,
-    parse_command,
-    progress_bar,
-    service_from_environment,
-    stderr_is_tty,
-    strip_ansi,
-    to_json,
-    worker_report,
-)
+from .commands import TABLE, Invocation, UsageProblem
+from .commands.render import error_line, format_outcome, progress_bar, strip_ansi
 from .core.errors import DataOpsError
 from .core.jobs.models import Job, JobStatus
 
-if TYPE_CHECKING:
-    from .core.jobs.service import DataOpsService
 
-#: How often ``--wait`` looks at the store; the worker writes progress once per cell.
-WAIT_INTERVAL_SECONDS = 0.1
+def _is_tty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
 
 
 class TextProgress:
@@ -66,7 +44,13 @@ class TextProgress:
         self._last_width = 0
 
     def update(self, job: Job) -> None:
-        key = (job.status, job.progress.cells_completed, job.progress.cells_total, job.attempt)
+        key = (
+            job.status,
+            job.progress.cells_completed,
+            job.progress.cells_total,
+            job.attempt,
+            job.pending_reason,
+        )
         if key == self._last_key:
             return
         self._last_key = key
@@ -85,110 +69,39 @@ class TextProgress:
             self.stream.flush()
 
 
-class CommandLine:
-    """One invocation: a handler per command, each parsing nothing and printing its result."""
+class TerminalUi:
+    """Results on stdout, everything else on stderr."""
 
-    def __init__(self, service: DataOpsService, out: TextIO, err: TextIO) -> None:
-        self.service = service
-        self.out = out
-        self.err = err
-        self.handlers: dict[type[Command], Callable[[Any], int]] = {
-            RunCommand: self.run,
-            ListCommand: self.list,
-            ShowCommand: self.show,
-            LogsCommand: self.logs,
-            CancelCommand: self.cancel,
-            DeleteCommand: self.delete,
-            RerunCommand: self.rerun,
-            WorkerCommand: self.worker,
-        }
+    def __init__(self, out: TextIO, err: TextIO) -> None:
+        self._out = out
+        self._err = err
 
-    def dispatch(self, command: Command) -> int:
-        return self.handlers[type(command)](command)
+    def out(self, text: str) -> None:
+        print(text, file=self._out)
+        self._out.flush()
 
-    def print(self, text: str = "") -> None:
-        print(text, file=self.out)
+    def err(self, text: str) -> None:
+        print(text, file=self._err)
 
-    def warn(self, job: Job) -> None:
-        for warning in job.warnings:
-            print(f"warning: {warning}", file=self.err)
+    def show(self, value: Any, text: str) -> None:
+        self.out(text)
 
-    # -- handlers -------------------------------------------------------------------------------
-    def run(self, command: RunCommand) -> int:
-        job = self.service.create_job(command.to_request(), actor=current_actor())
-        return self._started(job, wait=command.wait, as_json=command.as_json)
+    def progress(self, job: Job) -> TextProgress:
+        view = TextProgress(self._err, in_place=_is_tty(self._err))
+        view.update(job)
+        return view
 
-    def rerun(self, command: RerunCommand) -> int:
-        job = self.service.rerun_job(command.job_id, command.to_request(), actor=current_actor())
-        return self._started(job, wait=command.wait, as_json=command.as_json)
+    def outcome(self, job: Job) -> None:
+        self.err(format_outcome(job))
+        if job.status is JobStatus.FAILED and job.error and job.error.traceback:
+            traceback = "\n".join(job.error.traceback)
+            self.err(traceback if _is_tty(self._err) else strip_ansi(traceback))
 
-    def list(self, command: ListCommand) -> int:
-        page = self.service.list_jobs(command.to_query())
-        self.print(to_json(page) if command.as_json else format_job_table(page))
-        return 0
+    def follow(self, client: Any, job: Job) -> None:
+        pass  # a terminal command ends when it has printed the id
 
-    def show(self, command: ShowCommand) -> int:
-        job = self.service.get_job(command.job_id)
-        self.print(to_json(job) if command.as_json else format_job_details(job))
-        return 0
-
-    def logs(self, command: LogsCommand) -> int:
-        text = self.service.job_logs(command.job_id)
-        self.out.write(text if not text or text.endswith("\n") else text + "\n")
-        return 0
-
-    def cancel(self, command: CancelCommand) -> int:
-        job = self.service.cancel_job(command.job_id, actor=current_actor())
-        if command.as_json:
-            self.print(to_json(job))
-        elif job.status is JobStatus.CANCELLED:
-            self.print(f"Cancelled job {job.id}.")
-        else:
-            self.print(f"Asked job {job.id} to stop; it is {job.status.value}.")
-        return 0
-
-    def delete(self, command: DeleteCommand) -> int:
-        # Resolve a prefix first, so the message names the full id.
-        job = self.service.get_job(command.job_id)
-        self.service.delete_job(job.id, actor=current_actor())
-        self.print(f"Deleted job {job.id}.")
-        return 0
-
-    def worker(self, command: WorkerCommand) -> int:
-        report = worker_report(self.service, command.action)
-        self.print(
-            json.dumps(report, indent=2) if command.as_json else format_worker_report(report)
-        )
-        return 0
-
-    # -- shared by run and rerun ----------------------------------------------------------------
-    def _started(self, job: Job, *, wait: bool, as_json: bool) -> int:
-        self.warn(job)
-        if not as_json:
-            self.print(job.id)
-            self.out.flush()
-        if not wait:
-            if as_json:
-                self.print(to_json(job))
-            return 0
-        job = self._wait(job)
-        if as_json:
-            self.print(to_json(job))
-        else:
-            print(format_outcome(job), file=self.err)
-            if job.error and job.error.traceback and job.status is JobStatus.FAILED:
-                traceback = "\n".join(job.error.traceback)
-                print(traceback if stderr_is_tty() else strip_ansi(traceback), file=self.err)
-        return 0 if job.status is JobStatus.COMPLETED else 1
-
-    def _wait(self, job: Job) -> Job:
-        progress = TextProgress(self.err, in_place=stderr_is_tty())
-        try:
-            return self.service.wait_for_job(
-                job.id, on_update=progress.update, interval=WAIT_INTERVAL_SECONDS
-            )
-        finally:
-            progress.close()
+    def notebook_path(self, client: Any, path: str) -> str:
+        return path  # relative to the root directory, as the core reads it
 
 
 def main(
@@ -197,12 +110,16 @@ def main(
     """Entry point of ``dataops``; returns the exit code (``sys.exit(main())``)."""
     out = out or sys.stdout
     err = err or sys.stderr
-    args = list(sys.argv[1:] if argv is None else argv)
-    service = None
+    words = list(sys.argv[1:] if argv is None else argv)
+    client = None
     try:
-        command = parse_command(args)
-        service = service_from_environment(command.root_dir)
-        return CommandLine(service, out, err).dispatch(command)
+        spec, args = TABLE.parse(words)
+        from .client import LocalClient
+        from .services import services_from_environment
+
+        client = LocalClient(services_from_environment(getattr(args, "root_dir", None)))
+        _, code = spec.run(Invocation(args=args, client=client, ui=TerminalUi(out, err)))
+        return code
     except UsageProblem as exc:
         err.write(exc.usage)
         print(f"dataops: error: {exc.message}", file=err)
@@ -219,8 +136,8 @@ def main(
     except BrokenPipeError:  # `dataops jobs list | head`
         return 0
     finally:
-        if service is not None:
-            service.close()
+        if client is not None:
+            client.close()
 
 
 def run() -> None:

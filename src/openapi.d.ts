@@ -13,16 +13,18 @@ export interface paths {
     };
     /**
      * List jobs
-     * @description Jobs filtered by status and notebook, sorted and paged; `counts` has the number of jobs per status, unfiltered.
+     * @description Job summaries (no parameters, warnings or tracebacks: get a job for those), filtered by id, status and notebook, sorted, one page at a time. Pass a page's `next_cursor` (or `prev_cursor`) as `cursor` for the next (or previous) page; a page costs the same however many jobs there are. `counts` has the number of jobs per status, unfiltered; `total` may be an estimate while jobs keep changing (`total_is_estimate`).
      */
     get: operations['listJobs'];
     put?: never;
     /**
      * Run a notebook as a job
-     * @description Validates the notebook path (inside the server's root), the kernel and the parameters
-     *     (coerced to the types of the notebook's `parameters` cell), stages a copy of the notebook
-     *     and queues the job. Invalid input stores nothing. A parameter that the `parameters` cell
-     *     does not define is passed anyway, with a warning in the job's `warnings`.
+     * @description Validates the notebook path (inside the server's root), the notebook itself, the kernel
+     *     (and that it speaks the notebook's language) and the parameters (coerced to the types of the
+     *     notebook's `parameters` cell), stages a copy of the notebook and queues the job. Invalid input
+     *     stores nothing. A parameter that the `parameters` cell does not define is passed anyway, and
+     *     parameters for a notebook without a `parameters` cell are injected in a new cell at the top, as
+     *     papermill does; either way the job's `warnings` say so.
      */
     post: operations['createJob'];
     delete?: never;
@@ -108,7 +110,7 @@ export interface paths {
       };
       cookie?: never;
     };
-    /** The job's log */
+    /** The job's log, from an offset */
     get: operations['getJobLogs'];
     put?: never;
     post?: never;
@@ -193,10 +195,47 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** What this server runs jobs with */
+    /** Who the caller is here, and what runs jobs */
     get: operations['getInfo'];
     put?: never;
     post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/dataops/api/worker': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The worker process that runs jobs */
+    get: operations['getWorker'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/dataops/api/worker/stop': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Stop the worker now
+     * @description Running jobs are retried if they have retries left, else fail with WorkerLost; the next job starts a worker again.
+     */
+    post: operations['stopWorker'];
     delete?: never;
     options?: never;
     head?: never;
@@ -230,8 +269,46 @@ export interface components {
       };
     };
     /**
+     * ExecutorCapabilities
+     * @description What an executor can do, so adapters offer only what works.
+     */
+    ExecutorCapabilities: {
+      /** Name */
+      name: string;
+      /**
+       * Cancel
+       * @default true
+       */
+      cancel: boolean;
+      /**
+       * Logs
+       * @default true
+       */
+      logs: boolean;
+      /**
+       * Follow Logs
+       * @default true
+       */
+      follow_logs: boolean;
+      /**
+       * Progress
+       * @default true
+       */
+      progress: boolean;
+      /**
+       * Gpus
+       * @default false
+       */
+      gpus: boolean;
+      /**
+       * Max Concurrent Jobs
+       * @default null
+       */
+      max_concurrent_jobs: number | null;
+    };
+    /**
      * Job
-     * @description A job as every adapter shows it.
+     * @description A job as every adapter shows it in full.
      */
     Job: {
       /** Id */
@@ -251,6 +328,11 @@ export interface components {
       kernel_name: string;
       /** Executor */
       executor: string;
+      /**
+       * Owner
+       * @default null
+       */
+      owner: string | null;
       /** Created At */
       created_at: number;
       /**
@@ -287,8 +369,13 @@ export interface components {
        */
       cancel_requested: boolean;
       /**
+       * Pending Reason
+       * @default null
+       */
+      pending_reason: string | null;
+      /**
        * Output Path
-       * @description Executed notebook, relative to root_dir
+       * @description Executed notebook, relative to root_dir (None when not on this machine)
        * @default null
        */
       output_path: string | null;
@@ -341,15 +428,16 @@ export interface components {
       name?: string | null;
       /**
        * Timeout Seconds
-       * @description Whole-job limit
+       * @description Whole-job time limit, in seconds
        * @default null
        */
       timeout_seconds?: number | null;
       /**
        * Max Retries
-       * @default 0
+       * @description Retries after a failed attempt (default: the server's)
+       * @default null
        */
-      max_retries?: number;
+      max_retries?: number | null;
       /** Tags */
       tags?: string[];
     };
@@ -373,24 +461,76 @@ export interface components {
       /** Traceback */
       traceback: string[];
     };
-    /** JobLogs */
+    /**
+     * JobErrorSummary
+     * @description A job's error in a list: the kind and the first part of the message, no traceback.
+     */
+    JobErrorSummary: {
+      /**
+       * Cell Index
+       * @default null
+       */
+      cell_index: number | null;
+      /** Ename */
+      ename: string;
+      /**
+       * Evalue
+       * @description At most 300 characters of the message
+       * @default
+       */
+      evalue: string;
+    };
+    /**
+     * JobLogs
+     * @description A chunk of a job's log: ask again from ``offset`` to follow it.
+     */
     JobLogs: {
       /**
        * Logs
-       * @description The job's log as text
+       * @description The log text from the requested offset
        */
       logs: string;
-    };
-    /** JobPage */
-    JobPage: {
-      /** Jobs */
-      jobs: components['schemas']['Job'][];
-      /** Total */
-      total: number;
-      /** Offset */
+      /**
+       * Offset
+       * @description Where the next chunk starts (bytes)
+       */
       offset: number;
-      /** Limit */
-      limit: number;
+      /**
+       * Complete
+       * @description Whether the job has ended and the log is whole
+       */
+      complete: boolean;
+    };
+    /**
+     * JobPage
+     * @description One page of a job list, with the cursors of the pages around it.
+     */
+    JobPage: {
+      /** Items */
+      items: components['schemas']['JobSummary'][];
+      /**
+       * Next Cursor
+       * @description The next page, or None on the last one
+       * @default null
+       */
+      next_cursor: string | null;
+      /**
+       * Prev Cursor
+       * @description The page before, or None on the first
+       * @default null
+       */
+      prev_cursor: string | null;
+      /**
+       * Total
+       * @description Jobs that match the filters, on all pages
+       */
+      total: number;
+      /**
+       * Total Is Estimate
+       * @description Whether total is approximate (a large table counted recently)
+       * @default false
+       */
+      total_is_estimate: boolean;
       /**
        * Counts
        * @description Jobs per status, unfiltered
@@ -398,6 +538,12 @@ export interface components {
       counts: {
         [key: string]: number;
       };
+      /**
+       * Seq
+       * @description The store's change sequence number this page reflects
+       * @default 0
+       */
+      seq: number;
     };
     /** JobProgress */
     JobProgress: {
@@ -419,9 +565,15 @@ export interface components {
     };
     /**
      * JobQuery
-     * @description Filter, sort and page a job list.
+     * @description Filter, sort and page a job list (keyset paging: pass a page's cursor to get the next).
      */
     JobQuery: {
+      /**
+       * Id
+       * @description Only these jobs (by full id)
+       * @default null
+       */
+      id?: string[] | null;
       /**
        * Status
        * @default null
@@ -429,12 +581,13 @@ export interface components {
       status?: components['schemas']['JobStatus'][] | null;
       /**
        * Notebook
-       * @description Substring of the notebook path
+       * @description Only jobs of this notebook (its path, exactly)
        * @default null
        */
       notebook?: string | null;
       /**
        * Sort
+       * @description Jobs not started (or not finished) yet sort as if they were the newest
        * @default created_at
        * @enum {string}
        */
@@ -452,15 +605,16 @@ export interface components {
        */
       order?: 'asc' | 'desc';
       /**
-       * Offset
-       * @default 0
-       */
-      offset?: number;
-      /**
        * Limit
        * @default 50
        */
       limit?: number;
+      /**
+       * Cursor
+       * @description next_cursor or prev_cursor of the page before
+       * @default null
+       */
+      cursor?: string | null;
     };
     /**
      * JobRerun
@@ -494,6 +648,88 @@ export interface components {
      */
     JobStatus: 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
     /**
+     * JobSummary
+     * @description A job as a list shows it: no parameters, warnings or traceback (see :class:`Job`).
+     */
+    JobSummary: {
+      /** Id */
+      id: string;
+      /** Name */
+      name: string;
+      /** Notebook Path */
+      notebook_path: string;
+      status: components['schemas']['JobStatus'];
+      /** Kernel Name */
+      kernel_name: string;
+      /** Executor */
+      executor: string;
+      /**
+       * Owner
+       * @description Who queued it, as the server authenticated them
+       * @default null
+       */
+      owner: string | null;
+      /** Created At */
+      created_at: number;
+      /**
+       * Started At
+       * @default null
+       */
+      started_at: number | null;
+      /**
+       * Finished At
+       * @default null
+       */
+      finished_at: number | null;
+      /** Updated At */
+      updated_at: number;
+      progress: components['schemas']['JobProgress'];
+      /**
+       * Attempt
+       * @default 1
+       */
+      attempt: number;
+      /**
+       * Max Retries
+       * @default 0
+       */
+      max_retries: number;
+      /**
+       * Cancel Requested
+       * @default false
+       */
+      cancel_requested: boolean;
+      /**
+       * Pending Reason
+       * @description Why a queued or starting job is waiting, as the executor reports it
+       * @default null
+       */
+      pending_reason: string | null;
+      /** @default null */
+      error: components['schemas']['JobErrorSummary'] | null;
+      /**
+       * Warning Count
+       * @default 0
+       */
+      warning_count: number;
+      /** Tags */
+      tags: string[];
+      /**
+       * Rerun Of
+       * @default null
+       */
+      rerun_of: string | null;
+    };
+    /** LogQuery */
+    LogQuery: {
+      /**
+       * Offset
+       * @description Byte offset to read the log from
+       * @default 0
+       */
+      offset?: number;
+    };
+    /**
      * NotebookParameters
      * @description What the run dialog needs to build its form for one notebook.
      */
@@ -511,10 +747,21 @@ export interface components {
        */
       kernel_name: string | null;
       /**
+       * Language
+       * @description The notebook's language, from its metadata
+       * @default null
+       */
+      language: string | null;
+      /**
        * Cell Count
        * @default 0
        */
       cell_count: number;
+      /**
+       * Warnings
+       * @description What the user should know before running it, e.g. that parameters will be injected in a new cell because no cell is tagged 'parameters'
+       */
+      warnings: string[];
     };
     /**
      * ParameterSpec
@@ -551,17 +798,49 @@ export interface components {
       /** Version */
       version: string;
       /**
-       * Executor
-       * @description Name of the configured job executor
+       * User
+       * @description Who this server acts as for the caller
+       * @default null
        */
-      executor: string;
+      user: string | null;
+      /** @description The job executor and what it supports (the UI offers only that) */
+      executor: components['schemas']['ExecutorCapabilities'];
       /**
        * Jobs Dir
-       * @description Folder, relative to root_dir, holding job outputs
+       * @description Folder, relative to root_dir, holding job files
        */
       jobs_dir: string;
       /** Root Dir */
       root_dir: string;
+    };
+    /**
+     * WorkerReport
+     * @description The worker process that runs jobs (``dataops worker status|stop``).
+     */
+    WorkerReport: {
+      /** Executor */
+      executor: string;
+      /**
+       * Running
+       * @description None when the executor has no process
+       */
+      running: boolean | null;
+      /**
+       * Pid
+       * @default null
+       */
+      pid: number | null;
+      /**
+       * Started At
+       * @default null
+       */
+      started_at: number | null;
+      /**
+       * Stopped
+       * @description Set by POST .../stop: whether it stopped
+       * @default null
+       */
+      stopped: boolean | null;
     };
   };
   responses: {
@@ -574,7 +853,7 @@ export interface components {
         'application/json': components['schemas']['ErrorBody'];
       };
     };
-    /** @description Not authenticated or authorized, a missing XSRF token, or a path outside the root directory. */
+    /** @description Not authenticated or authorized, a missing XSRF token, an expired DataOps token, or a path outside the root directory. */
     Forbidden: {
       headers: {
         [name: string]: unknown;
@@ -619,6 +898,15 @@ export interface components {
         'application/json': components['schemas']['ErrorBody'];
       };
     };
+    /** @description The request body is larger than c.DataOps.max_request_bytes; nothing was changed. */
+    TooLarge: {
+      headers: {
+        [name: string]: unknown;
+      };
+      content: {
+        'application/json': components['schemas']['ErrorBody'];
+      };
+    };
   };
   parameters: {
     /** @description A job id, or a unique prefix of at least 4 characters. */
@@ -633,10 +921,13 @@ export interface operations {
   listJobs: {
     parameters: {
       query?: {
+        /** @description Only these jobs (full ids); repeat the argument for several. */
+        id?: string[];
         /** @description Only jobs in these states; repeat the argument for several. */
         status?: components['schemas']['JobStatus'][];
-        /** @description Only jobs whose notebook path or name contains this text. */
+        /** @description Only jobs of this notebook (its path relative to the root, exactly). */
         notebook?: string;
+        /** @description Jobs not started (or not finished) yet sort as if they were the newest. */
         sort?:
           | 'created_at'
           | 'started_at'
@@ -645,8 +936,9 @@ export interface operations {
           | 'status'
           | 'notebook_path';
         order?: 'asc' | 'desc';
-        offset?: number;
         limit?: number;
+        /** @description `next_cursor` or `prev_cursor` of the page before, unchanged. */
+        cursor?: string;
       };
       header?: never;
       path?: never;
@@ -694,6 +986,7 @@ export interface operations {
       400: components['responses']['BadRequest'];
       403: components['responses']['Forbidden'];
       404: components['responses']['NotFound'];
+      413: components['responses']['TooLarge'];
       429: components['responses']['QueueFull'];
       503: components['responses']['Unavailable'];
     };
@@ -808,7 +1101,10 @@ export interface operations {
   };
   getJobLogs: {
     parameters: {
-      query?: never;
+      query?: {
+        /** @description Byte offset to read from: the `offset` of the chunk before, to follow the log. */
+        offset?: number;
+      };
       header?: never;
       path: {
         /** @description A job id, or a unique prefix of at least 4 characters. */
@@ -818,7 +1114,7 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description The log as text. */
+      /** @description A chunk of the log; `complete` once the job has ended and the chunk reaches the log's end. */
       200: {
         headers: {
           [name: string]: unknown;
@@ -827,6 +1123,7 @@ export interface operations {
           'application/json': components['schemas']['JobLogs'];
         };
       };
+      400: components['responses']['BadRequest'];
       403: components['responses']['Forbidden'];
       404: components['responses']['NotFound'];
     };
@@ -918,13 +1215,55 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description Version, executor and folders. */
+      /** @description Version, user, the executor and what it supports, folders. */
       200: {
         headers: {
           [name: string]: unknown;
         };
         content: {
           'application/json': components['schemas']['ServerInfo'];
+        };
+      };
+      403: components['responses']['Forbidden'];
+    };
+  };
+  getWorker: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Whether it runs, its pid and since when. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['WorkerReport'];
+        };
+      };
+      403: components['responses']['Forbidden'];
+    };
+  };
+  stopWorker: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description What was stopped. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['WorkerReport'];
         };
       };
       403: components['responses']['Forbidden'];

@@ -74,34 +74,35 @@ def jp_server_config() -> dict[str, Any]:
         # The worker starts with the first job rather than with the server (most server tests run
         # none), keeps one warm kernel, and is stopped after each test (the idle timeout is only a
         # safety net): two-core machines stay responsive.
-        "LocalExecutor": {"kernel_pool_size": 1, "idle_timeout": 120.0, "warm_start": False},
+        "LocalExecutor": {"kernel_pool_size": 1},
+        "Worker": {"idle_timeout": 120.0, "warm_start": False},
     }
 
 
 @pytest.fixture
 def dataops_server(jp_serverapp: Any, jp_asyncio_loop: asyncio.AbstractEventLoop) -> Iterator[Any]:
-    """The started extension (``DataOpsExtension``): its event watcher runs, ``.service`` is the
+    """The started extension (``DataOpsExtension``): its event watcher runs, ``.services`` are the
     core. pytest-jupyter does not run extensions' start hooks, so this does, on the server's loop.
     The worker process the test started is stopped afterwards."""
     extension = jp_serverapp.extension_manager.extension_apps[EXTENSION]
     (app,) = extension
     jp_asyncio_loop.run_until_complete(jp_serverapp.extension_manager.start_extension(EXTENSION))
     yield app
-    executor = getattr(app._service, "executor", None)
-    if executor is not None and hasattr(executor, "stop_worker"):
-        stop_local_worker(executor)
+    services = app._services
+    if services is not None:
+        stop_local_worker(services.supervisor)
 
 
-def stop_local_worker(executor: Any) -> None:
-    """Stop the worker a test started (the executor waits for one that is still starting), then,
-    as a safety net, end any worker process of this test's data dir, so none outlives the test."""
-    from jupyter_dataops.backends.local.state import LOG_FILE
+def stop_local_worker(supervisor: Any) -> None:
+    """Stop the worker a test started (the supervisor waits for one that is still starting),
+    then, as a safety net, end any worker process of this test's data dir, so none outlives it."""
+    from jupyter_dataops.worker.state import LOG_FILE
 
-    data_dir = Path(executor.data_dir)
+    data_dir = Path(supervisor.data_dir)
     if not (data_dir / LOG_FILE).exists():
         return  # this test never started a worker (each test has its own data dir)
     with contextlib.suppress(Exception):
-        executor.stop_worker(timeout=30)
+        supervisor.stop_worker(timeout=30)
     for sig, grace in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 5.0)):
         pids = worker_pids(data_dir)
         for pid in pids:
@@ -127,7 +128,7 @@ def worker_pids(data_dir: Path) -> list[int]:
             cmdline = (entry / "cmdline").read_bytes()
         except OSError:
             continue
-        if b"jupyter_dataops.backends.local\0" in cmdline and needle in cmdline:
+        if b"jupyter_dataops.worker\0" in cmdline and needle in cmdline:
             pids.append(int(entry.name))
     return pids
 

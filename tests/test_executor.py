@@ -1,4 +1,5 @@
-"""The local executor with real kernels, papermill and a real worker process."""
+"""Jobs end to end through the core: a real worker process, the local executor with real kernels
+and papermill. Every wait is bounded; nothing asserts on timing."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import itertools
 import json
 import os
 import signal
+import threading
 import time
 from pathlib import Path
 
@@ -13,39 +15,64 @@ import pytest
 from traitlets.config import Config
 
 from jupyter_dataops.backends.local.kernels import KernelPool
-from jupyter_dataops.backends.local.state import read_state
 from jupyter_dataops.core.config import DataOps
 from jupyter_dataops.core.errors import Conflict, InvalidInput, QueueFull
 from jupyter_dataops.core.jobs.models import JobCreate, JobQuery, JobRerun, JobStatus
-from jupyter_dataops.core.jobs.service import DataOpsService
+from jupyter_dataops.services import Services
+from jupyter_dataops.worker.state import read_state
 
 from .notebooks import output_text, write_notebook
 
 WAIT = 120  # seconds; a bound, not a performance claim
 
 
-def make_service(tmp_path: Path, **executor: object) -> DataOpsService:
-    config = Config({"LocalExecutor": {"kernel_pool_size": 1, "idle_timeout": 120, **executor}})
+class Jobs:
+    """The job service of a test, with the short names these tests use."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.jobs = services.jobs
+        self.root = services.root
+        self.data_dir = Path(services.ctx.config.data_dir)
+
+    def create(self, **request):
+        return self.jobs.create(JobCreate(**request), actor="tester")
+
+    def wait(self, job_id, timeout=WAIT):
+        return self.jobs.wait(job_id, timeout=timeout)
+
+    def audit(self, target_id=None):
+        with self.services.ctx.store.unit_of_work() as uow:
+            return uow.audit.events(target_id)
+
+
+def make_services(tmp_path: Path, *, config: dict | None = None, **executor: object) -> Services:
+    sections = {
+        "LocalExecutor": {"kernel_pool_size": 1, **executor},
+        "Worker": {"idle_timeout": 120, "warm_start": False},
+    }
+    for name, values in (config or {}).items():
+        sections.setdefault(name, {}).update(values)
     dataops = DataOps(
-        config=config, root_dir=str(tmp_path / "root"), data_dir=str(tmp_path / "data")
+        config=Config(sections), root_dir=str(tmp_path / "root"), data_dir=str(tmp_path / "data")
     )
-    return DataOpsService(dataops)
+    return Services.from_config(dataops, actor="tester")
 
 
 @pytest.fixture
 def make(tmp_path):
     """Make services on one test folder; each one's worker is stopped and store closed after."""
-    (tmp_path / "root").mkdir()
-    made: list[DataOpsService] = []
+    (tmp_path / "root").mkdir(exist_ok=True)
+    made: list[Services] = []
 
-    def factory(**executor: object) -> DataOpsService:
-        made.append(make_service(tmp_path, **executor))
-        return made[-1]
+    def factory(**executor: object) -> Jobs:
+        made.append(make_services(tmp_path, **executor))
+        return Jobs(made[-1])
 
     yield factory
-    for svc in made:
-        svc.executor.stop_worker()  # type: ignore[attr-defined]
-        svc.close()
+    for services in made:
+        services.supervisor.stop_worker()
+        services.close()
 
 
 @pytest.fixture
@@ -55,13 +82,13 @@ def service(make):
 
 @pytest.fixture
 def root(service) -> Path:
-    return Path(service.dataops.root_dir)
+    return service.root
 
 
 def wait_for_status(service, job_id, statuses, timeout=WAIT):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        job = service.get_job(job_id)
+        job = service.jobs.get(job_id)
         if job.status in statuses:
             return job
         time.sleep(0.05)
@@ -74,11 +101,9 @@ def test_job_runs_with_parameters_progress_and_logs(service, root):
         ["print('alpha is', alpha)", "import os; print('cwd', os.getcwd())", "result = alpha * n"],
         parameters="alpha = 0.1\nn = 2",
     )
-    job = service.create_job(
-        JobCreate(notebook_path="work/train.ipynb", parameters={"alpha": "0.5"})
-    )
+    job = service.create(notebook_path="work/train.ipynb", parameters={"alpha": "0.5"})
     assert job.status == JobStatus.QUEUED and job.parameters == {"alpha": 0.5}
-    done = service.wait_for_job(job.id, timeout=WAIT)
+    done = service.wait(job.id, timeout=WAIT)
     assert done.status == JobStatus.COMPLETED, done.error
     # papermill injects a cell, so 3 + parameters + injected = 5 code cells
     assert done.progress.cells_completed == done.progress.cells_total == 5
@@ -88,79 +113,80 @@ def test_job_runs_with_parameters_progress_and_logs(service, root):
     assert f"cwd {(root / 'work').resolve()}" in text  # runs where the notebook lives
     injected = json.loads(out.read_text())["cells"][1]
     assert "injected-parameters" in injected["metadata"]["tags"]
-    logs = service.job_logs(job.id)
+    logs = service.jobs.logs(job.id).logs
     assert "alpha is 0.5" in logs and "completed" in logs
     assert done.started_at and done.finished_at and done.finished_at >= done.started_at
 
 
 def test_failure_names_the_cell_and_retries(service, root):
     write_notebook(root / "fail.ipynb", ["print('before')", "1 / 0"])
-    job = service.create_job(JobCreate(notebook_path="fail.ipynb", max_retries=1))
-    done = service.wait_for_job(job.id, timeout=WAIT)
+    job = service.create(notebook_path="fail.ipynb", max_retries=1)
+    done = service.wait(job.id, timeout=WAIT)
     assert done.status == JobStatus.FAILED
     assert done.attempt == 2
     assert done.error.ename == "ZeroDivisionError"
     assert done.error.cell_index == 1
     assert any("ZeroDivisionError" in line for line in done.error.traceback)
     assert done.output_path  # papermill writes the failing notebook too
-    assert service.job_logs(job.id).count("attempt ") == 2
+    assert service.jobs.logs(job.id).logs.count("attempt ") == 2
 
 
 def test_input_is_staged_at_submit(service, root):
     nb = write_notebook(root / "stage.ipynb", ["print('original')"])
-    job = service.create_job(JobCreate(notebook_path="stage.ipynb"))
+    job = service.create(notebook_path="stage.ipynb")
     write_notebook(nb, ["print('edited')"])
-    done = service.wait_for_job(job.id, timeout=WAIT)
+    done = service.wait(job.id, timeout=WAIT)
     assert "original" in output_text(root / done.output_path)
 
-    rerun = service.rerun_job(job.id, JobRerun())
-    assert "original" in output_text(root / service.wait_for_job(rerun.id).output_path)
-    current = service.rerun_job(job.id, JobRerun(use_current_notebook=True))
-    assert "edited" in output_text(root / service.wait_for_job(current.id).output_path)
+    rerun = service.jobs.rerun(job.id, JobRerun())
+    assert "original" in output_text(root / service.wait(rerun.id).output_path)
+    current = service.jobs.rerun(job.id, JobRerun(use_current_notebook=True))
+    assert "edited" in output_text(root / service.wait(current.id).output_path)
     assert current.rerun_of == job.id
 
 
 def test_rerun_with_changed_parameters(service, root):
     write_notebook(root / "p.ipynb", ["print(a + b)"], parameters="a = 1\nb = 2")
-    first = service.create_job(JobCreate(notebook_path="p.ipynb", parameters={"a": 10}))
-    service.wait_for_job(first.id, timeout=WAIT)
-    second = service.rerun_job(first.id, JobRerun(parameters={"b": "5"}))
+    first = service.create(notebook_path="p.ipynb", parameters={"a": 10})
+    service.wait(first.id, timeout=WAIT)
+    second = service.jobs.rerun(first.id, JobRerun(parameters={"b": "5"}))
     assert second.parameters == {"a": 10, "b": 5}
-    done = service.wait_for_job(second.id, timeout=WAIT)
+    done = service.wait(second.id, timeout=WAIT)
     assert "15" in output_text(root / done.output_path)
 
 
 def test_cancel_running_and_queued_jobs(make):
     service = make(max_concurrent_jobs=1)
-    root = Path(service.dataops.root_dir)
+    root = service.root
     write_notebook(root / "slow.ipynb", ["import time; time.sleep(60)"])
-    running = service.create_job(JobCreate(notebook_path="slow.ipynb"))
-    queued = service.create_job(JobCreate(notebook_path="slow.ipynb"))
+    running = service.create(notebook_path="slow.ipynb")
+    queued = service.create(notebook_path="slow.ipynb")
     wait_for_status(service, running.id, {JobStatus.RUNNING})
-    assert service.cancel_job(queued.id).status == JobStatus.CANCELLED
-    service.cancel_job(running.id)
+    assert service.jobs.cancel(queued.id).status == JobStatus.CANCELLED
+    service.jobs.cancel(running.id)
     done = wait_for_status(service, running.id, {JobStatus.CANCELLED, JobStatus.FAILED})
     assert done.status == JobStatus.CANCELLED
     with pytest.raises(Conflict, match="nothing to cancel"):
-        service.cancel_job(running.id)
-    service.delete_job(running.id)
+        service.jobs.cancel(running.id)
+    service.jobs.delete(running.id)
     assert not (root / "dataops-jobs" / f"slow-{running.id}").exists()
 
 
 def test_whole_job_timeout(service, root):
     write_notebook(root / "slow.ipynb", ["import time; time.sleep(60)"])
-    job = service.create_job(JobCreate(notebook_path="slow.ipynb", timeout_seconds=1))
-    done = service.wait_for_job(job.id, timeout=WAIT)
+    job = service.create(notebook_path="slow.ipynb", timeout_seconds=1)
+    done = service.wait(job.id, timeout=WAIT)
     assert done.status == JobStatus.FAILED
-    assert done.error.ename == "TimeoutError" and "1 s limit" in done.error.evalue
+    assert done.error.ename == "TimeoutError"
+    assert "timed out after 1 s" in done.error.evalue
 
 
 def test_concurrency_limit_and_queue_order(make):
     service = make(max_concurrent_jobs=1)
-    root = Path(service.dataops.root_dir)
+    root = service.root
     write_notebook(root / "n.ipynb", ["import time; time.sleep(0.3)"])
-    jobs = [service.create_job(JobCreate(notebook_path="n.ipynb")) for _ in range(3)]
-    done = [service.wait_for_job(j.id, timeout=WAIT) for j in jobs]
+    jobs = [service.create(notebook_path="n.ipynb") for _ in range(3)]
+    done = [service.wait(j.id, timeout=WAIT) for j in jobs]
     assert all(j.status == JobStatus.COMPLETED for j in done)
     spans = sorted((j.started_at, j.finished_at) for j in done)
     for (_, end), (start, _) in itertools.pairwise(spans):
@@ -171,26 +197,26 @@ def test_concurrency_limit_and_queue_order(make):
 def test_worker_crash_loses_no_job(make):
     """Kill -9 the worker mid-run: the running job is failed with the reason, the queued one runs."""
     service = make(max_concurrent_jobs=1)
-    root = Path(service.dataops.root_dir)
+    root = service.root
     write_notebook(root / "slow.ipynb", ["import time; time.sleep(60)"])
     write_notebook(root / "quick.ipynb", ["print('ran after the crash')"])
-    running = service.create_job(JobCreate(notebook_path="slow.ipynb"))
-    queued = service.create_job(JobCreate(notebook_path="quick.ipynb"))
+    running = service.create(notebook_path="slow.ipynb")
+    queued = service.create(notebook_path="quick.ipynb")
     wait_for_status(service, running.id, {JobStatus.RUNNING})
-    pid = read_state(Path(service.dataops.data_dir))["pid"]
+    pid = read_state(service.data_dir)["pid"]
     os.kill(pid, signal.SIGKILL)
     deadline = time.monotonic() + 30
-    while service.executor.worker_alive() and time.monotonic() < deadline:  # type: ignore[attr-defined]
+    while service.services.supervisor.alive() and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert service.get_job(running.id).status == JobStatus.RUNNING  # nobody knows yet
+    assert service.jobs.get(running.id).status == JobStatus.RUNNING  # nobody knows yet
 
-    notes = service.reconcile()  # what the server or CLI does on start
-    assert notes
+    # What the server does every few seconds, and a waiting CLI too.
+    assert service.services.supervisor.check() is True
     lost = wait_for_status(service, running.id, {JobStatus.FAILED})
     assert lost.error.ename == "WorkerLost" and "stopped while the job was running" in (
         lost.error.evalue
     )
-    done = service.wait_for_job(queued.id, timeout=WAIT)
+    done = service.wait(queued.id, timeout=WAIT)
     assert done.status == JobStatus.COMPLETED
     assert "ran after the crash" in output_text(root / done.output_path)
 
@@ -198,26 +224,27 @@ def test_worker_crash_loses_no_job(make):
 def test_bad_input_stores_nothing(service, root):
     write_notebook(root / "p.ipynb", ["print(a)"], parameters="a = 1")
     for request in [
-        JobCreate(notebook_path="p.ipynb", kernel_name="no-such-kernel"),
-        JobCreate(notebook_path="p.ipynb", parameters={"a": "not a number"}),
+        {"notebook_path": "p.ipynb", "kernel_name": "no-such-kernel"},
+        {"notebook_path": "p.ipynb", "parameters": {"a": "not a number"}},
+        {"notebook_path": "p.ipynb", "parameters": {"import": 1}},
     ]:
         with pytest.raises(InvalidInput):
-            service.create_job(request)
-    assert service.list_jobs(JobQuery()).total == 0
+            service.create(**request)
+    assert service.jobs.list(JobQuery()).total == 0
     assert not (root / "dataops-jobs").exists() or not any((root / "dataops-jobs").iterdir())
-    assert service.store.audit_events() == []
+    assert service.audit() == []
 
 
 def test_delete_refuses_active_jobs(service, root):
     write_notebook(root / "slow.ipynb", ["import time; time.sleep(60)"])
-    job = service.create_job(JobCreate(notebook_path="slow.ipynb"))
+    job = service.create(notebook_path="slow.ipynb")
     with pytest.raises(Conflict, match="Cancel it first"):
-        service.delete_job(job.id)
-    service.cancel_job(job.id)
+        service.jobs.delete(job.id)
+    service.jobs.cancel(job.id)
     wait_for_status(service, job.id, {JobStatus.CANCELLED})
-    service.delete_job(job.id)
-    assert service.list_jobs().total == 0
-    assert [e.action for e in service.store.audit_events(job.id)] == [
+    service.jobs.delete(job.id)
+    assert service.jobs.list().total == 0
+    assert [e.action for e in service.audit(job.id)] == [
         "job.create",
         "job.cancel",
         "job.delete",
@@ -226,10 +253,10 @@ def test_delete_refuses_active_jobs(service, root):
 
 def test_html_rendering(service, root):
     write_notebook(root / "h.ipynb", ["print('in html')"])
-    job = service.wait_for_job(service.create_job(JobCreate(notebook_path="h.ipynb")).id)
-    html = service.job_html(job.id)
-    assert "in html" in html.read_text()
-    assert service.get_job(job.id).html_path
+    job = service.wait(service.create(notebook_path="h.ipynb").id)
+    html = service.jobs.html(job.id)
+    assert "in html" in html.decode()
+    assert service.jobs.get(job.id).html_path
 
 
 def test_kernel_pool_hands_out_each_kernel_once():
@@ -248,37 +275,73 @@ def test_kernel_pool_hands_out_each_kernel_once():
         pool.close()
 
 
+class _ParkedDispatcher:
+    """A dispatcher that never starts a worker, so queued jobs stay queued."""
+
+    def wake(self) -> None:
+        pass
+
+    def check(self) -> bool:
+        return False
+
+    def status(self) -> dict:
+        return {}
+
+    def stop(self) -> dict:
+        return {}
+
+
+def parked_services(tmp_path, **dataops_config) -> Services:
+    from jupyter_dataops.core.jobs.service import JobService
+
+    (tmp_path / "root").mkdir(exist_ok=True)
+    services = make_services(tmp_path, config={"DataOps": dataops_config})
+    services.jobs = JobService(
+        services.ctx, executor=services.jobs.executor, dispatcher=_ParkedDispatcher()
+    )
+    return services
+
+
 def test_queue_is_bounded(tmp_path):
-    (tmp_path / "root").mkdir()
-    config = Config({"DataOps": {"max_queued_jobs": 2}, "LocalExecutor": {"warm_start": False}})
-    dataops = DataOps(config=config, root_dir=str(tmp_path / "root"), data_dir=str(tmp_path / "d"))
-    from jupyter_dataops.backends.base import Executor
-
-    class HoldingExecutor(Executor):
-        """Accepts jobs and never runs them, so the queue fills deterministically."""
-
-        name = "holding"
-
-        def submit(self, job):
-            pass
-
-        def cancel(self, job):
-            pass
-
-        def reconcile(self):
-            return []
-
-    service = DataOpsService(dataops, executor=HoldingExecutor(dataops=dataops, store=None))
-    service.executor.store = service.store
+    services = parked_services(tmp_path, max_queued_jobs=2)
     try:
         write_notebook(tmp_path / "root" / "n.ipynb", ["1"])
-        service.create_job(JobCreate(notebook_path="n.ipynb"))
-        service.create_job(JobCreate(notebook_path="n.ipynb"))
+        services.jobs.create(JobCreate(notebook_path="n.ipynb"))
+        services.jobs.create(JobCreate(notebook_path="n.ipynb"))
         with pytest.raises(QueueFull, match="queue is full"):
-            service.create_job(JobCreate(notebook_path="n.ipynb"))
-        assert service.list_jobs().total == 2
+            services.jobs.create(JobCreate(notebook_path="n.ipynb"))
+        assert services.jobs.list().total == 2
     finally:
-        service.close()
+        services.close()
+
+
+def test_concurrent_submits_never_exceed_the_queue_bound(tmp_path):
+    """The bound is checked in the transaction that inserts: 12 clients at once, bound 5."""
+    services = parked_services(tmp_path, max_queued_jobs=5)
+    write_notebook(tmp_path / "root" / "n.ipynb", ["1"])
+    outcomes: list[str] = []
+    start = threading.Barrier(12)
+
+    def submit() -> None:
+        start.wait(30)
+        try:
+            services.jobs.create(JobCreate(notebook_path="n.ipynb"))
+            outcomes.append("queued")
+        except QueueFull:
+            outcomes.append("full")
+
+    threads = [threading.Thread(target=submit) for _ in range(12)]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert sorted(outcomes) == ["full"] * 7 + ["queued"] * 5
+        assert services.jobs.list().total == 5
+        staged = list((tmp_path / "root" / "dataops-jobs").iterdir())
+        assert len(staged) == 5  # a refused submit leaves no files behind
+    finally:
+        services.close()
 
 
 def test_concurrent_submits_start_one_worker(make):
@@ -287,45 +350,43 @@ def test_concurrent_submits_start_one_worker(make):
     import sys
 
     service = make()
-    executor = service.executor
+    data_dir = service.data_dir
     script = (
         "import sys; from jupyter_dataops.core.config import DataOps;"
-        "from jupyter_dataops.store import JobStore;"
-        "from jupyter_dataops.backends.local import LocalExecutor;"
+        "from jupyter_dataops.store import Database;"
+        "from jupyter_dataops.worker.supervisor import WorkerSupervisor;"
         "d = DataOps(data_dir=sys.argv[1]);"
-        "LocalExecutor(dataops=d, store=JobStore(d.store_url)).ensure_worker()"
+        "WorkerSupervisor(d, Database(d.store_url)).ensure_running()"
     )
-    procs = [
-        subprocess.Popen([sys.executable, "-c", script, service.dataops.data_dir]) for _ in range(6)
-    ]
+    procs = [subprocess.Popen([sys.executable, "-c", script, str(data_dir)]) for _ in range(6)]
     for proc in procs:
         assert proc.wait(60) == 0
     deadline = time.monotonic() + 60
-    while read_state(Path(service.dataops.data_dir)) is None and time.monotonic() < deadline:
+    while read_state(data_dir) is None and time.monotonic() < deadline:
         time.sleep(0.05)
     time.sleep(1.0)  # give any extra worker the time to show up
     workers = subprocess.run(
-        ["pgrep", "-f", f"backends.local --data-dir {service.dataops.data_dir} "],
+        ["pgrep", "-f", f"jupyter_dataops.worker --data-dir {data_dir} "],
         capture_output=True,
         text=True,
     ).stdout.split()
     assert len(workers) == 1, workers
-    assert executor.worker_alive()  # type: ignore[attr-defined]
+    assert service.services.supervisor.alive()
 
 
 def test_a_running_jobs_output_shows_the_cells_before_the_current_one(service, root):
     """While a long cell runs, the output notebook on disk has the finished cells' outputs."""
     write_notebook(root / "long.ipynb", ["print('first done')", "import time; time.sleep(60)"])
-    job = service.create_job(JobCreate(notebook_path="long.ipynb"))
+    job = service.create(notebook_path="long.ipynb")
     deadline = time.monotonic() + WAIT
     while time.monotonic() < deadline:
-        running = service.get_job(job.id)
+        running = service.jobs.get(job.id)
         if running.progress.current_cell == 1:
             break
         time.sleep(0.05)
     assert running.progress.current_cell == 1 and running.progress.cells_completed == 1
     assert "first done" in output_text(root / running.output_path)
-    service.cancel_job(job.id)
+    service.jobs.cancel(job.id)
     assert wait_for_status(service, job.id, {JobStatus.CANCELLED}).status == JobStatus.CANCELLED
 
 
@@ -336,12 +397,12 @@ def test_the_worker_does_not_leak_threads_or_descriptors(service, root):
 
     def batch(count: int) -> tuple[int, int]:
         ids = [
-            service.create_job(JobCreate(notebook_path="nb.ipynb", parameters={"x": i})).id
+            service.create(notebook_path="nb.ipynb", parameters={"x": i}).id
             for i in range(count)
         ]
         for job_id in ids:
             assert wait_for_status(service, job_id, {JobStatus.COMPLETED}).status == "completed"
-        state = read_state(Path(service.dataops.data_dir))
+        state = read_state(service.data_dir)
         assert state is not None
         pid = state["pid"]
         time.sleep(1.0)  # the worker is idle now: it collects garbage on its next loop
@@ -356,18 +417,18 @@ def test_the_worker_does_not_leak_threads_or_descriptors(service, root):
 @pytest.mark.parametrize("fork_kernels", [True, False])
 def test_job_kernels_are_forked_from_the_zygote_unless_turned_off(make, fork_kernels):
     service = make(fork_kernels=fork_kernels)
-    root = Path(service.dataops.root_dir)
+    root = service.root
     write_notebook(
         root / "where.ipynb",
         ["import os; print('parent', os.getppid()); print('cwd', os.getcwd())"],
         parameters="x = 1",
     )
-    done = service.wait_for_job(
-        service.create_job(JobCreate(notebook_path="where.ipynb")).id, timeout=WAIT
+    done = service.wait(
+        service.create(notebook_path="where.ipynb").id, timeout=WAIT
     )
     assert done.status == JobStatus.COMPLETED, done.error
     text = output_text(root / done.output_path)
-    state = read_state(Path(service.dataops.data_dir))
+    state = read_state(service.data_dir)
     assert state is not None
     parent = int(text.split("parent ", 1)[1].split()[0])
     cmdline = Path(f"/proc/{parent}/cmdline").read_bytes().split(b"\0")
@@ -377,3 +438,54 @@ def test_job_kernels_are_forked_from_the_zygote_unless_turned_off(make, fork_ker
     else:
         assert parent == state["pid"]
     assert f"cwd {root.resolve()}" in text
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.05, 0.15, 0.3])
+def test_cancel_at_any_moment_cancels_and_frees_the_slot(make, delay):
+    """A cancel right after a job starts (its kernel still starting, its folder being entered,
+    its first cell starting) ends it `cancelled`, promptly, and the next job gets its slot."""
+    service = make(max_concurrent_jobs=1)
+    write_notebook(service.root / "t.ipynb", ["x = 1", "import time; time.sleep(0.2)", "print(x)"])
+    for _ in range(3):
+        job = service.create(notebook_path="t.ipynb")
+        wait_for_status(service, job.id, {JobStatus.RUNNING, JobStatus.COMPLETED})
+        time.sleep(delay)
+        try:
+            service.jobs.cancel(job.id)
+        except Conflict:  # it completed first: that is fine too
+            pass
+        done = service.wait(job.id, timeout=60)
+        assert done.status in (JobStatus.CANCELLED, JobStatus.COMPLETED), done.error
+        if done.status is JobStatus.CANCELLED:
+            assert done.error.ename == "Cancelled"
+    after = service.wait(service.create(notebook_path="t.ipynb").id, timeout=60)
+    assert after.status is JobStatus.COMPLETED  # the slot was freed
+
+
+@pytest.mark.parametrize("limit", [0.001, 0.05, 0.3])
+def test_a_tiny_time_limit_fails_with_the_limit(service, root, limit):
+    write_notebook(root / "t.ipynb", ["x = 1", "import time; time.sleep(5)"])
+    done = service.wait(service.create(notebook_path="t.ipynb", timeout_seconds=limit).id)
+    assert done.status is JobStatus.FAILED
+    assert done.error.ename == "TimeoutError", done.error
+    assert f"timed out after {limit:g} s" in done.error.evalue
+    after = service.wait(service.create(notebook_path="t.ipynb", timeout_seconds=30).id)
+    assert after.status is JobStatus.COMPLETED
+
+
+def test_a_notebook_without_parameters_cell_gets_its_parameters_injected(service, root):
+    write_notebook(root / "plain.ipynb", ["print('beta is', beta)"])
+    job = service.create(notebook_path="plain.ipynb", parameters={"beta": "7"})
+    assert any("no cell tagged 'parameters'" in w for w in job.warnings)
+    done = service.wait(job.id)
+    assert done.status is JobStatus.COMPLETED, done.error
+    assert "beta is 7" in output_text(root / done.output_path)
+
+
+def test_every_change_is_in_the_change_log(service, root):
+    write_notebook(root / "c.ipynb", ["1", "2"])
+    before = service.jobs.latest_change()
+    done = service.wait(service.create(notebook_path="c.ipynb").id)
+    changes = service.jobs.changes(before)
+    assert [c.id for c in changes] == [done.id]  # one row per job: its latest change
+    assert changes[0].seq == service.jobs.latest_change() > before + 3  # queued, ran, ended

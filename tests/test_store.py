@@ -1,17 +1,16 @@
-"""The store: migrations (including an upgrade of an old database), queries and state changes."""
+"""The store: migrations (an upgrade of an old database, no drift from the models), units of work,
+the change log, keyset paging and state changes."""
 
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 from sqlalchemy import create_engine, text
 
 from jupyter_dataops.core.errors import InvalidInput, NotFound
 from jupyter_dataops.core.jobs.models import JobQuery, JobStatus
-from jupyter_dataops.store import HEAD_REVISION, JobStore
-from jupyter_dataops.store.repository import MIGRATIONS_DIR
+from jupyter_dataops.store import HEAD_REVISION, MIGRATIONS_DIR, Database
 
 
 def job_fields(job_id: str, **extra):
@@ -20,9 +19,8 @@ def job_fields(job_id: str, **extra):
         name=f"job {job_id}",
         notebook_path=f"nb/{job_id}.ipynb",
         root_dir="/r",
-        input_file="/r/in.ipynb",
-        output_dir=f"/r/out-{job_id}",
-        output_file=f"/r/out-{job_id}/o.ipynb",
+        files_key=f"dataops-jobs/nb-{job_id}",
+        output_name="nb.ipynb",
         status="queued",
         parameters={"a": 1},
         kernel_name="python3",
@@ -41,9 +39,16 @@ def job_fields(job_id: str, **extra):
 
 @pytest.fixture
 def store(tmp_path):
-    s = JobStore(f"sqlite:///{tmp_path / 'store.db'}")
+    s = Database(f"sqlite:///{tmp_path / 'store.db'}")
     yield s
     s.close()
+
+
+def insert(store, *fields_list):
+    with store.unit_of_work() as uow:
+        for fields in fields_list:
+            uow.jobs.insert(**fields)
+        uow.commit()
 
 
 def test_head_revision_matches_the_migrations():
@@ -55,9 +60,34 @@ def test_head_revision_matches_the_migrations():
     assert ScriptDirectory.from_config(cfg).get_current_head() == HEAD_REVISION
 
 
+def test_the_migrations_make_exactly_the_models_tables(store):
+    """What Alembic would autogenerate from the models is nothing: a model change without a
+    migration (or a migration the models do not match) fails here."""
+    import warnings
+
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlalchemy.schema import CreateIndex
+
+    from jupyter_dataops.store.orm import Base
+
+    with store.engine.connect() as conn, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # sqlite cannot reflect expression indexes: see below
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+        assert diff == []
+        # Expression indexes are compared by their SQL, which sqlite keeps verbatim.
+        stored = dict(
+            conn.execute(text("SELECT name, sql FROM sqlite_master WHERE type = 'index'")).all()
+        )
+    for table in Base.metadata.tables.values():
+        for index in table.indexes:
+            expected = str(CreateIndex(index).compile(store.engine)).strip()
+            assert " ".join(stored[index.name].split()) == " ".join(expected.split()), index.name
+
+
 def test_upgrade_keeps_jobs_of_an_old_database(tmp_path):
     url = f"sqlite:///{tmp_path / 'old.db'}"
-    old = JobStore(url, upgrade=False)
+    old = Database(url, upgrade=False)
     old.upgrade("0001")
     assert old.current_revision() == "0001"
     engine = create_engine(url)
@@ -67,100 +97,227 @@ def test_upgrade_keeps_jobs_of_an_old_database(tmp_path):
                 "INSERT INTO jobs (id, name, notebook_path, root_dir, input_file, output_dir,"
                 " output_file, status, parameters, kernel_name, executor, created_at, updated_at,"
                 " cells_completed, cells_total, attempt, max_retries, cancel_requested, warnings)"
-                " VALUES ('old1', 'old', 'a.ipynb', '/r', '/r/i', '/r/o', '/r/o/a.ipynb',"
+                " VALUES ('old1', 'old', 'a.ipynb', '/r', '/r/dataops-jobs/a-old1/input.ipynb',"
+                " '/r/dataops-jobs/a-old1', '/r/dataops-jobs/a-old1/a.ipynb',"
                 " 'completed', '{\"x\": 2}', 'python3', 'local', 1.0, 1.0, 3, 3, 1, 0, 0, '[]')"
             )
         )
     engine.dispose()
     old.close()
 
-    store = JobStore(url)  # upgrades on open
+    store = Database(url)  # upgrades on open
     assert store.current_revision() == HEAD_REVISION
-    row = store.get_job("old1")
-    assert (row.status, row.parameters, row.tags, row.owner) == ("completed", {"x": 2}, [], None)
-    store.audit("job.delete", "job", "old1", "alice")
-    assert [e.action for e in store.audit_events("old1")] == ["job.delete"]
+    with store.unit_of_work() as uow:
+        row = uow.jobs.get("old1")
+        assert (row.status, row.parameters, row.tags, row.owner) == ("completed", {"x": 2}, [], None)
+        assert (row.files_key, row.output_name) == ("dataops-jobs/a-old1", "a.ipynb")
+        # Existing jobs are in the change log, so a follower starting from 0 hears of them.
+        assert [(c.id, c.seq) for c in uow.changes.since(0)] == [("old1", 1)]
+        uow.audit.add("job.delete", "job", "old1", "alice")
+        uow.commit()
+    with store.unit_of_work() as uow:
+        assert [e.action for e in uow.audit.events("old1")] == ["job.delete"]
     store.close()
 
 
-def test_list_filters_sorts_and_pages_thousands(store):
+def test_every_write_is_one_change_in_commit_order(store):
+    insert(store, job_fields("j1"), job_fields("j2"))
+    with store.unit_of_work() as uow:
+        assert uow.changes.latest() == 2
+        assert uow.jobs.update("j1", from_status=[JobStatus.QUEUED], status=JobStatus.RUNNING)
+        assert not uow.jobs.update("j2", from_status=[JobStatus.RUNNING], status=JobStatus.FAILED)
+        uow.commit()
+    with store.unit_of_work() as uow:
+        uow.jobs.update("j1", cells_completed=1)
+        uow.rollback()  # nothing recorded
+    with store.unit_of_work() as uow:
+        changes = uow.changes.since(0)
+        # One row per thing, with its latest change.
+        assert [(c.id, c.action, c.seq) for c in changes] == [("j2", "created", 2), ("j1", "updated", 3)]
+        assert uow.changes.since(2) == changes[1:]
+        uow.jobs.update("j1", from_status=[JobStatus.RUNNING], status=JobStatus.COMPLETED)
+        assert uow.jobs.delete("j1", only_status=[JobStatus.COMPLETED])
+        uow.commit()
+    with store.unit_of_work() as uow:
+        assert [(c.id, c.action, c.seq) for c in uow.changes.since(3)] == [("j1", "deleted", 5)]
+
+
+def test_concurrent_writers_get_numbers_in_commit_order(store):
+    """A reader that has seen number N never later finds a change numbered below N: numbers are
+    handed out inside the writer's transaction, which holds the write lock until it commits."""
+    insert(store, *[job_fields(f"w{i}") for i in range(4)])
+    seen: list[int] = []
+    stop = threading.Event()
+
+    def write(i: int) -> None:
+        for n in range(30):
+            with store.unit_of_work() as uow:
+                uow.jobs.update(f"w{i}", cells_completed=n)
+                uow.commit()
+
+    def follow() -> None:
+        since = 0
+        while not stop.is_set():
+            with store.unit_of_work() as uow:
+                for change in uow.changes.since(since):
+                    assert change.seq > since
+                    since = change.seq
+                    seen.append(change.seq)
+
+    follower = threading.Thread(target=follow)
+    follower.start()
+    writers = [threading.Thread(target=write, args=(i,)) for i in range(4)]
+    for t in writers:
+        t.start()
+    for t in writers:
+        t.join(60)
+    stop.set()
+    follower.join(60)
+    with store.unit_of_work() as uow:
+        assert uow.changes.latest() == 4 + 4 * 30
+    assert seen == sorted(seen)
+
+
+def test_list_pages_by_cursor_through_thousands(store):
     statuses = ["queued", "running", "completed", "failed", "cancelled"]
-    with store.session() as s, s.begin():
-        from jupyter_dataops.store.orm import JobRow
-
-        for i in range(1200):
-            s.add(
-                JobRow(
-                    **job_fields(
-                        f"j{i:04d}",
-                        status=statuses[i % 5],
-                        created_at=1000.0 + i,
-                        updated_at=1000.0 + i,
-                        started_at=None if i % 5 == 0 else 2000.0 + i,
-                        notebook_path="train.ipynb" if i % 2 else "etl.ipynb",
-                    )
-                )
+    insert(
+        store,
+        *[
+            job_fields(
+                f"j{i:04d}",
+                status=statuses[i % 5],
+                created_at=1000.0 + i,
+                updated_at=1000.0 + i,
+                started_at=None if i % 5 == 0 else 2000.0 + (i * 7919) % 1200,
+                notebook_path="train.ipynb" if i % 2 else "etl.ipynb",
             )
-    rows, total, counts = store.list_jobs(JobQuery(limit=50))
-    assert total == 1200 and len(rows) == 50
-    assert rows[0].id == "j1199" and rows[-1].id == "j1150"
-    assert counts == {s: 240 for s in statuses}
-
-    rows, total, _ = store.list_jobs(
-        JobQuery(status=[JobStatus.FAILED], notebook="train", offset=100, limit=100)
+            for i in range(1200)
+        ],
     )
-    assert total == 120 and len(rows) == 20
-    assert all(r.status == "failed" and r.notebook_path == "train.ipynb" for r in rows)
+    with store.unit_of_work() as uow:
+        rows, next_cursor, prev_cursor = uow.jobs.page(JobQuery(limit=50))
+        assert [r.id for r in rows[:2]] == ["j1199", "j1198"] and rows[-1].id == "j1150"
+        assert next_cursor and prev_cursor is None
+        assert uow.jobs.total(JobQuery()) == (1200, False)
+        assert uow.jobs.counts_by_status() == {s: 240 for s in statuses}
 
-    rows, _, _ = store.list_jobs(JobQuery(sort="started_at", order="asc", limit=1000, offset=200))
-    started = [r.started_at for r in rows]
-    assert started[:760] == sorted(started[:760])
-    assert all(v is None for v in started[760:])  # never-started jobs sort last
+        # Walk every page forwards, then back: each job exactly once, in order.
+        query = JobQuery(sort="started_at", order="asc", limit=97)
+        seen, pages, cursor = [], [], None
+        while True:
+            rows, next_cursor, prev_cursor = uow.jobs.page(query.model_copy(update={"cursor": cursor}))
+            seen += [r.id for r in rows]
+            pages.append([r.id for r in rows])
+            if next_cursor is None:
+                break
+            cursor = next_cursor
+        assert len(seen) == len(set(seen)) == 1200
+        started = [r.started_at for r in uow.jobs.in_status(JobStatus)]
+        assert sum(1 for s in started if s is None) == 240
+        # Jobs not started yet sort as the newest: last in ascending order.
+        last = uow.jobs.page(query.model_copy(update={"cursor": cursor}))[0]
+        assert all(r.started_at is None for r in last)
+        back, cursor = [], prev_cursor
+        while cursor is not None:
+            rows, _, cursor = uow.jobs.page(query.model_copy(update={"cursor": cursor}))
+            back = [r.id for r in rows] + back
+        assert back == seen[: len(seen) - len(pages[-1])]
+
+        rows, _, _ = uow.jobs.page(
+            JobQuery(status=[JobStatus.FAILED], notebook="train.ipynb", limit=1000)
+        )
+        assert len(rows) == 120
+        assert all(r.status == "failed" and r.notebook_path == "train.ipynb" for r in rows)
+        assert uow.jobs.total(JobQuery(status=[JobStatus.FAILED], notebook="train.ipynb"))[0] == 120
+
+
+def test_a_cursor_from_another_sort_or_made_up_is_refused(store):
+    insert(store, *[job_fields(f"c{i}") for i in range(5)])
+    with store.unit_of_work() as uow:
+        _, cursor, _ = uow.jobs.page(JobQuery(limit=2))
+        with pytest.raises(InvalidInput, match="another sort"):
+            uow.jobs.page(JobQuery(limit=2, sort="name", cursor=cursor))
+        for bad in ("x", "!!!", "e30", "eyJ2IjogMX0"):
+            with pytest.raises(InvalidInput, match="cursor"):
+                uow.jobs.page(JobQuery(limit=2, cursor=bad))
 
 
 def test_get_by_prefix_and_errors(store):
-    store.insert_job(**job_fields("abcdef123456"))
-    store.insert_job(**job_fields("abcdff654321"))
-    assert store.get_job("abcde").id == "abcdef123456"
-    with pytest.raises(InvalidInput, match="several jobs"):
-        store.get_job("abcd")
-    with pytest.raises(NotFound):
-        store.get_job("zzzzzz")
+    insert(store, job_fields("abcdef123456"), job_fields("abcdff654321"))
+    with store.unit_of_work() as uow:
+        assert uow.jobs.get("abcde").id == "abcdef123456"
+        with pytest.raises(InvalidInput, match="several jobs"):
+            uow.jobs.get("abcd")
+        with pytest.raises(NotFound):
+            uow.jobs.get("zzzzzz")
+        with pytest.raises(NotFound):
+            uow.jobs.get("x" * 5000)
 
 
 def test_conditional_updates_follow_the_state_machine(store):
-    store.insert_job(**job_fields("j1"))
-    before = store.get_job("j1").updated_at
-    time.sleep(0.01)
-    assert not store.update_job("j1", from_status=[JobStatus.RUNNING], status=JobStatus.COMPLETED)
-    assert store.update_job("j1", from_status=[JobStatus.QUEUED], status=JobStatus.RUNNING)
-    assert store.get_job("j1").updated_at > before
-    with pytest.raises(ValueError, match="not allowed"):
-        store.update_job("j1", from_status=[JobStatus.COMPLETED], status=JobStatus.RUNNING)
-    assert [r.id for r in store.changed_since(before)] == ["j1"]
+    insert(store, job_fields("j1"))
+    with store.unit_of_work() as uow:
+        assert not uow.jobs.update("j1", from_status=[JobStatus.RUNNING], status=JobStatus.COMPLETED)
+        assert uow.jobs.update("j1", from_status=[JobStatus.QUEUED], status=JobStatus.RUNNING)
+        with pytest.raises(ValueError, match="not allowed"):
+            uow.jobs.update("j1", from_status=[JobStatus.COMPLETED], status=JobStatus.RUNNING)
+        uow.commit()
 
 
-def test_two_workers_never_claim_the_same_job(store):
-    for i in range(40):
-        store.insert_job(**job_fields(f"q{i:02d}", created_at=float(i)))
+def test_two_runners_never_claim_the_same_job(store):
+    insert(store, *[job_fields(f"q{i:02d}", created_at=float(i)) for i in range(40)])
     claimed: dict[str, list[str]] = {"a": [], "b": []}
 
     def claim(worker: str) -> None:
         while True:
-            rows = store.claim_queued("local", worker, 3)
-            if not rows:
+            with store.unit_of_work() as uow:
+                ids = uow.jobs.oldest_queued("local", 3)
+            if not ids:
                 return
-            claimed[worker].extend(r.id for r in rows)
+            for job_id in ids:
+                with store.unit_of_work() as uow:
+                    if uow.jobs.update(
+                        job_id,
+                        from_status=[JobStatus.QUEUED],
+                        status=JobStatus.RUNNING,
+                        worker_id=worker,
+                    ):
+                        claimed[worker].append(job_id)
+                    uow.commit()
 
     threads = [threading.Thread(target=claim, args=(w,)) for w in claimed]
     for t in threads:
         t.start()
     for t in threads:
-        t.join(30)
+        t.join(60)
     ids = claimed["a"] + claimed["b"]
     assert sorted(ids) == [f"q{i:02d}" for i in range(40)]
-    assert len(set(ids)) == 40
-    assert all(r.status == "running" for r in store.jobs_in([JobStatus.RUNNING]))
+
+
+def test_lock_writes_makes_check_then_insert_atomic(store):
+    """Two units of work that each check a bound and insert: with lock_writes, the second
+    waits for the first and sees its row."""
+    order: list[str] = []
+    inside = threading.Event()
+
+    def first() -> None:
+        with store.unit_of_work() as uow:
+            uow.lock_writes()
+            order.append(f"first saw {uow.jobs.count([JobStatus.QUEUED])}")
+            inside.set()
+            threading.Event().wait(0.5)
+            uow.jobs.insert(**job_fields("a"))
+            uow.commit()
+
+    t = threading.Thread(target=first)
+    t.start()
+    inside.wait(10)
+    with store.unit_of_work() as uow:
+        uow.lock_writes()
+        order.append(f"second saw {uow.jobs.count([JobStatus.QUEUED])}")
+        uow.commit()
+    t.join(10)
+    assert order == ["first saw 0", "second saw 1"]
 
 
 def test_processes_opening_a_fresh_store_at_once_all_succeed(tmp_path):
@@ -170,11 +327,20 @@ def test_processes_opening_a_fresh_store_at_once_all_succeed(tmp_path):
     import sys
 
     url = f"sqlite:///{tmp_path / 'fresh.db'}"
-    code = f"from jupyter_dataops.store import JobStore; JobStore({url!r})"
+    code = f"from jupyter_dataops.store import Database; Database({url!r})"
     procs = [
         subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE, text=True)
         for _ in range(4)
     ]
     errors = [p.communicate(timeout=120)[1] for p in procs]
     assert [p.returncode for p in procs] == [0, 0, 0, 0], errors
-    assert JobStore(url, upgrade=False).current_revision() == HEAD_REVISION
+    assert Database(url, upgrade=False).current_revision() == HEAD_REVISION
+
+
+def test_a_bad_url_is_a_clear_error_without_the_password():
+    from jupyter_dataops.core.errors import BackendUnavailable
+
+    with pytest.raises(BackendUnavailable) as info:
+        Database("nosuchdialect://user:s3cret@host/db")
+    assert "s3cret" not in str(info.value)
+    assert "store_url" in str(info.value)

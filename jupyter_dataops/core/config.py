@@ -87,10 +87,36 @@ class DataOps(Configurable):
 
     job_executor_class = BackendType(
         default_value="jupyter_dataops.backends.local.LocalExecutor",
-        klass="jupyter_dataops.backends.base.Executor",
+        klass="jupyter_dataops.core.jobs.executor.Executor",
         group=EXECUTOR_ENTRY_POINTS,
         help="""Executor that runs jobs: an entry-point name from the jupyter_dataops.executors
         group ("local") or an import string. Example: c.DataOps.job_executor_class = "local" """,
+    ).tag(config=True)
+
+    job_files_url = Unicode(
+        "",
+        help="""Where jobs' files (staged notebook, executed notebook, HTML, log) are kept: empty
+        for a folder (jobs_dir) inside each job's root directory, where JupyterLab opens them; or
+        an fsspec URL, so executions elsewhere read and write them.
+        Example: c.DataOps.job_files_url = "s3://my-bucket/dataops" """,
+    ).tag(config=True)
+
+    max_notebook_bytes = Int(
+        50 * 1024 * 1024,
+        help="""Largest notebook a job may run (bytes); a larger one is refused before anything
+        is stored. Example: c.DataOps.max_notebook_bytes = 200 * 1024 * 1024""",
+    ).tag(config=True)
+
+    max_parameter_bytes = Int(
+        1024 * 1024,
+        help="""Largest value of one parameter, as JSON (bytes). Pass large data as a file path.
+        Example: c.DataOps.max_parameter_bytes = 65536""",
+    ).tag(config=True)
+
+    max_request_bytes = Int(
+        8 * 1024 * 1024,
+        help="""Largest request body the REST API reads (bytes); a larger one gets HTTP 413.
+        Example: c.DataOps.max_request_bytes = 1024 * 1024""",
     ).tag(config=True)
 
     default_kernel_name = Unicode(

@@ -1,19 +1,27 @@
-"""Versioned events that tell the UI what changed (emitted through jupyter_events by the server)."""
+"""Versioned events that tell the UI what changed (emitted through jupyter_events by the server).
+
+Each capability has its schema under ``server/event_schemas/<kind>/v<N>.yaml``; an event carries
+the change's sequence number (``seq``) from the store's change log, so a client can tell whether
+it has missed one and never applies one twice.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-JOB_EVENT_SCHEMA_ID = "https://events.jupyter-dataops.org/job/v1"
-JOB_EVENT_SCHEMA_VERSION = "1"
+if TYPE_CHECKING:
+    from .store import Change
+
+JOB_EVENT_SCHEMA_ID = "https://events.jupyter-dataops.org/job/v2"
+JOB_EVENT_SCHEMA_VERSION = "2"
 SCHEMAS_DIR = Path(__file__).parent.parent / "server" / "event_schemas"
 
 
-def job_event(action: str, job_id: str, job: Any | None) -> dict[str, Any]:
-    """The payload of one job event (schema: server/event_schemas/job/v1.yaml)."""
-    data: dict[str, Any] = {"action": action, "job_id": job_id}
-    if job is not None:
+def job_event(change: Change, job: Any | None) -> dict[str, Any]:
+    """The payload of one job event (schema: server/event_schemas/job/v2.yaml)."""
+    data: dict[str, Any] = {"action": change.action, "id": change.id, "seq": change.seq}
+    if job is not None and change.action != "deleted":
         data.update(
             status=job.status.value,
             cells_completed=job.progress.cells_completed,

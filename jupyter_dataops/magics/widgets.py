@@ -9,15 +9,20 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..adapters import (
+from ..commands.render import (
     TABLE_COLUMNS,
+    AnyJob,
+    format_duration,
     format_error,
     format_job_table,
     format_outcome,
+    format_progress,
     job_row,
+    page_footer,
     progress_bar,
+    status_text,
 )
-from ..core.jobs.models import Job, JobPage, JobStatus
+from ..core.jobs.models import Job, JobPage, JobStatus, JobSummary
 
 _BAR_STYLES = {
     JobStatus.COMPLETED: "success",
@@ -26,11 +31,9 @@ _BAR_STYLES = {
 }
 
 
-def _status_text(job: Job) -> str:
-    from ..adapters import format_duration, format_progress
-
+def _status_text(job: AnyJob) -> str:
     return (
-        f"{job.status.value} · {format_progress(job)} cells · {format_duration(job.duration)}"
+        f"{status_text(job)} · {format_progress(job)} cells · {format_duration(job.duration)}"
         f" · job {job.id}"
     )
 
@@ -68,7 +71,10 @@ class JobProgress:
         display(self._widgets)
         self.update(job)
 
-    def update(self, job: Job) -> None:
+    def close(self) -> None:
+        pass
+
+    def update(self, job: AnyJob) -> None:
         if self._widgets is None:
             text = progress_bar(job)
             if text != self._text:  # a terminal prints every update: only print changes
@@ -149,7 +155,7 @@ def show_outcome(job: Job, cwd: str | None = None) -> None:
 class JobTable:
     """A page of jobs that renders as an HTML table in a notebook and as text in a terminal.
 
-    ``jobs = %dataops jobs`` keeps it; ``jobs.page.jobs`` are the :class:`Job` objects.
+    ``page`` is the :class:`JobPage`; ``jobs`` its :class:`JobSummary` items.
     """
 
     def __init__(self, page: JobPage, cwd: str | None = None) -> None:
@@ -157,32 +163,90 @@ class JobTable:
         self.cwd = cwd
 
     @property
-    def jobs(self) -> list[Job]:
-        return self.page.jobs
+    def jobs(self) -> list[JobSummary]:
+        return self.page.items
 
     def __repr__(self) -> str:
         return format_job_table(self.page)
 
     def _repr_html_(self) -> str:
-        if not self.page.jobs:
+        if not self.page.items:
             return f"<p>{html.escape(format_job_table(self.page))}</p>"
-        head = "".join(f"<th>{c}</th>" for c in (*TABLE_COLUMNS, "output"))
+        head = "".join(f"<th>{c}</th>" for c in TABLE_COLUMNS)
         rows = []
-        for job in self.page.jobs:
+        for job in self.page.items:
             cells = job_row(job)
             tds = "".join(f"<td>{html.escape(cells[c])}</td>" for c in TABLE_COLUMNS)
-            if job.output_path:
-                href = html.escape(link_href(job, job.output_path, self.cwd), quote=True)
-                tds += f'<td><a href="{href}">notebook</a></td>'
-            else:
-                tds += "<td></td>"
             title = html.escape(format_error(job), quote=True)
             rows.append(f'<tr title="{title}">{tds}</tr>' if title else f"<tr>{tds}</tr>")
-        shown_to = self.page.offset + len(self.page.jobs)
-        footer = ""
-        if self.page.offset or shown_to < self.page.total:
-            footer = f"<p>{self.page.offset + 1}-{shown_to} of {self.page.total} jobs</p>"
+        footer = page_footer(self.page)
+        footer = f"<p>{html.escape(footer)}</p>" if footer else ""
         return (
             f'<table class="dataops-jobs"><thead><tr>{head}</tr></thead>'
             f"<tbody>{''.join(rows)}</tbody></table>{footer}"
         )
+
+
+class Follower:
+    """One thread per kernel that keeps the progress bars of queued jobs moving after their cells
+    have finished: it asks for all followed jobs at once every ``interval`` seconds and ends
+    when none is left (or after ``limit`` seconds). Widget updates from a thread reach the front
+    end through the kernel's comm channel."""
+
+    interval = 0.5
+    limit = 24 * 3600.0
+
+    def __init__(self) -> None:
+        import threading
+
+        self._lock = threading.Lock()
+        self._views: dict[str, tuple[Any, Any]] = {}  # job id -> (client, view)
+        self._thread: threading.Thread | None = None
+        self._stopped = threading.Event()
+
+    def add(self, client: Any, job: Job, view: Any) -> None:
+        import threading
+
+        with self._lock:
+            self._views[job.id] = (client, view)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._run, name="dataops-follower", daemon=True
+                )
+                self._thread.start()
+
+    @property
+    def following(self) -> set[str]:
+        with self._lock:
+            return set(self._views)
+
+    def stop(self) -> None:
+        self._stopped.set()
+
+    def _run(self) -> None:
+        import time
+
+        deadline = time.monotonic() + self.limit
+        while True:
+            done = self._stopped.wait(self.interval) or time.monotonic() > deadline
+            with self._lock:
+                # Decided under the lock: add() starts a new thread once this one has gone.
+                if done or not self._views:
+                    self._thread = None
+                    return
+                views = dict(self._views)
+            by_client: dict[int, tuple[Any, list[str]]] = {}
+            for job_id, (client, _) in views.items():
+                by_client.setdefault(id(client), (client, []))[1].append(job_id)
+            for client, ids in by_client.values():
+                try:
+                    seen = {s.id: s for s in client.summaries(ids)}
+                except Exception:  # the server went away: try again next time
+                    continue
+                for job_id in ids:
+                    summary = seen.get(job_id)
+                    if summary is not None:
+                        views[job_id][1].update(summary)
+                    if summary is None or summary.status.is_terminal:
+                        with self._lock:
+                            self._views.pop(job_id, None)

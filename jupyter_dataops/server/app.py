@@ -1,9 +1,10 @@
-"""The Jupyter Server extension: REST handlers under ``/dataops/api`` and live job events.
+"""The Jupyter Server extension: REST handlers under ``/dataops/api``, live events, the worker's
+supervision, and the credentials of the kernels the server starts.
 
-The extension is an adapter: it builds the core :class:`~jupyter_dataops.core.jobs.service.DataOpsService`
-from ``c.DataOps.*`` settings, serves it over HTTP and turns store changes into versioned events
-(schema ``https://events.jupyter-dataops.org/job/v1``) on the server's event bus, which JupyterLab
-receives over ``/api/events/subscribe``.
+The extension is an adapter: it builds the core services (:class:`~jupyter_dataops.services.Services`)
+from ``c.DataOps.*`` settings, serves them over HTTP, and turns the store's change log into
+versioned events (schema ``https://events.jupyter-dataops.org/job/v2``) on the server's event bus,
+which JupyterLab receives over ``/api/events/subscribe``.
 """
 
 from __future__ import annotations
@@ -11,8 +12,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
+import os
 import threading
-import time
+import uuid
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from jupyter_server.extension.application import ExtensionApp
@@ -20,18 +23,29 @@ from traitlets import Float
 
 from ..core.config import DataOps
 from ..core.events import JOB_EVENT_SCHEMA_ID, SCHEMAS_DIR, job_event
+from ..core.identity import ENV_ROOT, ENV_TOKEN, ENV_URL, Claims, TokenSigner, load_secret
+from ..core.jobs.models import JobStatus
+from ..worker.state import SERVER_FILE, read_json, write_json
 from .handlers import default_handlers
 
 if TYPE_CHECKING:
     from jupyter_events import EventLogger
     from jupyter_server.serverapp import ServerApp
 
-    from ..core.jobs.models import Job
-    from ..core.jobs.service import DataOpsService
+    from ..core.store import Change
+    from ..services import Services
 
-JOB_EVENT_SCHEMA_PATH = SCHEMAS_DIR / "job" / "v1.yaml"
-# How many rows the store returns per changes_since call (JobStore.changed_since's limit).
-_STORE_PAGE = 500
+JOB_EVENT_SCHEMA_PATH = SCHEMAS_DIR / "job" / "v2.yaml"
+#: How many changes one look at the change log reads.
+_CHANGES_PAGE = 500
+
+
+def server_owner() -> str:
+    """Who a single-user server belongs to: the hub's user under JupyterHub, else the OS user
+    (not the random display name that a token-authenticated browser gets)."""
+    from ..services import os_user
+
+    return os.environ.get("JUPYTERHUB_USER") or os_user() or "unknown"
 
 
 class DataOpsExtension(ExtensionApp):
@@ -47,30 +61,38 @@ class DataOpsExtension(ExtensionApp):
 
     event_poll_interval = Float(
         0.25,
-        help="""Seconds between two looks at the store for changed jobs, each of which becomes a
-        job event. Jobs are changed by another process (the worker), hence the polling.
+        help="""Seconds between two looks at the store's change log, each change becoming a job
+        event. Jobs are changed by other processes too (the worker, the CLI), hence the polling;
+        a look that finds nothing costs one indexed query.
         Example: c.DataOpsExtension.event_poll_interval = 1.0""",
     ).tag(config=True)
 
-    # Rows whose update committed late can carry an updated_at older than the newest one seen;
-    # each poll looks this many seconds back and skips what it has already reported.
-    _overlap_seconds = 2.0
+    supervise_interval = Float(
+        2.0,
+        help="""Seconds between two checks that the job worker runs while jobs are queued or
+        running; a lost worker is replaced (its running jobs are retried or failed as
+        WorkerLost) within about this long. Example: c.DataOpsExtension.supervise_interval = 5""",
+    ).tag(config=True)
+
+    kernel_token_lifetime = Float(
+        30 * 24 * 3600.0,
+        help="""Longest life of the credential each kernel gets for %dataops (seconds); it also
+        ends when the kernel does. Example: c.DataOpsExtension.kernel_token_lifetime = 86400""",
+    ).tag(config=True)
 
     def initialize_settings(self) -> None:
         server = self._server
         self.dataops = DataOps(parent=self, config=self.config, root_dir=server.root_dir)
-        self._service: DataOpsService | None = None
-        self._service_lock = threading.Lock()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        # Deletions are reported from worker threads onto this loop (see _on_change).
-        self._loop = getattr(getattr(server, "io_loop", None), "asyncio_loop", None)
-        self._watcher: asyncio.Task[None] | None = None
+        self._services: Services | None = None
+        self._services_lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = getattr(
+            getattr(server, "io_loop", None), "asyncio_loop", None
+        )
+        self._tasks: list[asyncio.Task[None]] = []
         self._reconcile_task: asyncio.Future[Any] | None = None
-        # id -> updated_at of the last event sent for it; id -> when it was deleted here.
-        self._reported: dict[str, float] = {}
-        self._deleted: dict[str, float] = {}
-        self._started_at = time.time()
+        self._signer = TokenSigner(load_secret(self.dataops.data_dir))
         self._event_logger.register_event_schema(JOB_EVENT_SCHEMA_PATH)
+        self._give_kernels_credentials()
 
     def initialize_handlers(self) -> None:
         self.handlers.extend(default_handlers)
@@ -88,94 +110,161 @@ class DataOpsExtension(ExtensionApp):
 
     # -- the core -----------------------------------------------------------------------------
     @property
-    def service(self) -> DataOpsService:
-        """The core service, built on first use (from a worker thread: building it opens the
-        store and may run its migrations, which must not hold up the event loop or server start)."""
-        with self._service_lock:
-            if self._service is None:
-                from ..core.jobs.service import DataOpsService
+    def services(self) -> Services:
+        """The core services, built on first use (from a worker thread: building them opens the
+        store and may run its migrations, which must not hold up the event loop)."""
+        with self._services_lock:
+            if self._services is None:
+                from ..services import Services
 
-                self._service = DataOpsService(
-                    self.dataops, kernel_names=self._kernel_names, on_change=self._on_change
+                self._services = Services.from_config(
+                    self.dataops, kernels=self._kernels, actor=server_owner()
                 )
-            return self._service
+            return self._services
 
-    def _kernel_names(self) -> set[str]:
-        """Kernels the server knows, so a job never names one that this server cannot start."""
+    def _kernels(self) -> dict[str, str | None]:
+        """Kernels the server knows (name -> language), so a job never names one that this
+        server cannot start."""
         manager: Any = self._server.kernel_spec_manager
-        found = manager.find_kernel_specs()
+        found = manager.get_all_specs()
         if inspect.isawaitable(found):
             loop = self._loop
             if loop is None or _on_loop_thread(loop):
                 # Never block the loop on itself; the async manager's specs are then unknown.
                 if inspect.iscoroutine(found):
                     found.close()
-                from ..core.jobs.service import default_kernel_names
+                from ..core.jobs.service import default_kernels
 
-                return default_kernel_names()
+                return default_kernels()
             found = asyncio.run_coroutine_threadsafe(_awaited(found), loop).result(timeout=60)
-        return set(found)
+        return {name: (spec.get("spec") or {}).get("language") for name, spec in found.items()}
 
-    def _on_change(self, action: str, job_id: str, job: Job | None) -> None:
-        """Called by the service, in whichever thread ran it. Creations and updates reach the
-        UI through the store watcher (which also sees other processes' changes); deletions leave
-        nothing in the store to watch, so they are sent from here, on the event loop."""
-        if action != "deleted":
+    # -- identity -----------------------------------------------------------------------------
+    def _give_kernels_credentials(self) -> None:
+        """Every kernel this server starts gets the server's URL and a DataOps token bound to
+        that kernel, so ``%dataops`` in it acts through this server as its owner (never by
+        opening the store from user code)."""
+        manager: Any = self._server.kernel_manager
+        original = getattr(manager, "_kernel_start_kwargs", None)
+        if original is None or getattr(original, "_dataops", False):
+            self.log.warning(
+                "jupyter_dataops: this jupyter_server cannot give kernels a DataOps credential; "
+                "%%dataops in its kernels acts on the store as the OS user"
+            )
             return
-        loop = self._loop
-        if loop is None or loop.is_closed():
-            return
-        if _on_loop_thread(loop):
-            self._job_deleted(job_id)
+
+        def kernel_start_kwargs(**kwargs: Any) -> dict[str, Any]:
+            launch = original(**kwargs)
+            kernel_id = launch.setdefault("kernel_id", str(uuid.uuid4()))
+            env = dict(launch.get("env") or os.environ)
+            env[ENV_URL] = self.local_url()
+            env[ENV_TOKEN] = self._signer.mint(
+                server_owner(), f"kernel:{kernel_id}", ttl=self.kernel_token_lifetime
+            )
+            env[ENV_ROOT] = str(Path(self._server.root_dir).expanduser().resolve())
+            launch["env"] = env
+            return launch
+
+        kernel_start_kwargs._dataops = True  # type: ignore[attr-defined]
+        manager._kernel_start_kwargs = kernel_start_kwargs
+
+    def local_url(self) -> str:
+        """The server's URL as a process on this machine reaches it."""
+        server = self._server
+        scheme = "https" if server.certfile else "http"
+        host = server.ip if server.ip not in ("", "0.0.0.0", "::", "*") else "127.0.0.1"
+        if ":" in host and not host.startswith("["):
+            host = f"[{host}]"
+        return f"{scheme}://{host}:{server.port}{server.base_url}"
+
+    def verify_token(self, token: str) -> Claims:
+        """The claims of a DataOps token, if it is valid now: signed here, not expired, and
+        what it is bound to still lives (the kernel runs here; the job is running)."""
+        from ..core.identity import InvalidToken
+
+        claims = self._signer.verify(token)
+        if claims.kind == "kernel":
+            if claims.target not in self._server.kernel_manager:
+                raise InvalidToken(
+                    "The kernel this DataOps token was given to is gone.",
+                    hint="Restart the kernel to get a new one.",
+                )
+        elif claims.kind == "job":
+            record = self.services.jobs.record(claims.target)
+            if record.status != JobStatus.RUNNING.value:
+                raise InvalidToken("The job this DataOps token was given to has ended.")
         else:
-            loop.call_soon_threadsafe(self._job_deleted, job_id)
+            raise InvalidToken("The DataOps token is bound to nothing this server knows.")
+        return claims
 
-    def _job_deleted(self, job_id: str) -> None:
-        # On the loop, like _report: a change the watcher read just before the deletion is then
-        # either reported before this event or skipped after it, never after it.
-        self._deleted[job_id] = time.monotonic()
-        self._reported.pop(job_id, None)
-        self._emit("deleted", job_id, None)
-
-    def _emit(self, action: str, job_id: str, job: Job | None) -> None:
+    # -- events -------------------------------------------------------------------------------
+    def _emit(self, change: Change, summary: Any) -> None:
         try:
             self._event_logger.emit(
-                schema_id=JOB_EVENT_SCHEMA_ID, data=job_event(action, job_id, job)
+                schema_id=JOB_EVENT_SCHEMA_ID, data=job_event(change, summary)
             )
-        except Exception:  # an event must never break a request or the watcher
-            self.log.exception(
-                "jupyter_dataops: could not emit a %s event for job %s", action, job_id
-            )
+        except Exception:  # an event must never break the watcher
+            self.log.exception("jupyter_dataops: could not emit an event for job %s", change.id)
 
     # -- lifecycle ----------------------------------------------------------------------------
     async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
         self._loop = asyncio.get_running_loop()
+        self._write_server_file()
         self._reconcile_task = asyncio.ensure_future(self._reconcile())
-        if self._watcher is None:
-            self._watcher = asyncio.create_task(self._watch(), name="jupyter_dataops-job-events")
+        if not self._tasks:
+            self._tasks = [
+                asyncio.create_task(self._watch(), name="jupyter_dataops-events"),
+                asyncio.create_task(self._supervise(), name="jupyter_dataops-supervise"),
+            ]
+
+    def _write_server_file(self) -> None:
+        """Tell the worker where job kernels reach this server (see worker.main.job_env)."""
+        try:
+            write_json(
+                Path(self.dataops.data_dir) / SERVER_FILE,
+                {
+                    "url": self.local_url(),
+                    "pid": os.getpid(),
+                    "root_dir": str(Path(self._server.root_dir).expanduser().resolve()),
+                },
+            )
+        except OSError as exc:
+            self.log.warning("jupyter_dataops: cannot write %s: %s", SERVER_FILE, exc)
 
     async def _reconcile(self) -> None:
-        """Bring the store and the executor in line after a restart (queued jobs get run), then
-        let the executor get ready for the first job. Runs in a thread: the server starts at once."""
+        """After a restart: let a worker settle the jobs a lost worker left running and run the
+        queue, then get the worker ready for the first job. In a thread: the server starts at once."""
         try:
-            actions = await asyncio.to_thread(lambda: self.service.reconcile())
+            await asyncio.to_thread(lambda: self.services.supervisor.check())
+            await asyncio.to_thread(lambda: self.services.supervisor.warm_up())
         except Exception:
-            self.log.exception("jupyter_dataops: reconciling jobs with the executor failed")
-        else:
-            for line in actions:
-                self.log.info("jupyter_dataops: %s", line)
-        try:
-            await asyncio.to_thread(lambda: self.service.warm_up())
-        except Exception:
-            self.log.exception("jupyter_dataops: the job executor could not warm up")
+            self.log.exception("jupyter_dataops: could not start the job worker")
+
+    async def _supervise(self) -> None:
+        """Notice a lost worker within seconds while jobs wait or run (not only at the next submit)."""
+        while True:
+            await asyncio.sleep(self.supervise_interval)
+            try:
+                started = await asyncio.to_thread(lambda: self.services.supervisor.check())
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self.log.debug("jupyter_dataops: cannot check the job worker: %s", exc)
+                continue
+            if started:
+                self.log.warning(
+                    "jupyter_dataops: the job worker was gone with jobs to run; started a new one"
+                )
 
     async def _watch(self) -> None:
-        """Emit one job event per job that changed in the store since the last look."""
-        since = self._started_at - self._overlap_seconds
+        """Emit one job event per change in the store's change log, in order."""
+        seq: int | None = None
         failures = 0
         while True:
             try:
-                changes = await asyncio.to_thread(self._changes_since, since)
+                if seq is None:
+                    seq = await asyncio.to_thread(lambda: self.services.jobs.latest_change())
+                seq = await asyncio.to_thread(self._report, seq)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -185,51 +274,42 @@ class DataOpsExtension(ExtensionApp):
                 await asyncio.sleep(min(5.0, self.event_poll_interval * 2**failures))
                 continue
             failures = 0
-            since = self._report(changes, since)
             await asyncio.sleep(self.event_poll_interval)
 
-    def _changes_since(self, since: float) -> list[Job]:
-        return self.service.changes_since(since)
-
-    def _report(self, changes: list[Job], since: float) -> float:
-        """Emit events for ``changes`` not reported yet; return the next ``since``."""
-        newest = since
-        for job in changes:
-            newest = max(newest, job.updated_at)
-            if job.id in self._deleted:
-                continue
-            previous = self._reported.get(job.id)
-            if previous is not None and job.updated_at <= previous:
-                continue
-            self._reported[job.id] = job.updated_at
-            fresh = previous is None and job.created_at >= self._started_at
-            self._emit("created" if fresh else "updated", job.id, job)
-        next_since = max(since, newest - self._overlap_seconds)
-        if len(changes) >= _STORE_PAGE:
-            # A full page may end inside the overlap window: move on or we would re-read it forever.
-            next_since = newest
-        # Finished jobs change no more, so they need no entry once they are behind the window.
-        for job in changes:
-            if job.status.is_terminal and job.updated_at < next_since:
-                self._reported.pop(job.id, None)
-        forget = time.monotonic() - 60.0
-        for job_id in [i for i, at in list(self._deleted.items()) if at < forget]:
-            del self._deleted[job_id]
-        return next_since
+    def _report(self, since: int) -> int:
+        """Emit the changes after ``since``; returns the newest sequence number reported."""
+        jobs = self.services.jobs
+        while True:
+            changes = jobs.changes(since, limit=_CHANGES_PAGE)
+            if not changes:
+                return since
+            alive = [c.id for c in changes if c.kind == "job" and c.action != "deleted"]
+            summaries = {s.id: s for s in jobs.summaries(alive)} if alive else {}
+            for change in changes:
+                if change.kind == "job":
+                    self._emit(change, summaries.get(change.id))
+                since = change.seq
+            if len(changes) < _CHANGES_PAGE:
+                return since
 
     async def stop_extension(self) -> None:
-        if self._watcher is not None:
-            self._watcher.cancel()
+        for task in self._tasks:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._watcher
-            self._watcher = None
+                await task
+        self._tasks = []
         if self._reconcile_task is not None:
             with contextlib.suppress(Exception):
                 await self._reconcile_task
-        with self._service_lock:
-            service, self._service = self._service, None
-        if service is not None:
-            await asyncio.to_thread(service.close)
+        with contextlib.suppress(OSError):
+            path = Path(self.dataops.data_dir) / SERVER_FILE
+            info = read_json(path)
+            if info and info.get("pid") == os.getpid():
+                path.unlink()
+        with self._services_lock:
+            services, self._services = self._services, None
+        if services is not None:
+            await asyncio.to_thread(services.close)
 
 
 def _on_loop_thread(loop: asyncio.AbstractEventLoop) -> bool:

@@ -18,8 +18,16 @@ from pydantic import BaseModel
 from pydantic.json_schema import GenerateJsonSchema, models_json_schema
 from pydantic_core import core_schema
 
-from ..core.jobs.models import Job, JobCreate, JobPage, JobQuery, JobRerun, NotebookParameters
-from .schemas import ErrorBody, JobLogs, ServerInfo
+from ..core.jobs.models import (
+    Job,
+    JobCreate,
+    JobLogs,
+    JobPage,
+    JobQuery,
+    JobRerun,
+    NotebookParameters,
+)
+from .schemas import ErrorBody, LogQuery, ServerInfo, WorkerReport
 
 SPEC_PATH = Path(__file__).with_name("openapi.yaml")
 REF_TEMPLATE = "#/components/schemas/{model}"
@@ -34,7 +42,9 @@ MODELS: list[tuple[type[BaseModel], Mode]] = [
     (JobPage, "serialization"),
     (NotebookParameters, "serialization"),
     (JobLogs, "serialization"),
+    (LogQuery, "validation"),
     (ServerInfo, "serialization"),
+    (WorkerReport, "serialization"),
     (ErrorBody, "serialization"),
 ]
 

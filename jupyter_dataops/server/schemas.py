@@ -1,10 +1,12 @@
-"""Response bodies that only the REST API has (the rest are core models); named in openapi.yaml."""
+"""Bodies that only the REST API has (the rest are core models); named in openapi.yaml."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from ..core.jobs.models import ExecutorCapabilities
 
 
 class _Body(BaseModel):
@@ -20,12 +22,25 @@ class ErrorBody(_Body):
     details: dict[str, Any] = Field(default_factory=dict)
 
 
-class JobLogs(_Body):
-    logs: str = Field(..., description="The job's log as text")
+class LogQuery(_Body):
+    offset: int = Field(0, ge=0, le=2**53, description="Byte offset to read the log from")
 
 
 class ServerInfo(_Body):
     version: str
-    executor: str = Field(..., description="Name of the configured job executor")
-    jobs_dir: str = Field(..., description="Folder, relative to root_dir, holding job outputs")
+    user: str | None = Field(None, description="Who this server acts as for the caller")
+    executor: ExecutorCapabilities = Field(
+        ..., description="The job executor and what it supports (the UI offers only that)"
+    )
+    jobs_dir: str = Field(..., description="Folder, relative to root_dir, holding job files")
     root_dir: str
+
+
+class WorkerReport(_Body):
+    """The worker process that runs jobs (``dataops worker status|stop``)."""
+
+    executor: str
+    running: bool | None = Field(..., description="None when the executor has no process")
+    pid: int | None = None
+    started_at: float | None = None
+    stopped: bool | None = Field(None, description="Set by POST .../stop: whether it stopped")

@@ -1,5 +1,6 @@
-"""The store: SQLAlchemy tables, Alembic migrations and the repository every process shares."""
+"""The store: SQLAlchemy tables, Alembic migrations, units of work and the repositories of every
+capability (one module each), implementing ``jupyter_dataops.core.store``."""
 
-from .repository import HEAD_REVISION, JobStore
+from .database import HEAD_REVISION, MIGRATIONS_DIR, Database
 
-__all__ = ["HEAD_REVISION", "JobStore"]
+__all__ = ["HEAD_REVISION", "MIGRATIONS_DIR", "Database"]

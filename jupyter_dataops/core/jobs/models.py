@@ -6,7 +6,7 @@ Field names here are the REST API's JSON names (see ``server/openapi.yaml``) and
 from __future__ import annotations
 
 import enum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -82,36 +82,95 @@ class JobError(_Model):
     traceback: list[str] = Field(default_factory=list)
 
 
+class JobErrorSummary(_Model):
+    """A job's error in a list: the kind and the first part of the message, no traceback."""
+
+    cell_index: int | None = None
+    ename: str
+    evalue: str = Field("", description="At most 300 characters of the message")
+
+
 class JobProgress(_Model):
     cells_completed: int = 0
     cells_total: int = 0
     current_cell: int | None = None
 
 
+#: How much of a request a client can make the server hold, whatever the configured bounds.
+MAX_NAME_LENGTH = 200
+MAX_TAGS = 50
+MAX_TAG_LENGTH = 100
+MAX_TIMEOUT_SECONDS = 366 * 24 * 3600.0
+
+
 class JobCreate(_Model):
     """A request to run a notebook as a job."""
 
-    notebook_path: str = Field(..., min_length=1, description="Relative to the root directory")
+    notebook_path: str = Field(
+        ..., min_length=1, max_length=4096, description="Relative to the root directory"
+    )
     parameters: dict[str, Any] = Field(default_factory=dict)
-    kernel_name: str | None = Field(None, description="Defaults to the notebook's own kernel")
-    name: str | None = Field(None, max_length=200)
-    timeout_seconds: float | None = Field(None, gt=0, description="Whole-job limit")
-    max_retries: int = Field(0, ge=0, le=10)
-    tags: list[str] = Field(default_factory=list)
+    kernel_name: str | None = Field(
+        None, max_length=MAX_NAME_LENGTH, description="Defaults to the notebook's own kernel"
+    )
+    name: str | None = Field(None, max_length=MAX_NAME_LENGTH)
+    timeout_seconds: float | None = Field(
+        None, gt=0, le=MAX_TIMEOUT_SECONDS, description="Whole-job time limit, in seconds"
+    )
+    max_retries: int | None = Field(
+        None, ge=0, le=10, description="Retries after a failed attempt (default: the server's)"
+    )
+    tags: list[Annotated[str, Field(max_length=MAX_TAG_LENGTH)]] = Field(
+        default_factory=list, max_length=MAX_TAGS
+    )
 
 
 class JobRerun(_Model):
     """Run a job again; parameters given here replace those of the original one by one."""
 
     parameters: dict[str, Any] | None = None
-    kernel_name: str | None = None
+    kernel_name: str | None = Field(None, max_length=MAX_NAME_LENGTH)
     use_current_notebook: bool = Field(
         False, description="Run the notebook as it is now instead of the copy the job staged"
     )
 
 
+class JobSummary(_Model):
+    """A job as a list shows it: no parameters, warnings or traceback (see :class:`Job`)."""
+
+    id: str
+    name: str
+    notebook_path: str
+    status: JobStatus
+    kernel_name: str
+    executor: str
+    owner: str | None = Field(None, description="Who queued it, as the server authenticated them")
+    created_at: float
+    started_at: float | None = None
+    finished_at: float | None = None
+    updated_at: float
+    progress: JobProgress
+    attempt: int = 1
+    max_retries: int = 0
+    cancel_requested: bool = False
+    pending_reason: str | None = Field(
+        None, description="Why a queued or starting job is waiting, as the executor reports it"
+    )
+    error: JobErrorSummary | None = None
+    warning_count: int = 0
+    tags: list[str] = Field(default_factory=list)
+    rerun_of: str | None = None
+
+    @property
+    def duration(self) -> float | None:
+        if self.started_at is None:
+            return None
+        end = self.finished_at if self.finished_at is not None else self.updated_at
+        return max(0.0, end - self.started_at)
+
+
 class Job(_Model):
-    """A job as every adapter shows it."""
+    """A job as every adapter shows it in full."""
 
     id: str
     name: str
@@ -121,6 +180,7 @@ class Job(_Model):
     parameters: dict[str, Any]
     kernel_name: str
     executor: str
+    owner: str | None = None
     created_at: float
     started_at: float | None = None
     finished_at: float | None = None
@@ -130,7 +190,10 @@ class Job(_Model):
     max_retries: int = 0
     timeout_seconds: float | None = None
     cancel_requested: bool = False
-    output_path: str | None = Field(None, description="Executed notebook, relative to root_dir")
+    pending_reason: str | None = None
+    output_path: str | None = Field(
+        None, description="Executed notebook, relative to root_dir (None when not on this machine)"
+    )
     html_path: str | None = None
     log_path: str | None = None
     error: JobError | None = None
@@ -150,19 +213,55 @@ SortField = Literal["created_at", "started_at", "finished_at", "name", "status",
 
 
 class JobQuery(_Model):
-    """Filter, sort and page a job list."""
+    """Filter, sort and page a job list (keyset paging: pass a page's cursor to get the next)."""
 
-    status: list[JobStatus] | None = None
-    notebook: str | None = Field(None, description="Substring of the notebook path")
-    sort: SortField = "created_at"
+    id: list[Annotated[str, Field(max_length=32)]] | None = Field(
+        None, max_length=1000, description="Only these jobs (by full id)"
+    )
+    status: list[JobStatus] | None = Field(None, max_length=len(JobStatus))
+    notebook: str | None = Field(
+        None, max_length=4096, description="Only jobs of this notebook (its path, exactly)"
+    )
+    sort: SortField = Field(
+        "created_at",
+        description="Jobs not started (or not finished) yet sort as if they were the newest",
+    )
     order: Literal["asc", "desc"] = "desc"
-    offset: int = Field(0, ge=0)
     limit: int = Field(50, ge=1, le=1000)
+    cursor: str | None = Field(
+        None, max_length=2048, description="next_cursor or prev_cursor of the page before"
+    )
 
 
 class JobPage(_Model):
-    jobs: list[Job]
-    total: int
-    offset: int
-    limit: int
+    """One page of a job list, with the cursors of the pages around it."""
+
+    items: list[JobSummary]
+    next_cursor: str | None = Field(None, description="The next page, or None on the last one")
+    prev_cursor: str | None = Field(None, description="The page before, or None on the first")
+    total: int = Field(..., description="Jobs that match the filters, on all pages")
+    total_is_estimate: bool = Field(
+        False, description="Whether total is approximate (a large table counted recently)"
+    )
     counts: dict[str, int] = Field(default_factory=dict, description="Jobs per status, unfiltered")
+    seq: int = Field(0, description="The store's change sequence number this page reflects")
+
+
+class JobLogs(_Model):
+    """A chunk of a job's log: ask again from ``offset`` to follow it."""
+
+    logs: str = Field(..., description="The log text from the requested offset")
+    offset: int = Field(..., description="Where the next chunk starts (bytes)")
+    complete: bool = Field(..., description="Whether the job has ended and the log is whole")
+
+
+class ExecutorCapabilities(_Model):
+    """What an executor can do, so adapters offer only what works."""
+
+    name: str
+    cancel: bool = True
+    logs: bool = True
+    follow_logs: bool = True
+    progress: bool = True
+    gpus: bool = False
+    max_concurrent_jobs: int | None = None

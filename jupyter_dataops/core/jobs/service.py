@@ -1,11 +1,13 @@
-"""The DataOps service: the one facade that the REST handlers, the magics and the CLI call.
+"""Jobs: what the REST handlers, the ``%dataops`` magic and the ``dataops`` CLI call.
 
-Adapters parse input into a core model, call one method here and render the result. Nothing in
-this module knows about HTTP, IPython or the browser.
+Adapters parse input into a request model, call one method here and render the result. Nothing in
+this module knows about HTTP, IPython, kernels or the browser; jobs are *run* by the worker
+(:class:`~.runner.JobRunner` driving an :class:`~.executor.Executor`), which a
+:class:`Dispatcher` wakes up when there is work.
 
->>> service = DataOpsService(DataOps(root_dir="."))          # doctest: +SKIP
->>> job = service.create_job(JobCreate(notebook_path="train.ipynb", parameters={"alpha": 0.5}))
->>> service.wait_for_job(job.id).status                      # doctest: +SKIP
+>>> jobs = JobService(context, executor=executor, dispatcher=dispatcher)   # doctest: +SKIP
+>>> job = jobs.create(JobCreate(notebook_path="train.ipynb", parameters={"alpha": 0.5}))
+>>> jobs.wait(job.id).status                                                # doctest: +SKIP
 <JobStatus.COMPLETED: 'completed'>
 """
 
@@ -13,123 +15,210 @@ from __future__ import annotations
 
 import logging
 import re
-import shutil
+import threading
 import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from ..config import DataOps
 from ..errors import Conflict, InvalidInput, NotFound, QueueFull
+from ..notebooks import read_notebook
 from ..paths import relative_to_root, resolve_inside, resolve_notebook
+from ..store import Change
 from .models import (
-    ACTIVE_STATUSES,
     TERMINAL_STATUSES,
+    ExecutorCapabilities,
     Job,
     JobCreate,
     JobError,
+    JobErrorSummary,
+    JobLogs,
     JobPage,
     JobProgress,
     JobQuery,
     JobRerun,
     JobStatus,
+    JobSummary,
     NotebookParameters,
 )
-from .params import check_parameters, inspect_notebook, read_notebook
+from .params import check_kernel_language, check_parameters, inspect_notebook
 
 if TYPE_CHECKING:
-    from ...backends.base import Executor
-    from ...store.orm import JobRow
-    from ...store.repository import JobStore
+    from ..context import Context
+    from ..files import FileStore
+    from .executor import Executor
+    from .repository import JobRecord
 
 log = logging.getLogger("jupyter_dataops")
 
-ChangeCallback = Callable[[str, str, "Job | None"], None]
 _SAFE_STEM = re.compile(r"[^A-Za-z0-9_.-]+")
+#: Every job's log, next to its other files.
+LOG_NAME = "job.log"
+INPUT_NAME = "input.ipynb"
 
 
-def default_kernel_names() -> set[str]:
+class Dispatcher(Protocol):
+    """Gets queued jobs run: the local implementation is the worker supervisor."""
+
+    def wake(self) -> None:
+        """Make sure a worker runs and tell it there is work (BackendUnavailable if it cannot)."""
+
+    def check(self) -> bool:
+        """Start a worker if none runs; whether one had to be started. Cheap when one runs."""
+
+    def status(self) -> dict[str, Any]: ...
+
+    def stop(self) -> dict[str, Any]: ...
+
+
+#: kernel name -> the language it speaks (None when unknown)
+KernelCatalog = Callable[[], dict[str, str | None]]
+
+
+def default_kernels() -> dict[str, str | None]:
     from jupyter_client.kernelspec import KernelSpecManager
 
-    return set(KernelSpecManager().find_kernel_specs())
+    specs = KernelSpecManager().get_all_specs()
+    return {name: (spec.get("spec") or {}).get("language") for name, spec in specs.items()}
 
 
 def new_job_id() -> str:
     return uuid.uuid4().hex[:12]
 
 
-class DataOpsService:
-    """Jobs (and, later, schedules, snapshots, endpoints and sandboxes) behind one API."""
+def job_files(job: JobRecord) -> dict[str, str]:
+    """The keys of a job's files in its file store."""
+    stem = Path(job.output_name).stem
+    return {
+        "input": f"{job.files_key}/{INPUT_NAME}",
+        "output": f"{job.files_key}/{job.output_name}",
+        "html": f"{job.files_key}/{stem}.html",
+        "log": f"{job.files_key}/{LOG_NAME}",
+    }
+
+
+def summary_error(error: dict[str, Any] | None) -> JobErrorSummary | None:
+    if not error:
+        return None
+    evalue = str(error.get("evalue") or "")
+    return JobErrorSummary(
+        cell_index=error.get("cell_index"),
+        ename=str(error.get("ename") or "Error"),
+        evalue=evalue if len(evalue) <= 300 else evalue[:299] + "…",
+    )
+
+
+def to_summary(row: JobRecord) -> JobSummary:
+    return JobSummary(
+        id=row.id,
+        name=row.name,
+        notebook_path=row.notebook_path,
+        status=JobStatus(row.status),
+        kernel_name=row.kernel_name,
+        executor=row.executor,
+        owner=row.owner,
+        created_at=row.created_at,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+        updated_at=row.updated_at,
+        progress=JobProgress(
+            cells_completed=row.cells_completed,
+            cells_total=row.cells_total,
+            current_cell=row.current_cell,
+        ),
+        attempt=row.attempt,
+        max_retries=row.max_retries,
+        cancel_requested=bool(row.cancel_requested),
+        pending_reason=row.pending_reason,
+        error=summary_error(row.error),
+        warning_count=len(row.warnings or []),
+        tags=list(row.tags or []),
+        rerun_of=row.rerun_of,
+    )
+
+
+class JobService:
+    """Jobs behind one API: create, re-run, inspect, list, cancel, delete, follow."""
+
+    #: Seconds a count of a large list is reused while jobs keep changing (then marked estimate).
+    count_refresh_seconds = 1.0
 
     def __init__(
         self,
-        dataops: DataOps | None = None,
+        ctx: Context,
         *,
-        store: JobStore | None = None,
-        executor: Executor | None = None,
-        kernel_names: Callable[[], set[str]] | None = None,
-        on_change: ChangeCallback | None = None,
+        executor: Executor,
+        dispatcher: Dispatcher,
+        kernels: KernelCatalog | None = None,
     ) -> None:
-        self.dataops = dataops or DataOps()
-        self.root = Path(self.dataops.root_dir).resolve()
-        if store is None:
-            from ...store.repository import JobStore
+        self.ctx = ctx
+        self.executor = executor
+        self.dispatcher = dispatcher
+        self._kernels = kernels or default_kernels
+        self._counts_lock = threading.Lock()
+        self._counts: dict[Any, tuple[int, float, Any]] = {}
 
-            store = JobStore(self.dataops.store_url)
-        self.store = store
-        if executor is None:
-            executor = self.dataops.job_executor_class(
-                dataops=self.dataops, store=self.store, parent=self.dataops
-            )
-        self.executor: Executor = executor
-        self._kernel_names = kernel_names or default_kernel_names
-        self._on_change = on_change
+    @property
+    def config(self) -> Any:
+        return self.ctx.config
+
+    @property
+    def root(self) -> Path:
+        return self.ctx.root
+
+    def files(self, job: JobRecord) -> FileStore:
+        return self.ctx.files(job.root_dir)
 
     # -- notebooks ----------------------------------------------------------------------------
     def inspect_notebook(self, path: str) -> NotebookParameters:
         """The parameters cell of a notebook: names, inferred types, defaults and help."""
         real = resolve_notebook(self.root, path)
-        return inspect_notebook(read_notebook(real), relative_to_root(self.root, real))
+        nb = read_notebook(real, max_bytes=self.config.max_notebook_bytes)
+        return inspect_notebook(nb, relative_to_root(self.root, real))
 
-    # -- jobs ---------------------------------------------------------------------------------
-    def create_job(self, request: JobCreate, *, actor: str | None = None) -> Job:
+    # -- creating jobs ------------------------------------------------------------------------
+    def create(self, request: JobCreate, *, actor: str | None = None) -> Job:
         """Validate, stage the notebook and queue a job. Bad input raises and stores nothing."""
         real = resolve_notebook(self.root, request.notebook_path)
-        nb = read_notebook(real)
-        display = relative_to_root(self.root, real)
         return self._queue(
             source=real,
-            nb=nb,
-            display_path=display,
+            root=self.root,
+            display_path=relative_to_root(self.root, real),
             parameters=request.parameters,
             kernel_name=request.kernel_name,
             name=request.name,
             timeout_seconds=request.timeout_seconds,
-            max_retries=request.max_retries or self.dataops.default_max_retries,
+            max_retries=(
+                request.max_retries
+                if request.max_retries is not None
+                else self.config.default_max_retries
+            ),
             tags=request.tags,
             actor=actor,
             rerun_of=None,
         )
 
-    def rerun_job(self, job_id: str, request: JobRerun, *, actor: str | None = None) -> Job:
+    def rerun(self, job_id: str, request: JobRerun, *, actor: str | None = None) -> Job:
         """Run a job again: the notebook it staged (or the current one), with its parameters
-        updated by ``request.parameters``."""
-        row = self.store.get_job(job_id)
+        updated by ``request.parameters``, in the job's own root directory."""
+        with self.ctx.store.unit_of_work() as uow:
+            row = uow.jobs.get(job_id)
         if request.use_current_notebook:
             source = resolve_notebook(row.root_dir, row.notebook_path)
         else:
-            source = Path(row.input_file)
+            source = self.files(row).local_path(job_files(row)["input"]) or Path()
             if not source.is_file():
                 raise NotFound(
-                    f"The staged notebook of job {row.id} is gone ({source}).",
-                    hint="Run the notebook as a new job instead.",
+                    f"The staged notebook of job {row.id} is gone.",
+                    hint="Run the notebook as a new job instead (or re-run with the current "
+                    "notebook).",
                 )
         parameters = dict(row.parameters or {})
         parameters.update(request.parameters or {})
         return self._queue(
             source=source,
-            nb=read_notebook(source),
+            root=Path(row.root_dir),
             display_path=row.notebook_path,
             parameters=parameters,
             kernel_name=request.kernel_name or row.kernel_name,
@@ -145,7 +234,7 @@ class DataOpsService:
         self,
         *,
         source: Path,
-        nb: dict[str, Any],
+        root: Path,
         display_path: str,
         parameters: dict[str, Any],
         kernel_name: str | None,
@@ -156,237 +245,307 @@ class DataOpsService:
         actor: str | None,
         rerun_of: str | None,
     ) -> Job:
+        actor = actor or self.ctx.actor
+        nb = read_notebook(source, max_bytes=self.config.max_notebook_bytes)
         spec = inspect_notebook(nb, display_path)
-        values, warnings = check_parameters(spec, parameters)
-        kernel = self._check_kernel(
-            kernel_name or spec.kernel_name or self.dataops.default_kernel_name
+        values, warnings = check_parameters(
+            spec, parameters, max_value_bytes=self.config.max_parameter_bytes
         )
-        timeout = timeout_seconds or (self.dataops.default_timeout_seconds or None)
-        queued = self.store.count_jobs([JobStatus.QUEUED])
-        if queued >= self.dataops.max_queued_jobs:
-            raise QueueFull(
-                f"The job queue is full ({queued} jobs queued; the bound is "
-                f"{self.dataops.max_queued_jobs}).",
-                hint="Wait for queued jobs to finish, cancel some, or raise c.DataOps.max_queued_jobs.",
+        kernel = kernel_name or spec.kernel_name or self.config.default_kernel_name
+        kernels = self._kernels()
+        if kernel not in kernels:
+            raise InvalidInput(
+                f"Unknown kernel {kernel!r}; available: {', '.join(sorted(kernels)) or 'none'}.",
+                hint="Choose one of those, or install the kernel "
+                f"(python -m ipykernel install --user --name {kernel}).",
+                kernel_name=kernel,
             )
+        check_kernel_language(nb, kernel, kernels[kernel])
+        self.executor.check(kernel)
+        timeout = timeout_seconds or (self.config.default_timeout_seconds or None)
 
         job_id = new_job_id()
         stem = _SAFE_STEM.sub("_", Path(display_path).stem)[:60] or "notebook"
-        jobs_dir = resolve_inside(self.root, self.dataops.jobs_dir)
-        output_dir = jobs_dir / f"{stem}-{job_id}"
-        output_dir.mkdir(parents=True, exist_ok=False)
+        jobs_dir = resolve_inside(root, self.config.jobs_dir)
+        files_key = f"{relative_to_root(root, jobs_dir)}/{stem}-{job_id}"
+        files = self.ctx.files(str(root))
         try:
-            staged = output_dir / "input.ipynb"
-            shutil.copyfile(source, staged)
-            self.store.insert_job(
-                id=job_id,
-                name=name or Path(display_path).stem,
-                notebook_path=display_path,
-                root_dir=str(self.root),
-                input_file=str(staged),
-                output_dir=str(output_dir),
-                output_file=str(output_dir / f"{stem}.ipynb"),
-                status=JobStatus.QUEUED.value,
-                parameters=values,
-                kernel_name=kernel,
-                executor=self.executor.name,
-                cells_completed=0,
-                # papermill adds one code cell with the injected parameters
-                cells_total=spec.cell_count + (1 if values else 0),
-                attempt=1,
-                max_retries=max_retries,
-                timeout_seconds=timeout,
-                cancel_requested=False,
-                warnings=warnings,
-                tags=tags,
-                rerun_of=rerun_of,
-                owner=actor,
-            )
-        except BaseException:
-            shutil.rmtree(output_dir, ignore_errors=True)
-            raise
-        row = self.store.get_job(job_id)
+            staged = source.read_bytes()
+        except OSError as exc:
+            raise InvalidInput(f"Cannot read {display_path}: {exc.strerror}.") from exc
+        files.write_bytes(f"{files_key}/{INPUT_NAME}", staged)
+        now = self.ctx.clock.time()
         try:
-            self.executor.submit(row)
+            with self.ctx.store.unit_of_work() as uow:
+                # Serialise submits from here to the commit, so the queue bound holds however
+                # many clients submit at once (the count and the insert are one transaction).
+                uow.lock_writes()
+                queued = uow.jobs.count([JobStatus.QUEUED])
+                if queued >= self.config.max_queued_jobs:
+                    raise QueueFull(
+                        f"The job queue is full ({queued} jobs queued; the bound is "
+                        f"{self.config.max_queued_jobs}).",
+                        hint="Wait for queued jobs to finish, cancel some, or raise "
+                        "c.DataOps.max_queued_jobs.",
+                    )
+                uow.jobs.insert(
+                    id=job_id,
+                    name=name or Path(display_path).stem,
+                    notebook_path=display_path,
+                    root_dir=str(root),
+                    files_key=files_key,
+                    output_name=f"{stem}.ipynb",
+                    status=JobStatus.QUEUED.value,
+                    parameters=values,
+                    kernel_name=kernel,
+                    executor=self.executor.name,
+                    cells_completed=0,
+                    # papermill adds one code cell with the injected parameters
+                    cells_total=spec.cell_count + (1 if values else 0),
+                    attempt=1,
+                    max_retries=max_retries,
+                    timeout_seconds=timeout,
+                    cancel_requested=False,
+                    warnings=warnings,
+                    tags=tags,
+                    rerun_of=rerun_of,
+                    owner=actor,
+                    created_at=now,
+                    updated_at=now,
+                )
+                uow.audit.add(
+                    "job.rerun" if rerun_of else "job.create",
+                    "job",
+                    job_id,
+                    actor,
+                    notebook=display_path,
+                    parameters=sorted(values),
+                    kernel=kernel,
+                    rerun_of=rerun_of,
+                )
+                uow.commit()
         except BaseException:
-            # The backend refused: take the job back so the error changes nothing.
-            if self.store.delete_job(job_id, only_status=[JobStatus.QUEUED]):
-                shutil.rmtree(output_dir, ignore_errors=True)
+            files.delete_tree(files_key)
             raise
-        self.store.audit(
-            "job.rerun" if rerun_of else "job.create",
-            "job",
-            job_id,
-            actor,
-            notebook=display_path,
-            parameters=values,
-            kernel=kernel,
-            rerun_of=rerun_of,
-        )
-        job = self.to_job(row)
-        self._changed("created", job)
-        return job
+        try:
+            self.dispatcher.wake()
+        except BaseException:
+            # No worker can run it: take the job back so the error changes nothing.
+            with self.ctx.store.unit_of_work() as uow:
+                removed = uow.jobs.delete(job_id, only_status=[JobStatus.QUEUED])
+                uow.commit()
+            if removed:
+                files.delete_tree(files_key)
+            raise
+        return self.get(job_id)
 
-    def _check_kernel(self, kernel_name: str) -> str:
-        available = self._kernel_names()
-        if kernel_name not in available:
-            raise InvalidInput(
-                f"Unknown kernel {kernel_name!r}; available: {', '.join(sorted(available)) or 'none'}.",
-                hint="Choose one of those, or install the kernel "
-                f"(python -m ipykernel install --user --name {kernel_name}).",
-                kernel_name=kernel_name,
-            )
-        return kernel_name
+    # -- reading ------------------------------------------------------------------------------
+    def get(self, job_id: str) -> Job:
+        with self.ctx.store.unit_of_work() as uow:
+            return self.to_job(uow.jobs.get(job_id))
 
-    def get_job(self, job_id: str) -> Job:
-        return self.to_job(self.store.get_job(job_id))
+    def record(self, job_id: str) -> JobRecord:
+        with self.ctx.store.unit_of_work() as uow:
+            return uow.jobs.get(job_id)
 
-    def list_jobs(self, query: JobQuery | None = None) -> JobPage:
+    def list(self, query: JobQuery | None = None) -> JobPage:
         query = query or JobQuery()
-        rows, total, counts = self.store.list_jobs(query)
+        with self.ctx.store.unit_of_work() as uow:
+            seq = uow.changes.latest()
+            rows, next_cursor, prev_cursor = uow.jobs.page(query)
+            (total, counted_roughly), stale = self._cached_count(
+                ("total", tuple(query.id or ()), tuple(query.status or ()), query.notebook),
+                seq,
+                lambda: uow.jobs.total(query),
+            )
+            counts, _ = self._cached_count(("counts",), seq, uow.jobs.counts_by_status)
         return JobPage(
-            jobs=[self.to_job(r) for r in rows],
+            items=[to_summary(r) for r in rows],
+            next_cursor=next_cursor,
+            prev_cursor=prev_cursor,
             total=total,
-            offset=query.offset,
-            limit=query.limit,
-            counts=counts,
+            total_is_estimate=stale or counted_roughly,
+            counts={s.value: counts.get(s.value, 0) for s in JobStatus},
+            seq=seq,
         )
 
-    def cancel_job(self, job_id: str, *, actor: str | None = None) -> Job:
-        """Cancel a queued job at once, or ask the executor to stop a running one."""
-        row = self.store.get_job(job_id)
-        status = JobStatus(row.status)
-        if status in TERMINAL_STATUSES:
-            raise Conflict(
-                f"Job {row.id} has already {status.value}; there is nothing to cancel.",
-                hint="Delete it, or re-run it.",
+    def _cached_count(self, key: Any, seq: int, compute: Callable[[], Any]) -> tuple[Any, bool]:
+        """A count at change ``seq``: exact when nothing changed since it was made; otherwise
+        reused for up to ``count_refresh_seconds`` (and then reported as an estimate), so a busy
+        queue does not make every list request count the table again."""
+        now = self.ctx.clock.monotonic()
+        with self._counts_lock:
+            cached = self._counts.get(key)
+        if cached is not None:
+            cached_seq, made_at, value = cached
+            if cached_seq == seq:
+                return value, False
+            if now - made_at < self.count_refresh_seconds:
+                return value, True
+        value = compute()
+        with self._counts_lock:
+            if len(self._counts) > 256:
+                self._counts.clear()
+            self._counts[key] = (seq, now, value)
+        return value, False
+
+    def summaries(self, ids: list[str]) -> list[JobSummary]:
+        with self.ctx.store.unit_of_work() as uow:
+            return [to_summary(r) for r in uow.jobs.many(ids)]
+
+    def changes(self, since: int, *, limit: int = 500) -> list[Change]:
+        """What changed in the store after ``since`` (a change sequence number), oldest first."""
+        with self.ctx.store.unit_of_work() as uow:
+            return uow.changes.since(since, limit=limit)
+
+    def latest_change(self) -> int:
+        with self.ctx.store.unit_of_work() as uow:
+            return uow.changes.latest()
+
+    def capabilities(self) -> ExecutorCapabilities:
+        return self.executor.capabilities()
+
+    # -- acting on jobs -----------------------------------------------------------------------
+    def cancel(self, job_id: str, *, actor: str | None = None) -> Job:
+        """Cancel a queued job at once, or ask the worker to stop a running one."""
+        actor = actor or self.ctx.actor
+        with self.ctx.store.unit_of_work() as uow:
+            row = uow.jobs.get(job_id)
+            status = JobStatus(row.status)
+            if status in TERMINAL_STATUSES:
+                raise Conflict(
+                    f"Job {row.id} has already {status.value}; there is nothing to cancel.",
+                    hint="Delete it, or re-run it.",
+                )
+            cancelled_now = uow.jobs.update(
+                row.id,
+                from_status=[JobStatus.QUEUED],
+                status=JobStatus.CANCELLED,
+                cancel_requested=True,
+                finished_at=self.ctx.clock.time(),
+                pending_reason=None,
+                error=JobError(ename="Cancelled", evalue="Cancelled before it started.").model_dump(),
             )
-        now = time.time()
-        cancelled_now = self.store.update_job(
-            row.id,
-            from_status=[JobStatus.QUEUED],
-            status=JobStatus.CANCELLED,
-            cancel_requested=True,
-            finished_at=now,
-            error=JobError(ename="Cancelled", evalue="Cancelled before it started.").model_dump(),
-        )
-        if not cancelled_now:
-            if self.store.update_job(
+            asked = cancelled_now or uow.jobs.update(
                 row.id, from_status=[JobStatus.RUNNING], cancel_requested=True
-            ):
-                self.executor.cancel(self.store.get_job(row.id))
-        self.store.audit("job.cancel", "job", row.id, actor)
-        job = self.get_job(row.id)
-        self._changed("updated", job)
-        return job
-
-    def delete_job(self, job_id: str, *, actor: str | None = None) -> None:
-        """Delete a finished job with its outputs. Active jobs must be cancelled first."""
-        row = self.store.get_job(job_id)
-        if not self.store.delete_job(row.id, only_status=list(TERMINAL_STATUSES)):
-            raise Conflict(
-                f"Job {row.id} is {row.status}; only finished jobs can be deleted.",
-                hint=f"Cancel it first (dataops jobs cancel {row.id}), then delete it.",
             )
-        output_dir = Path(row.output_dir)
-        if output_dir.name.endswith(row.id):  # only ever remove the folder we created
-            shutil.rmtree(output_dir, ignore_errors=True)
-        self.store.audit("job.delete", "job", row.id, actor, notebook=row.notebook_path)
-        if self._on_change:
-            self._on_change("deleted", row.id, None)
+            if asked:
+                uow.audit.add("job.cancel", "job", row.id, actor)
+            uow.commit()
+        if asked and not cancelled_now:
+            self.dispatcher.wake()
+        return self.get(row.id)
 
-    def job_logs(self, job_id: str) -> str:
-        return self.executor.logs(self.store.get_job(job_id))
+    def delete(self, job_id: str, *, actor: str | None = None) -> None:
+        """Delete a finished job with its files. Active jobs must be cancelled first."""
+        actor = actor or self.ctx.actor
+        with self.ctx.store.unit_of_work() as uow:
+            row = uow.jobs.get(job_id)
+            if not uow.jobs.delete(row.id, only_status=list(TERMINAL_STATUSES)):
+                raise Conflict(
+                    f"Job {row.id} is {row.status}; only finished jobs can be deleted.",
+                    hint=f"Cancel it first (dataops jobs cancel {row.id}), then delete it.",
+                )
+            uow.audit.add("job.delete", "job", row.id, actor, notebook=row.notebook_path)
+            uow.commit()
+        if row.files_key.rsplit("-", 1)[-1] == row.id:  # only ever remove the folder we made
+            self.files(row).delete_tree(row.files_key)
 
-    def job_output(self, job_id: str) -> Path:
-        row = self.store.get_job(job_id)
-        path = Path(row.output_file)
-        if not path.is_file():
+    def logs(self, job_id: str, *, offset: int = 0) -> JobLogs:
+        row = self.record(job_id)
+        text, next_offset = self.executor.read_log(row, self.files(row), offset)
+        complete = JobStatus(row.status).is_terminal
+        if complete:  # anything written after the row changed is in this or a later chunk
+            size = self.files(row).size(job_files(row)["log"]) or 0
+            complete = next_offset >= size
+        return JobLogs(logs=text, offset=next_offset, complete=complete)
+
+    def output(self, job_id: str) -> tuple[str, bytes]:
+        """The executed notebook: its file name and bytes."""
+        row = self.record(job_id)
+        key = job_files(row)["output"]
+        try:
+            return row.output_name, self.files(row).read_bytes(key)
+        except FileNotFoundError:
+            raise NotFound(
+                f"Job {row.id} has no executed notebook yet (it is {row.status}).",
+                hint="Wait until it starts running.",
+            ) from None
+
+    def html(self, job_id: str) -> bytes:
+        """The executed notebook as HTML, rendered on first request and kept next to it."""
+        row = self.record(job_id)
+        keys = job_files(row)
+        files = self.files(row)
+        source_time = files.mtime(keys["output"])
+        if source_time is None:
             raise NotFound(
                 f"Job {row.id} has no executed notebook yet (it is {row.status}).",
                 hint="Wait until it starts running.",
             )
-        return path
+        html_time = files.mtime(keys["html"])
+        if html_time is not None and html_time >= source_time:
+            return files.read_bytes(keys["html"])
+        import nbformat
+        from nbconvert import HTMLExporter
 
-    def job_html(self, job_id: str) -> Path:
-        """The executed notebook rendered as HTML, rendered on first request and cached."""
-        source = self.job_output(job_id)
-        html = source.with_suffix(".html")
-        if not html.is_file() or html.stat().st_mtime < source.stat().st_mtime:
-            from nbconvert import HTMLExporter
+        nb = nbformat.reads(files.read_bytes(keys["output"]).decode("utf-8"), as_version=4)
+        body, _ = HTMLExporter().from_notebook_node(nb)
+        data = body.encode("utf-8")
+        files.write_bytes(keys["html"], data)
+        return data
 
-            body, _ = HTMLExporter().from_filename(str(source))
-            tmp = html.with_suffix(".html.tmp")
-            tmp.write_text(body, encoding="utf-8")
-            tmp.replace(html)
-        return html
-
-    def wait_for_job(
+    def wait(
         self,
         job_id: str,
         *,
         timeout: float | None = None,
         interval: float = 0.05,
         on_update: Callable[[Job], None] | None = None,
-        reconcile_every: float | None = 5.0,
+        supervise_every: float | None = 2.0,
     ) -> Job:
         """Block until the job ends (or ``timeout`` passes); ``on_update`` sees each change once.
 
-        Every ``reconcile_every`` seconds the executor reconciles, so a worker that died mid-job
-        is replaced and the job ends (``WorkerLost``, or retried) instead of the wait hanging on
-        a ``running`` row forever.
-        """
-        now = time.monotonic()
+        Every ``supervise_every`` seconds it checks that a worker runs, so a worker that died
+        mid-job is replaced (which fails or retries its jobs) instead of the wait hanging on a
+        ``running`` job forever."""
+        clock = self.ctx.clock
+        now = clock.monotonic()
         deadline = None if timeout is None else now + timeout
-        next_reconcile = None if not reconcile_every else now + reconcile_every
-        last = -1.0
+        next_check = None if not supervise_every else now + supervise_every
+        last: Any = None
+        job = self.get(job_id)
         while True:
-            row = self.store.get_job(job_id)
-            if row.updated_at != last:
-                last = row.updated_at
-                job = self.to_job(row)
+            key = (job.status, job.progress, job.attempt, job.pending_reason, job.updated_at)
+            if key != last:
+                last = key
                 if on_update:
                     on_update(job)
                 if job.status in TERMINAL_STATUSES:
                     return job
-            now = time.monotonic()
+            now = clock.monotonic()
             if deadline is not None and now > deadline:
-                return self.to_job(row)
-            if next_reconcile is not None and reconcile_every and now >= next_reconcile:
-                self.reconcile()
-                next_reconcile = now + reconcile_every
+                return job
+            if next_check is not None and supervise_every and now >= next_check:
+                try:
+                    self.dispatcher.check()
+                except Exception as exc:  # keep waiting; the next check may succeed
+                    log.warning("cannot check the job worker: %s", exc)
+                next_check = now + supervise_every
             time.sleep(interval)
-
-    def changes_since(self, since: float) -> list[Job]:
-        return [self.to_job(r) for r in self.store.changed_since(since)]
-
-    def reconcile(self) -> list[str]:
-        """After a restart: recover or fail interrupted jobs and make sure queued ones run."""
-        return self.executor.reconcile()
-
-    def executor_status(self) -> dict[str, Any]:
-        """Whether the executor's own processes (the local worker) run, and their pid."""
-        return self.executor.status()
-
-    def stop_executor(self) -> dict[str, Any]:
-        """Stop the executor's own processes; the next job starts them again."""
-        return self.executor.stop()
-
-    def warm_up(self) -> None:
-        """Prepare the executor for the first job (called by the server on start)."""
-        self.executor.warm_up()
-
-    def close(self) -> None:
-        self.executor.close()
-        self.store.close()
+            job = self.get(job.id)
 
     # -- rendering ----------------------------------------------------------------------------
-    def to_job(self, row: JobRow) -> Job:
-        output = Path(row.output_file)
-        output_dir = Path(row.output_dir)
-        has_output = output.is_file()
-        html = output.with_suffix(".html")
-        log_file = output_dir / "job.log"
+    def to_job(self, row: JobRecord) -> Job:
+        files = self.files(row)
+        keys = job_files(row)
+
+        def local(key: str) -> str | None:
+            path = files.local_path(key)
+            if path is None or not path.is_file():
+                return None
+            return relative_to_root(row.root_dir, path)
+
         return Job(
             id=row.id,
             name=row.name,
@@ -396,6 +555,7 @@ class DataOpsService:
             parameters=row.parameters or {},
             kernel_name=row.kernel_name,
             executor=row.executor,
+            owner=row.owner,
             created_at=row.created_at,
             started_at=row.started_at,
             finished_at=row.finished_at,
@@ -409,18 +569,18 @@ class DataOpsService:
             max_retries=row.max_retries,
             timeout_seconds=row.timeout_seconds,
             cancel_requested=bool(row.cancel_requested),
-            output_path=relative_to_root(self.root, output) if has_output else None,
-            html_path=relative_to_root(self.root, html) if html.is_file() else None,
-            log_path=relative_to_root(self.root, log_file) if log_file.is_file() else None,
+            pending_reason=row.pending_reason,
+            output_path=local(keys["output"]),
+            html_path=local(keys["html"]),
+            log_path=local(keys["log"]),
             error=JobError(**row.error) if row.error else None,
             warnings=list(row.warnings or []),
             tags=list(row.tags or []),
             rerun_of=row.rerun_of,
         )
 
-    def _changed(self, action: str, job: Job) -> None:
-        if self._on_change:
-            self._on_change(action, job.id, job)
+    def close(self) -> None:
+        self.executor.close()
 
 
-__all__ = ["ACTIVE_STATUSES", "DataOpsService"]
+__all__ = ["Dispatcher", "JobService", "job_files", "to_summary"]

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import info, jobs, not_found, notebooks
+from . import info, jobs, not_found, notebooks, worker
 
 default_handlers: list[tuple[str, Any]] = [
     *jobs.handlers,
     *notebooks.handlers,
     *info.handlers,
+    *worker.handlers,
     *not_found.handlers,  # last
 ]
 

@@ -1,21 +1,30 @@
-"""What every REST handler shares: running the core off the event loop, reading JSON and query
-arguments into core models, and turning every failure into one JSON error shape::
+"""What every REST handler shares: who the caller is, running the core off the event loop, reading
+JSON and query arguments into core models, and turning every failure into one JSON error shape::
 
     {"error": "invalid_input", "message": "...", "hint": "..." | null, "details": {...}}
 
 Core errors (``DataOpsError``) keep their own status (400/403/404/409/503); a pydantic validation
-error, malformed JSON or an unknown query argument is a 400; anything else is a 500 whose traceback
-goes to the server log, never to the client.
+error, malformed JSON or an unknown query argument is a 400; a body over the configured bound is a
+413; anything else is a 500 whose traceback goes to the server log, never to the client.
+
+Callers are authenticated by the server (token, cookie, JupyterHub), or, on these routes only, by
+a DataOps token (``Authorization: DataOps <token>``) that the server gave one of its kernels or
+the worker gave a job kernel (see ``core.identity``). The actor recorded in the audit log is the
+user the server authenticated: the server's owner for a single-user server with token auth (not
+the browser's random display name), the hub's user under JupyterHub, the token's subject.
 """
 
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 from collections.abc import Callable
 from http.client import responses
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
+from jupyter_server.auth import IdentityProvider, User
+from jupyter_server.auth.authorizer import Authorizer
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.extension.handler import ExtensionHandlerMixin
 from pydantic import BaseModel, ValidationError
@@ -24,7 +33,7 @@ from tornado import web
 from ...core.errors import DataOpsError
 
 if TYPE_CHECKING:
-    from ...core.jobs.service import DataOpsService
+    from ...services import Services
     from ..app import DataOpsExtension
 
 T = TypeVar("T")
@@ -36,6 +45,8 @@ API_PREFIX = "/dataops/api"
 
 #: Query arguments jupyter_server itself reads on any API request.
 _SERVER_ARGUMENTS = frozenset({"token", "_xsrf", "no_track_activity"})
+#: The scheme of a DataOps token in the Authorization header.
+TOKEN_SCHEME = "DataOps"
 
 _ERROR_NAMES = {
     400: "invalid_input",
@@ -77,6 +88,47 @@ def from_validation_error(exc: ValidationError, *, where: str = "body") -> ApiEr
     )
 
 
+class _TokenIdentity:
+    """The server's identity provider, which also accepts DataOps tokens on DataOps routes."""
+
+    def __init__(self, handler: DataOpsHandler, real: IdentityProvider) -> None:
+        self._handler = handler
+        self._real = real
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+    async def get_user(self, handler: Any) -> User | None:
+        header = handler.request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme == TOKEN_SCHEME and token.strip():
+            try:
+                claims = await asyncio.to_thread(
+                    self._handler.dataops.verify_token, token.strip()
+                )
+            except DataOpsError as exc:
+                raise ApiError(401, exc.to_dict()) from None
+            self._handler.token_claims = claims
+            return User(username=claims.subject, name=claims.subject, display_name=claims.subject)
+        user = self._real.get_user(handler)
+        if inspect.isawaitable(user):
+            user = await user
+        return user  # type: ignore[no-any-return]
+
+    def is_token_authenticated(self, handler: Any) -> bool:
+        # A bearer token in a header cannot be sent by another site: no XSRF check is needed.
+        if self._handler.token_claims is not None:
+            return True
+        return bool(self._real.is_token_authenticated(handler))
+
+
+class _TokenAuthorizer(Authorizer):
+    """A DataOps token authorizes the DataOps API (this handler's resource) and nothing else."""
+
+    def is_authorized(self, handler: Any, user: Any, action: str, resource: str) -> bool:
+        return resource == AUTH_RESOURCE
+
+
 class DataOpsHandler(ExtensionHandlerMixin, APIHandler):
     """Base of every ``/dataops/api`` handler. Subclasses parse, call one service method, render."""
 
@@ -84,20 +136,57 @@ class DataOpsHandler(ExtensionHandlerMixin, APIHandler):
 
     #: Query arguments this route accepts; any other one is a 400, so typos do not pass silently.
     query_arguments: ClassVar[frozenset[str]] = frozenset()
+    #: Set when the caller authenticated with a DataOps token.
+    token_claims: Claims | None = None
 
     @property
     def dataops(self) -> DataOpsExtension:
         return self.extensionapp  # type: ignore[return-value]
 
     @property
+    def identity_provider(self) -> Any:
+        return _TokenIdentity(self, super().identity_provider)
+
+    @property
+    def authorizer(self) -> Any:
+        if self.token_claims is not None:
+            return _TokenAuthorizer(parent=self.dataops)
+        return super().authorizer
+
+    @property
     def actor(self) -> str | None:
+        """Who the audit log records: see the module's docstring."""
+        if self.token_claims is not None:
+            return self.token_claims.subject
+        real = self.settings.get("identity_provider")
+        if type(real).__name__ in ("IdentityProvider", "PasswordIdentityProvider"):
+            from ..app import server_owner
+
+            return server_owner()
         user = self.current_user
         return getattr(user, "username", None) or None
 
     async def prepare(self) -> None:  # type: ignore[override]
         await super().prepare()
         if self.current_user:  # unauthenticated requests are refused by the method's decorator
+            self._check_body_size()
             self._check_query_arguments()
+
+    def _check_body_size(self) -> None:
+        limit = self.dataops.dataops.max_request_bytes
+        size = len(self.request.body or b"")
+        if size > limit:
+            raise ApiError(
+                413,
+                {
+                    "error": "too_large",
+                    "message": f"The request body has {size} bytes; this server reads at most "
+                    f"{limit}.",
+                    "hint": "Send less (pass large data as a file path), or raise "
+                    "c.DataOps.max_request_bytes.",
+                    "details": {"size": size, "limit": limit},
+                },
+            )
 
     def _check_query_arguments(self) -> None:
         unknown = []
@@ -111,9 +200,9 @@ class DataOpsHandler(ExtensionHandlerMixin, APIHandler):
         if unknown:
             allowed = ", ".join(sorted(self.query_arguments)) or "none"
             raise bad_request(
-                f"Unknown query argument(s): {', '.join(sorted(unknown))}.",
+                f"Unknown query argument(s): {', '.join(sorted(unknown)[:20])}.",
                 hint=f"This route accepts: {allowed}.",
-                unknown=sorted(unknown),
+                unknown=sorted(unknown)[:20],
             )
 
     # -- input --------------------------------------------------------------------------------
@@ -129,6 +218,11 @@ class DataOpsHandler(ExtensionHandlerMixin, APIHandler):
         else:
             try:
                 data = json.loads(raw)
+            except RecursionError:
+                raise bad_request(
+                    "The request body is nested too deeply to read.",
+                    hint=f"Send a flatter JSON object ({model.__name__}).",
+                ) from None
             except (ValueError, UnicodeDecodeError) as exc:
                 raise bad_request(
                     f"The request body is not valid JSON: {exc}.",
@@ -155,12 +249,12 @@ class DataOpsHandler(ExtensionHandlerMixin, APIHandler):
             raise from_validation_error(exc, where="query") from exc
 
     # -- the core -----------------------------------------------------------------------------
-    async def call(self, fn: Callable[[DataOpsService], T]) -> T:
-        """Run ``fn(service)`` in a worker thread: the core is synchronous and may import heavy
+    async def call(self, fn: Callable[[Services], T]) -> T:
+        """Run ``fn(services)`` in a worker thread: the core is synchronous and may import heavy
         modules or wait on the store, none of which may stall the server's event loop."""
         extension = self.dataops
         try:
-            return await asyncio.to_thread(lambda: fn(extension.service))
+            return await asyncio.to_thread(lambda: fn(extension.services))
         except DataOpsError as exc:
             raise ApiError(exc.http_status, exc.to_dict()) from exc
         except ValidationError as exc:
@@ -208,3 +302,4 @@ class DataOpsHandler(ExtensionHandlerMixin, APIHandler):
                 "details": {},
             }
         self.finish(json.dumps(body, default=str))
+

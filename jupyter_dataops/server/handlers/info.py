@@ -1,4 +1,4 @@
-"""``/dataops/api/info``: what this server runs jobs with and where their outputs go."""
+"""``/dataops/api/info``: who the caller is here, what runs jobs and what it supports."""
 
 from __future__ import annotations
 
@@ -16,11 +16,13 @@ class InfoHandler(DataOpsHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
+        actor = self.actor
         info = await self.call(
             lambda s: ServerInfo(
                 version=__version__,
-                executor=s.executor.name,
-                jobs_dir=s.dataops.jobs_dir,
+                user=actor,
+                executor=s.jobs.capabilities(),
+                jobs_dir=s.ctx.config.jobs_dir,
                 root_dir=str(s.root),
             )
         )

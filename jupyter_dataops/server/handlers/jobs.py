@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -12,7 +10,7 @@ from jupyter_server.utils import url_path_join
 from tornado import web
 
 from ...core.jobs.models import JobCreate, JobQuery, JobRerun
-from ..schemas import JobLogs
+from ..schemas import LogQuery
 from .base import API_PREFIX, DataOpsHandler
 
 # The rendered notebook is the job's output, i.e. content written by notebook code. The sandbox
@@ -30,24 +28,25 @@ HTML_CONTENT_SECURITY_POLICY = "; ".join(
 
 
 class JobsHandler(DataOpsHandler):
-    query_arguments = frozenset({"status", "notebook", "sort", "order", "offset", "limit"})
+    query_arguments = frozenset({"id", "status", "notebook", "sort", "order", "limit", "cursor"})
 
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        """List jobs: filter by status (repeatable) and notebook, sort, page."""
+        """List jobs: filter by id or status (repeatable) and notebook, sort, page by cursor."""
         query = self.query_model(
             JobQuery,
             {
+                "id": self.get_query_arguments("id") or None,
                 "status": self.get_query_arguments("status") or None,
                 "notebook": self.query_value("notebook"),
                 "sort": self.query_value("sort"),
                 "order": self.query_value("order"),
-                "offset": self.query_value("offset"),
                 "limit": self.query_value("limit"),
+                "cursor": self.query_value("cursor"),
             },
         )
-        self.write_json(await self.call(lambda s: s.list_jobs(query)))
+        self.write_json(await self.call(lambda s: s.jobs.list(query)))
 
     @web.authenticated
     @authorized("execute")
@@ -55,7 +54,7 @@ class JobsHandler(DataOpsHandler):
         """Run a notebook as a job (201 with the queued job)."""
         request = self.json_body(JobCreate)
         actor = self.actor
-        job = await self.call(lambda s: s.create_job(request, actor=actor))
+        job = await self.call(lambda s: s.jobs.create(request, actor=actor))
         self.set_header("Location", url_path_join(self.base_url, API_PREFIX, "jobs", job.id))
         self.write_json(job, status=201)
 
@@ -64,14 +63,14 @@ class JobHandler(DataOpsHandler):
     @web.authenticated
     @authorized
     async def get(self, job_id: str) -> None:
-        self.write_json(await self.call(lambda s: s.get_job(job_id)))
+        self.write_json(await self.call(lambda s: s.jobs.get(job_id)))
 
     @web.authenticated
     @authorized
     async def delete(self, job_id: str) -> None:
         """Delete a finished job and its outputs (409 while it is queued or running)."""
         actor = self.actor
-        await self.call(lambda s: s.delete_job(job_id, actor=actor))
+        await self.call(lambda s: s.jobs.delete(job_id, actor=actor))
         self.set_status(204)
         self.finish()
 
@@ -81,7 +80,7 @@ class JobCancelHandler(DataOpsHandler):
     @authorized
     async def post(self, job_id: str) -> None:
         actor = self.actor
-        self.write_json(await self.call(lambda s: s.cancel_job(job_id, actor=actor)))
+        self.write_json(await self.call(lambda s: s.jobs.cancel(job_id, actor=actor)))
 
 
 class JobRerunHandler(DataOpsHandler):
@@ -91,17 +90,20 @@ class JobRerunHandler(DataOpsHandler):
         """Run a job again, optionally with other parameters (201 with the new job)."""
         request = self.json_body(JobRerun, required=False)
         actor = self.actor
-        job = await self.call(lambda s: s.rerun_job(job_id, request, actor=actor))
+        job = await self.call(lambda s: s.jobs.rerun(job_id, request, actor=actor))
         self.set_header("Location", url_path_join(self.base_url, API_PREFIX, "jobs", job.id))
         self.write_json(job, status=201)
 
 
 class JobLogsHandler(DataOpsHandler):
+    query_arguments = frozenset({"offset"})
+
     @web.authenticated
     @authorized
     async def get(self, job_id: str) -> None:
-        logs = await self.call(lambda s: s.job_logs(job_id))
-        self.write_json(JobLogs(logs=logs))
+        """The log from ``offset`` (bytes); ask again from the returned offset to follow it."""
+        query = self.query_model(LogQuery, {"offset": self.query_value("offset")})
+        self.write_json(await self.call(lambda s: s.jobs.logs(job_id, offset=query.offset)))
 
 
 class JobHtmlHandler(DataOpsHandler):
@@ -114,8 +116,7 @@ class JobHtmlHandler(DataOpsHandler):
     @authorized
     async def get(self, job_id: str) -> None:
         """The executed notebook as HTML, rendered by nbconvert on first request."""
-        path = await self.call(lambda s: s.job_html(job_id))
-        body = await asyncio.to_thread(path.read_bytes)
+        body = await self.call(lambda s: s.jobs.html(job_id))
         self.finish(body, set_content_type="text/html; charset=UTF-8")
 
 
@@ -124,18 +125,17 @@ class JobOutputHandler(DataOpsHandler):
     @authorized
     async def get(self, job_id: str) -> None:
         """The executed notebook, as a download."""
-        path = await self.call(lambda s: s.job_output(job_id))
-        body = await asyncio.to_thread(path.read_bytes)
-        self.set_header("Content-Disposition", _attachment(path))
+        name, body = await self.call(lambda s: s.jobs.output(job_id))
+        self.set_header("Content-Disposition", _attachment(name))
         self.finish(body, set_content_type="application/x-ipynb+json")
 
 
-def _attachment(path: Path) -> str:
+def _attachment(name: str) -> str:
     """A Content-Disposition naming the file, safe for any characters in its name."""
     fallback = "".join(
-        c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in path.name
+        c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in name
     )
-    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(path.name)}"
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name)}"
 
 
 _JOB = r"(?P<job_id>[^/]+)"

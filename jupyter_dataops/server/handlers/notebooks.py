@@ -24,7 +24,7 @@ class NotebookParametersHandler(DataOpsHandler):
                 "The query argument 'path' is required.",
                 hint="Give the notebook's path relative to the server's root, e.g. ?path=train.ipynb",
             )
-        self.write_json(await self.call(lambda s: s.inspect_notebook(path)))
+        self.write_json(await self.call(lambda s: s.jobs.inspect_notebook(path)))
 
 
 handlers: list[tuple[str, Any]] = [

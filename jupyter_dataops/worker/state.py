@@ -1,10 +1,9 @@
-"""What the spawner and the worker share: the lock, the state file, the wake-up datagram and the
-settings. Cheap to import (no kernel or papermill code), so the CLI and server stay fast."""
+"""What the supervisor (in the server or the CLI) and the worker share: the lock, the state file
+and the wake-up datagram. Cheap to import (no kernel or papermill code)."""
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import fcntl
 import json
 import socket
@@ -14,21 +13,9 @@ from typing import Any
 LOCK_FILE = "worker.lock"
 STATE_FILE = "worker.json"
 LOG_FILE = "worker.log"
+#: Written by a running Jupyter server: where job kernels reach it (see core.identity).
+SERVER_FILE = "server.json"
 POKE = b"poke"
-
-
-@dataclasses.dataclass
-class WorkerSettings:
-    """What the spawning process's configuration (LocalExecutor traits) tells the worker."""
-
-    max_concurrent_jobs: int = 2
-    kernel_pool_size: int = 2
-    fork_kernels: bool = True
-    default_kernel: str = "python3"
-    idle_timeout: float = 600.0
-    cell_timeout: float = 0.0
-    poll_interval: float = 0.5
-    executor_name: str = "local"
 
 
 def try_lock(data_dir: Path) -> Any | None:
@@ -43,11 +30,22 @@ def try_lock(data_dir: Path) -> Any | None:
     return handle
 
 
-def read_state(data_dir: Path) -> dict[str, Any] | None:
+def read_json(path: Path) -> dict[str, Any] | None:
     try:
-        return json.loads((data_dir / STATE_FILE).read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
+        data = json.loads(path.read_text())
+    except (FileNotFoundError, json.JSONDecodeError, UnicodeDecodeError):
         return None
+    return data if isinstance(data, dict) else None
+
+
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data))
+    tmp.replace(path)
+
+
+def read_state(data_dir: Path) -> dict[str, Any] | None:
+    return read_json(data_dir / STATE_FILE)
 
 
 def poke(data_dir: Path) -> bool:

@@ -1,0 +1,82 @@
+"""Job file stores: the local one (a job's root directory, where JupyterLab opens the files) or
+object storage through fsspec (``c.DataOps.job_files_url = "s3://bucket/dataops"``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..core.errors import BackendUnavailable
+from ..core.files import FileStore, LocalFileStore, check_key
+
+if TYPE_CHECKING:
+    from ..core.config import DataOps
+
+
+class FsspecFileStore:
+    """Keys under an fsspec URL (``s3://bucket/prefix``, ``gs://...``, ``file:///shared/dir``)."""
+
+    def __init__(self, url: str) -> None:
+        try:
+            import fsspec
+        except ImportError as exc:  # pragma: no cover - fsspec comes with papermill's deps
+            raise BackendUnavailable(
+                "Job files in object storage need fsspec.", hint="pip install fsspec"
+            ) from exc
+        self.url = url.rstrip("/")
+        self.fs, self.root = fsspec.core.url_to_fs(self.url)
+        protocols = self.fs.protocol if isinstance(self.fs.protocol, tuple) else (self.fs.protocol,)
+        self._local = bool({"file", "local"} & set(protocols))
+
+    def _path(self, key: str) -> str:
+        return f"{self.root}/{check_key(key).as_posix()}"
+
+    def uri(self, key: str) -> str:
+        return self._path(key) if self._local else self.fs.unstrip_protocol(self._path(key))
+
+    def local_path(self, key: str) -> Path | None:
+        return Path(self._path(key)) if self._local else None
+
+    def write_bytes(self, key: str, data: bytes) -> None:
+        path = self._path(key)
+        self.fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
+        self.fs.pipe_file(path, data)
+
+    def read_bytes(self, key: str, offset: int = 0, size: int = -1) -> bytes:
+        path = self._path(key)
+        if not self.fs.exists(path):
+            raise FileNotFoundError(key)
+        end = None if size < 0 else offset + size
+        data: bytes = self.fs.cat_file(path, start=offset or None, end=end)
+        return data
+
+    def size(self, key: str) -> int | None:
+        try:
+            return int(self.fs.size(self._path(key)))
+        except FileNotFoundError:
+            return None
+
+    def mtime(self, key: str) -> float | None:
+        try:
+            info: dict[str, Any] = self.fs.info(self._path(key))
+        except FileNotFoundError:
+            return None
+        value = info.get("mtime") or info.get("LastModified") or info.get("updated")
+        if hasattr(value, "timestamp"):
+            return float(value.timestamp())
+        return float(value) if value is not None else 0.0
+
+    def delete_tree(self, key: str) -> None:
+        path = self._path(key)
+        if self.fs.exists(path):
+            self.fs.rm(path, recursive=True)
+
+
+def file_store_factory(dataops: DataOps) -> Callable[[str], FileStore]:
+    """``files(root_dir)`` for a context: the configured object store, else the job's root."""
+    url = dataops.job_files_url
+    if url:
+        store = FsspecFileStore(url)
+        return lambda _root: store
+    return LocalFileStore

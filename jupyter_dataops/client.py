@@ -1,0 +1,271 @@
+"""How the shell adapters (the ``dataops`` CLI and the ``%dataops`` magic) reach the core: either
+directly on the store (:class:`LocalClient`: the terminal CLI and terminal IPython act as the OS
+user) or through a Jupyter server's REST API (:class:`HttpClient`: a kernel that a server or the
+worker started acts as the user that server authenticated, with the credential it was given; see
+``core.identity``). Both return the same core models and raise the same core errors.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol
+
+from .core import errors
+from .core.identity import ENV_ROOT, ENV_TOKEN, ENV_URL
+from .core.jobs.models import (
+    TERMINAL_STATUSES,
+    Job,
+    JobCreate,
+    JobLogs,
+    JobPage,
+    JobQuery,
+    JobRerun,
+    JobSummary,
+)
+
+if TYPE_CHECKING:
+    from .services import Services
+
+
+class Client(Protocol):
+    #: The folder notebook paths are relative to (the server's root, or the CLI's --root-dir).
+    root: str
+    #: Where the client acts: "local" (on the store) or the server's URL.
+    where: str
+
+    def create_job(self, request: JobCreate) -> Job: ...
+    def rerun_job(self, job_id: str, request: JobRerun) -> Job: ...
+    def get_job(self, job_id: str) -> Job: ...
+    def list_jobs(self, query: JobQuery) -> JobPage: ...
+    def cancel_job(self, job_id: str) -> Job: ...
+    def delete_job(self, job_id: str) -> None: ...
+    def job_logs(self, job_id: str, offset: int = 0) -> JobLogs: ...
+    def summaries(self, ids: list[str]) -> list[JobSummary]: ...
+    def worker_status(self) -> dict[str, Any]: ...
+    def worker_stop(self) -> dict[str, Any]: ...
+    def close(self) -> None: ...
+
+    def wait_for_job(
+        self,
+        job_id: str,
+        *,
+        on_update: Callable[[Job], None] | None = None,
+        interval: float = 0.1,
+        timeout: float | None = None,
+    ) -> Job: ...
+
+
+class LocalClient:
+    """The core on this machine's store, acting as ``services.ctx.actor`` (the OS user)."""
+
+    where = "local"
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.root = str(services.root)
+
+    @property
+    def _actor(self) -> str | None:
+        return self.services.ctx.actor
+
+    def create_job(self, request: JobCreate) -> Job:
+        return self.services.jobs.create(request, actor=self._actor)
+
+    def rerun_job(self, job_id: str, request: JobRerun) -> Job:
+        return self.services.jobs.rerun(job_id, request, actor=self._actor)
+
+    def get_job(self, job_id: str) -> Job:
+        return self.services.jobs.get(job_id)
+
+    def list_jobs(self, query: JobQuery) -> JobPage:
+        return self.services.jobs.list(query)
+
+    def cancel_job(self, job_id: str) -> Job:
+        return self.services.jobs.cancel(job_id, actor=self._actor)
+
+    def delete_job(self, job_id: str) -> None:
+        self.services.jobs.delete(job_id, actor=self._actor)
+
+    def job_logs(self, job_id: str, offset: int = 0) -> JobLogs:
+        return self.services.jobs.logs(job_id, offset=offset)
+
+    def summaries(self, ids: list[str]) -> list[JobSummary]:
+        return self.services.jobs.summaries(ids)
+
+    def worker_status(self) -> dict[str, Any]:
+        return self.services.supervisor.status()
+
+    def worker_stop(self) -> dict[str, Any]:
+        return self.services.supervisor.stop()
+
+    def wait_for_job(
+        self,
+        job_id: str,
+        *,
+        on_update: Callable[[Job], None] | None = None,
+        interval: float = 0.1,
+        timeout: float | None = None,
+    ) -> Job:
+        return self.services.jobs.wait(
+            job_id, on_update=on_update, interval=interval, timeout=timeout
+        )
+
+    def close(self) -> None:
+        self.services.close()
+
+
+#: Error kinds of the REST API's ErrorBody, back to the core's typed errors.
+_ERRORS: dict[str, type[errors.DataOpsError]] = {
+    cls.reason: cls
+    for cls in (
+        errors.InvalidInput,
+        errors.NotFound,
+        errors.Conflict,
+        errors.Forbidden,
+        errors.PolicyViolation,
+        errors.QueueFull,
+        errors.BackendUnavailable,
+    )
+}
+
+
+class HttpClient:
+    """The DataOps REST API of a Jupyter server, as the user a DataOps token names."""
+
+    def __init__(self, url: str, token: str, root: str, *, timeout: float = 60.0) -> None:
+        self.where = url
+        self.base = url.rstrip("/") + "/dataops/api/"
+        self.token = token
+        self.root = root
+        self.timeout = timeout
+
+    @classmethod
+    def from_environment(cls, environ: dict[str, str] | None = None) -> HttpClient | None:
+        """The client of a kernel that a server (or the worker, for a job) started, else None."""
+        env = os.environ if environ is None else environ
+        url, token = env.get(ENV_URL), env.get(ENV_TOKEN)
+        if not url or not token:
+            return None
+        return cls(url, token, env.get(ENV_ROOT) or os.getcwd())
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Any = None,
+        params: list[tuple[str, str]] | None = None,
+    ) -> Any:
+        url = self.base + path
+        if params:
+            url += "?" + urllib.parse.urlencode(params)
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(url, data=data, method=method)
+        req.add_header("Authorization", f"DataOps {self.token}")
+        if data is not None:
+            req.add_header("Content-Type", "application/json")
+        try:
+            with urllib.request.urlopen(req, timeout=self.timeout) as response:
+                raw = response.read()
+        except urllib.error.HTTPError as exc:
+            raise _error_from(exc) from None
+        except (urllib.error.URLError, OSError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise errors.BackendUnavailable(
+                f"Cannot reach the Jupyter server at {self.where}: {reason}.",
+                hint="Is the server still running? Restart the kernel if the server restarted.",
+            ) from None
+        return json.loads(raw) if raw else None
+
+    def create_job(self, request: JobCreate) -> Job:
+        body = request.model_dump(mode="json", exclude_none=True)
+        return Job.model_validate(self.request("POST", "jobs", body=body))
+
+    def rerun_job(self, job_id: str, request: JobRerun) -> Job:
+        body = request.model_dump(mode="json", exclude_none=True)
+        return Job.model_validate(self.request("POST", f"jobs/{_q(job_id)}/rerun", body=body))
+
+    def get_job(self, job_id: str) -> Job:
+        return Job.model_validate(self.request("GET", f"jobs/{_q(job_id)}"))
+
+    def list_jobs(self, query: JobQuery) -> JobPage:
+        params: list[tuple[str, str]] = [("status", s.value) for s in query.status or []]
+        params += [("id", i) for i in query.id or []]
+        for name in ("notebook", "sort", "order", "limit", "cursor"):
+            value = getattr(query, name)
+            if value is not None:
+                params.append((name, str(value)))
+        return JobPage.model_validate(self.request("GET", "jobs", params=params))
+
+    def cancel_job(self, job_id: str) -> Job:
+        return Job.model_validate(self.request("POST", f"jobs/{_q(job_id)}/cancel", body={}))
+
+    def delete_job(self, job_id: str) -> None:
+        self.request("DELETE", f"jobs/{_q(job_id)}")
+
+    def job_logs(self, job_id: str, offset: int = 0) -> JobLogs:
+        params = [("offset", str(offset))] if offset else None
+        return JobLogs.model_validate(
+            self.request("GET", f"jobs/{_q(job_id)}/logs", params=params)
+        )
+
+    def summaries(self, ids: list[str]) -> list[JobSummary]:
+        if not ids:
+            return []
+        return self.list_jobs(JobQuery(id=ids, limit=len(ids))).items
+
+    def worker_status(self) -> dict[str, Any]:
+        return dict(self.request("GET", "worker"))
+
+    def worker_stop(self) -> dict[str, Any]:
+        return dict(self.request("POST", "worker/stop", body={}))
+
+    def wait_for_job(
+        self,
+        job_id: str,
+        *,
+        on_update: Callable[[Job], None] | None = None,
+        interval: float = 0.1,
+        timeout: float | None = None,
+    ) -> Job:
+        """Poll the job until it ends; the server itself notices a lost worker."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        last: Any = None
+        while True:
+            job = self.get_job(job_id)
+            key = (job.status, job.progress, job.attempt, job.pending_reason, job.updated_at)
+            if key != last:
+                last = key
+                if on_update:
+                    on_update(job)
+            if job.status in TERMINAL_STATUSES:
+                return job
+            if deadline is not None and time.monotonic() > deadline:
+                return job
+            time.sleep(max(interval, 0.05))
+
+    def close(self) -> None:
+        pass
+
+
+def _q(part: str) -> str:
+    return urllib.parse.quote(part, safe="")
+
+
+def _error_from(exc: urllib.error.HTTPError) -> errors.DataOpsError:
+    try:
+        body = json.loads(exc.read() or b"{}")
+    except ValueError:
+        body = {}
+    message = str(body.get("message") or f"The server answered HTTP {exc.code}.")
+    cls = _ERRORS.get(str(body.get("error")), errors.DataOpsError)
+    error = cls(message, hint=body.get("hint"), **(body.get("details") or {}))
+    if cls is errors.DataOpsError:
+        error.http_status = exc.code
+    return error

@@ -1,0 +1,18 @@
+"""The shell commands, one table for the CLI and the magic (see :mod:`.base`). A capability adds
+its module here: its groups and commands join the table."""
+
+from __future__ import annotations
+
+from . import jobs
+from .base import (
+    CommandSpec,
+    CommandTable,
+    Invocation,
+    Progress,
+    Ui,
+    UsageProblem,
+)
+
+TABLE = CommandTable(groups=[*jobs.GROUPS], commands=[*jobs.COMMANDS])
+
+__all__ = ["TABLE", "CommandSpec", "CommandTable", "Invocation", "Progress", "Ui", "UsageProblem"]

@@ -1,0 +1,127 @@
+"""The contract between the jobs core and an executor (a backend that runs job executions).
+
+The core owns the job: its state machine, retries, time limits and cancellation
+(:class:`~.runner.JobRunner`). An executor only starts, watches and stops *executions* (one per
+attempt of a job) and reports what it saw through a callback:
+
+- ``pending`` with a reason (a pod waiting for a node, a kernel starting),
+- ``running``,
+- ``progress`` (cells completed, the current cell),
+- ``exited`` with an outcome: ``succeeded``; ``failed`` with the error (a failing cell, a kernel
+  that died and why); ``stopped`` after :meth:`Executor.stop`; or ``lost`` when it cannot tell.
+
+Inputs and outputs are addressed by URI through the job file store (``ExecutionRequest``), so an
+execution does not need the server's filesystem. A third party adds an executor with an entry
+point in the ``jupyter_dataops.executors`` group and ``c.DataOps.job_executor_class = "name"``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+from traitlets.config import LoggingConfigurable
+
+from .models import ExecutorCapabilities, JobError
+
+if TYPE_CHECKING:
+    from ..files import FileStore
+    from .repository import JobRecord
+
+StopReason = Literal["cancel", "timeout", "shutdown"]
+Outcome = Literal["succeeded", "failed", "stopped", "lost"]
+
+
+@dataclasses.dataclass(frozen=True)
+class ExecutionRequest:
+    """One attempt of a job, as an executor needs it."""
+
+    execution_id: str  #: ``<job id>-<attempt>``
+    job_id: str
+    attempt: int
+    notebook_path: str  #: relative to root_dir, for messages and the working directory
+    root_dir: str
+    kernel_name: str
+    parameters: dict[str, Any]
+    input_uri: str  #: the staged notebook
+    output_uri: str  #: where the executed notebook goes
+    log_uri: str  #: where the job's log goes
+    cells_total: int
+    #: Extra environment for the job's kernel (its identity for %dataops, see core.identity).
+    env: dict[str, str] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True)
+class ExecutionUpdate:
+    execution_id: str
+    kind: Literal["pending", "running", "progress", "exited"]
+    reason: str | None = None  #: pending: why it waits
+    cells_completed: int | None = None  #: progress
+    current_cell: int | None = None  #: progress
+    outcome: Outcome | None = None  #: exited
+    error: JobError | None = None  #: exited with "failed" (or "lost")
+
+
+Report = Callable[[ExecutionUpdate], None]
+
+
+def execution_id(job_id: str, attempt: int) -> str:
+    return f"{job_id}-{attempt}"
+
+
+class Executor(LoggingConfigurable):
+    """Base class of executors. Construction must be cheap (the server and the CLI make one to ask
+    for capabilities and logs); :meth:`open` starts whatever runs executions, in the worker."""
+
+    #: Short name stored with each job (``c.DataOps.job_executor_class`` can name it).
+    name: ClassVar[str] = "base"
+
+    def __init__(self, *, dataops: Any = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        #: The shared settings (``core.config.DataOps``).
+        self.dataops = dataops
+
+    def capabilities(self) -> ExecutorCapabilities:
+        return ExecutorCapabilities(name=self.name)
+
+    def check(self, kernel_name: str) -> None:
+        """Refuse, with InvalidInput, a job this executor can never run. Called at submit."""
+
+    # -- in the worker ------------------------------------------------------------------------
+    def open(self, report: Report) -> None:
+        """Get ready to run executions; ``report`` may be called from any thread."""
+        raise NotImplementedError
+
+    def start(self, request: ExecutionRequest) -> None:
+        """Start an execution and return at once; report what happens to it."""
+        raise NotImplementedError
+
+    def stop(self, execution_id: str, reason: StopReason) -> None:
+        """Stop an execution; it then reports ``exited`` (usually with ``stopped``)."""
+        raise NotImplementedError
+
+    def recover(self, execution_ids: set[str]) -> set[str]:
+        """After the worker restarted: which of these executions still run and are watched again.
+        Those not returned are failed (or retried) as lost. A local executor recovers none."""
+        return set()
+
+    def close(self) -> None:
+        """Stop every execution and release what :meth:`open` started."""
+
+    # -- anywhere -----------------------------------------------------------------------------
+    def read_log(self, job: JobRecord, files: FileStore, offset: int = 0) -> tuple[str, int]:
+        """The job's log from byte ``offset``: ``(text, next offset)``."""
+        key = f"{job.files_key}/job.log"
+        try:
+            data = files.read_bytes(key, offset, 4 * 1024 * 1024)
+        except FileNotFoundError:
+            return "", offset
+        # Never split a UTF-8 character between two chunks.
+        cut = len(data)
+        if cut == 4 * 1024 * 1024:
+            while cut > 0 and (data[cut - 1] & 0xC0) == 0x80:
+                cut -= 1
+            if cut and data[cut - 1] >= 0xC0:
+                cut -= 1
+        return data[:cut].decode("utf-8", errors="replace"), offset + cut
