@@ -197,7 +197,7 @@ def queue_rate(server: Server, count: int, round_no: int) -> float:
     while pending and time.monotonic() < deadline:
         page = server.get("/dataops/api/jobs?status=completed&status=failed&limit=1000")
         assert isinstance(page, dict)
-        pending -= {j["id"] for j in page["jobs"]}
+        pending -= {j["id"] for j in page["items"]}
         time.sleep(0.25)  # light polling: the server shares the cores with the jobs
     elapsed = time.perf_counter() - start
     failed = server.get("/dataops/api/jobs?status=failed&limit=1")
@@ -273,12 +273,12 @@ def main() -> int:
         ratio, rate, job_rate, cpu_per_job = sorted(rounds, key=lambda x: x[0])[len(rounds) // 2]
     finally:
         server.stop()
-        from jupyter_dataops.backends.local import LocalExecutor
         from jupyter_dataops.core.config import DataOps
-        from jupyter_dataops.store import JobStore
+        from jupyter_dataops.store import Database
+        from jupyter_dataops.worker.supervisor import WorkerSupervisor
 
         dataops = DataOps(root_dir=str(root))
-        LocalExecutor(dataops=dataops, store=JobStore(dataops.store_url)).stop_worker()
+        WorkerSupervisor(dataops, Database(dataops.store_url)).stop_worker()
 
     peer_median, our_median = statistics.median(peer), statistics.median(ours)
     results.update(

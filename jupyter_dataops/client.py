@@ -211,9 +211,7 @@ class HttpClient:
 
     def job_logs(self, job_id: str, offset: int = 0) -> JobLogs:
         params = [("offset", str(offset))] if offset else None
-        return JobLogs.model_validate(
-            self.request("GET", f"jobs/{_q(job_id)}/logs", params=params)
-        )
+        return JobLogs.model_validate(self.request("GET", f"jobs/{_q(job_id)}/logs", params=params))
 
     def summaries(self, ids: list[str]) -> list[JobSummary]:
         if not ids:

@@ -29,6 +29,14 @@ def os_user() -> str | None:
         return None
 
 
+def installed_kernels() -> dict[str, str | None]:
+    """The kernel specs Jupyter finds on this machine: name -> the language it speaks."""
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    specs = KernelSpecManager().get_all_specs()
+    return {name: (spec.get("spec") or {}).get("language") for name, spec in specs.items()}
+
+
 class Services:
     """Every capability's core service, sharing one context (add one attribute per capability)."""
 
@@ -57,7 +65,9 @@ class Services:
             )
             executor = dataops.job_executor_class(parent=dataops, dataops=dataops)
             supervisor = WorkerSupervisor(dataops, store)
-            jobs = JobService(ctx, executor=executor, dispatcher=supervisor, kernels=kernels)
+            jobs = JobService(
+                ctx, executor=executor, dispatcher=supervisor, kernels=kernels or installed_kernels
+            )
         except BaseException:
             store.close()
             raise

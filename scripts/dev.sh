@@ -97,10 +97,11 @@ ensure_chromium() {
 }
 
 cmd_lint() {
-  step "ruff, mypy"
+  step "ruff, mypy, import contracts"
   ruff check .
   ruff format --check .
   mypy
+  lint-imports
   step "OpenAPI: the spec matches the models, the TypeScript types match the spec"
   "$PY" -m jupyter_dataops.server.openapi --check
   jlpm openapi:types >/dev/null

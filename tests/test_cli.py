@@ -21,7 +21,8 @@ from typing import Any
 
 import pytest
 
-from jupyter_dataops.cli import CommandLine
+from jupyter_dataops.cli import TerminalUi
+from jupyter_dataops.commands import TABLE, Invocation
 from jupyter_dataops.core.jobs.models import Job, JobStatus
 
 from .factories import make_job
@@ -50,7 +51,7 @@ class Env:
         config = base / "config"
         config.mkdir()
         (config / "jupyter_dataops_config.json").write_text(
-            json.dumps({"LocalExecutor": {"kernel_pool_size": 1, "idle_timeout": 120}})
+            json.dumps({"LocalExecutor": {"kernel_pool_size": 1}, "Worker": {"idle_timeout": 120}})
         )
         write_notebook(
             self.root / "ok.ipynb",
@@ -110,7 +111,7 @@ def fresh(tmp_path: Path):
 
 def nothing_stored(env: Env) -> None:
     page = env.json("jobs", "list")
-    assert page["total"] == 0 and page["jobs"] == []
+    assert page["total"] == 0 and page["items"] == []
     assert not (env.root / "dataops-jobs").exists() or not any(
         (env.root / "dataops-jobs").iterdir()
     )
@@ -131,7 +132,9 @@ def test_run_wait_json_completes_with_the_parameter_injected(env: Env):
 
 
 #: One progress line as ``--wait`` prints it when stderr is not a terminal.
-PROGRESS_LINE = re.compile(r"\[[#-]{24}\] (\d+)/(\d+) cells  (queued|running|completed)\b")
+PROGRESS_LINE = re.compile(
+    r"\[[#-]{24}\] (\d+)/(\d+) cells  (queued|running|completed)( \([^)]*\))?\b"
+)
 
 
 def progress_lines(stderr: str) -> list[tuple[int, int, str]]:
@@ -173,16 +176,20 @@ def test_wait_prints_a_final_progress_line_for_a_job_never_seen_running():
             output_path="dataops-jobs/ok-3f2a9c1b7d4e/ok.ipynb",
         )
 
-    class Service:
+    class Client:
+        root = "/r"
+
+        def create_job(self, request: Any) -> Job:
+            return job(JobStatus.QUEUED, 0)
+
         def wait_for_job(self, job_id: str, *, on_update: Any, interval: float) -> Job:
             on_update(job(JobStatus.QUEUED, 0))
             on_update(job(JobStatus.COMPLETED, 3))
             return job(JobStatus.COMPLETED, 3)
 
     out, err = io.StringIO(), io.StringIO()
-    code = CommandLine(Service(), out, err)._started(  # type: ignore[arg-type]
-        job(JobStatus.QUEUED, 0), wait=True, as_json=False
-    )
+    spec, args = TABLE.parse(["run", "ok.ipynb", "--wait"])
+    _, code = spec.run(Invocation(args=args, client=Client(), ui=TerminalUi(out, err)))  # type: ignore[arg-type]
     assert code == 0
     assert out.getvalue() == "3f2a9c1b7d4e\n"
     assert progress_lines(err.getvalue()) == [(0, 3, "queued"), (3, 3, "completed")]
@@ -243,9 +250,14 @@ def test_wrong_parameter_type_exits_2_and_stores_nothing(fresh: Env):
 @pytest.mark.parametrize(
     "args, code, text",
     [
+        (["run", "ok.ipynb", "--kernel-name", "nope"], 2, "Unknown kernel 'nope'"),
         (["run", "ok.ipynb", "--kernel", "no-such-kernel"], 2, "Unknown kernel 'no-such-kernel'"),
+        (["run", "ok.ipynb", "--max-retries", "99"], 2, "max_retries"),
         (["run", "ok.ipynb", "--retries", "99"], 2, "max_retries"),
+        (["run", "ok.ipynb", "--timeout-seconds", "-5"], 2, "timeout_seconds"),
         (["run", "ok.ipynb", "--timeout", "-5"], 2, "timeout_seconds"),
+        (["run", "ok.ipynb", "-p", "import", "1"], 2, "keyword"),
+        (["jobs", "list", "--cursor", "garbage"], 2, "cursor"),
         (["run", "ok.txt"], 2, "is not a notebook"),
         (["run", "../outside.ipynb"], 5, "outside the root directory"),
         (["run", "ok.ipynb", "--root-dir", "nope"], 2, "does not exist"),
@@ -291,6 +303,11 @@ def test_version_and_help(fresh: Env):
     assert version.returncode == 0 and version.stdout.startswith("dataops ")
     help_ = fresh.dataops("run", "--help")
     assert help_.returncode == 0 and "-p NAME VALUE" in help_.stdout
+    assert "--kernel-name" in help_.stdout and "--timeout-seconds" in help_.stdout
+    # The older spellings still work but are not advertised.
+    assert "--retries" not in help_.stdout and "--kernel " not in help_.stdout
+    top = fresh.dataops("--help")
+    assert "jobs" in top.stdout and "{" not in top.stdout.split("options:")[0].split("COMMAND")[0]
 
 
 # -- jobs ------------------------------------------------------------------------------------------
@@ -308,7 +325,7 @@ def test_jobs_list_show_logs_rerun_delete_by_prefix(env: Env):
     logs = env.dataops("jobs", "logs", prefix)
     assert logs.returncode == 0 and "alpha is 0.25" in logs.stdout
 
-    table = env.dataops("jobs", "list", "--notebook", "ok", "--status", "completed")
+    table = env.dataops("jobs", "list", "--notebook", "ok.ipynb", "--status", "completed")
     assert table.returncode == 0
     header, *rows = table.stdout.splitlines()
     assert header.split() == ["ID", "NAME", "STATUS", "PROGRESS", "CREATED", "DURATION"]
@@ -320,6 +337,9 @@ def test_jobs_list_show_logs_rerun_delete_by_prefix(env: Env):
     assert again["rerun_of"] == job["id"] and again["id"] != job["id"]
     assert again["parameters"] == {"alpha": 2.0}
     assert "alpha is 2.0" in output_text(env.root / again["output_path"])
+
+    follow = env.dataops("jobs", "logs", prefix, "--follow")
+    assert follow.returncode == 0 and follow.stdout == logs.stdout
 
     deleted = env.dataops("jobs", "delete", prefix)
     assert (deleted.returncode, deleted.stdout) == (0, f"Deleted job {job['id']}.\n")
@@ -333,15 +353,19 @@ def test_jobs_list_filters_sorts_and_pages(env: Env):
     env.dataops("run", "fail.ipynb", "--wait")
     env.dataops("run", "ok.ipynb", "--wait")
     failed = env.json("jobs", "list", "--status", "failed")
-    assert failed["jobs"] and {j["status"] for j in failed["jobs"]} == {"failed"}
+    assert failed["items"] and {j["status"] for j in failed["items"]} == {"failed"}
+    assert "parameters" not in failed["items"][0]  # a list has summaries
     both = env.json("jobs", "list", "--status", "failed", "--status", "completed")
-    assert {j["status"] for j in both["jobs"]} == {"failed", "completed"}
+    assert {j["status"] for j in both["items"]} == {"failed", "completed"}
     first = env.json("jobs", "list", "--limit", "1", "--sort", "created_at", "--order", "asc")
-    assert len(first["jobs"]) == 1 and first["total"] > 1
-    second = env.json("jobs", "list", "--limit", "1", "--offset", "1", "--order", "asc")
-    assert second["jobs"][0]["created_at"] >= first["jobs"][0]["created_at"]
+    assert len(first["items"]) == 1 and first["total"] > 1 and first["next_cursor"]
+    second = env.json(
+        "jobs", "list", "--limit", "1", "--order", "asc", "--cursor", first["next_cursor"]
+    )
+    assert second["items"][0]["created_at"] >= first["items"][0]["created_at"]
+    assert second["items"][0]["id"] != first["items"][0]["id"]
     paged = env.dataops("jobs", "list", "--limit", "1")
-    assert paged.stdout.splitlines()[-1] == f"(1-1 of {first['total']} jobs)"
+    assert paged.stdout.splitlines()[-1].startswith(f"(1 of {first['total']:,} jobs; next page:")
     # `jobs` alone, or with list options, is `jobs list`.
     assert env.json("jobs", "--status", "failed") == failed
     assert env.dataops("jobs").stdout == env.dataops("jobs", "list").stdout
@@ -381,7 +405,9 @@ def waiting_on_slow_job(env: Env) -> Iterator[tuple[subprocess.Popen[str], dict[
         deadline = time.monotonic() + WAIT
         running: list[dict[str, Any]] = []
         while not running and time.monotonic() < deadline:
-            running = env.json("jobs", "list", "--notebook", "slow", "--status", "running")["jobs"]
+            running = env.json("jobs", "list", "--notebook", "slow.ipynb", "--status", "running")[
+                "items"
+            ]
             time.sleep(0.2)
         assert running, "the slow job never started"
         yield proc, running[0]
@@ -443,3 +469,60 @@ def test_cli_path_does_not_import_heavy_libraries(fresh: Env):
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+# -- notebooks nobody here wrote ---------------------------------------------------------------------
+#: Notebooks from papermill's package and from other projects' sdists (tests/corpus.py), each with
+#: what `dataops run --wait` must end in: run to completion, fail as a job (on their own error, never
+#: ours), or just run ("ran": either).
+CORPUS_RUNS = {
+    "papermill/simple_execute.ipynb": ("completed", ["-p", "msg", "hello"]),
+    # Its parameters cell has a line that is not Python ("= 2"): the job fails there, as with papermill.
+    "papermill/complex_parameters.ipynb": ("failed", ["-p", "msg", "x"]),
+    "papermill/no_parameters.ipynb": ("completed", ["-p", "injected", "1"]),
+    "papermill/nb_version_4.4.ipynb": ("completed", []),
+    "papermill/broken1.ipynb": ("failed", []),
+    "papermill/sysexit1.ipynb": ("failed", []),
+    "papermill/line_magic_error.ipynb": ("failed", []),
+    # nbformat 3: converted and run; one of its cells fetches a URL, which fails offline.
+    "nbformat-5.11.1/tests/test3.ipynb": ("ran", []),
+    "nbclient-0.11.0/tests/files/Factorials.ipynb": ("completed", []),
+    "nbclient-0.11.0/tests/files/Unicode.ipynb": ("completed", []),
+    "nbclient-0.11.0/tests/files/Error.ipynb": ("failed", []),
+    "nbclient-0.11.0/tests/files/Empty Cell.ipynb": ("completed", []),
+}
+
+
+@pytest.fixture(scope="module")
+def corpus_root(env: Env) -> Path:
+    """The corpus notebooks, copied into the CLI's root."""
+    import shutil
+
+    from .corpus import PAPERMILL_NOTEBOOKS, corpus_notebooks
+
+    found = corpus_notebooks()
+    target = env.root / "corpus"
+    for name in CORPUS_RUNS:
+        source = (
+            PAPERMILL_NOTEBOOKS / name.split("/", 1)[1]
+            if name.startswith("papermill/")
+            else next(p for key, p in found.items() if key.endswith(name))
+        )
+        dest = target / name
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, dest)
+    return target
+
+
+@pytest.mark.parametrize("name", list(CORPUS_RUNS))
+def test_other_projects_notebooks_run_or_are_refused_in_one_line(env: Env, corpus_root, name):
+    expected, extra = CORPUS_RUNS[name]
+    result = env.dataops("run", f"corpus/{name}", *extra, "--wait", "--json")
+    assert "Traceback (most recent call last)" not in result.stderr, result.stderr
+    assert result.returncode in (0, 1), result.stderr
+    job = json.loads(result.stdout)
+    if expected == "ran":
+        expected = job["status"] if job["status"] in ("completed", "failed") else "completed"
+    assert job["status"] == expected, (job["status"], job["error"], result.stderr)
+    if expected == "failed":
+        assert job["error"]["ename"] not in ("InternalError", "DeadKernelError"), job["error"]

@@ -92,17 +92,20 @@ def test_coerce_rejects_with_a_message_naming_the_parameter(type_, given):
     assert info.value.hint
 
 
-def test_check_parameters_warns_on_unknown_and_refuses_without_cell(tmp_path):
+def test_check_parameters_warns_on_unknown_and_without_cell(tmp_path):
     nb = read_notebook(write_notebook(tmp_path / "a.ipynb", ["x"], parameters=PARAMS))
     spec = inspect_notebook(nb, "a.ipynb")
     values, warnings = check_parameters(spec, {"alpha": "0.2", "other": "7"})
     assert values == {"alpha": 0.2, "other": 7}
     assert len(warnings) == 1 and "'other'" in warnings[0]
 
+    # As papermill does, parameters for a notebook without a parameters cell go in a new cell at
+    # the top, with a warning (tests/test_params.py has the details).
     bare = inspect_notebook(read_notebook(write_notebook(tmp_path / "b.ipynb", ["x"])), "b.ipynb")
     assert check_parameters(bare, {}) == ({}, [])
-    with pytest.raises(InvalidInput, match="no cell tagged 'parameters'"):
-        check_parameters(bare, {"alpha": 1})
+    values, warnings = check_parameters(bare, {"alpha": 1})
+    assert values == {"alpha": 1}
+    assert len(warnings) == 1 and "no cell tagged 'parameters'" in warnings[0]
     with pytest.raises(InvalidInput, match="not a valid parameter name"):
         check_parameters(spec, {"not valid": 1})
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from traitlets.config import Config
 
+from jupyter_dataops.backends.local import LocalExecutor
 from jupyter_dataops.backends.local.kernels import KernelPool
 from jupyter_dataops.core.config import DataOps
 from jupyter_dataops.core.errors import Conflict, InvalidInput, QueueFull
@@ -297,7 +298,10 @@ def parked_services(tmp_path, **dataops_config) -> Services:
     (tmp_path / "root").mkdir(exist_ok=True)
     services = make_services(tmp_path, config={"DataOps": dataops_config})
     services.jobs = JobService(
-        services.ctx, executor=services.jobs.executor, dispatcher=_ParkedDispatcher()
+        services.ctx,
+        executor=services.jobs.executor,
+        dispatcher=_ParkedDispatcher(),
+        kernels=services.jobs._kernels,
     )
     return services
 
@@ -397,8 +401,7 @@ def test_the_worker_does_not_leak_threads_or_descriptors(service, root):
 
     def batch(count: int) -> tuple[int, int]:
         ids = [
-            service.create(notebook_path="nb.ipynb", parameters={"x": i}).id
-            for i in range(count)
+            service.create(notebook_path="nb.ipynb", parameters={"x": i}).id for i in range(count)
         ]
         for job_id in ids:
             assert wait_for_status(service, job_id, {JobStatus.COMPLETED}).status == "completed"
@@ -423,9 +426,7 @@ def test_job_kernels_are_forked_from_the_zygote_unless_turned_off(make, fork_ker
         ["import os; print('parent', os.getppid()); print('cwd', os.getcwd())"],
         parameters="x = 1",
     )
-    done = service.wait(
-        service.create(notebook_path="where.ipynb").id, timeout=WAIT
-    )
+    done = service.wait(service.create(notebook_path="where.ipynb").id, timeout=WAIT)
     assert done.status == JobStatus.COMPLETED, done.error
     text = output_text(root / done.output_path)
     state = read_state(service.data_dir)
@@ -489,3 +490,54 @@ def test_every_change_is_in_the_change_log(service, root):
     changes = service.jobs.changes(before)
     assert [c.id for c in changes] == [done.id]  # one row per job: its latest change
     assert changes[0].seq == service.jobs.latest_change() > before + 3  # queued, ran, ended
+
+
+@pytest.mark.parametrize("fork_kernels", [True, False])
+@pytest.mark.parametrize(
+    ("code", "cause"),
+    [
+        ("import os, signal; os.kill(os.getpid(), signal.SIGKILL)", "killed by signal 9 (SIGKILL)"),
+        ("import ctypes; ctypes.string_at(0)", "killed by signal 11 (SIGSEGV)"),
+    ],
+)
+def test_a_kernel_that_dies_fails_its_job_with_the_cause(make, fork_kernels, code, cause):
+    """A kernel killed by the OOM killer or a segfault fails the job with the real cause, whether
+    it was forked from the zygote or started the usual way."""
+    service = make(fork_kernels=fork_kernels)
+    write_notebook(service.root / "die.ipynb", ["x = 1", code, "print('never')"])
+    done = service.wait(service.create(notebook_path="die.ipynb").id)
+    assert done.status is JobStatus.FAILED
+    assert done.error.ename == "DeadKernelError", done.error
+    assert cause in done.error.evalue and done.error.evalue.startswith("The kernel died")
+    if "SIGKILL" in cause:
+        assert "out of memory?" in done.error.evalue
+    assert cause in service.jobs.logs(done.id).logs
+
+
+class CrashingExecutor(LocalExecutor):
+    """A local executor with a bug: its runner raises with an install path in the message."""
+
+    name = "crashing"
+
+    def _execute(self, execution, joblog):  # type: ignore[no-untyped-def]
+        raise RuntimeError("boom in /opt/venv/lib/python3.11/site-packages/thing/x.py line 3")
+
+
+def test_an_internal_error_gives_the_cause_not_our_traceback(tmp_path):
+    (tmp_path / "root").mkdir()
+    services = make_services(
+        tmp_path, config={"DataOps": {"job_executor_class": f"{__name__}.CrashingExecutor"}}
+    )
+    try:
+        write_notebook(services.root / "n.ipynb", ["1"])
+        job = services.jobs.create(JobCreate(notebook_path="n.ipynb"))
+        done = services.jobs.wait(job.id, timeout=WAIT)
+        assert done.status is JobStatus.FAILED
+        assert done.error.ename == "InternalError"
+        assert "site-packages" not in done.error.evalue and not done.error.traceback
+        assert "worker" in done.error.evalue  # where the details are
+        log = (Path(services.ctx.config.data_dir) / "worker.log").read_text()
+        assert "site-packages/thing/x.py" in log  # ... for the operator
+    finally:
+        services.supervisor.stop_worker()
+        services.close()

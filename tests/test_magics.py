@@ -15,9 +15,8 @@ from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import CapturedIO, capture_output
 
-from jupyter_dataops.adapters import service_from_environment
 from jupyter_dataops.core.jobs.models import Job, JobStatus
-from jupyter_dataops.magics import server_root_dir
+from jupyter_dataops.services import services_from_environment
 
 from .notebooks import output_text, write_notebook
 
@@ -40,7 +39,7 @@ def root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     config = base / "config"
     config.mkdir()
     (config / "jupyter_dataops_config.json").write_text(
-        json.dumps({"LocalExecutor": {"kernel_pool_size": 1, "idle_timeout": 120}})
+        json.dumps({"LocalExecutor": {"kernel_pool_size": 1}, "Worker": {"idle_timeout": 120}})
     )
     patch = pytest.MonkeyPatch()
     patch.setenv("JUPYTER_DATA_DIR", str(base / "data"))
@@ -49,7 +48,8 @@ def root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     patch.setenv(
         "PYTHONPATH", os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
     )
-    patch.delenv("JPY_PARENT_PID", raising=False)
+    for name in ("JPY_PARENT_PID", "DATAOPS_SERVER_URL", "DATAOPS_TOKEN", "DATAOPS_ROOT_DIR"):
+        patch.delenv(name, raising=False)
     patch.chdir(root)
     yield root
     # Whatever started the worker (the magic in this process, or a kernel), stop it.
@@ -114,11 +114,11 @@ def test_run_returns_the_job_and_shows_it_in_one_line(ip):
     assert ip.display_formatter.format(job)[0]["text/plain"] == (
         f"<Job {job.id} {job.status.value}: ok.ipynb>"
     )
-    service = service_from_environment(os.getcwd())
+    services = services_from_environment(os.getcwd())
     try:
-        assert service.wait_for_job(job.id, timeout=WAIT).status is JobStatus.COMPLETED
+        assert services.jobs.wait(job.id, timeout=WAIT).status is JobStatus.COMPLETED
     finally:
-        service.close()
+        services.close()
 
 
 def test_failed_job_shows_the_error_and_traceback(ip):
@@ -155,6 +155,9 @@ def test_text_progress_without_ipywidgets(ip, monkeypatch):
         ("run ok.ipynb -p alpha fast", "Parameter 'alpha' expects float"),
         ("run ok.ipynb --kernel nope", "Unknown kernel 'nope'"),
         ("run ok.ipynb --retries 99", "max_retries"),
+        ("run ok.ipynb --max-retries 99", "max_retries"),
+        ("run ok.ipynb -p import 1", "keyword"),
+        ("jobs show 0123456789ab", "No job with id '0123456789ab'."),
         ("frobnicate", "invalid choice: 'frobnicate'"),
         ("run", "the following arguments are required: NOTEBOOK"),
         ("run 'ok.ipynb", "Cannot split the line"),
@@ -180,7 +183,7 @@ def test_help_prints_usage_and_no_error(ip):
 def test_cell_body_only_for_run(ip):
     result, captured = run(ip, "%%dataops jobs\nalpha = 1\n")
     assert isinstance(result.error_in_exec, UsageError)
-    assert "Only `%%dataops run` and `%%dataops rerun` take a cell" in captured.stderr
+    assert "Only `%%dataops run` and `%%dataops jobs rerun` take a cell" in captured.stderr
     bad, captured = run(ip, "%%dataops run ok.ipynb\nnot a parameter\n")
     assert isinstance(bad.error_in_exec, UsageError)
     assert "Line 1 of the cell is not `name = value`" in captured.stderr
@@ -237,100 +240,102 @@ def test_show_logs_rerun_cancel_delete_by_prefix(ip, root):
 
 
 # -- where jobs live -----------------------------------------------------------------------------
-def test_server_root_is_used_and_paths_are_relative_to_the_kernel_folder(ip, root, monkeypatch):
-    """A kernel started by a Jupyter server in root/sub: jobs live under the server's root, the
-    notebook path is relative to the kernel's folder, and the link works from that folder."""
-    runtime = Path(os.environ["JUPYTER_RUNTIME_DIR"])
-    runtime.mkdir(parents=True, exist_ok=True)
-    pid = os.getpid()
-    (runtime / f"jpserver-{pid}.json").write_text(json.dumps({"pid": pid, "root_dir": str(root)}))
-    monkeypatch.setenv("JPY_PARENT_PID", str(pid))
+def test_paths_are_relative_to_the_kernel_folder_and_the_root_can_be_given(ip, root, monkeypatch):
+    """Outside a server's kernel, jobs live under the kernel's folder or --root-dir; the notebook
+    path is relative to the kernel's folder, and the link works from that folder."""
     monkeypatch.chdir(root / "sub")
-    try:
-        assert server_root_dir() == str(root.resolve())
-        result, captured = run(ip, "nested = %dataops run nested.ipynb --wait")
-        assert result.success, captured.stderr
-        job = ip.user_ns["nested"]
-        assert job.status is JobStatus.COMPLETED
-        assert job.notebook_path == "sub/nested.ipynb" and job.root_dir == str(root.resolve())
-        assert job.output_path.startswith("dataops-jobs/")
-        assert f'<a href="../{job.output_path}">' in html_outputs(captured)
-        assert "nested ran" in output_text(root / job.output_path)
-
-        # A server whose root does not contain the kernel's folder is not this kernel's server.
-        assert server_root_dir(cwd=str(root.parent)) is None
-    finally:
-        (runtime / f"jpserver-{pid}.json").unlink()
-    assert server_root_dir() is None
+    result, captured = run(ip, "nested = %dataops run nested.ipynb --root-dir .. --wait")
+    assert result.success, captured.stderr
+    job = ip.user_ns["nested"]
+    assert job.status is JobStatus.COMPLETED
+    assert job.notebook_path == "sub/nested.ipynb" and job.root_dir == str(root.resolve())
+    assert job.output_path.startswith("dataops-jobs/")
+    assert f'<a href="../{job.output_path}">' in html_outputs(captured)
+    assert "nested ran" in output_text(root / job.output_path)
+    outside, captured = run(ip, "%dataops run ../ok.ipynb")  # the root is now root/sub
+    assert isinstance(outside.error_in_exec, UsageError)
+    assert "outside the root directory" in captured.stderr
 
 
-def test_in_a_kernel_started_by_a_server(root):
-    """End to end in a real kernel, as JupyterLab runs it: the kernel's JPY_PARENT_PID is this
-    process (standing in for the server, whose jpserver file names the root), its cwd the
-    notebook's folder. The progress widget ends full and green, the link opens from that folder."""
+def test_in_a_kernel(root):
+    """End to end in a real kernel, as JupyterLab runs it (here without a server: the magic acts
+    on the store). The progress widget ends full and green; without --wait, every queued job's
+    bar is followed by one shared thread, which ends when they have."""
     import nbclient
     import nbformat
 
-    runtime = Path(os.environ["JUPYTER_RUNTIME_DIR"])
-    runtime.mkdir(parents=True, exist_ok=True)
-    server_file = runtime / f"jpserver-{os.getpid()}.json"
-    server_file.write_text(json.dumps({"pid": os.getpid(), "root_dir": str(root)}))
     driver = write_notebook(
-        root / "sub" / "driver.ipynb",
+        root / "driver.ipynb",
         [
             "%load_ext jupyter_dataops",
-            "job = %dataops run ../ok.ipynb -p alpha 0.5 --wait",
+            "job = %dataops run ok.ipynb -p alpha 0.5 --wait",
             "print(job.status.value, job.notebook_path)",
             "%dataops run nope.ipynb",
-            "later = %dataops run ../ok.ipynb -p alpha 0.7",
-            # Without --wait the bar follows the job from a thread after the cell has finished.
+            "run = get_ipython().run_line_magic\n"
+            "later = [run('dataops', 'run ok.ipynb -p alpha 0.7') for _ in range(3)]\n"
+            "import threading\n"
+            "followers = [t for t in threading.enumerate() if t.name.startswith('dataops-follow')]",
+            # Without --wait the bars follow the jobs from a thread after the cell has finished.
             "import time, warnings, ipywidgets\n"
             "warnings.simplefilter('ignore', DeprecationWarning)  # Widget.widgets\n"
-            "bar = [w for w in list(ipywidgets.Widget.widgets.values())\n"
-            "       if isinstance(w, ipywidgets.IntProgress)][-1]\n"
+            "bars = [w for w in list(ipywidgets.Widget.widgets.values())\n"
+            "        if isinstance(w, ipywidgets.IntProgress)][-3:]\n"
             f"deadline = time.monotonic() + {WAIT}\n"
-            "while bar.bar_style != 'success' and time.monotonic() < deadline:\n"
+            "while any(b.bar_style != 'success' for b in bars) and time.monotonic() < deadline:\n"
             "    time.sleep(0.1)\n"
-            "print(bar.bar_style, bar.value == bar.max)",
+            "time.sleep(1.5)  # the follower notices there is nothing left to follow\n"
+            "left = [t for t in threading.enumerate() if t.name.startswith('dataops-follow')]\n"
+            "print(len(followers), len(left), all(b.value == b.max for b in bars))",
         ],
     )
     nb = nbformat.read(driver, as_version=4)
     client = nbclient.NotebookClient(
         nb, resources={"metadata": {"path": str(driver.parent)}}, allow_errors=True, timeout=WAIT
     )
-    try:
-        client.execute()
-    finally:
-        server_file.unlink()
+    client.execute()
     ran, printed, bad = nb.cells[1].outputs, nb.cells[2].outputs, nb.cells[3].outputs
     queued, followed = nb.cells[4].outputs, nb.cells[5].outputs
 
     widget_states = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
-    # Two bars, the --wait one and the one following `later`: both ended full and green.
+    # Four bars, the --wait one and the three following `later`: all ended full and green.
     bars = [w["state"] for w in widget_states.values() if w["model_name"] == "IntProgressModel"]
-    assert len(bars) == 2
+    assert len(bars) == 4
     assert all(bar["value"] == bar["max"] and bar["bar_style"] == "success" for bar in bars)
     labels = [
         w["state"]["value"] for w in widget_states.values() if w["model_name"] == "LabelModel"
     ]
-    assert len(labels) == 2 and all(label.startswith("completed · ") for label in labels)
+    assert len(labels) == 4 and all(label.startswith("completed · ") for label in labels)
     html = "".join(o.get("data", {}).get("text/html", "") for o in ran)
-    assert '<a href="../dataops-jobs/ok-' in html
+    assert '<a href="dataops-jobs/ok-' in html
     assert printed[0]["text"] == "completed ok.ipynb\n"
     assert bad[0]["name"] == "stderr"
-    assert bad[0]["text"].startswith("UsageError: The notebook 'sub/nope.ipynb' does not exist.")
+    assert bad[0]["text"].startswith("UsageError: The notebook 'nope.ipynb' does not exist.")
     assert queued[0]["text"].startswith("Queued job ")
     assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in queued)
-    assert [o["text"] for o in followed if o.get("name") == "stdout"] == ["success True\n"]
+    # One follower thread for the three jobs while they ran, none once they had ended.
+    assert [o["text"] for o in followed if o.get("name") == "stdout"] == ["1 0 True\n"]
 
 
-def test_every_command_has_a_handler_in_both_adapters(ip):
-    """One parser, one set of commands: the CLI and the magic must handle all of them."""
-    from jupyter_dataops.adapters import COMMANDS, parse_command
-    from jupyter_dataops.cli import CommandLine
+def test_both_adapters_share_one_command_table(ip):
+    """One table of commands: the CLI and the magic parse the same words into the same command,
+    and every command (and hidden alias) has help in both."""
+    from jupyter_dataops.commands import TABLE
 
-    magics = ip.magics_manager.registry["DataOpsMagics"]
-    cli = CommandLine(None, sys.stdout, sys.stderr)  # type: ignore[arg-type]  # handlers only
-    assert set(magics.handlers) == set(COMMANDS) == set(cli.handlers)
-    line = "run a.ipynb -p alpha 0.5 -p n 3 --wait --json --kernel k --timeout 9 --retries 1"
-    assert parse_command(line.split(), prog="%dataops") == parse_command(line.split())
+    line = (
+        "run a.ipynb -p alpha 0.5 -p n 3 --wait --json --kernel-name k --timeout-seconds 9 "
+        "--max-retries 1 --tag x"
+    )
+    cli_spec, cli_args = TABLE.parse(line.split())
+    magic_spec, magic_args = TABLE.parse(line.split(), prog="%dataops")
+    assert cli_spec is magic_spec and vars(cli_args) == vars(magic_args)
+    old_spelling = TABLE.parse("run a.ipynb --kernel k --timeout 9 --retries 1".split())[1]
+    assert (old_spelling.kernel_name, old_spelling.timeout_seconds, old_spelling.max_retries) == (
+        "k",
+        9.0,
+        1,
+    )
+    assert TABLE.parse(["show", "abcd"])[0] is TABLE.parse(["jobs", "show", "abcd"])[0]
+    for spec in TABLE.commands:
+        for words in (spec.words, *spec.hidden_aliases):
+            _, captured = run(ip, f"%dataops {' '.join(words)} --help")
+            assert captured.stdout.startswith(f"usage: %dataops {' '.join(words)}"), words

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import getpass
+import json
 import os
 
 import pytest
@@ -23,7 +25,7 @@ def assert_error(response, code: int, error: str) -> dict:
 
 async def assert_nothing_stored(dataops_api, notebook_root):
     page = (await dataops_api("GET", "jobs")).json()
-    assert page["total"] == 0 and page["jobs"] == []
+    assert page["total"] == 0 and page["items"] == []
     assert not any((notebook_root / "dataops-jobs").glob("*"))
 
 
@@ -31,11 +33,19 @@ async def assert_nothing_stored(dataops_api, notebook_root):
 async def test_info(dataops_api, notebook_root):
     response = await dataops_api("GET", "info")
     assert response.code == 200
-    assert response.json() == {
-        "version": jupyter_dataops.__version__,
-        "executor": "local",
-        "jobs_dir": "dataops-jobs",
-        "root_dir": os.path.realpath(notebook_root),
+    info = response.json()
+    assert info["version"] == jupyter_dataops.__version__
+    assert (info["jobs_dir"], info["root_dir"]) == ("dataops-jobs", os.path.realpath(notebook_root))
+    # A single-user server with token auth acts as the OS user, not a random display name.
+    assert info["user"] == getpass.getuser()
+    assert info["executor"] == {
+        "name": "local",
+        "cancel": True,
+        "logs": True,
+        "follow_logs": True,
+        "progress": True,
+        "gpus": False,
+        "max_concurrent_jobs": os.cpu_count() or 1,
     }
 
 
@@ -121,20 +131,20 @@ async def test_wrong_parameter_type_is_400_and_stores_nothing(
     await assert_nothing_stored(dataops_api, notebook_root)
 
 
-async def test_parameters_for_a_notebook_without_parameters_cell_is_400(
-    dataops_api, make_notebook, notebook_root
+async def test_parameters_for_a_notebook_without_parameters_cell_are_injected_with_a_warning(
+    dataops_api, make_notebook
 ):
-    make_notebook("plain.ipynb", ["print(1)"])
-    body = assert_error(
-        await dataops_api(
-            "POST", "jobs", json={"notebook_path": "plain.ipynb", "parameters": {"alpha": 1}}
-        ),
-        400,
-        "invalid_input",
+    make_notebook("plain.ipynb", ["print(alpha)"])
+    inspected = await dataops_api("GET", "notebooks", "parameters", params={"path": "plain.ipynb"})
+    assert any("no cell tagged 'parameters'" in w for w in inspected.json()["warnings"])
+    response = await dataops_api(
+        "POST", "jobs", json={"notebook_path": "plain.ipynb", "parameters": {"alpha": 1}}
     )
-    assert "parameters" in body["message"] and "alpha" in body["message"]
-    assert "Tag" in body["hint"]
-    await assert_nothing_stored(dataops_api, notebook_root)
+    assert response.code == 201, response
+    job = response.json()
+    assert any("injected in a new cell at the top" in w for w in job["warnings"])
+    done = await dataops_api.wait_for_job(job["id"])
+    assert done["status"] == "completed", done
 
 
 async def test_unknown_kernel_is_400(dataops_api, make_notebook, notebook_root):
@@ -163,6 +173,17 @@ async def test_unknown_kernel_is_400(dataops_api, make_notebook, notebook_root):
         (b'{"notebook_path": "train.ipynb", "max_retries": 11}', "max_retries"),
         (b'{"notebook_path": "train.ipynb", "timeout_seconds": -1}', "timeout_seconds"),
         (b'{"notebook_path": "train.ipynb", "parameters": [1]}', "parameters"),
+        (b'{"notebook_path": "train.ipynb", "tags": ["' + b"x" * 101 + b'"]}', "tags.0"),
+        (b'{"notebook_path": "train.ipynb", "name": "' + b"n" * 201 + b'"}', "name"),
+        (b"[" * 200_000 + b"]" * 200_000, None),
+        (
+            b'{"notebook_path": "train.ipynb", "parameters": {"alpha": '
+            + b"[" * 200_000
+            + b"]" * 200_000
+            + b"}}",
+            None,
+        ),
+        (b'{"notebook_path": "' + b"a/" * 3000 + b'x.ipynb"}', "notebook_path"),
     ],
 )
 async def test_malformed_create_requests_are_400(
@@ -198,27 +219,49 @@ async def test_list_filters_sorts_and_pages(dataops_api, make_notebook):
     created = [
         await dataops_api.create_job(notebook_path="a/train.ipynb", name="t1"),
         await dataops_api.create_job(notebook_path="b/report.ipynb", name="r1"),
-        await dataops_api.create_job(notebook_path="a/train.ipynb", name="t2"),
+        await dataops_api.create_job(
+            notebook_path="a/train.ipynb", name="t2", parameters={"alpha": 2}
+        ),
     ]
 
     page = (await dataops_api("GET", "jobs")).json()
-    assert page["total"] == 3 and page["offset"] == 0 and page["limit"] == 50
-    assert [j["id"] for j in page["jobs"]] == [j["id"] for j in reversed(created)]  # newest first
-    assert sum(page["counts"].values()) == 3
+    assert page["total"] == 3 and page["next_cursor"] is None and page["prev_cursor"] is None
+    assert [j["id"] for j in page["items"]] == [j["id"] for j in reversed(created)]  # newest first
+    assert sum(page["counts"].values()) == 3 and page["seq"] >= 3
     assert set(page["counts"]) == {"queued", "running", "completed", "failed", "cancelled"}
+    # A list has summaries: no parameters, warnings or tracebacks (a 5 MB parameter made every
+    # page 5 MB).
+    assert "parameters" not in page["items"][0] and "warnings" not in page["items"][0]
 
-    page = (await dataops_api("GET", "jobs", params={"notebook": "train"})).json()
-    assert page["total"] == 2 and {j["name"] for j in page["jobs"]} == {"t1", "t2"}
+    page = (await dataops_api("GET", "jobs", params={"notebook": "a/train.ipynb"})).json()
+    assert page["total"] == 2 and {j["name"] for j in page["items"]} == {"t1", "t2"}
+
+    page = (await dataops_api("GET", "jobs", params={"id": [created[0]["id"], "nope"]})).json()
+    assert [j["id"] for j in page["items"]] == [created[0]["id"]]
 
     page = (await dataops_api("GET", "jobs", params={"sort": "name", "order": "asc"})).json()
-    assert [j["name"] for j in page["jobs"]] == ["r1", "t1", "t2"]
+    assert [j["name"] for j in page["items"]] == ["r1", "t1", "t2"]
 
-    page = (
+    first = (
+        await dataops_api("GET", "jobs", params={"sort": "name", "order": "asc", "limit": 1})
+    ).json()
+    assert first["total"] == 3 and [j["name"] for j in first["items"]] == ["r1"]
+    second = (
         await dataops_api(
-            "GET", "jobs", params={"sort": "name", "order": "asc", "offset": 1, "limit": 1}
+            "GET",
+            "jobs",
+            params={"sort": "name", "order": "asc", "limit": 1, "cursor": first["next_cursor"]},
         )
     ).json()
-    assert page["total"] == 3 and [j["name"] for j in page["jobs"]] == ["t1"]
+    assert [j["name"] for j in second["items"]] == ["t1"]
+    back = (
+        await dataops_api(
+            "GET",
+            "jobs",
+            params={"sort": "name", "order": "asc", "limit": 1, "cursor": second["prev_cursor"]},
+        )
+    ).json()
+    assert [j["name"] for j in back["items"]] == ["r1"] and back["prev_cursor"] is None
 
     # Repeated status arguments are OR-ed; together they cover every job.
     everything = ["queued", "running", "completed", "failed", "cancelled"]
@@ -237,9 +280,11 @@ async def test_list_filters_sorts_and_pages(dataops_api, make_notebook):
         ({"status": "finished"}, "status.0"),
         ({"limit": "0"}, "limit"),
         ({"limit": "lots"}, "limit"),
-        ({"offset": "-1"}, "offset"),
+        ({"limit": str(2**64)}, "limit"),
         ({"sort": "colour"}, "sort"),
         ({"order": "up"}, "order"),
+        ({"cursor": "x" * 3000}, "cursor"),
+        ({"id": "x" * 40}, "id.0"),
     ],
 )
 async def test_bad_list_queries_are_400(dataops_api, params, field):
@@ -247,21 +292,121 @@ async def test_bad_list_queries_are_400(dataops_api, params, field):
     assert [e["field"] for e in error["details"]["errors"]] == [field]
 
 
-async def test_unknown_or_repeated_query_arguments_are_400(dataops_api):
+async def test_offset_paging_is_gone_with_a_pointer_to_cursors(dataops_api):
     error = assert_error(
-        await dataops_api("GET", "jobs", params={"stauts": "queued"}), 400, "invalid_input"
+        await dataops_api("GET", "jobs", params={"offset": str(2**70)}), 400, "invalid_input"
     )
-    assert error["details"]["unknown"] == ["stauts"]
-    assert "status" in error["hint"]
-    error = assert_error(
-        await dataops_api("GET", "jobs", params=[("limit", "1"), ("limit", "2")]),
+    assert error["details"]["unknown"] == ["offset"] and "cursor" in error["hint"]
+
+
+async def test_a_made_up_cursor_is_400(dataops_api):
+    body = assert_error(
+        await dataops_api("GET", "jobs", params={"cursor": "eyJ4IjogMX0"}), 400, "invalid_input"
+    )
+    assert "cursor" in body["message"]
+
+
+@pytest.mark.parametrize("offset", ["-1", str(2**64), "x"])
+async def test_bad_log_offsets_are_400(dataops_api, make_notebook, offset):
+    make_notebook("n.ipynb", ["1"])
+    job = await dataops_api.create_job(notebook_path="n.ipynb")
+    assert_error(
+        await dataops_api("GET", "jobs", job["id"], "logs", params={"offset": offset}),
         400,
         "invalid_input",
     )
-    assert "limit" in error["message"]
-    error = assert_error(
-        await dataops_api("GET", "jobs", "abcd1234", params={"verbose": "1"}), 400, "invalid_input"
-    )
+
+
+async def test_a_body_over_the_bound_is_413(dataops_api, make_notebook, notebook_root):
+    make_notebook("n.ipynb", ["1"], parameters="x = ''")
+    big = json.dumps({"notebook_path": "n.ipynb", "parameters": {"x": "a" * (9 * 1024 * 1024)}})
+    body = assert_error(await dataops_api("POST", "jobs", body=big), 413, "too_large")
+    assert "max_request_bytes" in body["hint"]
+    await assert_nothing_stored(dataops_api, notebook_root)
+
+
+async def test_a_parameter_over_the_bound_is_400(dataops_api, make_notebook, notebook_root):
+    make_notebook("n.ipynb", ["1"], parameters="x = ''")
+    big = {"notebook_path": "n.ipynb", "parameters": {"x": "a" * (2 * 1024 * 1024)}}
+    body = assert_error(await dataops_api("POST", "jobs", json=big), 400, "invalid_input")
+    assert "'x'" in body["message"]
+    await assert_nothing_stored(dataops_api, notebook_root)
+
+
+MALFORMED_NOTEBOOKS = {
+    "cells-not-objects": {"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [1, "x"]},
+    "metadata-a-list": {"nbformat": 4, "nbformat_minor": 5, "metadata": [], "cells": []},
+    "kernelspec-a-string": {
+        "nbformat": 4,
+        "nbformat_minor": 5,
+        "metadata": {"kernelspec": "python3"},
+        "cells": [],
+    },
+    "nbformat-a-string": {"nbformat": "4", "nbformat_minor": 5, "metadata": {}, "cells": []},
+    "tags-not-a-list": {
+        "nbformat": 4,
+        "nbformat_minor": 5,
+        "metadata": {},
+        "cells": [
+            {
+                "cell_type": "code",
+                "metadata": {"tags": "parameters"},
+                "source": "x = 1",
+                "outputs": [],
+                "execution_count": None,
+            }
+        ],
+    },
+}
+
+
+@pytest.mark.parametrize("name", [*MALFORMED_NOTEBOOKS, "nested-deep", "r-notebook"])
+async def test_malformed_notebooks_are_400_and_store_nothing(dataops_api, notebook_root, name):
+    path = notebook_root / f"{name}.ipynb"
+    if name == "nested-deep":
+        path.write_text('{"cells": ' + "[" * 200_000 + "]" * 200_000 + "}")
+    elif name == "r-notebook":
+        path.write_text(
+            json.dumps(
+                {
+                    "nbformat": 4,
+                    "nbformat_minor": 5,
+                    "metadata": {
+                        "kernelspec": {"name": "ir", "language": "R", "display_name": "R"},
+                        "language_info": {"name": "R"},
+                    },
+                    "cells": [],
+                }
+            )
+        )
+    else:
+        path.write_text(json.dumps(MALFORMED_NOTEBOOKS[name]))
+    for route in ("create", "inspect"):
+        if route == "create":
+            request = {"notebook_path": path.name}
+            if name == "r-notebook":
+                request["kernel_name"] = "python3"  # a kernel that does not speak R
+            response = await dataops_api("POST", "jobs", json=request)
+        else:
+            if name == "r-notebook":
+                continue  # inspecting an R notebook is fine; running it in Python is not
+            response = await dataops_api(
+                "GET", "notebooks", "parameters", params={"path": path.name}
+            )
+        body = assert_error(response, 400, "invalid_input")
+        assert path.name in body["message"] or "notebook" in body["message"].lower(), body
+    await assert_nothing_stored(dataops_api, notebook_root)
+
+
+async def test_unreadable_paths_are_4xx(dataops_api, notebook_root):
+    loop = notebook_root / "loop.ipynb"
+    loop.symlink_to(notebook_root / "loop2.ipynb")
+    (notebook_root / "loop2.ipynb").symlink_to(loop)
+    for path in ("loop.ipynb", "n" * 300 + ".ipynb", "a\x00b.ipynb"):
+        response = await dataops_api("POST", "jobs", json={"notebook_path": path})
+        assert 400 <= response.code < 500, (path, response)
+        assert response.json()["error"] in ("invalid_input", "not_found", "forbidden")
+    await assert_nothing_stored(dataops_api, notebook_root)
 
 
 # -- one job ---------------------------------------------------------------------------------------

@@ -19,24 +19,27 @@ SECRET = "s3cr3t-password-in-a-message"
 
 
 class BrokenExecutor(Executor):
-    """Queues jobs but never runs them; reading a job's logs fails with an unexpected error, and
+    """Takes jobs and never ends them; reading a job's log fails with an unexpected error, and
     a notebook named unavailable.ipynb cannot be submitted."""
 
     name = "broken"
 
-    def submit(self, job: Any) -> None:
-        if job.notebook_path == "unavailable.ipynb":
+    def check(self, *, kernel_name: str, notebook_path: str) -> None:
+        if notebook_path == "unavailable.ipynb":
             raise BackendUnavailable(
                 "The cluster cannot be reached.", hint="Check the kube config.", cluster="demo"
             )
 
-    def cancel(self, job: Any) -> None:
+    def open(self, report: Any) -> None:
         pass
 
-    def reconcile(self) -> list[str]:
-        return []
+    def start(self, request: Any) -> None:
+        pass
 
-    def logs(self, job: Any) -> str:
+    def stop(self, execution_id: str, reason: str) -> None:
+        pass
+
+    def read_log(self, job: Any, files: Any, offset: int = 0) -> tuple[str, int]:
         raise RuntimeError(f"connection to postgresql://admin:{SECRET}@db failed")
 
 
@@ -86,7 +89,7 @@ async def test_an_unavailable_backend_is_a_503(dataops_api, dataops_server, make
     }
     # The refused job was taken back: nothing is stored, no folder is left.
     assert (await dataops_api("GET", "jobs")).json()["total"] == 0
-    jobs_dir = Path(dataops_server.service.dataops.root_dir) / "dataops-jobs"
+    jobs_dir = Path(dataops_server.services.root) / "dataops-jobs"
     assert not jobs_dir.exists() or not any(jobs_dir.iterdir())
 
 

@@ -19,15 +19,16 @@ from .conftest import JOB_WAIT_SECONDS
 def jp_server_config(jp_server_config: dict[str, Any]) -> dict[str, Any]:
     """As in conftest, but the worker starts with the server and runs one job at a time, and at
     most one job may wait in the queue."""
-    jp_server_config["LocalExecutor"].update(warm_start=True, max_concurrent_jobs=1)
+    jp_server_config["LocalExecutor"].update(max_concurrent_jobs=1)
+    jp_server_config["Worker"].update(warm_start=True)
     jp_server_config["DataOps"] = {"max_queued_jobs": 1}
     return jp_server_config
 
 
-async def test_server_start_warms_up_the_executor(dataops_server):
-    executor = await asyncio.to_thread(lambda: dataops_server.service.executor)
+async def test_server_start_warms_up_the_worker(dataops_server):
+    supervisor = await asyncio.to_thread(lambda: dataops_server.services.supervisor)
     deadline = time.monotonic() + JOB_WAIT_SECONDS
-    while not executor.worker_alive():
+    while not supervisor.alive():
         assert time.monotonic() < deadline, "no worker started with the server"
         await asyncio.sleep(0.1)
 
@@ -37,25 +38,16 @@ def queued_while_offline(jp_serverapp: Any, notebook_root, make_notebook) -> str
     """A job stored as queued while no server (and no worker) ran: created through the core with
     an executor that never starts a worker, as if the server had stopped right after queuing it.
     Requested before ``dataops_server``, so it exists when the extension starts."""
-    from jupyter_dataops.backends.local import LocalExecutor
-    from jupyter_dataops.core.jobs.service import DataOpsService
-    from jupyter_dataops.store.repository import JobStore
+    from jupyter_dataops.services import Services
 
-    class QueueOnly(LocalExecutor):
-        def submit(self, job: object) -> None:
-            pass
+    from .test_executor import _ParkedDispatcher
 
     make_notebook("later.ipynb", ["print('ran after restart')"])
     dataops = DataOps(root_dir=str(notebook_root))  # same JUPYTER_DATA_DIR, so the same store
-    store = JobStore(dataops.store_url)
-    offline = DataOpsService(
-        dataops,
-        store=store,
-        executor=QueueOnly(dataops=dataops, store=store),
-        kernel_names=lambda: {"python3"},
-    )
+    offline = Services.from_config(dataops, kernels=lambda: {"python3": "python"})
+    offline.jobs.dispatcher = _ParkedDispatcher()
     try:
-        job = offline.create_job(JobCreate(notebook_path="later.ipynb"))
+        job = offline.jobs.create(JobCreate(notebook_path="later.ipynb"))
     finally:
         offline.close()
     assert job.status is JobStatus.QUEUED
@@ -93,3 +85,29 @@ async def test_cancel_a_queued_job_before_it_starts(dataops_api, make_notebook):
     await dataops_api("POST", "jobs", first["id"], "cancel")
     assert (await dataops_api.wait_for_job(first["id"]))["status"] == "cancelled"
     assert (await dataops_api("GET", "jobs", second["id"])).json()["started_at"] is None
+
+
+async def test_a_killed_worker_is_replaced_within_seconds(
+    dataops_api, dataops_server, make_notebook
+):
+    """kill -9 of the worker with one job running and others queued: while the server runs, it
+    notices within seconds (not at the next submit), the running job is failed as WorkerLost,
+    and a new worker drains the queue."""
+    import os
+    import signal
+
+    from jupyter_dataops.worker.state import read_state
+
+    make_notebook("slow.ipynb", ["import time", "time.sleep(60)"])
+    make_notebook("quick.ipynb", ["print('after the crash')"])
+    running = await dataops_api.create_job(notebook_path="slow.ipynb")
+    await dataops_api.wait_for_job(running["id"], frozenset({"running"}))
+    queued = await dataops_api.create_job(notebook_path="quick.ipynb")
+    supervisor = dataops_server.services.supervisor
+    old = read_state(supervisor.data_dir)
+    os.kill(old["pid"], signal.SIGKILL)
+    lost = await dataops_api.wait_for_job(running["id"], frozenset({"failed", "queued"}))
+    assert lost["error"]["ename"] == "WorkerLost", lost
+    done = await dataops_api.wait_for_job(queued["id"])
+    assert done["status"] == "completed", done
+    assert read_state(supervisor.data_dir)["pid"] != old["pid"]

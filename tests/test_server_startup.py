@@ -21,10 +21,10 @@ def test_importing_the_extension_imports_nothing_heavy():
     assert result.stdout.strip() == ""
 
 
-def test_loading_the_extension_does_not_build_the_service(jp_serverapp):
+def test_loading_the_extension_does_not_build_the_services(jp_serverapp):
     (app,) = jp_serverapp.extension_manager.extension_apps["jupyter_dataops"]
-    assert app._service is None
+    assert app._services is None
     assert app.dataops.root_dir == jp_serverapp.root_dir
     assert (
-        "https://events.jupyter-dataops.org/job/v1" in jp_serverapp.event_logger.schemas.schema_ids
+        "https://events.jupyter-dataops.org/job/v2" in jp_serverapp.event_logger.schemas.schema_ids
     )

@@ -109,7 +109,12 @@ def test_upgrade_keeps_jobs_of_an_old_database(tmp_path):
     assert store.current_revision() == HEAD_REVISION
     with store.unit_of_work() as uow:
         row = uow.jobs.get("old1")
-        assert (row.status, row.parameters, row.tags, row.owner) == ("completed", {"x": 2}, [], None)
+        assert (row.status, row.parameters, row.tags, row.owner) == (
+            "completed",
+            {"x": 2},
+            [],
+            None,
+        )
         assert (row.files_key, row.output_name) == ("dataops-jobs/a-old1", "a.ipynb")
         # Existing jobs are in the change log, so a follower starting from 0 hears of them.
         assert [(c.id, c.seq) for c in uow.changes.since(0)] == [("old1", 1)]
@@ -133,7 +138,10 @@ def test_every_write_is_one_change_in_commit_order(store):
     with store.unit_of_work() as uow:
         changes = uow.changes.since(0)
         # One row per thing, with its latest change.
-        assert [(c.id, c.action, c.seq) for c in changes] == [("j2", "created", 2), ("j1", "updated", 3)]
+        assert [(c.id, c.action, c.seq) for c in changes] == [
+            ("j2", "created", 2),
+            ("j1", "updated", 3),
+        ]
         assert uow.changes.since(2) == changes[1:]
         uow.jobs.update("j1", from_status=[JobStatus.RUNNING], status=JobStatus.COMPLETED)
         assert uow.jobs.delete("j1", only_status=[JobStatus.COMPLETED])
@@ -205,7 +213,9 @@ def test_list_pages_by_cursor_through_thousands(store):
         query = JobQuery(sort="started_at", order="asc", limit=97)
         seen, pages, cursor = [], [], None
         while True:
-            rows, next_cursor, prev_cursor = uow.jobs.page(query.model_copy(update={"cursor": cursor}))
+            rows, next_cursor, prev_cursor = uow.jobs.page(
+                query.model_copy(update={"cursor": cursor})
+            )
             seen += [r.id for r in rows]
             pages.append([r.id for r in rows])
             if next_cursor is None:
@@ -257,7 +267,9 @@ def test_get_by_prefix_and_errors(store):
 def test_conditional_updates_follow_the_state_machine(store):
     insert(store, job_fields("j1"))
     with store.unit_of_work() as uow:
-        assert not uow.jobs.update("j1", from_status=[JobStatus.RUNNING], status=JobStatus.COMPLETED)
+        assert not uow.jobs.update(
+            "j1", from_status=[JobStatus.RUNNING], status=JobStatus.COMPLETED
+        )
         assert uow.jobs.update("j1", from_status=[JobStatus.QUEUED], status=JobStatus.RUNNING)
         with pytest.raises(ValueError, match="not allowed"):
             uow.jobs.update("j1", from_status=[JobStatus.COMPLETED], status=JobStatus.RUNNING)

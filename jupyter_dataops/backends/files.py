@@ -62,10 +62,12 @@ class FsspecFileStore:
             info: dict[str, Any] = self.fs.info(self._path(key))
         except FileNotFoundError:
             return None
-        value = info.get("mtime") or info.get("LastModified") or info.get("updated")
+        value: Any = info.get("mtime") or info.get("LastModified") or info.get("updated")
+        if value is None:
+            return 0.0
         if hasattr(value, "timestamp"):
             return float(value.timestamp())
-        return float(value) if value is not None else 0.0
+        return float(value)
 
     def delete_tree(self, key: str) -> None:
         path = self._path(key)

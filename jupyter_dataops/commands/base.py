@@ -20,8 +20,8 @@ import dataclasses
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 
-from .. import __version__
 from ..core.errors import InvalidInput
+from ..version import __version__
 
 if TYPE_CHECKING:
     from pydantic import ValidationError
@@ -121,6 +121,8 @@ class CommandSpec:
     hidden_aliases: tuple[tuple[str, ...], ...] = ()
     #: ``%%dataops`` with this command takes ``name = value`` lines as more parameters.
     takes_cell: bool = False
+    #: The magic returns the command's value to the notebook (``job = %dataops run ...``).
+    returns_value: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -192,7 +194,9 @@ class CommandTable:
                     _add_command(group_parsers[words[0]], words[1], spec, hidden=hidden)
         return parser
 
-    def parse(self, argv: Sequence[str], prog: str = "dataops") -> tuple[CommandSpec, argparse.Namespace]:
+    def parse(
+        self, argv: Sequence[str], prog: str = "dataops"
+    ) -> tuple[CommandSpec, argparse.Namespace]:
         """Parse words into a command and its arguments. Raises :class:`UsageProblem` (exit
         code 2) on bad words, and ``SystemExit(0)`` after printing ``--help`` or ``--version``."""
         words = list(argv)
@@ -204,7 +208,8 @@ class CommandTable:
             group = self.groups[words[at]]
             following = words[at + 1] if at + 1 < len(words) else None
             if group.default_verb and (
-                following is None or (following.startswith("-") and following not in ("-h", "--help"))
+                following is None
+                or (following.startswith("-") and following not in ("-h", "--help"))
             ):
                 words.insert(at + 1, group.default_verb)
         parser = self.build_parser(prog)

@@ -34,8 +34,7 @@ PARAMETER = Arg(
     nargs=2,
     metavar=("NAME", "VALUE"),
     default=[],
-    help="set a parameter; VALUE is converted to the type of the parameter's default "
-    "(repeatable)",
+    help="set a parameter; VALUE is converted to the type of the parameter's default (repeatable)",
 )
 KERNEL_NAME = Arg("--kernel-name", dest="kernel_name", metavar="NAME", help="kernel to run with")
 WAIT = Arg(
@@ -164,7 +163,9 @@ def cancel(inv: Invocation) -> tuple[Any, int]:
 def delete(inv: Invocation) -> tuple[Any, int]:
     job = inv.client.get_job(inv.args.job_id)  # resolve a prefix: the message names the full id
     inv.client.delete_job(job.id)
-    inv.ui.out(to_json({"id": job.id, "deleted": True}) if inv.as_json else f"Deleted job {job.id}.")
+    inv.ui.out(
+        to_json({"id": job.id, "deleted": True}) if inv.as_json else f"Deleted job {job.id}."
+    )
     return None, 0
 
 
@@ -192,12 +193,15 @@ COMMANDS = [
         run,
         description="Queue NOTEBOOK as a job and print its id.",
         takes_cell=True,
+        returns_value=True,
         args=(
             Arg("notebook", metavar="NOTEBOOK", help="path of the .ipynb to run"),
             PARAMETER,
             KERNEL_NAME,
             Arg("--kernel", dest="kernel_name", help=argparse.SUPPRESS),
-            Arg("--name", dest="job_name", metavar="NAME", help="job name (default: the notebook's)"),
+            Arg(
+                "--name", dest="job_name", metavar="NAME", help="job name (default: the notebook's)"
+            ),
             Arg(
                 "--timeout-seconds",
                 dest="timeout_seconds",
@@ -237,7 +241,9 @@ COMMANDS = [
             Arg("--cursor", metavar="CURSOR", help="the next page (printed under a full page)"),
         ),
     ),
-    CommandSpec(("jobs", "show"), "show one job", show, args=(JOB_ID,), hidden_aliases=(("show",),)),
+    CommandSpec(
+        ("jobs", "show"), "show one job", show, args=(JOB_ID,), hidden_aliases=(("show",),)
+    ),
     CommandSpec(
         ("jobs", "logs"),
         "print a job's log",
@@ -268,6 +274,7 @@ COMMANDS = [
         "run a job again, optionally with other parameters",
         rerun,
         takes_cell=True,
+        returns_value=True,
         hidden_aliases=(("rerun",),),
         args=(
             JOB_ID,

@@ -21,7 +21,16 @@ def resolve_inside(root_dir: str | os.PathLike[str], path: str) -> Path:
     candidate = Path(path)
     if not candidate.is_absolute():
         candidate = root / candidate
-    real = candidate.resolve()
+    try:
+        real = candidate.resolve()
+    except RuntimeError:  # Python < 3.13 reports a symlink loop this way
+        raise InvalidInput(
+            f"The path {path!r} is a loop of symbolic links.", hint="Fix or remove the links."
+        ) from None
+    except OSError as exc:
+        raise InvalidInput(
+            f"The path {path!r} cannot be used: {exc.strerror or exc}.", path=path
+        ) from None
     if real != root and root not in real.parents:
         raise Forbidden(
             f"The path {path!r} is outside the root directory {str(root)!r}.",
@@ -38,7 +47,15 @@ def resolve_notebook(root_dir: str | os.PathLike[str], path: str) -> Path:
         raise InvalidInput(
             f"{path!r} is not a notebook (.ipynb).", hint="Choose a .ipynb file.", path=path
         )
-    if not real.is_file():
+    try:
+        exists = real.is_file()
+    except OSError as exc:  # a name longer than the filesystem allows, a loop...
+        raise InvalidInput(
+            f"The notebook path {path!r} cannot be used: {exc.strerror or exc}.",
+            hint="Use a shorter or simpler path.",
+            path=path,
+        ) from None
+    if not exists:
         raise NotFound(
             f"The notebook {path!r} does not exist.",
             hint="Check the path: it is relative to the root directory.",

@@ -69,9 +69,14 @@ class AuditLog(Protocol):
 class UnitOfWork(Protocol):
     """One transaction across every repository: all of its writes commit together, or none."""
 
-    jobs: JobRepository
-    audit: AuditLog
-    changes: ChangeLog
+    @property
+    def jobs(self) -> JobRepository: ...
+
+    @property
+    def audit(self) -> AuditLog: ...
+
+    @property
+    def changes(self) -> ChangeLog: ...
 
     def lock_writes(self) -> None:
         """Serialise writers from here to the end of this transaction (e.g. check a bound, then

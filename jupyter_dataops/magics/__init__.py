@@ -142,7 +142,7 @@ class DataOpsMagics(Magics):
                 file=sys.stderr,
             )
             return None
-        return value if isinstance(value, Job) else None
+        return value if spec.returns_value else None
 
     # -- where it acts -------------------------------------------------------------------------
     def client(self, root_dir: str | None = None) -> Client:

@@ -133,9 +133,9 @@ class DataOpsExtension(ExtensionApp):
                 # Never block the loop on itself; the async manager's specs are then unknown.
                 if inspect.iscoroutine(found):
                     found.close()
-                from ..core.jobs.service import default_kernels
+                from ..services import installed_kernels
 
-                return default_kernels()
+                return installed_kernels()
             found = asyncio.run_coroutine_threadsafe(_awaited(found), loop).result(timeout=60)
         return {name: (spec.get("spec") or {}).get("language") for name, spec in found.items()}
 
@@ -200,9 +200,7 @@ class DataOpsExtension(ExtensionApp):
     # -- events -------------------------------------------------------------------------------
     def _emit(self, change: Change, summary: Any) -> None:
         try:
-            self._event_logger.emit(
-                schema_id=JOB_EVENT_SCHEMA_ID, data=job_event(change, summary)
-            )
+            self._event_logger.emit(schema_id=JOB_EVENT_SCHEMA_ID, data=job_event(change, summary))
         except Exception:  # an event must never break the watcher
             self.log.exception("jupyter_dataops: could not emit an event for job %s", change.id)
 
@@ -264,7 +262,14 @@ class DataOpsExtension(ExtensionApp):
             try:
                 if seq is None:
                     seq = await asyncio.to_thread(lambda: self.services.jobs.latest_change())
-                seq = await asyncio.to_thread(self._report, seq)
+                while True:  # read in a thread, emit on the loop (event listeners need it)
+                    changes, summaries = await asyncio.to_thread(self._read_changes, seq)
+                    for change in changes:
+                        if change.kind == "job":
+                            self._emit(change, summaries.get(change.id))
+                        seq = change.seq
+                    if len(changes) < _CHANGES_PAGE:
+                        break
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -276,21 +281,12 @@ class DataOpsExtension(ExtensionApp):
             failures = 0
             await asyncio.sleep(self.event_poll_interval)
 
-    def _report(self, since: int) -> int:
-        """Emit the changes after ``since``; returns the newest sequence number reported."""
+    def _read_changes(self, since: int) -> tuple[list[Change], dict[str, Any]]:
+        """The changes after ``since`` and the summaries of the jobs they concern."""
         jobs = self.services.jobs
-        while True:
-            changes = jobs.changes(since, limit=_CHANGES_PAGE)
-            if not changes:
-                return since
-            alive = [c.id for c in changes if c.kind == "job" and c.action != "deleted"]
-            summaries = {s.id: s for s in jobs.summaries(alive)} if alive else {}
-            for change in changes:
-                if change.kind == "job":
-                    self._emit(change, summaries.get(change.id))
-                since = change.seq
-            if len(changes) < _CHANGES_PAGE:
-                return since
+        changes = jobs.changes(since, limit=_CHANGES_PAGE)
+        alive = [c.id for c in changes if c.kind == "job" and c.action != "deleted"]
+        return changes, ({s.id: s for s in jobs.summaries(alive)} if alive else {})
 
     async def stop_extension(self) -> None:
         for task in self._tasks:

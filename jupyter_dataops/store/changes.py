@@ -28,9 +28,7 @@ class SqlChangeLog:
 
     def lock(self) -> None:
         self.conn.execute(
-            update(SEQUENCES)
-            .where(SEQUENCES.c.name == COUNTER)
-            .values(value=SEQUENCES.c.value)
+            update(SEQUENCES).where(SEQUENCES.c.name == COUNTER).values(value=SEQUENCES.c.value)
         )
 
     def record(self, kind: str, entity_id: str, action: ChangeAction) -> int:
@@ -42,7 +40,13 @@ class SqlChangeLog:
                 .returning(SEQUENCES.c.value)
             ).scalar_one()
         )
-        values = {"kind": kind, "entity_id": entity_id, "seq": seq, "action": action, "at": time.time()}
+        values = {
+            "kind": kind,
+            "entity_id": entity_id,
+            "seq": seq,
+            "action": action,
+            "at": time.time(),
+        }
         dialect = self.conn.dialect.name
         if dialect == "postgresql":
             from sqlalchemy.dialects.postgresql import insert as pg_insert

@@ -19,6 +19,7 @@ from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
 
 from ..core.errors import BackendUnavailable
+from ..core.store import UnitOfWork
 from .uow import SqlUnitOfWork
 
 # The newest migration in migrations/versions; a test checks it against Alembic's own view.
@@ -62,7 +63,7 @@ class Database:
             self.upgrade()
 
     @contextlib.contextmanager
-    def unit_of_work(self) -> Iterator[SqlUnitOfWork]:
+    def unit_of_work(self) -> Iterator[UnitOfWork]:
         """One transaction: ``uow.commit()`` commits it; leaving without that rolls it back."""
         with self.engine.connect() as conn:
             uow = SqlUnitOfWork(conn)

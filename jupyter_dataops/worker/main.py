@@ -127,12 +127,13 @@ class WorkerProcess:
 
     def _wait(self, timeout: float) -> None:
         assert self._sock is not None
-        readable, _, _ = select.select([self._sock, self._wake_r], [], [], timeout)
-        for source in readable:
+        sock = self._sock
+        readable, _, _ = select.select([sock.fileno(), self._wake_r], [], [], timeout)
+        for fd in readable:
             with contextlib.suppress(BlockingIOError, OSError):
-                while True:
-                    if source is self._sock:
-                        self._sock.recv(64)
+                while True:  # drain: a burst of wake-ups is one step
+                    if fd == sock.fileno():
+                        sock.recv(64)
                     elif not os.read(self._wake_r, 4096):
                         break
 

@@ -258,6 +258,9 @@ class LocalExecutor(Executor):
                 request.output_uri,
                 parameters=request.parameters,
                 kernel_name=request.kernel_name,
+                # Notebooks that name no language (older formats, other tools) still get their
+                # parameters in the kernel's language.
+                language=getattr(km.kernel_spec, "language", None) or None,
                 engine_name="dataops",
                 km=km,
                 progress_bar=False,

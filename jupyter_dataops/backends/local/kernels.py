@@ -2,6 +2,9 @@
 
 A kernel is handed out once and never returns to the pool: each job gets a clean interpreter, as
 it would from the papermill CLI. The pool refills in background threads.
+
+Also how a kernel ended, told to users (:func:`describe_kernel_exit`), and :class:`KernelDied`,
+raised as soon as a kernel we wait for is found dead rather than after a time-out.
 """
 
 from __future__ import annotations
@@ -11,16 +14,103 @@ import contextlib
 import functools
 import logging
 import queue
+import signal
+import subprocess
 import threading
 import time
 from collections import OrderedDict
-from typing import Any
+from collections.abc import Awaitable
+from typing import Any, TypeVar
 
 from jupyter_client.asynchronous import AsyncKernelClient
 
-from .zygote import ForkServer, forking_provisioner_class
+from .zygote import ForkedProcess, ForkServer, forking_provisioner_class
+
+T = TypeVar("T")
 
 log = logging.getLogger("jupyter_dataops.worker")
+
+#: How often a wait on a kernel checks that its process still runs (seconds).
+LIVENESS_INTERVAL = 0.2
+#: How long :func:`describe_kernel_exit` waits for the status of a kernel whose process is gone.
+EXIT_STATUS_WAIT = 1.0
+
+
+class KernelDied(RuntimeError):
+    """The kernel's process ended while we waited on it; the message says how, for users (see
+    :func:`describe_kernel_exit`)."""
+
+    def __init__(self, description: str) -> None:
+        super().__init__(description)
+        self.description = description
+
+
+def describe_kernel_exit(km: Any) -> str | None:
+    """How the kernel of ``km`` ended, in one sentence for users; None while its process lives.
+
+    For example "the kernel died: killed by signal 9 (SIGKILL); out of memory?", "the kernel
+    exited with code 3", or "the kernel was killed by the worker" when this process stopped it
+    (``shutdown_kernel``) while it still ran. Works for kernels forked from the zygote (their
+    status comes from it) and for usual ones alike, also after the kernel manager has cleaned
+    up. If the process is gone but its status has not arrived yet, waits for it up to
+    ``EXIT_STATUS_WAIT`` seconds. Never blocks on an event loop: callable from async code."""
+    process = getattr(km, "kernel_process", None)
+    if process is None:
+        provisioner = getattr(km, "provisioner", None)
+        process = getattr(provisioner, "process", None)
+    if process is None:
+        if not getattr(km, "_attempted_start", False):
+            return None  # never started
+        # A kernel manager of another kind, cleaned up: the process is forgotten.
+        return "the kernel is gone; how it ended is not known"
+    code = process.poll()
+    if code is None:
+        # Only a forked kernel can be gone with its status still on its way (from the zygote).
+        if not (isinstance(process, ForkedProcess) and process.exited()):
+            return None
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            code = process.wait(EXIT_STATUS_WAIT)
+    stopped = getattr(km, "stopped_by_worker", None)
+    if stopped is not None:
+        return f"the kernel was {stopped} by the worker"
+    if code is None or not getattr(process, "exit_status_known", True):
+        return "the kernel died; how is not known (the kernel zygote did not tell)"
+    if code >= 0:
+        return f"the kernel exited with code {code}"
+    signum = -code
+    try:
+        name = signal.Signals(signum).name
+    except ValueError:
+        name = "unknown signal"
+    sentence = f"the kernel died: killed by signal {signum} ({name})"
+    if signum == signal.SIGKILL:  # what the system's OOM killer sends (we did not: see above)
+        sentence += "; out of memory?"
+    return sentence
+
+
+def _kernel_alive(km: Any) -> bool:
+    """Whether the kernel's process still runs, without an event loop (``km.is_alive()`` needs
+    one, and this is called from within one)."""
+    return describe_kernel_exit(km) is None
+
+
+async def _unless_kernel_dies(km: Any, work: Awaitable[T]) -> T:
+    """Await ``work``, checking every ``LIVENESS_INTERVAL`` that the kernel still runs: a kernel
+    killed meanwhile raises :class:`KernelDied` at once instead of after ``work``'s time-out."""
+    task = asyncio.ensure_future(work)
+    try:
+        while True:
+            done, _ = await asyncio.wait({task}, timeout=LIVENESS_INTERVAL)
+            if done:
+                return task.result()
+            description = describe_kernel_exit(km)
+            if description is not None:
+                raise KernelDied(description)
+    finally:
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(BaseException):
+                await task
 
 
 class ReadyKernelClient(AsyncKernelClient):
@@ -50,7 +140,7 @@ class ReadyKernelClient(AsyncKernelClient):
                 self._handle_kernel_info_reply(reply)
                 return
             if not await self._async_is_alive():
-                raise RuntimeError("Kernel died before replying to kernel_info")
+                raise KernelDied(describe_kernel_exit(self.parent) or "the kernel died")
             if time.monotonic() > deadline:
                 raise RuntimeError(f"Kernel didn't respond in {timeout} seconds")
 
@@ -125,15 +215,39 @@ def start_kernel(
 @functools.cache
 def _job_kernel_manager_class() -> type:
     from jupyter_client.manager import KernelManager
+    from jupyter_core.utils import run_sync
 
     class JobKernelManager(KernelManager):  # type: ignore[misc]
         """A KernelManager that remembers the clients it makes, so :meth:`stop_clients` can
         close them: nbclient leaves the channels of a client for a kernel it was handed (as
-        papermill's ``km=``) open, a heartbeat thread and five sockets per job."""
+        papermill's ``km=``) open, a heartbeat thread and five sockets per job.
+
+        It also keeps the kernel's process after cleaning up (the provisioner forgets it), and
+        whether this process stopped the kernel while it ran: :func:`describe_kernel_exit` tells
+        a kernel we stopped from one that died."""
 
         def __init__(self, **kwargs: Any) -> None:
             super().__init__(**kwargs)
             self._clients: list[Any] = []
+            #: The kernel's process (``Popen`` or ``ForkedProcess``), kept after clean-up.
+            self.kernel_process: Any = None
+            #: "killed" or "shut down" when this process stopped the running kernel.
+            self.stopped_by_worker: str | None = None
+
+        async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
+            self.kernel_process = None
+            self.stopped_by_worker = None
+            await super()._async_launch_kernel(kernel_cmd, **kw)
+            self.kernel_process = getattr(self.provisioner, "process", None)
+
+        async def _async_shutdown_kernel(self, now: bool = False, restart: bool = False) -> None:
+            # Decided before stopping it: a kernel that had died already keeps its own cause.
+            if self.stopped_by_worker is None and _kernel_alive(self):
+                self.stopped_by_worker = "killed" if now else "shut down"
+            await super()._async_shutdown_kernel(now=now, restart=restart)
+
+        # The blocking form wraps the function it is given, not the method: wrap the override.
+        shutdown_kernel = run_sync(_async_shutdown_kernel)
 
         def client(self, **kwargs: Any) -> Any:
             kc = super().client(**kwargs)
@@ -152,7 +266,9 @@ def _job_kernel_manager_class() -> type:
 
 
 def run_silently(km: Any, code: str, timeout: float = 30) -> None:
-    """Run a line of setup code (e.g. a chdir) in a started kernel, raising if it fails."""
+    """Run a line of setup code (e.g. a chdir) in a started kernel, raising if it fails:
+    :class:`KernelDied` within about a second if the kernel dies meanwhile (a job cancelled just
+    after it started), RuntimeError if the code fails, TimeoutError after ``timeout``."""
     asyncio.run(_with_client(km, code, timeout))
 
 
@@ -160,10 +276,11 @@ async def _with_client(km: Any, code: str | None, timeout: float) -> None:
     kc = km.client()
     kc.start_channels()
     try:
-        await kc.wait_for_ready(timeout=timeout)
+        await _unless_kernel_dies(km, kc.wait_for_ready(timeout=timeout))
         if code is not None:
-            reply = await kc.execute_interactive(
-                code, silent=True, store_history=False, timeout=timeout
+            reply = await _unless_kernel_dies(
+                km,
+                kc.execute_interactive(code, silent=True, store_history=False, timeout=timeout),
             )
             if reply["content"].get("status") != "ok":
                 raise RuntimeError(f"kernel setup failed: {reply['content'].get('evalue')}")

@@ -85,8 +85,9 @@ class Executor(LoggingConfigurable):
     def capabilities(self) -> ExecutorCapabilities:
         return ExecutorCapabilities(name=self.name)
 
-    def check(self, kernel_name: str) -> None:
-        """Refuse, with InvalidInput, a job this executor can never run. Called at submit."""
+    def check(self, *, kernel_name: str, notebook_path: str) -> None:
+        """Refuse a job this executor cannot run (InvalidInput, or BackendUnavailable when it
+        cannot be reached). Called at submit, before anything is stored."""
 
     # -- in the worker ------------------------------------------------------------------------
     def open(self, report: Report) -> None:

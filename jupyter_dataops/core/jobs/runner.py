@@ -200,7 +200,9 @@ class JobRunner:
                     finished_at=now,
                     current_cell=None,
                     pending_reason=None,
-                    error=JobError(ename="Cancelled", evalue="Cancelled while running.").model_dump(),
+                    error=JobError(
+                        ename="Cancelled", evalue="Cancelled while running."
+                    ).model_dump(),
                 )
                 uow.commit()
             return
@@ -223,7 +225,9 @@ class JobRunner:
             error = JobError(ename="Stopped", evalue="The execution stopped before it ended.")
         self._end_attempt(active.job_id, active.attempt, error)
 
-    def _end_attempt(self, job_id: str, attempt: int, error: JobError, *, retry: bool = True) -> None:
+    def _end_attempt(
+        self, job_id: str, attempt: int, error: JobError, *, retry: bool = True
+    ) -> None:
         """Fail an attempt: queue the next one if retries are left, else fail the job."""
         with self.ctx.store.unit_of_work() as uow:
             row = uow.jobs.find(job_id)
@@ -319,7 +323,9 @@ class JobRunner:
                         eid,
                         "exited",
                         outcome="failed",
-                        error=JobError(ename="ExecutorError", evalue=str(exc) or type(exc).__name__),
+                        error=JobError(
+                            ename="ExecutorError", evalue=str(exc) or type(exc).__name__
+                        ),
                     ),
                 )
 

@@ -13,6 +13,8 @@ this module knows about HTTP, IPython, kernels or the browser; jobs are *run* by
 
 from __future__ import annotations
 
+import builtins
+import json
 import logging
 import re
 import threading
@@ -74,13 +76,6 @@ class Dispatcher(Protocol):
 
 #: kernel name -> the language it speaks (None when unknown)
 KernelCatalog = Callable[[], dict[str, str | None]]
-
-
-def default_kernels() -> dict[str, str | None]:
-    from jupyter_client.kernelspec import KernelSpecManager
-
-    specs = KernelSpecManager().get_all_specs()
-    return {name: (spec.get("spec") or {}).get("language") for name, spec in specs.items()}
 
 
 def new_job_id() -> str:
@@ -150,12 +145,12 @@ class JobService:
         *,
         executor: Executor,
         dispatcher: Dispatcher,
-        kernels: KernelCatalog | None = None,
+        kernels: KernelCatalog,
     ) -> None:
         self.ctx = ctx
         self.executor = executor
         self.dispatcher = dispatcher
-        self._kernels = kernels or default_kernels
+        self._kernels = kernels
         self._counts_lock = threading.Lock()
         self._counts: dict[Any, tuple[int, float, Any]] = {}
 
@@ -260,8 +255,8 @@ class JobService:
                 f"(python -m ipykernel install --user --name {kernel}).",
                 kernel_name=kernel,
             )
-        check_kernel_language(nb, kernel, kernels[kernel])
-        self.executor.check(kernel)
+        check_kernel_language(nb, kernel, kernels[kernel], display_path=display_path)
+        self.executor.check(kernel_name=kernel, notebook_path=display_path)
         timeout = timeout_seconds or (self.config.default_timeout_seconds or None)
 
         job_id = new_job_id()
@@ -269,11 +264,9 @@ class JobService:
         jobs_dir = resolve_inside(root, self.config.jobs_dir)
         files_key = f"{relative_to_root(root, jobs_dir)}/{stem}-{job_id}"
         files = self.ctx.files(str(root))
-        try:
-            staged = source.read_bytes()
-        except OSError as exc:
-            raise InvalidInput(f"Cannot read {display_path}: {exc.strerror}.") from exc
-        files.write_bytes(f"{files_key}/{INPUT_NAME}", staged)
+        # The notebook as read (nbformat 4, normalised), so the job runs exactly what was checked
+        # whatever tool wrote it.
+        files.write_bytes(f"{files_key}/{INPUT_NAME}", json.dumps(nb).encode("utf-8"))
         now = self.ctx.clock.time()
         try:
             with self.ctx.store.unit_of_work() as uow:
@@ -389,11 +382,11 @@ class JobService:
             self._counts[key] = (seq, now, value)
         return value, False
 
-    def summaries(self, ids: list[str]) -> list[JobSummary]:
+    def summaries(self, ids: builtins.list[str]) -> builtins.list[JobSummary]:
         with self.ctx.store.unit_of_work() as uow:
             return [to_summary(r) for r in uow.jobs.many(ids)]
 
-    def changes(self, since: int, *, limit: int = 500) -> list[Change]:
+    def changes(self, since: int, *, limit: int = 500) -> builtins.list[Change]:
         """What changed in the store after ``since`` (a change sequence number), oldest first."""
         with self.ctx.store.unit_of_work() as uow:
             return uow.changes.since(since, limit=limit)
@@ -424,7 +417,9 @@ class JobService:
                 cancel_requested=True,
                 finished_at=self.ctx.clock.time(),
                 pending_reason=None,
-                error=JobError(ename="Cancelled", evalue="Cancelled before it started.").model_dump(),
+                error=JobError(
+                    ename="Cancelled", evalue="Cancelled before it started."
+                ).model_dump(),
             )
             asked = cancelled_now or uow.jobs.update(
                 row.id, from_status=[JobStatus.RUNNING], cancel_requested=True

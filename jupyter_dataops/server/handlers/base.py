@@ -33,6 +33,7 @@ from tornado import web
 from ...core.errors import DataOpsError
 
 if TYPE_CHECKING:
+    from ...core.identity import Claims
     from ...services import Services
     from ..app import DataOpsExtension
 
@@ -103,9 +104,7 @@ class _TokenIdentity:
         scheme, _, token = header.partition(" ")
         if scheme == TOKEN_SCHEME and token.strip():
             try:
-                claims = await asyncio.to_thread(
-                    self._handler.dataops.verify_token, token.strip()
-                )
+                claims = await asyncio.to_thread(self._handler.dataops.verify_token, token.strip())
             except DataOpsError as exc:
                 raise ApiError(401, exc.to_dict()) from None
             self._handler.token_claims = claims
@@ -199,9 +198,12 @@ class DataOpsHandler(ExtensionHandlerMixin, APIHandler):
             unknown.append(name)
         if unknown:
             allowed = ", ".join(sorted(self.query_arguments)) or "none"
+            hint = f"This route accepts: {allowed}."
+            if "offset" in unknown and "cursor" in self.query_arguments:
+                hint += " Pages are reached by cursor: pass a page's next_cursor as cursor."
             raise bad_request(
                 f"Unknown query argument(s): {', '.join(sorted(unknown)[:20])}.",
-                hint=f"This route accepts: {allowed}.",
+                hint=hint,
                 unknown=sorted(unknown)[:20],
             )
 
@@ -302,4 +304,3 @@ class DataOpsHandler(ExtensionHandlerMixin, APIHandler):
                 "details": {},
             }
         self.finish(json.dumps(body, default=str))
-

@@ -7,7 +7,7 @@ from typing import Any
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
-from ... import __version__
+from ...version import __version__
 from ..schemas import ServerInfo
 from .base import API_PREFIX, DataOpsHandler
 
