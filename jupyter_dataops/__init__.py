@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .version import __version__
+from .version import __version__ as __version__
 
 
 def _jupyter_labextension_paths() -> list[dict[str, str]]:

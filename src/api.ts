@@ -1,9 +1,11 @@
 /**
- * A typed client for the jupyter-dataops REST API (`/dataops/api`).
+ * The REST client shared by every DataOps capability (`/dataops/api`), and
+ * the types every capability uses: errors, server info, JSON values.
  *
  * The wire types come from the server's OpenAPI description
- * (`jupyter_dataops/server/openapi.yaml`, itself generated from the Python models) through
- * `src/openapi.d.ts`, which `jlpm openapi:types` regenerates; lint fails if it is stale.
+ * (`jupyter_dataops/server/openapi.yaml`) through `src/openapi.d.ts`, which
+ * `jlpm openapi:types` regenerates; nothing here copies them by hand.
+ * Capability clients (e.g. `jobs/client.ts`) are built on `DataOpsClient`.
  */
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
@@ -15,124 +17,59 @@ import {
 
 import type { components } from './openapi';
 
-type Schemas = components['schemas'];
+/** The schemas of the OpenAPI description, by name. */
+export type Schemas = components['schemas'];
+
+/** What the server says about itself and the caller. */
+export type ServerInfo = Schemas['ServerInfo'];
+
+/** What the job executor supports: the UI offers only that. */
+export type ExecutorCapabilities = Schemas['ExecutorCapabilities'];
+
+/** The worker process that runs jobs. */
+export type WorkerReport = Schemas['WorkerReport'];
+
+/** The body of every error response. */
+export type ErrorBody = Schemas['ErrorBody'];
+
+/** A JSON value, as parameters are. */
+export type JSONValue =
+  string | number | boolean | null | JSONValue[] | { [key: string]: JSONValue };
 
 /**
- * A schema type with its parameter values typed as JSON: the spec says "any value", and what
- * travels as JSON can only be a JSON value.
+ * A schema type with some `unknown` JSON fields typed as JSON: the spec says
+ * "any value", and what travels as JSON can only be a JSON value.
  */
-type WithJSON<T, K extends keyof T> = Omit<T, K> & {
-  [P in K]: null extends T[P] ? Parameters | null : Parameters;
+export type WithJSON<T, K extends keyof T> = Omit<T, K> & {
+  [P in keyof Pick<T, K>]: unknown extends T[P]
+    ? JSONValue
+    : null extends T[P]
+      ? { [name: string]: JSONValue } | null
+      : { [name: string]: JSONValue };
 };
+
+/**
+ * Write a runtime list of every member of a string union once, checked at
+ * compile time: a member left out, or one the union does not have, is a type
+ * error.
+ *
+ * ```ts
+ * const ORDERS = allOf<'asc' | 'desc'>()(['asc', 'desc']);
+ * ```
+ */
+export function allOf<T extends string>() {
+  return <const L extends ReadonlyArray<T>>(
+    list: L &
+      ([Exclude<T, L[number]>] extends [never]
+        ? unknown
+        : { missing: Exclude<T, L[number]> })
+  ): ReadonlyArray<T> => list;
+}
 
 /** The URL prefix of every route, relative to the server's base URL. */
 export const API_PREFIX = 'dataops/api';
 
-/** The schema id of the job events the server emits on its event bus. */
-export const JOB_EVENT_SCHEMA_ID = 'https://events.jupyter-dataops.org/job/v1';
-
-/** States of a job: `queued -> running -> completed | failed | cancelled`. */
-export type JobStatus = Schemas['Job']['status'];
-
-/** Every status, in the order the UI lists them. */
-export const JOB_STATUSES: ReadonlyArray<JobStatus> = [
-  'queued',
-  'running',
-  'completed',
-  'failed',
-  'cancelled'
-];
-
-/** Statuses after which a job never changes again. */
-export const TERMINAL_STATUSES: ReadonlyArray<JobStatus> = [
-  'completed',
-  'failed',
-  'cancelled'
-];
-
-/** Whether a job in this status is finished (completed, failed or cancelled). */
-export function isTerminal(status: JobStatus): boolean {
-  return TERMINAL_STATUSES.includes(status);
-}
-
-/** The type papermill infers for a parameter from its default value. */
-export type ParameterType = Schemas['ParameterSpec']['type'];
-
-/** A JSON value, as the parameters of a job are. */
-export type JSONValue =
-  string | number | boolean | null | JSONValue[] | { [key: string]: JSONValue };
-
-/** A mapping of parameter names to values. */
-export type Parameters = { [name: string]: JSONValue };
-
-/** One parameter of a notebook's `parameters` cell. */
-export type IParameterSpec = Omit<Schemas['ParameterSpec'], 'default'> & {
-  default: JSONValue;
-};
-
-/** What the run dialog needs to build its form for one notebook. */
-export type INotebookParameters = Omit<
-  Schemas['NotebookParameters'],
-  'parameters'
-> & {
-  parameters: IParameterSpec[];
-};
-
-/** Why a job failed: the failing cell and its error. */
-export type IJobError = Schemas['JobError'];
-
-/** How far a job's execution got. */
-export type IJobProgress = Schemas['JobProgress'];
-
-/** A job: one execution (with retries) of a notebook with parameters. */
-export type IJob = WithJSON<Schemas['Job'], 'parameters'>;
-
-/** A request to run a notebook as a job. */
-export type IJobCreate = WithJSON<Schemas['JobCreate'], 'parameters'>;
-
-/** A request to run a job again; parameters given here replace the original ones. */
-export type IJobRerun = WithJSON<Schemas['JobRerun'], 'parameters'>;
-
-/** The fields the job list can be sorted by. */
-export type SortField =
-  | 'created_at'
-  | 'started_at'
-  | 'finished_at'
-  | 'name'
-  | 'status'
-  | 'notebook_path';
-
-export type SortOrder = 'asc' | 'desc';
-
-/** How to filter, sort and page the job list. */
-export interface IJobQuery {
-  status: JobStatus[];
-  notebook: string;
-  sort: SortField;
-  order: SortOrder;
-  offset: number;
-  limit: number;
-}
-
-/** Number of jobs in each status. */
-export type StatusCounts = { [status in JobStatus]: number };
-
-/** One page of the job list. */
-export type IJobList = Omit<Schemas['JobPage'], 'jobs'> & { jobs: IJob[] };
-
-/** What the server says about itself. */
-export type IServerInfo = Schemas['ServerInfo'];
-
-/** The data of a job event, as emitted on the server's event bus. */
-export interface IJobEvent {
-  action: 'created' | 'updated' | 'deleted';
-  job_id: string;
-  status: JobStatus;
-  cells_completed: number;
-  cells_total: number;
-}
-
-/** The error kinds the server reports. */
+/** The error kinds the server reports, and two of the client's own. */
 export type ApiErrorKind =
   | 'invalid_input'
   | 'not_found'
@@ -141,6 +78,14 @@ export type ApiErrorKind =
   | 'backend_unavailable'
   | 'network'
   | 'unknown';
+
+const KNOWN_KINDS: ReadonlyArray<ApiErrorKind> = [
+  'invalid_input',
+  'not_found',
+  'conflict',
+  'forbidden',
+  'backend_unavailable'
+];
 
 /**
  * An error from the DataOps API, carrying the server's message and hint.
@@ -168,77 +113,81 @@ export class DataOpsApiError extends Error {
   readonly status: number;
   readonly hint: string | null;
   readonly details: { [key: string]: unknown };
+
+  /** Any thrown value as a DataOpsApiError (an `unknown` one if it was not). */
+  static from(reason: unknown): DataOpsApiError {
+    if (reason instanceof DataOpsApiError) {
+      return reason;
+    }
+    return new DataOpsApiError({
+      kind: 'unknown',
+      status: 0,
+      message: String((reason as Error)?.message ?? reason)
+    });
+  }
 }
 
-const KNOWN_KINDS: ReadonlyArray<ApiErrorKind> = [
-  'invalid_input',
-  'not_found',
-  'conflict',
-  'forbidden',
-  'backend_unavailable'
-];
+/** The message and hint of an error, for a notification or a dialog. */
+export function errorText(reason: unknown): {
+  message: string;
+  hint: string | null;
+} {
+  if (reason instanceof DataOpsApiError) {
+    return { message: reason.message, hint: reason.hint };
+  }
+  if (reason instanceof Error) {
+    return { message: reason.message, hint: null };
+  }
+  return { message: String(reason), hint: null };
+}
+
+/** A query argument: repeated for a list, left out when empty. */
+export type QueryValue =
+  string | number | boolean | null | undefined | ReadonlyArray<string>;
 
 /**
- * Build the query string of a job list request.
- *
- * Repeated `status` keys select several statuses; empty filters are left out.
+ * Build a query string, `?a=1&s=x&s=y`: lists repeat their key (the API's
+ * `explode: true` form) and empty values (`null`, `undefined`, `''`, `[]`)
+ * are left out.
  */
-export function jobQueryString(query: Partial<IJobQuery>): string {
-  const params = new URLSearchParams();
-  for (const status of query.status ?? []) {
-    params.append('status', status);
+export function queryString(params: { [name: string]: QueryValue }): string {
+  const search = new URLSearchParams();
+  for (const [name, value] of Object.entries(params)) {
+    if (value === null || value === undefined || value === '') {
+      continue;
+    }
+    if (typeof value === 'object') {
+      for (const item of value) {
+        search.append(name, item);
+      }
+    } else {
+      search.append(name, String(value));
+    }
   }
-  if (query.notebook) {
-    params.append('notebook', query.notebook);
-  }
-  if (query.sort) {
-    params.append('sort', query.sort);
-  }
-  if (query.order) {
-    params.append('order', query.order);
-  }
-  if (query.offset !== undefined) {
-    params.append('offset', String(query.offset));
-  }
-  if (query.limit !== undefined) {
-    params.append('limit', String(query.limit));
-  }
-  const text = params.toString();
+  const text = search.toString();
   return text ? `?${text}` : '';
 }
 
-/** The operations of the DataOps API the frontend uses. */
-export interface IDataOpsClient {
-  listJobs(query: Partial<IJobQuery>): Promise<IJobList>;
-  getJob(id: string): Promise<IJob>;
-  createJob(request: IJobCreate): Promise<IJob>;
-  cancelJob(id: string): Promise<IJob>;
-  rerunJob(id: string, request: IJobRerun): Promise<IJob>;
-  deleteJob(id: string): Promise<void>;
-  getLogs(id: string): Promise<string>;
-  getHtml(id: string): Promise<string>;
-  getNotebookParameters(path: string): Promise<INotebookParameters>;
-  getInfo(): Promise<IServerInfo>;
-}
-
 /**
- * The DataOps REST client.
+ * The DataOps REST client: URLs, authentication and errors.
  *
  * Requests go through `ServerConnection.makeRequest`, which adds the auth
- * token and the XSRF header.
+ * token and the XSRF header; failures become `DataOpsApiError`s with the
+ * server's message and hint.
  */
-export class DataOpsClient implements IDataOpsClient {
+export class DataOpsClient {
   constructor(options: DataOpsClient.IOptions = {}) {
     this.serverSettings =
       options.serverSettings ?? ServerConnection.makeSettings();
-    this._trans = (options.translator ?? nullTranslator).load(
-      'jupyter-dataops'
-    );
+    this.trans = (options.translator ?? nullTranslator).load('jupyter-dataops');
   }
 
   readonly serverSettings: ServerConnection.ISettings;
 
-  /** The absolute URL of a route, e.g. `url('jobs', id)`. */
+  /** Translates the client's own error messages. */
+  readonly trans: TranslationBundle;
+
+  /** The absolute URL of a route, e.g. `url('jobs', id)`; each part is encoded. */
   url(...parts: string[]): string {
     return URLExt.join(
       this.serverSettings.baseUrl,
@@ -247,73 +196,25 @@ export class DataOpsClient implements IDataOpsClient {
     );
   }
 
-  listJobs(query: Partial<IJobQuery>): Promise<IJobList> {
-    return this.requestJSON<IJobList>(this.url('jobs') + jobQueryString(query));
+  /** Who the caller is, and what runs jobs and what it supports. */
+  getInfo(): Promise<ServerInfo> {
+    return this.requestJSON<ServerInfo>(this.url('info'));
   }
 
-  getJob(id: string): Promise<IJob> {
-    return this.requestJSON<IJob>(this.url('jobs', id));
+  /** The worker process that runs jobs. */
+  getWorker(): Promise<WorkerReport> {
+    return this.requestJSON<WorkerReport>(this.url('worker'));
   }
 
-  createJob(request: IJobCreate): Promise<IJob> {
-    return this.requestJSON<IJob>(this.url('jobs'), {
-      method: 'POST',
-      body: JSON.stringify(request)
-    });
-  }
-
-  cancelJob(id: string): Promise<IJob> {
-    return this.requestJSON<IJob>(this.url('jobs', id, 'cancel'), {
-      method: 'POST',
-      body: '{}'
-    });
-  }
-
-  rerunJob(id: string, request: IJobRerun): Promise<IJob> {
-    return this.requestJSON<IJob>(this.url('jobs', id, 'rerun'), {
-      method: 'POST',
-      body: JSON.stringify(request)
-    });
-  }
-
-  async deleteJob(id: string): Promise<void> {
-    await this.request(this.url('jobs', id), { method: 'DELETE' });
-  }
-
-  async getLogs(id: string): Promise<string> {
-    const body = await this.requestJSON<{ logs: string }>(
-      this.url('jobs', id, 'logs')
-    );
-    return body.logs;
-  }
-
-  async getHtml(id: string): Promise<string> {
-    const response = await this.request(this.url('jobs', id, 'html'));
-    return response.text();
-  }
-
-  getNotebookParameters(path: string): Promise<INotebookParameters> {
-    const query = new URLSearchParams({ path }).toString();
-    return this.requestJSON<INotebookParameters>(
-      `${this.url('notebooks', 'parameters')}?${query}`
-    );
-  }
-
-  getInfo(): Promise<IServerInfo> {
-    return this.requestJSON<IServerInfo>(this.url('info'));
-  }
-
-  private async requestJSON<T>(
-    url: string,
-    init: RequestInit = {}
-  ): Promise<T> {
+  /** Send a request and read its JSON body. */
+  async requestJSON<T>(url: string, init: RequestInit = {}): Promise<T> {
     const response = await this.request(url, init);
     const text = await response.text();
     if (!text) {
       throw new DataOpsApiError({
         kind: 'unknown',
         status: response.status,
-        message: this._trans.__('The server sent an empty response.')
+        message: this.trans.__('The server sent an empty response.')
       });
     }
     try {
@@ -322,15 +223,13 @@ export class DataOpsClient implements IDataOpsClient {
       throw new DataOpsApiError({
         kind: 'unknown',
         status: response.status,
-        message: this._trans.__('The server sent a response that is not JSON.')
+        message: this.trans.__('The server sent a response that is not JSON.')
       });
     }
   }
 
-  private async request(
-    url: string,
-    init: RequestInit = {}
-  ): Promise<Response> {
+  /** Send a request; a failed one throws a `DataOpsApiError`. */
+  async request(url: string, init: RequestInit = {}): Promise<Response> {
     let response: Response;
     try {
       // 'no-cache' revalidates every time without the `&<timestamp>` query
@@ -345,20 +244,18 @@ export class DataOpsClient implements IDataOpsClient {
       throw new DataOpsApiError({
         kind: 'network',
         status: 0,
-        message: this._trans.__(
+        message: this.trans.__(
           'Could not reach the Jupyter server: %1',
           (reason as Error)?.message ?? String(reason)
         ),
-        hint: this._trans.__('Check that the server is running and reachable.')
+        hint: this.trans.__('Check that the server is running and reachable.')
       });
     }
     if (!response.ok) {
-      throw await errorFromResponse(response, this._trans);
+      throw await errorFromResponse(response, this.trans);
     }
     return response;
   }
-
-  private _trans: TranslationBundle;
 }
 
 export namespace DataOpsClient {
@@ -381,14 +278,14 @@ export async function errorFromResponse(
   } catch {
     // The body could not be read; the status alone has to do.
   }
-  let body: any = null;
+  let body: Partial<ErrorBody> | null = null;
   try {
     body = text ? JSON.parse(text) : null;
   } catch {
     body = null;
   }
   if (body && typeof body === 'object' && typeof body.message === 'string') {
-    const kind = KNOWN_KINDS.includes(body.error) ? body.error : 'unknown';
+    const kind = KNOWN_KINDS.find(known => known === body?.error) ?? 'unknown';
     return new DataOpsApiError({
       kind,
       status: response.status,

@@ -1,26 +1,100 @@
 /**
- * The tokens other plugins use to reach the DataOps model.
+ * The tokens DataOps plugins use to reach each other: the sidebar host, which
+ * every capability adds its section to, and the jobs model.
  */
 import { Event } from '@jupyterlab/services';
+import { LabIcon } from '@jupyterlab/ui-components';
 import { Token } from '@lumino/coreutils';
 import { IDisposable } from '@lumino/disposable';
 import { ISignal } from '@lumino/signaling';
+import { Widget } from '@lumino/widgets';
+import type * as React from 'react';
 
-import {
-  DataOpsApiError,
-  IDataOpsClient,
-  IJob,
-  IJobCreate,
-  IJobQuery,
-  IJobRerun,
-  StatusCounts
-} from './api';
+import type { ExecutorCapabilities, ServerInfo } from './api';
+import type { ICollectionModel } from './collection';
+import type { IJobsClient } from './jobs/client';
+import type {
+  Job,
+  JobCreate,
+  JobQuery,
+  JobRerun,
+  JobSummary
+} from './jobs/types';
+
+/** What a plugin gives to add a section to the DataOps sidebar. */
+export interface ISidebarSectionOptions {
+  /** Unique among sections, e.g. `'jobs'`; also names the section's DOM id. */
+  id: string;
+  /** The section's heading (translated). */
+  title: string;
+  /** A tooltip for the heading (translated); defaults to the title. */
+  caption?: string;
+  /** Lower ranks come first (default 100). Jobs is 100. */
+  rank?: number;
+  icon?: LabIcon;
+  /** The section's body: a widget, or a React component rendered in one. */
+  content: Widget | React.FunctionComponent;
+  /** Widgets shown in the section's heading, e.g. a refresh button. */
+  toolbar?: ReadonlyArray<{ name: string; widget: Widget }>;
+  /** Start collapsed with `false` (the user's choice, once saved, wins). */
+  expanded?: boolean;
+}
+
+/** A section in the sidebar; dispose it to remove it. */
+export interface ISidebarSection extends IDisposable {
+  readonly id: string;
+  readonly title: string;
+  readonly rank: number;
+  /** The section (heading and body) in the sidebar's accordion. */
+  readonly widget: Widget;
+  /** The body given as `content`, or the widget rendering it. */
+  readonly content: Widget;
+}
+
+/**
+ * The DataOps sidebar: a host of collapsible sections ordered by rank.
+ *
+ * ```ts
+ * const section = sidebar.addSection({
+ *   id: 'schedules',
+ *   title: trans.__('Schedules'),
+ *   rank: 200,
+ *   content: () => <SchedulesView model={model} trans={trans} />
+ * });
+ * ```
+ */
+export interface IDataOpsSidebar {
+  /** The sidebar widget's id. */
+  readonly id: string;
+  /** The sections, by rank (then by the order they were added). */
+  readonly sections: ReadonlyArray<ISidebarSection>;
+  /** A section was added or removed. */
+  readonly sectionsChanged: ISignal<IDataOpsSidebar, void>;
+  /** A section was expanded or collapsed. */
+  readonly expansionChanged: ISignal<
+    IDataOpsSidebar,
+    { id: string; expanded: boolean }
+  >;
+  /** Add a section; ids are unique (adding a taken one throws). */
+  addSection(options: ISidebarSectionOptions): ISidebarSection;
+  /** Bring the sidebar into view and, given a section id, expand that section. */
+  showSection(sectionId?: string): void;
+  isExpanded(id: string): boolean;
+  /** Expand or collapse a section (or, for one not added yet, choose how it starts). */
+  setExpanded(id: string, expanded: boolean): void;
+}
+
+/** The DataOps sidebar token. */
+export const IDataOpsSidebar = new Token<IDataOpsSidebar>(
+  'jupyter-dataops:IDataOpsSidebar',
+  'The DataOps sidebar, a host of sections (jobs, schedules, ...) that plugins add to.'
+);
 
 /**
  * A button shown in each job's detail, running a command with `{ id }`.
  *
- * Plugins add their own with `IDataOpsModel.addJobAction`, e.g. the run
- * plugin adds "Re-run…".
+ * Plugins add their own with `IJobsModel.addAction`, e.g. the run plugin
+ * adds "Re-run…".
  */
 export interface IJobAction {
   /** Unique among actions; adding an action with a taken id replaces it. */
@@ -28,84 +102,75 @@ export interface IJobAction {
   /** The command run with `{ id: job.id }`. */
   command: string;
   /** The button text (translated). */
-  label: string | ((job: IJob) => string);
+  label: string | ((job: Job) => string);
   /** A tooltip (translated). */
-  caption?: string | ((job: IJob) => string);
+  caption?: string | ((job: Job) => string);
   /** Lower ranks come first. */
   rank: number;
   /** How the button looks: the main action, a destructive one, or plain. */
   kind?: 'primary' | 'danger' | 'default';
-  isVisible?: (job: IJob) => boolean;
-  isEnabled?: (job: IJob) => boolean;
+  isVisible?: (job: Job) => boolean;
+  isEnabled?: (job: Job) => boolean;
 }
 
 /**
- * The job model: one page of the job list with its filters, kept up to date
- * from server events and a slow fallback poll.
+ * The jobs model: the job list (a collection of job summaries kept live from
+ * server events), full jobs on demand, and the job operations.
  */
-export interface IDataOpsModel extends IDisposable {
-  /** The REST client the model uses; views use it for logs, HTML and parameters. */
-  readonly client: IDataOpsClient;
-  /** The jobs on the current page. */
-  readonly jobs: ReadonlyArray<IJob>;
-  /** How many jobs match the filters (all pages). */
-  readonly total: number;
-  /** How many jobs there are in each status, whatever the filters. */
-  readonly counts: StatusCounts;
-  readonly query: Readonly<IJobQuery>;
-  /** The current page, from 1. */
-  readonly page: number;
-  /** The number of pages, at least 1. */
-  readonly pageCount: number;
-  /** Whether the list has been loaded once. */
-  readonly ready: boolean;
-  /** Whether a list request is under way. */
-  readonly loading: boolean;
-  /** Why the last list request failed, or null if it did not. */
-  readonly error: DataOpsApiError | null;
-  /** The list or one of its jobs changed. */
-  readonly changed: ISignal<IDataOpsModel, void>;
-  /** One job was fetched again or patched from an event. */
-  readonly jobChanged: ISignal<IDataOpsModel, IJob>;
+export interface IJobsModel extends IDisposable {
+  /** The REST client for jobs; views use it for logs, HTML and parameters. */
+  readonly client: IJobsClient;
+  /** The job list: its page, filters, sort, totals and counts. */
+  readonly collection: ICollectionModel<JobSummary, JobQuery>;
+  /** What the server said about itself, once it answered. */
+  readonly info: ServerInfo | null;
   /**
-   * A job was seen to finish (complete, fail or be cancelled) in this session,
-   * having been seen queued or running before.
+   * What the executor supports; everything but GPUs until the server says
+   * otherwise.
    */
-  readonly jobFinished: ISignal<IDataOpsModel, IJob>;
+  readonly capabilities: ExecutorCapabilities;
+  /** `info` arrived. */
+  readonly infoChanged: ISignal<IJobsModel, ServerInfo>;
 
-  /** Change the filters, sort or page size; goes back to the first page unless `offset` is given. */
-  setQuery(changes: Partial<IJobQuery>): void;
-  /** Go to a page, from 1; clamped to the pages there are. */
-  setPage(page: number): void;
-  /** Fetch the current page now. */
-  refresh(): Promise<void>;
-  /** Fetch one job, update it in the list and return it (null if it no longer exists). */
-  refreshJob(id: string): Promise<IJob | null>;
+  /** The actions offered on each job, by rank. */
+  readonly actions: ReadonlyArray<IJobAction>;
+  /** An action was added or removed. */
+  readonly actionsChanged: ISignal<IJobsModel, void>;
+  /** Offer an action on each job; dispose the result to withdraw it. */
+  addAction(action: IJobAction): IDisposable;
+
+  /** A full job was fetched, or its live fields changed. */
+  readonly jobChanged: ISignal<IJobsModel, Job>;
+  /**
+   * A job was seen to finish (complete, fail or be cancelled) in this
+   * session, having been seen queued or running before; with the full job.
+   */
+  readonly jobFinished: ISignal<IJobsModel, Job>;
+
+  /** The last known summary of a job, on the page or not. */
+  getSummary(id: string): JobSummary | undefined;
+  /** The last fetched full job, with its live fields up to date. */
+  getJob(id: string): Job | undefined;
+  /** Fetch a full job (null if it no longer exists). */
+  fetchJob(id: string): Promise<Job | null>;
   /**
    * Whether this browser session submitted the job (run dialog or re-run):
    * its end is announced with a toast, others' only in the notification list.
    */
   isSubmittedHere(id: string): boolean;
-  /** The last known state of a job, if the model has seen it. */
-  getJob(id: string): IJob | undefined;
-  /** The actions offered on each job, by rank. */
-  readonly jobActions: ReadonlyArray<IJobAction>;
-  /** An action was added or removed. */
-  readonly jobActionsChanged: ISignal<IDataOpsModel, void>;
-  /** Offer an action on each job; dispose the result to withdraw it. */
-  addJobAction(action: IJobAction): IDisposable;
 
-  /** Take a server event; anything but a DataOps job event is ignored. */
-  handleEvent(event: Event.Emission): void;
-
-  createJob(request: IJobCreate): Promise<IJob>;
-  rerunJob(id: string, request: IJobRerun): Promise<IJob>;
-  cancelJob(id: string): Promise<IJob>;
+  createJob(request: JobCreate): Promise<Job>;
+  rerunJob(id: string, request: JobRerun): Promise<Job>;
+  cancelJob(id: string): Promise<Job>;
   deleteJob(id: string): Promise<void>;
+  /** Fetch the job list's current page now. */
+  refresh(): Promise<void>;
+  /** Take a server event; anything but a job event is ignored. */
+  handleEvent(event: Event.Emission): void;
 }
 
-/** The DataOps model token. */
-export const IDataOpsModel = new Token<IDataOpsModel>(
-  'jupyter-dataops:IDataOpsModel',
-  'The DataOps job model: the job list, its filters and live job updates.'
+/** The jobs model token. */
+export const IJobsModel = new Token<IJobsModel>(
+  'jupyter-dataops:IJobsModel',
+  'The DataOps jobs model: the live job list, full jobs and job operations.'
 );

@@ -1,171 +1,59 @@
-import { ServerConnection } from '@jupyterlab/services';
+import { allOf, DataOpsApiError, errorFromResponse, queryString } from '../api';
+import { fakeClient, json } from './http';
 
-import {
-  DataOpsApiError,
-  DataOpsClient,
-  errorFromResponse,
-  isTerminal,
-  jobQueryString
-} from '../api';
-import { makeJob, makeList } from './fixtures';
-
-interface ICall {
-  url: string;
-  method: string;
-  body: string | null;
-  headers: Headers;
-}
-
-/** A client whose fetch answers from `respond` and records each request. */
-function fakeClient(respond: (call: ICall) => Response | Promise<Response>) {
-  const calls: ICall[] = [];
-  const fetch = async (input: RequestInfo, init?: RequestInit) => {
-    const request = new Request(input, init);
-    const call: ICall = {
-      url: request.url,
-      method: request.method,
-      body: request.method === 'GET' ? null : await request.text(),
-      headers: request.headers
-    };
-    calls.push(call);
-    return respond(call);
-  };
-  const serverSettings = ServerConnection.makeSettings({
-    baseUrl: 'http://localhost:8888/lab-base/',
-    token: 'secret-token',
-    fetch: fetch as any
-  });
-  return { client: new DataOpsClient({ serverSettings }), calls };
-}
-
-function json(body: unknown, status = 200): Response {
-  return new Response(JSON.stringify(body), {
-    status,
-    headers: { 'Content-Type': 'application/json' }
-  });
-}
-
-describe('jobQueryString', () => {
-  it('repeats status and leaves out empty filters', () => {
+describe('queryString', () => {
+  it('repeats lists and leaves out empty values', () => {
     expect(
-      jobQueryString({
+      queryString({
         status: ['queued', 'running'],
         notebook: '',
-        sort: 'name',
-        order: 'asc',
-        offset: 50,
-        limit: 25
+        cursor: null,
+        id: [],
+        limit: 25,
+        flag: false
       })
-    ).toBe(
-      '?status=queued&status=running&sort=name&order=asc&offset=50&limit=25'
-    );
+    ).toBe('?status=queued&status=running&limit=25&flag=false');
   });
 
-  it('encodes the notebook filter', () => {
-    expect(jobQueryString({ notebook: 'demo/a b&c' })).toBe(
-      '?notebook=demo%2Fa+b%26c'
-    );
+  it('encodes values', () => {
+    expect(queryString({ path: 'demo/a b&c' })).toBe('?path=demo%2Fa+b%26c');
   });
 
   it('is empty when nothing is set', () => {
-    expect(jobQueryString({})).toBe('');
+    expect(queryString({})).toBe('');
+  });
+});
+
+describe('allOf', () => {
+  it('returns the list it was given', () => {
+    type Colour = 'red' | 'green';
+    expect(allOf<Colour>()(['red', 'green'])).toEqual(['red', 'green']);
   });
 });
 
 describe('DataOpsClient', () => {
-  it('lists jobs under the base URL with the token', async () => {
-    const list = makeList([makeJob()]);
-    const { client, calls } = fakeClient(() => json(list));
-    const result = await client.listJobs({ status: ['failed'], limit: 10 });
-    expect(result).toEqual(list);
-    expect(calls).toHaveLength(1);
+  it('reads the server info under the base URL with the token', async () => {
+    const info = {
+      version: '0.1.0',
+      user: 'alice',
+      executor: {
+        name: 'local',
+        cancel: true,
+        logs: true,
+        follow_logs: true,
+        progress: true,
+        gpus: false,
+        max_concurrent_jobs: 2
+      },
+      jobs_dir: '.dataops/jobs',
+      root_dir: '/srv'
+    };
+    const { api, calls } = fakeClient(() => json(info));
+    expect(await api.getInfo()).toEqual(info);
     expect(calls[0].url).toBe(
-      'http://localhost:8888/lab-base/dataops/api/jobs?status=failed&limit=10'
+      'http://localhost:8888/lab-base/dataops/api/info'
     );
     expect(calls[0].headers.get('Authorization')).toBe('token secret-token');
-  });
-
-  it('creates a job with a JSON body', async () => {
-    const job = makeJob();
-    const { client, calls } = fakeClient(() => json(job, 201));
-    const created = await client.createJob({
-      notebook_path: 'demo/train.ipynb',
-      parameters: { alpha: 0.7 },
-      kernel_name: 'python3',
-      name: null,
-      timeout_seconds: 60,
-      max_retries: 1
-    });
-    expect(created.id).toBe('job-1');
-    expect(calls[0].method).toBe('POST');
-    expect(calls[0].url).toBe(
-      'http://localhost:8888/lab-base/dataops/api/jobs'
-    );
-    expect(JSON.parse(calls[0].body!)).toEqual({
-      notebook_path: 'demo/train.ipynb',
-      parameters: { alpha: 0.7 },
-      kernel_name: 'python3',
-      name: null,
-      timeout_seconds: 60,
-      max_retries: 1
-    });
-  });
-
-  it('uses the job routes for get, cancel, rerun, logs, html and delete', async () => {
-    const job = makeJob({ id: 'a/b' });
-    const { client, calls } = fakeClient(call => {
-      if (call.url.endsWith('/logs')) {
-        return json({ logs: 'line 1\nline 2' });
-      }
-      if (call.url.endsWith('/html')) {
-        return new Response('<html>ok</html>', {
-          headers: { 'Content-Type': 'text/html' }
-        });
-      }
-      if (call.method === 'DELETE') {
-        return new Response(null, { status: 204 });
-      }
-      return json(job, call.method === 'POST' ? 201 : 200);
-    });
-    await client.getJob('a/b');
-    await client.cancelJob('a/b');
-    await client.rerunJob('a/b', {
-      parameters: { alpha: 1 },
-      kernel_name: null
-    });
-    expect(await client.getLogs('a/b')).toBe('line 1\nline 2');
-    expect(await client.getHtml('a/b')).toBe('<html>ok</html>');
-    await client.deleteJob('a/b');
-    const base = 'http://localhost:8888/lab-base/dataops/api/jobs/a%2Fb';
-    expect(calls.map(call => `${call.method} ${call.url}`)).toEqual([
-      `GET ${base}`,
-      `POST ${base}/cancel`,
-      `POST ${base}/rerun`,
-      `GET ${base}/logs`,
-      `GET ${base}/html`,
-      `DELETE ${base}`
-    ]);
-    expect(JSON.parse(calls[2].body!)).toEqual({
-      parameters: { alpha: 1 },
-      kernel_name: null
-    });
-  });
-
-  it('asks for a notebook’s parameters by path', async () => {
-    const body = {
-      path: 'demo/train.ipynb',
-      has_parameters_cell: true,
-      parameters: [],
-      kernel_name: 'python3',
-      cell_count: 3
-    };
-    const { client, calls } = fakeClient(() => json(body));
-    expect(await client.getNotebookParameters('demo/train.ipynb')).toEqual(
-      body
-    );
-    expect(calls[0].url).toBe(
-      'http://localhost:8888/lab-base/dataops/api/notebooks/parameters?path=demo%2Ftrain.ipynb'
-    );
   });
 
   it('turns a JSON error into a DataOpsApiError with message and hint', async () => {
@@ -191,10 +79,10 @@ describe('DataOpsClient', () => {
   });
 
   it('reports a network failure without a stack', async () => {
-    const { client } = fakeClient(() => {
+    const { api } = fakeClient(() => {
       throw new TypeError('Failed to fetch');
     });
-    const error = await client.getInfo().catch(reason => reason);
+    const error = await api.getInfo().catch(reason => reason);
     expect(error).toBeInstanceOf(DataOpsApiError);
     expect(error.kind).toBe('network');
     expect(error.status).toBe(0);
@@ -203,10 +91,10 @@ describe('DataOpsClient', () => {
   });
 
   it('refuses a response that is not JSON', async () => {
-    const { client } = fakeClient(
+    const { api } = fakeClient(
       () => new Response('<html>proxy</html>', { status: 200 })
     );
-    await expect(client.getInfo()).rejects.toMatchObject({
+    await expect(api.getInfo()).rejects.toMatchObject({
       kind: 'unknown',
       message: 'The server sent a response that is not JSON.'
     });
@@ -236,15 +124,5 @@ describe('errorFromResponse', () => {
       new Response('', { status: 502, statusText: 'Bad Gateway' })
     );
     expect(error.message).toBe('The server answered 502 Bad Gateway');
-  });
-});
-
-describe('isTerminal', () => {
-  it('tells finished statuses from active ones', () => {
-    expect(isTerminal('completed')).toBe(true);
-    expect(isTerminal('failed')).toBe(true);
-    expect(isTerminal('cancelled')).toBe(true);
-    expect(isTerminal('queued')).toBe(false);
-    expect(isTerminal('running')).toBe(false);
   });
 });

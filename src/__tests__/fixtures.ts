@@ -1,9 +1,10 @@
 /**
  * Test data shaped like the server's responses.
  */
-import { IJob, IJobList, JobStatus } from '../api';
+import { summaryOf } from '../jobs/model';
+import { Job, JobPage, JobStatus, JobSummary } from '../jobs/types';
 
-export function makeJob(overrides: Partial<IJob> = {}): IJob {
+export function makeJob(overrides: Partial<Job> = {}): Job {
   return {
     id: 'job-1',
     name: 'train',
@@ -13,6 +14,7 @@ export function makeJob(overrides: Partial<IJob> = {}): IJob {
     parameters: { alpha: 0.5 },
     kernel_name: 'python3',
     executor: 'local',
+    owner: 'alice',
     created_at: 1700000000,
     started_at: null,
     finished_at: null,
@@ -22,6 +24,7 @@ export function makeJob(overrides: Partial<IJob> = {}): IJob {
     max_retries: 0,
     timeout_seconds: null,
     cancel_requested: false,
+    pending_reason: null,
     output_path: null,
     html_path: null,
     log_path: null,
@@ -33,8 +36,14 @@ export function makeJob(overrides: Partial<IJob> = {}): IJob {
   };
 }
 
-export function makeList(jobs: IJob[], overrides: Partial<IJobList> = {}) {
-  const counts: { [status in JobStatus]: number } = {
+export function makeSummary(overrides: Partial<Job> = {}): JobSummary {
+  return summaryOf(makeJob(overrides));
+}
+
+export function countsOf(jobs: ReadonlyArray<{ status: JobStatus }>): {
+  [status: string]: number;
+} {
+  const counts: { [status: string]: number } = {
     queued: 0,
     running: 0,
     completed: 0,
@@ -44,12 +53,21 @@ export function makeList(jobs: IJob[], overrides: Partial<IJobList> = {}) {
   for (const job of jobs) {
     counts[job.status]++;
   }
+  return counts;
+}
+
+export function makePage(
+  items: JobSummary[],
+  overrides: Partial<JobPage> = {}
+): JobPage {
   return {
-    jobs,
-    total: jobs.length,
-    offset: 0,
-    limit: 25,
-    counts,
+    items,
+    next_cursor: null,
+    prev_cursor: null,
+    total: items.length,
+    total_is_estimate: false,
+    counts: countsOf(items),
+    seq: 1,
     ...overrides
   };
 }

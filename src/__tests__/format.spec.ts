@@ -4,7 +4,7 @@ import {
   jobDuration,
   progressFraction,
   stripAnsi
-} from '../format';
+} from '../jobs/format';
 import { makeJob } from './fixtures';
 
 describe('stripAnsi', () => {

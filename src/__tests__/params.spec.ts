@@ -1,20 +1,23 @@
-import { IParameterSpec } from '../api';
+import { ParameterSpec } from '../jobs/types';
 import {
   buildParameterForm,
   fieldKind,
   inferType,
   initialFieldValue,
   parseField,
+  parameterNameError,
+  usesPython,
+  validateFreeParameters,
   validateJobOptions,
   validateParameters
-} from '../params';
+} from '../jobs/params';
 
 function spec(
   name: string,
-  type: IParameterSpec['type'],
-  value: IParameterSpec['default'],
+  type: ParameterSpec['type'],
+  value: ParameterSpec['default'],
   default_repr = JSON.stringify(value)
-): IParameterSpec {
+): ParameterSpec {
   return { name, type, default: value, default_repr, help: '' };
 }
 
@@ -184,13 +187,17 @@ describe('validateParameters', () => {
 });
 
 describe('validateJobOptions', () => {
-  it('accepts empty options as defaults', () => {
+  it('accepts empty options as defaults, retries being the server’s', () => {
     expect(validateJobOptions({ name: ' ', timeout: '', retries: '' })).toEqual(
       {
         errors: {},
-        options: { name: null, timeout_seconds: null, max_retries: 0 }
+        options: { name: null, timeout_seconds: null, max_retries: null }
       }
     );
+    expect(
+      validateJobOptions({ name: '', timeout: '', retries: '0' }).options
+        .max_retries
+    ).toBe(0);
   });
 
   it('reads name, timeout and retries', () => {
@@ -210,5 +217,70 @@ describe('validateJobOptions', () => {
     expect(
       validateJobOptions({ name: '', timeout: '-5', retries: '1.5' }).errors
     ).toHaveProperty('retries');
+  });
+});
+
+describe('free-form parameters', () => {
+  const row = (
+    key: number,
+    name: string,
+    type: 'str' | 'int' | 'float' | 'bool' | 'any',
+    value: string | boolean
+  ) => ({ key, name, type, value });
+
+  it('reads each row as its type', () => {
+    const result = validateFreeParameters(
+      [
+        row(0, 'alpha', 'float', '0.5'),
+        row(1, 'epochs', 'int', '3'),
+        row(2, 'label', 'str', 'run 1'),
+        row(3, 'verbose', 'bool', true),
+        row(4, 'layers', 'any', '[32, 16]')
+      ],
+      { python: true }
+    );
+    expect(result.valid).toBe(true);
+    expect(result.parameters).toEqual({
+      alpha: 0.5,
+      epochs: 3,
+      label: 'run 1',
+      verbose: true,
+      layers: [32, 16]
+    });
+  });
+
+  it('ignores empty rows and flags bad names, duplicates and values by row', () => {
+    const result = validateFreeParameters(
+      [
+        row(0, '', 'str', ''),
+        row(1, '2fast', 'str', 'x'),
+        row(2, 'lambda', 'int', '1'),
+        row(3, 'alpha', 'int', '1'),
+        row(4, 'beta', 'int', '1.5'),
+        row(5, 'gamma', 'str', 'ok'),
+        row(6, 'gamma', 'str', 'again')
+      ],
+      { python: true, taken: ['alpha'] }
+    );
+    expect(result.valid).toBe(false);
+    expect(Object.keys(result.errors).map(Number)).toEqual([1, 2, 3, 4, 6]);
+    expect(result.errors[2].name).toContain('Python keyword');
+    expect(result.errors[3].name).toContain('twice');
+    expect(result.errors[4].value).toContain('whole number');
+    expect(result.parameters).toEqual({ gamma: 'ok' });
+  });
+
+  it('allows Python keywords as names in other languages', () => {
+    expect(parameterNameError('lambda', false)).toBeNull();
+    expect(parameterNameError('lambda', true)).not.toBeNull();
+    expect(parameterNameError('été', true)).toBeNull();
+    expect(parameterNameError('a-b', false)).not.toBeNull();
+  });
+
+  it('treats an unknown language as Python, as the server does', () => {
+    expect(usesPython(null)).toBe(true);
+    expect(usesPython('python')).toBe(true);
+    expect(usesPython('Python 3')).toBe(true);
+    expect(usesPython('R')).toBe(false);
   });
 });

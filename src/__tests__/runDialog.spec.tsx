@@ -3,8 +3,10 @@ import { nullTranslator } from '@jupyterlab/translation';
 import { Signal } from '@lumino/signaling';
 import { Widget } from '@lumino/widgets';
 
-import { DataOpsApiError, IDataOpsClient, INotebookParameters } from '../api';
-import { RunJobBody } from '../runDialog';
+import { DataOpsApiError } from '../api';
+import { IJobsClient } from '../jobs/client';
+import { RunJobBody } from '../jobs/runDialog';
+import { NotebookParameters } from '../jobs/types';
 import { makeJob } from './fixtures';
 
 const trans = nullTranslator.load('jupyter-dataops');
@@ -13,14 +15,23 @@ const kernelspecs = {
   specs: {
     default: 'python3',
     kernelspecs: {
-      python3: { name: 'python3', display_name: 'Python 3 (ipykernel)' },
-      other: { name: 'other', display_name: 'Other kernel' }
+      python3: {
+        name: 'python3',
+        display_name: 'Python 3 (ipykernel)',
+        language: 'python'
+      },
+      other: {
+        name: 'other',
+        display_name: 'Other kernel',
+        language: 'python'
+      },
+      ir: { name: 'ir', display_name: 'R', language: 'R' }
     }
   },
   specsChanged: new Signal<unknown, KernelSpec.ISpecModels>({})
 } as unknown as KernelSpec.IManager;
 
-const PARAMS: INotebookParameters = {
+const PARAMS: NotebookParameters = {
   path: 'demo/train.ipynb',
   has_parameters_cell: true,
   parameters: [
@@ -47,11 +58,18 @@ const PARAMS: INotebookParameters = {
     }
   ],
   kernel_name: 'other',
-  cell_count: 3
+  language: 'python',
+  cell_count: 3,
+  warnings: []
 };
 
-function client(answer: () => Promise<INotebookParameters>): IDataOpsClient {
-  return { getNotebookParameters: answer } as unknown as IDataOpsClient;
+const NO_CELL_WARNING =
+  "demo/plain.ipynb has no cell tagged 'parameters': the parameters are injected in a new cell at the top, as papermill does.";
+
+function client(
+  answer: () => Promise<NotebookParameters>
+): Pick<IJobsClient, 'getNotebookParameters'> {
+  return { getNotebookParameters: answer };
 }
 
 async function until(check: () => boolean): Promise<void> {
@@ -70,6 +88,13 @@ function type(node: Element | null, value: string): void {
   const proto = Object.getPrototypeOf(input);
   Object.getOwnPropertyDescriptor(proto, 'value')!.set!.call(input, value);
   input.dispatchEvent(new Event('input', { bubbles: true }));
+}
+
+/** Choose an option the way a user does, so React sees it. */
+function select(node: HTMLSelectElement, value: string): void {
+  const proto = Object.getPrototypeOf(node);
+  Object.getOwnPropertyDescriptor(proto, 'value')!.set!.call(node, value);
+  node.dispatchEvent(new Event('change', { bubbles: true }));
 }
 
 function open(options: Partial<ConstructorParameters<typeof RunJobBody>[0]>) {
@@ -114,8 +139,10 @@ describe('RunJobBody', () => {
     expect(value.options).toEqual({
       name: null,
       timeout_seconds: null,
-      max_retries: 0
+      max_retries: null
     });
+    // Nothing to warn about: no warning list.
+    expect(node.querySelector('.jp-DataOps-RunForm-warnings')).toBeNull();
   });
 
   it('sends a changed value, typed', async () => {
@@ -159,18 +186,135 @@ describe('RunJobBody', () => {
       timeout_seconds: 30,
       max_retries: 2
     });
+    type(body.node.querySelector('#jp-DataOps-retries'), '');
+    await until(() => body!.getValue()?.options.max_retries === null);
   });
 
-  it('says when the notebook has no parameters cell', async () => {
+  it('shows the server’s warnings and takes free-form parameters for a notebook without a parameters cell', async () => {
+    body = open({
+      path: 'demo/plain.ipynb',
+      client: client(async () => ({
+        ...PARAMS,
+        path: 'demo/plain.ipynb',
+        has_parameters_cell: false,
+        parameters: [],
+        warnings: [NO_CELL_WARNING]
+      }))
+    });
+    await until(() => body!.getValue() !== null);
+    const node = body.node;
+    expect(
+      node.querySelector('.jp-DataOps-RunForm-warnings')!.textContent
+    ).toBe(NO_CELL_WARNING);
+    // No declared fields: the free-form rows are the parameters.
+    expect(node.querySelector('.jp-DataOps-param')).toBeNull();
+    expect(
+      node.querySelector('.jp-DataOps-RunForm-free legend')!.textContent
+    ).toBe('Parameters');
+    expect(body.getValue()!.parameters).toEqual({});
+
+    const add = () =>
+      (
+        node.querySelector('.jp-DataOps-addParameter') as HTMLButtonElement
+      ).click();
+    add();
+    await until(
+      () => node.querySelectorAll('.jp-DataOps-freeRow').length === 1
+    );
+    type(
+      node.querySelector('.jp-DataOps-freeRow .jp-DataOps-freeName'),
+      'alpha'
+    );
+    const typeSelect = node.querySelector(
+      '.jp-DataOps-freeRow .jp-DataOps-freeType'
+    ) as HTMLSelectElement;
+    select(typeSelect, 'float');
+    type(
+      node.querySelector('.jp-DataOps-freeRow .jp-DataOps-freeValue'),
+      '0.7'
+    );
+    await until(() => body!.getValue()?.parameters.alpha === 0.7);
+
+    add();
+    await until(
+      () => node.querySelectorAll('.jp-DataOps-freeRow').length === 2
+    );
+    const second = node.querySelectorAll('.jp-DataOps-freeRow')[1];
+    type(second.querySelector('.jp-DataOps-freeName'), 'class');
+    type(second.querySelector('.jp-DataOps-freeValue'), 'x');
+    // A Python keyword cannot be a parameter: Run is disabled, the row says why.
+    await until(() => body!.getValue() === null);
+    expect(
+      second.querySelector('.jp-DataOps-fieldError')!.textContent
+    ).toContain('Python keyword');
+    expect(node.querySelector('.jp-mod-error')).not.toBeNull();
+    type(second.querySelector('.jp-DataOps-freeName'), 'label');
+    await until(() => body!.getValue()?.parameters.label === 'x');
+    expect(body.getValue()!.parameters).toEqual({ alpha: 0.7, label: 'x' });
+
+    // Removing a row drops its parameter.
+    (
+      second.querySelector('.jp-DataOps-freeRemove') as HTMLButtonElement
+    ).click();
+    await until(() => body!.getValue()?.parameters.label === undefined);
+    expect(body.getValue()!.parameters).toEqual({ alpha: 0.7 });
+    expect(body.getValue()!.freeRows).toHaveLength(1);
+  });
+
+  it('lets a notebook with a parameters cell take extra parameters too', async () => {
+    body = open({});
+    await until(() => body!.getValue() !== null);
+    const node = body.node;
+    expect(node.querySelector('.jp-DataOps-freeRow')).toBeNull();
+    (
+      node.querySelector('.jp-DataOps-addParameter') as HTMLButtonElement
+    ).click();
+    await until(
+      () => node.querySelectorAll('.jp-DataOps-freeRow').length === 1
+    );
+    expect(
+      node.querySelector('.jp-DataOps-RunForm-free legend')!.textContent
+    ).toBe('Other parameters');
+    // A name the cell declares is given twice.
+    type(node.querySelector('.jp-DataOps-freeName'), 'alpha');
+    type(node.querySelector('.jp-DataOps-freeValue'), 'x');
+    await until(() => body!.getValue() === null);
+    type(node.querySelector('.jp-DataOps-freeName'), 'seed');
+    await until(() => body!.getValue()?.parameters.seed === 'x');
+  });
+
+  it('keeps free-form rows when the dialog reopens after a refusal', async () => {
     body = open({
       client: client(async () => ({
         ...PARAMS,
         has_parameters_cell: false,
-        parameters: []
-      }))
+        parameters: [],
+        warnings: [NO_CELL_WARNING]
+      })),
+      initial: {
+        freeRows: [{ key: 4, name: 'seed', type: 'int', value: '7' }],
+        error: { message: 'The queue is full.', hint: null }
+      }
     });
     await until(() => body!.getValue() !== null);
-    expect(body.node.textContent).toContain('no cell tagged “parameters”');
+    expect(body.getValue()!.parameters).toEqual({ seed: 7 });
+    expect(body.node.textContent).toContain('The queue is full.');
+  });
+
+  it('warns when the kernel does not speak the notebook’s language', async () => {
+    body = open({});
+    await until(() => body!.getValue() !== null);
+    expect(body.node.querySelector('.jp-DataOps-fieldWarning')).toBeNull();
+    select(
+      body.node.querySelector('#jp-DataOps-kernel') as HTMLSelectElement,
+      'ir'
+    );
+    await until(
+      () => body!.node.querySelector('.jp-DataOps-fieldWarning') !== null
+    );
+    expect(
+      body.node.querySelector('.jp-DataOps-fieldWarning')!.textContent
+    ).toContain('R');
   });
 
   it('prefills a re-run and sends the original parameters with the changes', async () => {
