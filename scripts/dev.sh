@@ -96,6 +96,17 @@ ensure_chromium() {
   fi
 }
 
+ensure_postgresql() {
+  # The store's tests also run on a throwaway PostgreSQL server (tests/pg.py).
+  if compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then return; fi
+  step "installing Debian's postgresql for the store's tests"
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+  else
+    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+  fi
+}
+
 cmd_lint() {
   step "ruff, mypy, import contracts"
   ruff check .
@@ -129,6 +140,7 @@ cmd_ui() {
 }
 
 cmd_pytest() {
+  ensure_postgresql
   step "pytest"
   "$PY" -m pytest "$@"
 }
@@ -136,6 +148,7 @@ cmd_pytest() {
 cmd_test() {
   setup
   ensure_chromium
+  ensure_postgresql
   cmd_lint
   cmd_jest
   cmd_ui

@@ -53,19 +53,40 @@ class Database:
             self.engine: Engine = create_engine(url, **kwargs)
         except Exception as exc:  # bad URL, missing driver
             raise BackendUnavailable(
-                f"Cannot open the store at {_safe_url(url)}: {exc}",
+                f"Cannot open the store at {_safe_url(url)}: {type(exc).__name__}",
                 hint="Check c.DataOps.store_url and that its database driver is installed.",
             ) from exc
         if url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self._lock = threading.Lock()
         if upgrade:
-            self.upgrade()
+            try:
+                self.upgrade()
+            except BaseException:
+                self.engine.dispose()
+                raise
+
+    def connect(self) -> Any:
+        """A connection, or BackendUnavailable naming the store (never its password)."""
+        from sqlalchemy.exc import DBAPIError
+
+        try:
+            return self.engine.connect()
+        except DBAPIError as exc:
+            reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+            password = self.engine.url.password
+            if password:
+                reason = reason.replace(str(password), "***")
+            raise BackendUnavailable(
+                f"Cannot connect to the store at {_safe_url(self.url)}: {reason}",
+                hint="Check c.DataOps.store_url, and that the database server runs and accepts "
+                "these credentials.",
+            ) from None
 
     @contextlib.contextmanager
     def unit_of_work(self) -> Iterator[UnitOfWork]:
         """One transaction: ``uow.commit()`` commits it; leaving without that rolls it back."""
-        with self.engine.connect() as conn:
+        with self.connect() as conn:
             uow = SqlUnitOfWork(conn)
             try:
                 yield uow
@@ -75,7 +96,7 @@ class Database:
 
     # -- schema -------------------------------------------------------------------------------
     def current_revision(self) -> str | None:
-        with self.engine.connect() as conn:
+        with self.connect() as conn:
             return _revision(conn)
 
     def upgrade(self, revision: str = "head") -> None:
@@ -91,7 +112,7 @@ class Database:
 
         cfg = Config()
         cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
-        with self._lock, self.engine.connect() as conn, self._migration_lock(conn):
+        with self._lock, self.connect() as conn, self._migration_lock(conn):
             # Another process may have migrated while this one waited for the lock.
             if revision == "head" and _revision(conn) == HEAD_REVISION:
                 return
