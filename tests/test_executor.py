@@ -541,3 +541,38 @@ def test_an_internal_error_gives_the_cause_not_our_traceback(tmp_path):
     finally:
         services.supervisor.stop_worker()
         services.close()
+
+
+def test_job_files_can_live_in_another_file_store(tmp_path):
+    """c.DataOps.job_files_url moves job files out of the root (fsspec); rows hold keys, the
+    executor reads and writes URIs, and the API still serves output, HTML and logs."""
+    (tmp_path / "root").mkdir()
+    shared = tmp_path / "shared"
+    services = make_services(tmp_path, config={"DataOps": {"job_files_url": f"file://{shared}"}})
+    try:
+        write_notebook(services.root / "n.ipynb", ["print('stored elsewhere')"])
+        job = services.jobs.create(JobCreate(notebook_path="n.ipynb"))
+        done = services.jobs.wait(job.id, timeout=WAIT)
+        assert done.status is JobStatus.COMPLETED, done.error
+        assert done.output_path is None  # not inside the root: JupyterLab cannot open it there
+        assert not (services.root / "dataops-jobs").exists()
+        assert list(shared.glob("dataops-jobs/n-*/n.ipynb"))
+        name, body = services.jobs.output(job.id)
+        assert name == "n.ipynb" and b"stored elsewhere" in body
+        assert "stored elsewhere" in services.jobs.logs(job.id).logs
+        assert b"stored elsewhere" in services.jobs.html(job.id)
+        services.jobs.delete(job.id)
+        assert not list(shared.glob("dataops-jobs/n-*"))
+    finally:
+        services.supervisor.stop_worker()
+        services.close()
+
+    s3 = make_services(tmp_path, config={"DataOps": {"job_files_url": "s3://bucket/prefix"}})
+    try:
+        from jupyter_dataops.core.errors import BackendUnavailable
+
+        with pytest.raises((BackendUnavailable, InvalidInput)) as refused:
+            s3.jobs.create(JobCreate(notebook_path="n.ipynb"))
+        assert "job_files_url" in str(refused.value) or "fsspec" in str(refused.value)
+    finally:
+        s3.close()

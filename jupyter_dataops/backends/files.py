@@ -25,7 +25,18 @@ class FsspecFileStore:
                 "Job files in object storage need fsspec.", hint="pip install fsspec"
             ) from exc
         self.url = url.rstrip("/")
-        self.fs, self.root = fsspec.core.url_to_fs(self.url)
+        try:
+            self.fs, self.root = fsspec.core.url_to_fs(self.url)
+        except ImportError as exc:  # e.g. s3:// without s3fs
+            raise BackendUnavailable(
+                f"c.DataOps.job_files_url = {url!r} needs a package that is not installed: {exc}",
+                hint="Install the fsspec implementation for that URL (s3fs, gcsfs, adlfs...).",
+            ) from None
+        except (ValueError, OSError) as exc:
+            raise BackendUnavailable(
+                f"c.DataOps.job_files_url = {url!r} cannot be used: {exc}",
+                hint="Give an fsspec URL such as s3://bucket/prefix, or a local folder.",
+            ) from None
         protocols = self.fs.protocol if isinstance(self.fs.protocol, tuple) else (self.fs.protocol,)
         self._local = bool({"file", "local"} & set(protocols))
 
@@ -78,7 +89,15 @@ class FsspecFileStore:
 def file_store_factory(dataops: DataOps) -> Callable[[str], FileStore]:
     """``files(root_dir)`` for a context: the configured object store, else the job's root."""
     url = dataops.job_files_url
-    if url:
-        store = FsspecFileStore(url)
-        return lambda _root: store
-    return LocalFileStore
+    if not url:
+        return LocalFileStore
+    made: list[FileStore] = []
+
+    def files(_root: str) -> FileStore:
+        # Made on first use, so a store that cannot be reached fails the request that needs it
+        # (with the reason), not the server's start.
+        if not made:
+            made.append(FsspecFileStore(url))
+        return made[0]
+
+    return files

@@ -91,6 +91,18 @@ class LocalExecutor(Executor):
             max_concurrent_jobs=self.max_concurrent_jobs,
         )
 
+    def check(self, *, kernel_name: str, notebook_path: str) -> None:
+        url = getattr(self.dataops, "job_files_url", "") or ""
+        if "://" in url and not url.startswith(("file://", "local://")):
+            from ...core.errors import BackendUnavailable
+
+            raise BackendUnavailable(
+                f"The local executor runs jobs on this machine and needs their files here, but "
+                f"c.DataOps.job_files_url is {url!r}.",
+                hint="Use a local folder (or file://) with the local executor; object storage is "
+                "for executors that run jobs elsewhere.",
+            )
+
     # -- in the worker ------------------------------------------------------------------------
     def open(self, report: Report) -> None:
         from .kernels import KernelPool
