@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .core import errors
-from .core.identity import ENV_ROOT, ENV_TOKEN, ENV_URL
+from .core.identity import ENV_CERT, ENV_ROOT, ENV_TOKEN, ENV_URL
 from .core.jobs.models import (
     TERMINAL_STATUSES,
     Job,
@@ -138,12 +138,22 @@ _ERRORS: dict[str, type[errors.DataOpsError]] = {
 class HttpClient:
     """The DataOps REST API of a Jupyter server, as the user a DataOps token names."""
 
-    def __init__(self, url: str, token: str, root: str, *, timeout: float = 60.0) -> None:
+    def __init__(
+        self, url: str, token: str, root: str, *, timeout: float = 60.0, cert: str | None = None
+    ) -> None:
         self.where = url
         self.base = url.rstrip("/") + "/dataops/api/"
         self.token = token
         self.root = root
         self.timeout = timeout
+        self._ssl: Any = None
+        if cert:
+            import ssl
+
+            # Trust exactly the server's own certificate (often self-signed, and issued for a
+            # name rather than the loopback address the kernel uses).
+            self._ssl = ssl.create_default_context(cafile=cert)
+            self._ssl.check_hostname = False
 
     @classmethod
     def from_environment(cls, environ: dict[str, str] | None = None) -> HttpClient | None:
@@ -152,7 +162,7 @@ class HttpClient:
         url, token = env.get(ENV_URL), env.get(ENV_TOKEN)
         if not url or not token:
             return None
-        return cls(url, token, env.get(ENV_ROOT) or os.getcwd())
+        return cls(url, token, env.get(ENV_ROOT) or os.getcwd(), cert=env.get(ENV_CERT))
 
     def request(
         self,
@@ -171,7 +181,7 @@ class HttpClient:
         if data is not None:
             req.add_header("Content-Type", "application/json")
         try:
-            with urllib.request.urlopen(req, timeout=self.timeout) as response:
+            with urllib.request.urlopen(req, timeout=self.timeout, context=self._ssl) as response:
                 raw = response.read()
         except urllib.error.HTTPError as exc:
             raise _error_from(exc) from None

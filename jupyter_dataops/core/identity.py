@@ -29,6 +29,8 @@ SECRET_FILE = "secret.key"
 ENV_URL = "DATAOPS_SERVER_URL"
 ENV_TOKEN = "DATAOPS_TOKEN"
 ENV_ROOT = "DATAOPS_ROOT_DIR"
+#: The server's own TLS certificate, when it serves HTTPS: kernels trust exactly that one.
+ENV_CERT = "DATAOPS_SERVER_CERT"
 #: The identity a job kernel acts as when no server runs (the CLI and magic read it).
 ENV_ACTOR = "DATAOPS_ACTOR"
 

@@ -23,7 +23,15 @@ from traitlets import Float
 
 from ..core.config import DataOps
 from ..core.events import JOB_EVENT_SCHEMA_ID, SCHEMAS_DIR, job_event
-from ..core.identity import ENV_ROOT, ENV_TOKEN, ENV_URL, Claims, TokenSigner, load_secret
+from ..core.identity import (
+    ENV_CERT,
+    ENV_ROOT,
+    ENV_TOKEN,
+    ENV_URL,
+    Claims,
+    TokenSigner,
+    load_secret,
+)
 from ..core.jobs.models import JobStatus
 from ..worker.state import SERVER_FILE, read_json, write_json
 from .handlers import default_handlers
@@ -162,6 +170,8 @@ class DataOpsExtension(ExtensionApp):
                 server_owner(), f"kernel:{kernel_id}", ttl=self.kernel_token_lifetime
             )
             env[ENV_ROOT] = str(Path(self._server.root_dir).expanduser().resolve())
+            if self._server.certfile:
+                env[ENV_CERT] = str(self._server.certfile)
             launch["env"] = env
             return launch
 
