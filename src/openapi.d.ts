@@ -448,6 +448,7 @@ export interface components {
     JobError: {
       /**
        * Cell Index
+       * @description Index of the failing cell in the executed notebook (which has papermill's injected-parameters cell), or None when no cell failed
        * @default null
        */
       cell_index: number | null;
@@ -468,6 +469,7 @@ export interface components {
     JobErrorSummary: {
       /**
        * Cell Index
+       * @description As in JobError
        * @default null
        */
       cell_index: number | null;
@@ -479,6 +481,39 @@ export interface components {
        * @default
        */
       evalue: string;
+    };
+    /**
+     * JobEvent
+     * @description A job event on the server's event bus (schema https://events.jupyter-dataops.org/job/v2).
+     */
+    JobEvent: {
+      /**
+       * Action
+       * @enum {string}
+       */
+      action: 'created' | 'updated' | 'deleted';
+      /** Id */
+      id: string;
+      /**
+       * Seq
+       * @description The change's number in the store's change log
+       */
+      seq: number;
+      /**
+       * @description After the change; absent when deleted
+       * @default null
+       */
+      status?: components['schemas']['JobStatus'] | null;
+      /**
+       * Cells Completed
+       * @default null
+       */
+      cells_completed?: number | null;
+      /**
+       * Cells Total
+       * @default null
+       */
+      cells_total?: number | null;
     };
     /**
      * JobLogs

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from jupyter_dataops.core.jobs.models import JobStatus
+from jupyter_dataops.core.jobs.models import JobEvent, JobStatus
 
 from .conftest import JOB_WAIT_SECONDS
 
@@ -155,6 +155,8 @@ async def test_events_tell_every_change(dataops_api, make_notebook, job_events):
     assert completed == sorted(completed)  # progress never goes back
     seqs = [e["seq"] for e in events]
     assert seqs == sorted(set(seqs))  # each change once, in order
+    for event in events:  # what the OpenAPI file (and so the frontend's type) says they carry
+        JobEvent.model_validate(event)
 
     assert (await dataops_api("DELETE", "jobs", job["id"])).code == 204
     await wait_until(lambda: mine()[-1]["action"] == "deleted", what="a deleted event")

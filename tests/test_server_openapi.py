@@ -128,3 +128,18 @@ def _braces(path: str) -> list[str]:
     import re
 
     return re.findall(r"{(\w+)}", path)
+
+
+def test_the_job_event_model_follows_the_event_schema():
+    """The JobEvent schema in openapi.yaml (from which the frontend's type is generated) says what
+    the server's events carry: the same fields as the jupyter_events schema, same requirements."""
+    import yaml
+
+    from jupyter_dataops.core.events import JOB_EVENT_SCHEMA_ID, SCHEMAS_DIR
+    from jupyter_dataops.core.jobs.models import JobEvent
+
+    schema = yaml.safe_load((SCHEMAS_DIR / "job" / "v2.yaml").read_text())
+    assert schema["$id"] == JOB_EVENT_SCHEMA_ID
+    assert set(schema["properties"]) == set(JobEvent.model_fields)
+    required = {n for n, f in JobEvent.model_fields.items() if f.is_required()}
+    assert set(schema["required"]) == required

@@ -21,6 +21,7 @@ from pydantic_core import core_schema
 from ..core.jobs.models import (
     Job,
     JobCreate,
+    JobEvent,
     JobLogs,
     JobPage,
     JobQuery,
@@ -42,6 +43,7 @@ MODELS: list[tuple[type[BaseModel], Mode]] = [
     (JobPage, "serialization"),
     (NotebookParameters, "serialization"),
     (JobLogs, "serialization"),
+    (JobEvent, "validation"),  # fields are left out when they do not apply (deleted)
     (LogQuery, "validation"),
     (ServerInfo, "serialization"),
     (WorkerReport, "serialization"),

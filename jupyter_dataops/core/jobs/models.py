@@ -76,7 +76,11 @@ class NotebookParameters(_Model):
 class JobError(_Model):
     """Why a job failed: the failing cell and its error, or a reason from the executor."""
 
-    cell_index: int | None = None
+    cell_index: int | None = Field(
+        None,
+        description="Index of the failing cell in the executed notebook (which has papermill's "
+        "injected-parameters cell), or None when no cell failed",
+    )
     ename: str
     evalue: str = ""
     traceback: list[str] = Field(default_factory=list)
@@ -85,7 +89,7 @@ class JobError(_Model):
 class JobErrorSummary(_Model):
     """A job's error in a list: the kind and the first part of the message, no traceback."""
 
-    cell_index: int | None = None
+    cell_index: int | None = Field(None, description="As in JobError")
     ename: str
     evalue: str = Field("", description="At most 300 characters of the message")
 
@@ -265,3 +269,14 @@ class ExecutorCapabilities(_Model):
     progress: bool = True
     gpus: bool = False
     max_concurrent_jobs: int | None = None
+
+
+class JobEvent(_Model):
+    """A job event on the server's event bus (schema https://events.jupyter-dataops.org/job/v2)."""
+
+    action: Literal["created", "updated", "deleted"]
+    id: str
+    seq: int = Field(..., ge=1, description="The change's number in the store's change log")
+    status: JobStatus | None = Field(None, description="After the change; absent when deleted")
+    cells_completed: int | None = Field(None, ge=0)
+    cells_total: int | None = Field(None, ge=0)

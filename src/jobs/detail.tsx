@@ -1,0 +1,262 @@
+/**
+ * One job's detail in the Jobs section: its actions, error, warnings and
+ * fields, from the full job (fetched on opening) kept live by the list.
+ */
+import * as React from 'react';
+
+import { errorText } from '../api';
+import { IJobAction } from '../tokens';
+import {
+  formatDuration,
+  formatTimestamp,
+  jobDuration,
+  stripAnsi
+} from './format';
+import { statusText } from './labels';
+import { withSummary } from './model';
+import { jsonText } from './params';
+import type { IJobsViewProps } from './section';
+import { Job, JobSummary } from './types';
+
+/** The detail of a job, under its row. */
+export function JobDetail(
+  props: IJobsViewProps & { summary: JobSummary; now: number }
+): JSX.Element {
+  const { model, summary, trans, now } = props;
+  const id = summary.id;
+  const [job, setJob] = React.useState<Job | null>(model.getJob(id) ?? null);
+  const [loadError, setLoadError] = React.useState<{
+    message: string;
+    hint: string | null;
+  } | null>(null);
+
+  React.useEffect(() => {
+    let cancelled = false;
+    model
+      .fetchJob(id)
+      .then(fetched => {
+        if (!cancelled && fetched) {
+          setJob(fetched);
+          setLoadError(null);
+        }
+      })
+      .catch(reason => {
+        if (!cancelled) {
+          setLoadError(errorText(reason));
+        }
+      });
+    const onJob = (_: unknown, changed: Job) => {
+      if (changed.id === id) {
+        setJob(changed);
+      }
+    };
+    model.jobChanged.connect(onJob);
+    return () => {
+      cancelled = true;
+      model.jobChanged.disconnect(onJob);
+    };
+  }, [model, id]);
+
+  const live = job ? withSummary(job, summary) : null;
+  const duration = jobDuration(summary, now);
+  const notebookFilter = model.collection.query.notebook ?? null;
+  return (
+    <div className="jp-DataOps-jobDetail">
+      {live ? (
+        <Actions {...props} job={live} />
+      ) : (
+        <div className="jp-DataOps-actions jp-DataOps-muted">
+          {loadError ? null : trans.__('Loading the job…')}
+        </div>
+      )}
+      {loadError && (
+        <div className="jp-DataOps-alert jp-DataOps-alert-error" role="alert">
+          <div>{loadError.message}</div>
+          {loadError.hint && (
+            <div className="jp-DataOps-hint">{loadError.hint}</div>
+          )}
+        </div>
+      )}
+      <ErrorBox {...props} job={live} />
+      {live && live.warnings.length > 0 && (
+        <ul className="jp-DataOps-warnings" aria-label={trans.__('Warnings')}>
+          {live.warnings.map((warning, index) => (
+            <li key={index}>{warning}</li>
+          ))}
+        </ul>
+      )}
+      <dl className="jp-DataOps-fields">
+        <dt>{trans.__('Status')}</dt>
+        <dd className="jp-DataOps-statusValue">{statusText(summary, trans)}</dd>
+        <dt>{trans.__('Parameters')}</dt>
+        <dd>
+          {!live ? (
+            <span className="jp-DataOps-muted">…</span>
+          ) : Object.keys(live.parameters).length === 0 ? (
+            <span className="jp-DataOps-muted">
+              {trans.__('Notebook defaults')}
+            </span>
+          ) : (
+            <table className="jp-DataOps-params">
+              <tbody>
+                {Object.entries(live.parameters).map(([name, value]) => (
+                  <tr key={name}>
+                    <th>{name}</th>
+                    <td>
+                      <code>{jsonText(value)}</code>
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+        </dd>
+        <dt>{trans.__('Notebook')}</dt>
+        <dd className="jp-DataOps-pathValue">
+          {summary.notebook_path}
+          {notebookFilter !== summary.notebook_path && (
+            <button
+              className="jp-DataOps-linkButton jp-DataOps-filterNotebook"
+              title={trans.__('Show only the jobs of this notebook')}
+              onClick={() =>
+                model.collection.setQuery({ notebook: summary.notebook_path })
+              }
+            >
+              {trans.__('only this notebook')}
+            </button>
+          )}
+        </dd>
+        <dt>{trans.__('Kernel')}</dt>
+        <dd>{summary.kernel_name}</dd>
+        {summary.owner && (
+          <>
+            <dt>{trans.__('Owner')}</dt>
+            <dd className="jp-DataOps-owner">{summary.owner}</dd>
+          </>
+        )}
+        <dt>{trans.__('Created')}</dt>
+        <dd title={formatTimestamp(summary.created_at)}>
+          {formatTimestamp(summary.created_at, now)}
+        </dd>
+        {summary.started_at !== null && (
+          <>
+            <dt>{trans.__('Started')}</dt>
+            <dd title={formatTimestamp(summary.started_at)}>
+              {formatTimestamp(summary.started_at, now)}
+            </dd>
+          </>
+        )}
+        {summary.finished_at !== null && (
+          <>
+            <dt>{trans.__('Finished')}</dt>
+            <dd title={formatTimestamp(summary.finished_at)}>
+              {formatTimestamp(summary.finished_at, now)}
+            </dd>
+          </>
+        )}
+        {duration !== null && (
+          <>
+            <dt>{trans.__('Duration')}</dt>
+            <dd>{formatDuration(duration, trans)}</dd>
+          </>
+        )}
+        <dt>{trans.__('Attempt')}</dt>
+        <dd>
+          {trans.__('%1 of %2', summary.attempt, summary.max_retries + 1)}
+        </dd>
+        {live && live.timeout_seconds !== null && (
+          <>
+            <dt>{trans.__('Timeout')}</dt>
+            <dd>{formatDuration(live.timeout_seconds, trans)}</dd>
+          </>
+        )}
+        {summary.rerun_of && (
+          <>
+            <dt>{trans.__('Re-run of')}</dt>
+            <dd>
+              <code>{summary.rerun_of}</code>
+            </dd>
+          </>
+        )}
+        <dt>{trans.__('Executor')}</dt>
+        <dd>{summary.executor}</dd>
+        <dt>{trans.__('Job ID')}</dt>
+        <dd>
+          <code>{summary.id}</code>
+        </dd>
+      </dl>
+    </div>
+  );
+}
+
+/** The buttons other plugins registered, for this job. */
+function Actions(props: IJobsViewProps & { job: Job }): JSX.Element {
+  const { model, job, commands } = props;
+  const resolve = (
+    value: IJobAction['label'] | IJobAction['caption']
+  ): string | undefined => (typeof value === 'function' ? value(job) : value);
+  return (
+    <div className="jp-DataOps-actions">
+      {model.actions
+        .filter(action => action.isVisible?.(job) ?? true)
+        .map(action => {
+          const kind =
+            action.kind === 'primary'
+              ? ' jp-DataOps-primary'
+              : action.kind === 'danger'
+                ? ' jp-DataOps-danger'
+                : '';
+          return (
+            <button
+              key={action.id}
+              className={`jp-DataOps-action${kind}`}
+              data-action={action.id}
+              title={resolve(action.caption)}
+              disabled={!(action.isEnabled?.(job) ?? true)}
+              onClick={() =>
+                void commands.execute(action.command, { id: job.id })
+              }
+            >
+              {resolve(action.label)}
+            </button>
+          );
+        })}
+    </div>
+  );
+}
+
+/** Why the job failed (with its traceback once the full job is here), or how it was cancelled. */
+function ErrorBox(
+  props: IJobsViewProps & { summary: JobSummary; job: Job | null }
+): JSX.Element | null {
+  const { summary, job, trans } = props;
+  const error = job?.error ?? summary.error;
+  if (!error) {
+    return null;
+  }
+  if (summary.status === 'cancelled') {
+    return (
+      <div className="jp-DataOps-note">
+        {stripAnsi(error.evalue) || trans.__('Cancelled.')}
+      </div>
+    );
+  }
+  const traceback = job?.error?.traceback ?? [];
+  return (
+    <div className="jp-DataOps-errorBox">
+      <div className="jp-DataOps-errorTitle">
+        {error.cell_index !== null
+          ? trans.__('Failed in cell %1', error.cell_index)
+          : trans.__('Failed')}
+        {': '}
+        <strong>{error.ename}</strong>
+        {error.evalue ? `: ${stripAnsi(error.evalue)}` : ''}
+      </div>
+      {traceback.length > 0 && (
+        <pre className="jp-DataOps-traceback">
+          {stripAnsi(traceback.join('\n'))}
+        </pre>
+      )}
+    </div>
+  );
+}

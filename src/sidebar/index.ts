@@ -1,0 +1,5 @@
+/**
+ * The DataOps sidebar: a host of sections, one per capability.
+ */
+export * from './host';
+export * from './plugin';
