@@ -576,3 +576,37 @@ def test_job_files_can_live_in_another_file_store(tmp_path):
         assert "job_files_url" in str(refused.value) or "fsspec" in str(refused.value)
     finally:
         s3.close()
+
+
+def test_settings_from_a_command_line_reach_the_worker_typed(tmp_path):
+    """`jupyter lab --Worker.warm_start=False --LocalExecutor.kernel_pool_size=1` gives the raw
+    configuration strings; the worker gets typed values and runs (it used to crash at start)."""
+    from traitlets.config.loader import DeferredConfigString
+
+    from jupyter_dataops.worker.supervisor import worker_config
+
+    (tmp_path / "root").mkdir()
+    config = Config(
+        {
+            "Worker": {"warm_start": DeferredConfigString("False")},
+            "LocalExecutor": {
+                "kernel_pool_size": DeferredConfigString("1"),
+                "fork_kernels": DeferredConfigString("False"),
+            },
+        }
+    )
+    dataops = DataOps(config=config, root_dir=str(tmp_path / "root"), data_dir=str(tmp_path / "d"))
+    sections = worker_config(dataops)
+    assert sections["Worker"]["warm_start"] is False
+    assert sections["LocalExecutor"]["kernel_pool_size"] == 1
+    assert sections["LocalExecutor"]["fork_kernels"] is False
+    services = Services.from_config(dataops)
+    try:
+        write_notebook(services.root / "n.ipynb", ["1"])
+        done = services.jobs.wait(
+            services.jobs.create(JobCreate(notebook_path="n.ipynb")).id, timeout=WAIT
+        )
+        assert done.status is JobStatus.COMPLETED, done.error
+    finally:
+        services.supervisor.stop_worker()
+        services.close()

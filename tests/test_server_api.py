@@ -488,3 +488,16 @@ async def test_job_routes_for_a_finished_job(dataops_api, make_notebook, noteboo
     assert not folder.exists()
     assert_error(await dataops_api("GET", "jobs", job_id), 404, "not_found")
     assert (await dataops_api("GET", "jobs")).json()["total"] == 2
+
+
+async def test_an_unchanged_page_is_304_with_its_etag(dataops_api, make_notebook):
+    make_notebook("n.ipynb", ["1"])
+    first = await dataops_api("GET", "jobs", params={"limit": 5})
+    etag = first.headers["ETag"]
+    again = await dataops_api("GET", "jobs", params={"limit": 5}, headers={"If-None-Match": etag})
+    assert again.code == 304 and again.body == b""
+    # A change to the jobs changes the page.
+    await dataops_api.create_job(notebook_path="n.ipynb")
+    changed = await dataops_api("GET", "jobs", params={"limit": 5}, headers={"If-None-Match": etag})
+    assert changed.code == 200 and changed.headers["ETag"] != etag
+    assert changed.json()["total"] == 1

@@ -19,6 +19,7 @@ from .test_store import (  # noqa: F401  (collected again here, on a PostgreSQL 
     test_a_cursor_from_another_sort_or_made_up_is_refused,
     test_concurrent_writers_get_numbers_in_commit_order,
     test_conditional_updates_follow_the_state_machine,
+    test_every_filter_and_sort_pages_in_order_forwards_and_back,
     test_every_write_is_one_change_in_commit_order,
     test_get_by_prefix_and_errors,
     test_list_pages_by_cursor_through_thousands,

@@ -43,17 +43,23 @@ SUMMARY_COLUMNS = [
 ]
 
 
+#: Sorts by an expression (a missing time sorts as "not yet", after every real one).
+EXPRESSION_SORTS = frozenset({"started_at", "finished_at"})
+#: Sorts by a text column (the others are by a number).
+TEXT_SORTS = frozenset({"name", "status", "notebook_path"})
+
+
 def sort_key(sort: str) -> ColumnElement[Any]:
     """The expression a list sorts by; each has an index (see orm.py)."""
     column = JOBS.c[sort]
-    if sort in ("started_at", "finished_at"):
+    if sort in EXPRESSION_SORTS:
         return func.coalesce(column, NOT_YET)
     return column
 
 
 def encode_cursor(query: JobQuery, row: Any, direction: str) -> str:
     value = getattr(row, query.sort)
-    if query.sort in ("started_at", "finished_at") and value is None:
+    if query.sort in EXPRESSION_SORTS and value is None:
         value = 1e300
     data = {"s": query.sort, "o": query.order, "v": value, "i": row.id, "d": direction}
     return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
@@ -72,6 +78,13 @@ def decode_cursor(query: JobQuery) -> tuple[Any, str, str] | None:
             "The cursor is not one this server made.",
             hint="Use next_cursor or prev_cursor of a page, unchanged.",
         ) from None
+    text_sort = query.sort in TEXT_SORTS
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if same and not (isinstance(value, str) if text_sort else number):
+        raise InvalidInput(
+            "The cursor is not one this server made.",
+            hint="Use next_cursor or prev_cursor of a page, unchanged.",
+        )
     if not same or direction not in ("next", "prev"):
         raise InvalidInput(
             "The cursor belongs to a list with another sort or order.",
@@ -88,55 +101,141 @@ def wanted_statuses(query: JobQuery) -> list[str] | None:
     return None if len(statuses) == len(JobStatus) else statuses
 
 
-def page_statement(query: JobQuery) -> Select[Any] | CompoundSelect:
-    """The statement of a query's page (``limit + 1`` rows, to know whether there is a next)."""
-    return _page_statement(query, decode_cursor(query))
+def page_statements(query: JobQuery, dialect: str = "sqlite") -> list[Select[Any] | CompoundSelect]:
+    """The statements of a query's page on a database of ``dialect``: their rows, one statement
+    after the other, are the page in order (``limit + 1`` rows at most, to know whether there is
+    a next page)."""
+    plan = PagePlan(query, decode_cursor(query))
+    return [plan.statement(segment, query.limit + 1, dialect) for segment in plan.segments]
 
 
-def _page_statement(
-    query: JobQuery, cursor: tuple[Any, str, str] | None
-) -> Select[Any] | CompoundSelect:
-    """Keyset paging: the rows after (or before) the cursor's (sort key, id), in (sort key, id)
-    order, which an index of orm.py gives after the filter's equalities, so the database reads
-    little more than the page whatever the table's size.
+class PagePlan:
+    """How a page is read. Keyset paging: the rows after (or before) the cursor's (sort key, id),
+    in (sort key, id) order, read as ranges of the indexes of orm.py (the filter's equalities,
+    then the sort key and id), so the database reads little more than the page whatever the
+    table's size.
 
-    Several statuses, or a notebook alone, are one such range per status, merged by the database
-    (``UNION ALL ... ORDER BY ... LIMIT``: sqlite's merge and PostgreSQL's Merge Append read
-    each range in order and stop at the limit); an ``IN`` of statuses would read every matching
-    row and sort them. A list of ids is looked up by primary key and sorted (at most 1,000)."""
-    key = sort_key(query.sort)
-    direction = cursor[2] if cursor else "next"
-    # Walking backwards is walking forwards in the opposite order, then reversing the page.
-    descending = (query.order == "desc") != (direction == "prev")
-    common: list[ColumnElement[bool]] = []
-    if query.id:
-        common.append(JOBS.c.id.in_(query.id))
-    if query.notebook:
-        common.append(JOBS.c.notebook_path == query.notebook)
-    if cursor is not None:
-        here = tuple_(key, JOBS.c.id)
-        there = tuple_(cursor[0], cursor[1])
-        common.append(here < there if descending else here > there)
-    statuses = wanted_statuses(query)
-    if statuses is None and query.notebook and query.sort not in ("status", "notebook_path"):
-        statuses = [s.value for s in JobStatus]  # ix_jobs_notebook_status_<sort>, per status
-    limit = query.limit + 1
-    if statuses is None or len(statuses) == 1 or query.id:
-        if statuses is not None:
-            common.append(
-                JOBS.c.status == statuses[0] if len(statuses) == 1 else JOBS.c.status.in_(statuses)
-            )
-        order = (key.desc(), JOBS.c.id.desc()) if descending else (key.asc(), JOBS.c.id.asc())
-        return select(*SUMMARY_COLUMNS).where(*common).order_by(*order).limit(limit)
-    arms = [
-        select(*SUMMARY_COLUMNS, key.label(SORT_LABEL)).where(JOBS.c.status == status, *common)
-        for status in statuses
-    ]
-    merged_key, merged_id = literal_column(SORT_LABEL), literal_column("id")
-    merged_order = (
-        (merged_key.desc(), merged_id.desc()) if descending else (merged_key.asc(), merged_id.asc())
-    )
-    return union_all(*arms).order_by(*merged_order).limit(limit)
+    ``segments`` are read one after the other until the page is full (two when the cursor's key
+    is an expression: the rows tied with it, then the rest). Each is one range, or one range per
+    status merged by the database, for several statuses or a notebook alone: an ``IN`` of
+    statuses would read every matching row and sort them. A list of ids is looked up by primary
+    key and sorted (at most 1,000 rows)."""
+
+    def __init__(self, query: JobQuery, cursor: tuple[Any, str, str] | None) -> None:
+        self.key = key = sort_key(query.sort)
+        direction = cursor[2] if cursor else "next"
+        # Walking backwards is walking forwards in the opposite order, then reversing the page.
+        self.descending = descending = (query.order == "desc") != (direction == "prev")
+        common: list[ColumnElement[bool]] = []
+        # A list of ids is looked up by primary key: the other filters then only check the rows
+        # found (``column || ''`` is not a column that an index could serve); sqlite would
+        # rather walk a status' index in the sort's order, meeting the ids on the way.
+        status_column: ColumnElement[Any] = JOBS.c.status
+        notebook_column: ColumnElement[Any] = JOBS.c.notebook_path
+        if query.id:
+            common.append(JOBS.c.id.in_(query.id))
+            status_column, notebook_column = status_column + "", notebook_column + ""
+        if query.notebook:
+            common.append(notebook_column == query.notebook)
+        statuses = wanted_statuses(query)
+        if statuses is None and query.notebook and query.sort not in ("status", "notebook_path"):
+            statuses = [s.value for s in JobStatus]  # ix_jobs_notebook_status_<sort>, per status
+        groups: list[tuple[str | None, list[ColumnElement[bool]]]]
+        if statuses is None:
+            groups = [(None, [])]
+        elif len(statuses) == 1 or query.id:
+            only = statuses[0] if len(statuses) == 1 else None
+            groups = [(only, [status_column.in_(statuses)])]
+        else:
+            groups = [(status, [JOBS.c.status == status]) for status in statuses]
+        #: [(ranges, tied)]: each range a list of conditions to AND; tied: all its rows have
+        #: the cursor's key, so (key, id) order is id order.
+        self.segments: list[tuple[list[list[ColumnElement[bool]]], bool]] = []
+        for after, tied in _after_cursor(query, key, cursor, descending):
+            ranges = []
+            for status, conditions in groups:
+                # A sort by a column that the filter fixes is a sort by id (a plain column:
+                # there is one segment).
+                pinned = status if query.sort == "status" else None
+                if query.sort == "notebook_path" and query.notebook:
+                    pinned = query.notebook
+                where = _pinned_after_cursor(pinned, cursor, descending) if pinned else after
+                if where is not None:
+                    ranges.append([*common, *conditions, *where])
+            if ranges:
+                self.segments.append((ranges, tied))
+
+    def statement(
+        self,
+        segment: tuple[list[list[ColumnElement[bool]]], bool],
+        limit: int,
+        dialect: str,
+    ) -> Select[Any] | CompoundSelect:
+        """The first ``limit`` rows of a segment, in order."""
+        ranges, tied = segment
+        if len(ranges) == 1:
+            return self._ordered(select(*SUMMARY_COLUMNS).where(*ranges[0]), tied).limit(limit)
+        if dialect == "sqlite":
+            # sqlite merges a compound's ranges itself: each read in order, up to the limit.
+            arms = [select(*SUMMARY_COLUMNS, self.key.label(SORT_LABEL)).where(*r) for r in ranges]
+            key: ColumnElement[Any] = literal_column(SORT_LABEL)
+            order = self._order(key, literal_column("id"), tied)
+            return union_all(*arms).order_by(*order).limit(limit)
+        # PostgreSQL merges (Merge Append) the ranges of a UNION ALL of limited parts only.
+        parts = [
+            self._ordered(select(*SUMMARY_COLUMNS, self.key.label(SORT_LABEL)).where(*r), tied)
+            .limit(limit)
+            .subquery()
+            .select()
+            for r in ranges
+        ]
+        merged = union_all(*parts).subquery("merged")
+        order = self._order(merged.c[SORT_LABEL], merged.c.id, tied)
+        columns = [merged.c[c.name] for c in SUMMARY_COLUMNS]
+        return select(*columns).order_by(*order).limit(limit)
+
+    def _ordered(self, stmt: Select[Any], tied: bool) -> Select[Any]:
+        return stmt.order_by(*self._order(self.key, JOBS.c.id, tied))
+
+    def _order(self, key: ColumnElement[Any], job_id: ColumnElement[Any], tied: bool) -> list[Any]:
+        columns = [job_id] if tied else [key, job_id]
+        return [c.desc() if self.descending else c.asc() for c in columns]
+
+
+def _after_cursor(
+    query: JobQuery,
+    key: ColumnElement[Any],
+    cursor: tuple[Any, str, str] | None,
+    descending: bool,
+) -> list[tuple[list[ColumnElement[bool]], bool]]:
+    """The rows after the cursor in (key, id) order as consecutive segments, each (conditions
+    to AND, whether all its rows have the cursor's key and so are in id order)."""
+    if cursor is None:
+        return [([], False)]
+    value, job_id = cursor[0], cursor[1]
+    if query.sort in EXPRESSION_SORTS and not query.id:
+        # sqlite finds a row value in an index of columns only, not of expressions, and sorts
+        # rows whose indexed expression an equality fixes (ORDER BY expression, id) again:
+        # the rows tied with the cursor's key, in id order, come first; then the rest. (Ids
+        # are looked up by primary key, the row value only checks them.)
+        after_id = JOBS.c.id < job_id if descending else JOBS.c.id > job_id
+        beyond = key < value if descending else key > value
+        return [([key == value, after_id], True), ([beyond], False)]
+    here, there = tuple_(key, JOBS.c.id), tuple_(value, job_id)
+    return [([here < there if descending else here > there], False)]
+
+
+def _pinned_after_cursor(
+    pinned: str, cursor: tuple[Any, str, str] | None, descending: bool
+) -> list[ColumnElement[bool]] | None:
+    """The rows after the cursor when every row's sort key is ``pinned`` (a filter fixes it):
+    all of them, those after the cursor's id, or none (None)."""
+    if cursor is None:
+        return []
+    value, job_id = cursor[0], cursor[1]
+    if pinned == value:
+        return [JOBS.c.id < job_id if descending else JOBS.c.id > job_id]
+    return [] if (pinned < value) == descending else None
 
 
 class SqlJobRepository:
@@ -230,7 +329,13 @@ class SqlJobRepository:
 
     def page(self, query: JobQuery) -> tuple[list[JobRecord], str | None, str | None]:
         cursor = decode_cursor(query)
-        rows: list[Any] = list(self.conn.execute(_page_statement(query, cursor)).all())
+        plan = PagePlan(query, cursor)
+        rows: list[Any] = []
+        for segment in plan.segments:
+            stmt = plan.statement(segment, query.limit + 1 - len(rows), self.conn.dialect.name)
+            rows += self.conn.execute(stmt).all()
+            if len(rows) > query.limit:
+                break
         direction = cursor[2] if cursor else "next"
         more = len(rows) > query.limit
         rows = rows[: query.limit]

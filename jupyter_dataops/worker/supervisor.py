@@ -62,16 +62,19 @@ class Worker(Configurable):
 
 
 def worker_config(dataops: DataOps) -> dict[str, Any]:
-    """The configuration sections the worker needs, as JSON-able dicts, so it runs with the
-    settings of whoever started it (the server's command line included)."""
+    """The settings the worker needs, as JSON: those of whoever starts it (the server's command
+    line included). Values are read from configured objects, so they are typed (a command-line
+    ``--Worker.warm_start=False`` is the string "False" in the raw configuration)."""
     executor_class = dataops.job_executor_class
-    names = {"DataOps", "Worker"} | {cls.__name__ for cls in executor_class.__mro__}
+    objects = [dataops, Worker(parent=dataops), executor_class(parent=dataops, dataops=dataops)]
     sections: dict[str, Any] = {}
-    for name, section in dataops.config.items():
-        if name in names and isinstance(section, dict):
-            sections[name] = {
-                k: v for k, v in section.items() if k != "job_executor_class" and _jsonable(v)
-            }
+    for obj in objects:
+        values = {}
+        for name in obj.trait_names(config=True):
+            value = getattr(obj, name)
+            if name != "job_executor_class" and _jsonable(value):
+                values[name] = value
+        sections[type(obj).__name__] = values
     return sections
 
 

@@ -585,3 +585,40 @@ describe('CollectionModel', () => {
     expect(server.queries).toHaveLength(0);
   });
 });
+
+describe('CollectionModel, a total that is an estimate', () => {
+  it('asks again once, so the total settles when items stop changing', async () => {
+    jest.useFakeTimers();
+    try {
+      let calls = 0;
+      const model = new CollectionModel<{ id: string }, { limit: number }>({
+        fetch: async () => {
+          calls += 1;
+          return {
+            items: [{ id: 'a' }],
+            next_cursor: null,
+            prev_cursor: null,
+            total: 1,
+            total_is_estimate: calls === 1,
+            counts: {},
+            seq: calls
+          };
+        },
+        idField: 'id',
+        eventSchemaId: 'x',
+        query: { limit: 10 },
+        poll: false
+      });
+      await model.refresh();
+      expect(model.totalIsEstimate).toBe(true);
+      await jest.advanceTimersByTimeAsync(2000);
+      expect(calls).toBe(2);
+      expect(model.totalIsEstimate).toBe(false);
+      await jest.advanceTimersByTimeAsync(5000);
+      expect(calls).toBe(2); // exact now: no more asking
+      model.dispose();
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+});

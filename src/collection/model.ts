@@ -15,6 +15,8 @@ import { ISignal, Signal } from '@lumino/signaling';
 
 import { DataOpsApiError } from '../api';
 
+/** When a page's total is an estimate, ask again after this long (ms). */
+const ESTIMATE_REFRESH_MS = 1500;
 /** One page of a list, as every DataOps list route answers (e.g. `JobPage`). */
 export interface ICollectionPage<TItem> {
   items: TItem[];
@@ -481,6 +483,11 @@ export class CollectionModel<
       this._offset = Math.max(0, page.total - this._items.length);
     }
     this._emit(changes, true);
+    if (page.total_is_estimate) {
+      // The server reuses a recent count while items keep changing; if they
+      // stop, nothing would ask again: ask once more, so the total settles.
+      this._scheduleRefresh(ESTIMATE_REFRESH_MS);
+    }
   }
 
   /**
@@ -627,14 +634,14 @@ export class CollectionModel<
   }
 
   /** Refetch the page and fetch wanted items soon, once for a burst of events. */
-  private _scheduleRefresh(): void {
+  private _scheduleRefresh(delay?: number): void {
     if (this._timer !== null || this._isDisposed) {
       return;
     }
     this._timer = setTimeout(() => {
       this._timer = null;
       void this._tick().catch(() => undefined);
-    }, this._refreshDelay);
+    }, delay ?? this._refreshDelay);
   }
 
   /** One poll: the page, and the items events named that no page showed. */

@@ -14,6 +14,7 @@ this module knows about HTTP, IPython, kernels or the browser; jobs are *run* by
 from __future__ import annotations
 
 import builtins
+import functools
 import json
 import logging
 import re
@@ -138,6 +139,8 @@ class JobService:
 
     #: Seconds a count of a large list is reused while jobs keep changing (then marked estimate).
     count_refresh_seconds = 1.0
+    #: Counts of fewer jobs than this are made again at every change (see ``list``).
+    count_exact_below = 10_000
 
     def __init__(
         self,
@@ -342,44 +345,71 @@ class JobService:
             return uow.jobs.get(job_id)
 
     def list(self, query: JobQuery | None = None) -> JobPage:
+        """A page of jobs, the number that match the filters and the jobs per status.
+
+        The counts are kept per status and per filter at the change sequence number they were
+        made at: exact while nothing changes. When jobs change, a count of fewer than
+        ``count_exact_below`` jobs is made again (cheap: an index range that small); a larger
+        one is reused for up to ``count_refresh_seconds`` and the total is then marked as an
+        estimate. The total of no filter or of statuses alone is the sum of those statuses'
+        counts, so the table is never counted whole."""
         query = query or JobQuery()
         with self.ctx.store.unit_of_work() as uow:
             seq = uow.changes.latest()
             rows, next_cursor, prev_cursor = uow.jobs.page(query)
-            (total, counted_roughly), stale = self._cached_count(
-                ("total", tuple(query.id or ()), tuple(query.status or ()), query.notebook),
-                seq,
-                lambda: uow.jobs.total(query),
-            )
-            counts, _ = self._cached_count(("counts",), seq, uow.jobs.counts_by_status)
+            counts: dict[str, int] = {}
+            stale_statuses: set[JobStatus] = set()
+            for status in JobStatus:
+                counts[status.value], stale = self._cached_count(
+                    ("status", status.value), seq, functools.partial(uow.jobs.count, [status])
+                )
+                if stale:
+                    stale_statuses.add(status)
+            if query.id or query.notebook:
+                (total, counted_roughly), stale = self._cached_count(
+                    ("total", tuple(query.id or ()), frozenset(query.status or ()), query.notebook),
+                    seq,
+                    lambda: uow.jobs.total(query),
+                )
+                estimate = stale or counted_roughly
+            else:
+                wanted = set(query.status or JobStatus)
+                total = sum(counts[s.value] for s in wanted)
+                estimate = bool(wanted & stale_statuses)
         return JobPage(
             items=[to_summary(r) for r in rows],
             next_cursor=next_cursor,
             prev_cursor=prev_cursor,
             total=total,
-            total_is_estimate=stale or counted_roughly,
-            counts={s.value: counts.get(s.value, 0) for s in JobStatus},
+            total_is_estimate=estimate,
+            counts=counts,
             seq=seq,
         )
 
     def _cached_count(self, key: Any, seq: int, compute: Callable[[], Any]) -> tuple[Any, bool]:
-        """A count at change ``seq``: exact when nothing changed since it was made; otherwise
-        reused for up to ``count_refresh_seconds`` (and then reported as an estimate), so a busy
-        queue does not make every list request count the table again."""
+        """A count (an int, or a tuple that starts with one) at change ``seq``, and whether it
+        is an older one reused: see :meth:`list`. While one thread makes a large count again,
+        the others reuse the old one rather than count too."""
         now = self.ctx.clock.monotonic()
         with self._counts_lock:
             cached = self._counts.get(key)
-        if cached is not None:
-            cached_seq, made_at, value = cached
-            if cached_seq == seq:
-                return value, False
-            if now - made_at < self.count_refresh_seconds:
-                return value, True
+            if cached is not None:
+                cached_seq, made_at, value = cached
+                if cached_seq == seq:
+                    return value, False
+                size = value[0] if isinstance(value, tuple) else value
+                if size >= self.count_exact_below:
+                    if now - made_at < self.count_refresh_seconds:
+                        return value, True
+                    # This thread counts; the others reuse the old count meanwhile.
+                    self._counts[key] = (cached_seq, now, value)
         value = compute()
         with self._counts_lock:
             if len(self._counts) > 256:
                 self._counts.clear()
-            self._counts[key] = (seq, now, value)
+            latest = self._counts.get(key)
+            if latest is None or latest[0] <= seq:
+                self._counts[key] = (seq, now, value)
         return value, False
 
     def summaries(self, ids: builtins.list[str]) -> builtins.list[JobSummary]:
@@ -535,11 +565,15 @@ class JobService:
         files = self.files(row)
         keys = job_files(row)
 
+        root = Path(row.root_dir).resolve()
+
         def local(key: str) -> str | None:
+            """Where JupyterLab opens the file: only a file inside the job's root directory."""
             path = files.local_path(key)
             if path is None or not path.is_file():
                 return None
-            return relative_to_root(row.root_dir, path)
+            real = path.resolve()
+            return real.relative_to(root).as_posix() if root in real.parents else None
 
         return Job(
             id=row.id,
