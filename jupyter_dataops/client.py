@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -19,7 +18,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 from .core import errors
 from .core.identity import ENV_CERT, ENV_ROOT, ENV_TOKEN, ENV_URL
 from .core.jobs.models import (
-    TERMINAL_STATUSES,
     Job,
     JobCreate,
     JobLogs,
@@ -243,20 +241,14 @@ class HttpClient:
         timeout: float | None = None,
     ) -> Job:
         """Poll the job until it ends; the server itself notices a lost worker."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        last: Any = None
-        while True:
-            job = self.get_job(job_id)
-            key = (job.status, job.progress, job.attempt, job.pending_reason, job.updated_at)
-            if key != last:
-                last = key
-                if on_update:
-                    on_update(job)
-            if job.status in TERMINAL_STATUSES:
-                return job
-            if deadline is not None and time.monotonic() > deadline:
-                return job
-            time.sleep(max(interval, 0.05))
+        from .core.jobs.service import follow_job
+
+        return follow_job(
+            lambda: self.get_job(job_id),
+            on_update=on_update,
+            interval=max(interval, 0.05),
+            timeout=timeout,
+        )
 
     def close(self) -> None:
         pass

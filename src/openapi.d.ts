@@ -317,19 +317,14 @@ export interface components {
       name: string;
       /** Notebook Path */
       notebook_path: string;
-      /** Root Dir */
-      root_dir: string;
       status: components['schemas']['JobStatus'];
-      /** Parameters */
-      parameters: {
-        [key: string]: unknown;
-      };
       /** Kernel Name */
       kernel_name: string;
       /** Executor */
       executor: string;
       /**
        * Owner
+       * @description Who queued it, as the server authenticated them
        * @default null
        */
       owner: string | null;
@@ -359,20 +354,34 @@ export interface components {
        */
       max_retries: number;
       /**
-       * Timeout Seconds
-       * @default null
-       */
-      timeout_seconds: number | null;
-      /**
        * Cancel Requested
        * @default false
        */
       cancel_requested: boolean;
       /**
        * Pending Reason
+       * @description Why a queued or starting job is waiting, as the executor reports it
        * @default null
        */
       pending_reason: string | null;
+      /** Tags */
+      tags: string[];
+      /**
+       * Rerun Of
+       * @default null
+       */
+      rerun_of: string | null;
+      /** Root Dir */
+      root_dir: string;
+      /** Parameters */
+      parameters: {
+        [key: string]: unknown;
+      };
+      /**
+       * Timeout Seconds
+       * @default null
+       */
+      timeout_seconds: number | null;
       /**
        * Output Path
        * @description Executed notebook, relative to root_dir (None when not on this machine)
@@ -393,13 +402,6 @@ export interface components {
       error: components['schemas']['JobError'] | null;
       /** Warnings */
       warnings: string[];
-      /** Tags */
-      tags: string[];
-      /**
-       * Rerun Of
-       * @default null
-       */
-      rerun_of: string | null;
     };
     /**
      * JobCreate
@@ -740,13 +742,6 @@ export interface components {
        * @default null
        */
       pending_reason: string | null;
-      /** @default null */
-      error: components['schemas']['JobErrorSummary'] | null;
-      /**
-       * Warning Count
-       * @default 0
-       */
-      warning_count: number;
       /** Tags */
       tags: string[];
       /**
@@ -754,6 +749,13 @@ export interface components {
        * @default null
        */
       rerun_of: string | null;
+      /** @default null */
+      error: components['schemas']['JobErrorSummary'] | null;
+      /**
+       * Warning Count
+       * @default 0
+       */
+      warning_count: number;
     };
     /** LogQuery */
     LogQuery: {

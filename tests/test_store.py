@@ -85,6 +85,21 @@ def test_the_migrations_make_exactly_the_models_tables(store):
             assert " ".join(stored[index.name].split()) == " ".join(expected.split()), index.name
 
 
+def insert_old_job(conn) -> None:  # type: ignore[no-untyped-def]
+    """A job as revision 0001 stored it (absolute paths of its files)."""
+    conn.execute(
+        text(
+            "INSERT INTO jobs (id, name, notebook_path, root_dir, input_file, output_dir,"
+            " output_file, status, parameters, kernel_name, executor, created_at, updated_at,"
+            " cells_completed, cells_total, attempt, max_retries, cancel_requested, warnings)"
+            " VALUES ('old1', 'old', 'a.ipynb', '/r', '/r/dataops-jobs/a-old1/input.ipynb',"
+            " '/r/dataops-jobs/a-old1', '/r/dataops-jobs/a-old1/a.ipynb', 'completed',"
+            " '{\"x\": 2}', 'python3', 'local', 1.0, 1.0, 3, 3, 1, 0, :no, '[]')"
+        ),
+        {"no": False},
+    )
+
+
 def test_upgrade_keeps_jobs_of_an_old_database(tmp_path):
     url = f"sqlite:///{tmp_path / 'old.db'}"
     old = Database(url, upgrade=False)
@@ -92,16 +107,7 @@ def test_upgrade_keeps_jobs_of_an_old_database(tmp_path):
     assert old.current_revision() == "0001"
     engine = create_engine(url)
     with engine.begin() as conn:
-        conn.execute(
-            text(
-                "INSERT INTO jobs (id, name, notebook_path, root_dir, input_file, output_dir,"
-                " output_file, status, parameters, kernel_name, executor, created_at, updated_at,"
-                " cells_completed, cells_total, attempt, max_retries, cancel_requested, warnings)"
-                " VALUES ('old1', 'old', 'a.ipynb', '/r', '/r/dataops-jobs/a-old1/input.ipynb',"
-                " '/r/dataops-jobs/a-old1', '/r/dataops-jobs/a-old1/a.ipynb',"
-                " 'completed', '{\"x\": 2}', 'python3', 'local', 1.0, 1.0, 3, 3, 1, 0, 0, '[]')"
-            )
-        )
+        insert_old_job(conn)
     engine.dispose()
     old.close()
 

@@ -15,6 +15,7 @@ from jupyter_dataops.store import HEAD_REVISION, Database
 
 from .pg import postgres  # noqa: F401  (the session fixture)
 from .test_store import (  # noqa: F401  (collected again here, on a PostgreSQL store)
+    insert_old_job,
     job_fields,
     test_a_cursor_from_another_sort_or_made_up_is_refused,
     test_concurrent_writers_get_numbers_in_commit_order,
@@ -74,16 +75,7 @@ def test_upgrade_keeps_jobs_of_an_old_database(postgres):  # noqa: F811
     old.upgrade("0001")
     engine = create_engine(url)
     with engine.begin() as conn:
-        conn.execute(
-            text(
-                "INSERT INTO jobs (id, name, notebook_path, root_dir, input_file, output_dir,"
-                " output_file, status, parameters, kernel_name, executor, created_at, updated_at,"
-                " cells_completed, cells_total, attempt, max_retries, cancel_requested, warnings)"
-                " VALUES ('old1', 'old', 'a.ipynb', '/r', '/r/dataops-jobs/a-old1/input.ipynb',"
-                " '/r/dataops-jobs/a-old1', '/r/dataops-jobs/a-old1/a.ipynb',"
-                " 'completed', '{\"x\": 2}', 'python3', 'local', 1.0, 1.0, 3, 3, 1, 0, false, '[]')"
-            )
-        )
+        insert_old_job(conn)
     engine.dispose()
     old.close()
     store = Database(url)

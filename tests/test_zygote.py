@@ -26,6 +26,8 @@ from jupyter_dataops.backends.local.kernels import (
 )
 from jupyter_dataops.backends.local.zygote import ForkedProcess, ForkServer
 
+from .kernel_envs import run_in_kernel
+
 PROBE = """
 import json, os, random, sys
 print(json.dumps({
@@ -42,27 +44,7 @@ seen_before = True
 
 def run(km: Any, code: str, timeout: float = 30) -> dict[str, Any]:
     """Run ``code`` in the kernel; the JSON object it prints, or the error it raised."""
-
-    async def go() -> dict[str, Any]:
-        kc = km.client()
-        kc.start_channels()
-        out: list[str] = []
-        try:
-            await kc.wait_for_ready(timeout=timeout)
-            reply = await kc.execute_interactive(
-                code,
-                timeout=timeout,
-                output_hook=lambda m: (
-                    out.append(m["content"]["text"]) if m["msg_type"] == "stream" else None
-                ),
-            )
-        finally:
-            kc.stop_channels()
-        if reply["content"]["status"] != "ok":
-            return {"error": reply["content"].get("ename")}
-        return json.loads("".join(out)) if out else {}
-
-    return asyncio.run(go())
+    return run_in_kernel(km, code, timeout)
 
 
 def gone(pid: int, within: float = 10) -> bool:

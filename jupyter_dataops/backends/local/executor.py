@@ -180,6 +180,10 @@ class LocalExecutor(Executor):
                 ),
             )
         finally:
+            # Report first: shutting the kernel down takes a while, and the job is over.
+            with self._lock:
+                self._executions.pop(request.execution_id, None)
+            self._send(update)
             if execution.km is not None:
                 with contextlib.suppress(Exception):
                     execution.km.stop_clients()
@@ -187,9 +191,6 @@ class LocalExecutor(Executor):
                     if execution.km.is_alive():
                         execution.km.shutdown_kernel(now=True)
             close_thread_loop()
-            with self._lock:
-                self._executions.pop(request.execution_id, None)
-            self._send(update)
 
     def _execute(self, execution: _Execution, joblog: Any) -> ExecutionUpdate:
         from .kernels import KernelDied, describe_kernel_exit, run_silently

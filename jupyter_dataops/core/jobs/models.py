@@ -139,8 +139,8 @@ class JobRerun(_Model):
     )
 
 
-class JobSummary(_Model):
-    """A job as a list shows it: no parameters, warnings or traceback (see :class:`Job`)."""
+class _JobCommon(_Model):
+    """What a job summary and a full job both say."""
 
     id: str
     name: str
@@ -160,8 +160,6 @@ class JobSummary(_Model):
     pending_reason: str | None = Field(
         None, description="Why a queued or starting job is waiting, as the executor reports it"
     )
-    error: JobErrorSummary | None = None
-    warning_count: int = 0
     tags: list[str] = Field(default_factory=list)
     rerun_of: str | None = None
 
@@ -173,28 +171,19 @@ class JobSummary(_Model):
         return max(0.0, end - self.started_at)
 
 
-class Job(_Model):
+class JobSummary(_JobCommon):
+    """A job as a list shows it: no parameters, warnings or traceback (see :class:`Job`)."""
+
+    error: JobErrorSummary | None = None
+    warning_count: int = 0
+
+
+class Job(_JobCommon):
     """A job as every adapter shows it in full."""
 
-    id: str
-    name: str
-    notebook_path: str
     root_dir: str
-    status: JobStatus
     parameters: dict[str, Any]
-    kernel_name: str
-    executor: str
-    owner: str | None = None
-    created_at: float
-    started_at: float | None = None
-    finished_at: float | None = None
-    updated_at: float
-    progress: JobProgress
-    attempt: int = 1
-    max_retries: int = 0
     timeout_seconds: float | None = None
-    cancel_requested: bool = False
-    pending_reason: str | None = None
     output_path: str | None = Field(
         None, description="Executed notebook, relative to root_dir (None when not on this machine)"
     )
@@ -202,15 +191,6 @@ class Job(_Model):
     log_path: str | None = None
     error: JobError | None = None
     warnings: list[str] = Field(default_factory=list)
-    tags: list[str] = Field(default_factory=list)
-    rerun_of: str | None = None
-
-    @property
-    def duration(self) -> float | None:
-        if self.started_at is None:
-            return None
-        end = self.finished_at if self.finished_at is not None else self.updated_at
-        return max(0.0, end - self.started_at)
 
 
 SortField = Literal["created_at", "started_at", "finished_at", "name", "status", "notebook_path"]

@@ -105,33 +105,75 @@ def summary_error(error: dict[str, Any] | None) -> JobErrorSummary | None:
     )
 
 
-def to_summary(row: JobRecord) -> JobSummary:
-    return JobSummary(
-        id=row.id,
-        name=row.name,
-        notebook_path=row.notebook_path,
-        status=JobStatus(row.status),
-        kernel_name=row.kernel_name,
-        executor=row.executor,
-        owner=row.owner,
-        created_at=row.created_at,
-        started_at=row.started_at,
-        finished_at=row.finished_at,
-        updated_at=row.updated_at,
-        progress=JobProgress(
+def _common(row: JobRecord) -> dict[str, Any]:
+    """The fields a summary and a full job share, from a stored job."""
+    return {
+        "id": row.id,
+        "name": row.name,
+        "notebook_path": row.notebook_path,
+        "status": JobStatus(row.status),
+        "kernel_name": row.kernel_name,
+        "executor": row.executor,
+        "owner": row.owner,
+        "created_at": row.created_at,
+        "started_at": row.started_at,
+        "finished_at": row.finished_at,
+        "updated_at": row.updated_at,
+        "progress": JobProgress(
             cells_completed=row.cells_completed,
             cells_total=row.cells_total,
             current_cell=row.current_cell,
         ),
-        attempt=row.attempt,
-        max_retries=row.max_retries,
-        cancel_requested=bool(row.cancel_requested),
-        pending_reason=row.pending_reason,
+        "attempt": row.attempt,
+        "max_retries": row.max_retries,
+        "cancel_requested": bool(row.cancel_requested),
+        "pending_reason": row.pending_reason,
+        "tags": list(row.tags or []),
+        "rerun_of": row.rerun_of,
+    }
+
+
+def to_summary(row: JobRecord) -> JobSummary:
+    return JobSummary(
+        **_common(row),
         error=summary_error(row.error),
         warning_count=len(row.warnings or []),
-        tags=list(row.tags or []),
-        rerun_of=row.rerun_of,
     )
+
+
+def follow_job(
+    get: Callable[[], Job],
+    *,
+    on_update: Callable[[Job], None] | None = None,
+    interval: float = 0.1,
+    timeout: float | None = None,
+    every: tuple[float, Callable[[], None]] | None = None,
+    clock: Any = None,
+) -> Job:
+    """Look at a job every ``interval`` seconds until it ends (or ``timeout`` passes); the job as
+    last seen. ``on_update`` sees each change once; ``every = (seconds, fn)`` calls ``fn`` that
+    often meanwhile (e.g. to check that a worker runs). Used on the store and over HTTP alike."""
+    clock = clock or time
+    now = clock.monotonic()
+    deadline = None if timeout is None else now + timeout
+    next_call = None if every is None else now + every[0]
+    last: Any = None
+    while True:
+        job = get()
+        key = (job.status, job.progress, job.attempt, job.pending_reason, job.updated_at)
+        if key != last:
+            last = key
+            if on_update:
+                on_update(job)
+        if job.status in TERMINAL_STATUSES:
+            return job
+        now = clock.monotonic()
+        if deadline is not None and now > deadline:
+            return job
+        if every is not None and next_call is not None and now >= next_call:
+            every[1]()
+            next_call = now + every[0]
+        time.sleep(interval)
 
 
 class JobService:
@@ -534,31 +576,21 @@ class JobService:
         Every ``supervise_every`` seconds it checks that a worker runs, so a worker that died
         mid-job is replaced (which fails or retries its jobs) instead of the wait hanging on a
         ``running`` job forever."""
-        clock = self.ctx.clock
-        now = clock.monotonic()
-        deadline = None if timeout is None else now + timeout
-        next_check = None if not supervise_every else now + supervise_every
-        last: Any = None
-        job = self.get(job_id)
-        while True:
-            key = (job.status, job.progress, job.attempt, job.pending_reason, job.updated_at)
-            if key != last:
-                last = key
-                if on_update:
-                    on_update(job)
-                if job.status in TERMINAL_STATUSES:
-                    return job
-            now = clock.monotonic()
-            if deadline is not None and now > deadline:
-                return job
-            if next_check is not None and supervise_every and now >= next_check:
-                try:
-                    self.dispatcher.check()
-                except Exception as exc:  # keep waiting; the next check may succeed
-                    log.warning("cannot check the job worker: %s", exc)
-                next_check = now + supervise_every
-            time.sleep(interval)
-            job = self.get(job.id)
+
+        def check_worker() -> None:
+            try:
+                self.dispatcher.check()
+            except Exception as exc:  # keep waiting; the next check may succeed
+                log.warning("cannot check the job worker: %s", exc)
+
+        return follow_job(
+            lambda: self.get(job_id),
+            on_update=on_update,
+            interval=interval,
+            timeout=timeout,
+            every=(supervise_every, check_worker) if supervise_every else None,
+            clock=self.ctx.clock,
+        )
 
     # -- rendering ----------------------------------------------------------------------------
     def to_job(self, row: JobRecord) -> Job:
@@ -576,40 +608,19 @@ class JobService:
             return real.relative_to(root).as_posix() if root in real.parents else None
 
         return Job(
-            id=row.id,
-            name=row.name,
-            notebook_path=row.notebook_path,
+            **_common(row),
             root_dir=row.root_dir,
-            status=JobStatus(row.status),
             parameters=row.parameters or {},
-            kernel_name=row.kernel_name,
-            executor=row.executor,
-            owner=row.owner,
-            created_at=row.created_at,
-            started_at=row.started_at,
-            finished_at=row.finished_at,
-            updated_at=row.updated_at,
-            progress=JobProgress(
-                cells_completed=row.cells_completed,
-                cells_total=row.cells_total,
-                current_cell=row.current_cell,
-            ),
-            attempt=row.attempt,
-            max_retries=row.max_retries,
             timeout_seconds=row.timeout_seconds,
-            cancel_requested=bool(row.cancel_requested),
-            pending_reason=row.pending_reason,
             output_path=local(keys["output"]),
             html_path=local(keys["html"]),
             log_path=local(keys["log"]),
             error=JobError(**row.error) if row.error else None,
             warnings=list(row.warnings or []),
-            tags=list(row.tags or []),
-            rerun_of=row.rerun_of,
         )
 
     def close(self) -> None:
         self.executor.close()
 
 
-__all__ = ["Dispatcher", "JobService", "job_files", "to_summary"]
+__all__ = ["Dispatcher", "JobService", "follow_job", "job_files", "to_summary"]
