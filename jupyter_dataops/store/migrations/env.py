@@ -6,7 +6,7 @@ from jupyter_dataops.store.orm import Base
 
 connection = context.config.attributes.get("connection")
 if connection is None:  # pragma: no cover - only reached from the alembic CLI
-    raise RuntimeError("Run migrations through jupyter_dataops.store.JobStore.upgrade()")
+    raise RuntimeError("Run migrations through jupyter_dataops.store.Database.upgrade()")
 context.configure(
     connection=connection,
     target_metadata=Base.metadata,
