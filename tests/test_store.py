@@ -158,21 +158,27 @@ def test_every_write_is_one_change_in_commit_order(store):
 
 def test_concurrent_writers_get_numbers_in_commit_order(store):
     """A reader that has seen number N never later finds a change numbered below N: numbers are
-    handed out inside the writer's transaction, which holds the write lock until it commits."""
-    insert(store, *[job_fields(f"w{i}") for i in range(4)])
+    handed out inside the writer's transaction, which holds the write lock until it commits.
+    And writers wait for each other rather than fail ("database is locked" on sqlite)."""
+    writers = 6
+    insert(store, *[job_fields(f"w{i}") for i in range(writers)])
     seen: list[int] = []
+    failures: list[BaseException] = []
     stop = threading.Event()
 
     def write(i: int) -> None:
-        for n in range(30):
-            with store.unit_of_work() as uow:
-                uow.jobs.update(f"w{i}", cells_completed=n)
-                uow.commit()
+        try:
+            for n in range(30):
+                with store.unit_of_work() as uow:
+                    uow.jobs.update(f"w{i}", cells_completed=n)
+                    uow.commit()
+        except BaseException as exc:
+            failures.append(exc)
 
     def follow() -> None:
         since = 0
         while not stop.is_set():
-            with store.unit_of_work() as uow:
+            with store.unit_of_work(read_only=True) as uow:
                 for change in uow.changes.since(since):
                     assert change.seq > since
                     since = change.seq
@@ -180,16 +186,40 @@ def test_concurrent_writers_get_numbers_in_commit_order(store):
 
     follower = threading.Thread(target=follow)
     follower.start()
-    writers = [threading.Thread(target=write, args=(i,)) for i in range(4)]
-    for t in writers:
+    threads = [threading.Thread(target=write, args=(i,)) for i in range(writers)]
+    for t in threads:
         t.start()
-    for t in writers:
-        t.join(60)
+    for t in threads:
+        t.join(120)
     stop.set()
     follower.join(60)
-    with store.unit_of_work() as uow:
-        assert uow.changes.latest() == 4 + 4 * 30
+    assert failures == []
+    with store.unit_of_work(read_only=True) as uow:
+        assert uow.changes.latest() == writers + writers * 30
     assert seen == sorted(seen)
+
+
+def test_a_reader_never_waits_for_a_writer(store):
+    insert(store, job_fields("r1"))
+    inside, read_done = threading.Event(), threading.Event()
+
+    def writer() -> None:
+        with store.unit_of_work() as uow:
+            uow.lock_writes()
+            uow.jobs.update("r1", cells_completed=1)
+            inside.set()
+            read_done.wait(30)  # holds the write lock until the reader is done (or gives up)
+            uow.commit()
+
+    t = threading.Thread(target=writer)
+    t.start()
+    assert inside.wait(30)
+    with store.unit_of_work(read_only=True) as uow:
+        assert uow.jobs.get("r1").cells_completed == 0  # the last committed state
+    read_done.set()
+    t.join(30)
+    with store.unit_of_work(read_only=True) as uow:
+        assert uow.jobs.get("r1").cells_completed == 1
 
 
 def test_list_pages_by_cursor_through_thousands(store):

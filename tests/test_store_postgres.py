@@ -18,6 +18,7 @@ from .test_store import (  # noqa: F401  (collected again here, on a PostgreSQL 
     insert_old_job,
     job_fields,
     test_a_cursor_from_another_sort_or_made_up_is_refused,
+    test_a_reader_never_waits_for_a_writer,
     test_concurrent_writers_get_numbers_in_commit_order,
     test_conditional_updates_follow_the_state_machine,
     test_every_filter_and_sort_pages_in_order_forwards_and_back,

@@ -90,8 +90,10 @@ class UnitOfWork(Protocol):
 class Store(Protocol):
     url: str
 
-    def unit_of_work(self) -> AbstractContextManager[UnitOfWork]:
-        """A transaction: commit with ``uow.commit()``; leaving without it rolls back."""
+    def unit_of_work(self, *, read_only: bool = False) -> AbstractContextManager[UnitOfWork]:
+        """A transaction: commit with ``uow.commit()``; leaving without it rolls back. One that
+        writes takes the store's write lock when it begins (so two writers never fail each
+        other); a ``read_only`` one reads a consistent snapshot and never waits for writers."""
 
     def close(self) -> None: ...
 
@@ -99,7 +101,7 @@ class Store(Protocol):
 def iter_changes(store: Store, since: int, *, limit: int = 500) -> Iterator[Change]:
     """Every change after ``since``, fetched a page at a time."""
     while True:
-        with store.unit_of_work() as uow:
+        with store.unit_of_work(read_only=True) as uow:
             page = uow.changes.since(since, limit=limit)
         yield from page
         if len(page) < limit:

@@ -30,12 +30,35 @@ PG_MIGRATION_LOCK = 0x64617461_6F7073
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # Transactions are begun by _sqlite_begin, not by the driver: a unit of work that writes
+    # must take the write lock when it begins (BEGIN IMMEDIATE). In WAL mode a deferred
+    # transaction that reads first and writes later fails at once with "database is locked"
+    # if another writer committed in between: sqlite cannot wait that conflict out.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     # WAL lets the worker write while the server and CLI read; busy_timeout waits out short locks.
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+#: How the next transaction on a sqlite connection begins (set per unit of work).
+_BEGIN = "dataops_begin"
+
+
+def _sqlite_begin(conn: Any) -> None:
+    conn.exec_driver_sql(conn.info.get(_BEGIN, "BEGIN"))
+
+
+@contextlib.contextmanager
+def _begin_with(conn: Any, statement: str) -> Iterator[None]:
+    """Begin the connection's transactions with ``statement`` (sqlite) while in this block."""
+    conn.info[_BEGIN] = statement
+    try:
+        yield
+    finally:
+        conn.info.pop(_BEGIN, None)
 
 
 class Database:
@@ -58,6 +81,7 @@ class Database:
             ) from exc
         if url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine, "begin", _sqlite_begin)
         self._lock = threading.Lock()
         if upgrade:
             try:
@@ -84,9 +108,11 @@ class Database:
             ) from None
 
     @contextlib.contextmanager
-    def unit_of_work(self) -> Iterator[UnitOfWork]:
-        """One transaction: ``uow.commit()`` commits it; leaving without that rolls it back."""
-        with self.connect() as conn:
+    def unit_of_work(self, *, read_only: bool = False) -> Iterator[UnitOfWork]:
+        """One transaction: ``uow.commit()`` commits it; leaving without that rolls it back.
+        ``read_only`` ones never wait for writers (and must not write)."""
+        begin = "BEGIN" if read_only else "BEGIN IMMEDIATE"
+        with self.connect() as conn, _begin_with(conn, begin):
             uow = SqlUnitOfWork(conn)
             try:
                 yield uow
@@ -112,7 +138,12 @@ class Database:
 
         cfg = Config()
         cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
-        with self._lock, self.connect() as conn, self._migration_lock(conn):
+        with (
+            self._lock,
+            self.connect() as conn,
+            _begin_with(conn, "BEGIN IMMEDIATE"),
+            self._migration_lock(conn),
+        ):
             # Another process may have migrated while this one waited for the lock.
             if revision == "head" and _revision(conn) == HEAD_REVISION:
                 return

@@ -106,7 +106,7 @@ class WorkerSupervisor:
     def check(self) -> bool:
         if self.alive():
             return False
-        with self.store.unit_of_work() as uow:
+        with self.store.unit_of_work(read_only=True) as uow:
             active = uow.jobs.count(ACTIVE_STATUSES)
         if not active:
             return False

@@ -86,7 +86,7 @@ class JobRunner:
         """Jobs marked running by a worker that is gone: the executor re-attaches to those it
         still runs; the others are retried if they have retries left, else failed."""
         notes = []
-        with self.ctx.store.unit_of_work() as uow:
+        with self.ctx.store.unit_of_work(read_only=True) as uow:
             orphans = [
                 row
                 for row in uow.jobs.in_status([JobStatus.RUNNING], executor=self.executor.name)
@@ -261,7 +261,7 @@ class JobRunner:
             return
         now = self.ctx.clock.monotonic()
         by_job = {a.job_id: eid for eid, a in self.active.items()}
-        with self.ctx.store.unit_of_work() as uow:
+        with self.ctx.store.unit_of_work(read_only=True) as uow:
             cancelled = uow.jobs.cancel_requested_among(list(by_job))
         for job_id in cancelled:
             eid = by_job[job_id]
@@ -292,7 +292,7 @@ class JobRunner:
         free = self.max_concurrent - len(self.active)
         if free <= 0:
             return
-        with self.ctx.store.unit_of_work() as uow:
+        with self.ctx.store.unit_of_work(read_only=True) as uow:
             candidates = uow.jobs.oldest_queued(self.executor.name, free)
         for job_id in candidates:
             now = self.ctx.clock.time()

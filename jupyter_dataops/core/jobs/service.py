@@ -242,7 +242,7 @@ class JobService:
     def rerun(self, job_id: str, request: JobRerun, *, actor: str | None = None) -> Job:
         """Run a job again: the notebook it staged (or the current one), with its parameters
         updated by ``request.parameters``, in the job's own root directory."""
-        with self.ctx.store.unit_of_work() as uow:
+        with self.ctx.store.unit_of_work(read_only=True) as uow:
             row = uow.jobs.get(job_id)
         if request.use_current_notebook:
             source = resolve_notebook(row.root_dir, row.notebook_path)
@@ -379,11 +379,11 @@ class JobService:
 
     # -- reading ------------------------------------------------------------------------------
     def get(self, job_id: str) -> Job:
-        with self.ctx.store.unit_of_work() as uow:
+        with self.ctx.store.unit_of_work(read_only=True) as uow:
             return self.to_job(uow.jobs.get(job_id))
 
     def record(self, job_id: str) -> JobRecord:
-        with self.ctx.store.unit_of_work() as uow:
+        with self.ctx.store.unit_of_work(read_only=True) as uow:
             return uow.jobs.get(job_id)
 
     def list(self, query: JobQuery | None = None) -> JobPage:
@@ -396,7 +396,7 @@ class JobService:
         estimate. The total of no filter or of statuses alone is the sum of those statuses'
         counts, so the table is never counted whole."""
         query = query or JobQuery()
-        with self.ctx.store.unit_of_work() as uow:
+        with self.ctx.store.unit_of_work(read_only=True) as uow:
             seq = uow.changes.latest()
             rows, next_cursor, prev_cursor = uow.jobs.page(query)
             counts: dict[str, int] = {}
@@ -455,16 +455,16 @@ class JobService:
         return value, False
 
     def summaries(self, ids: builtins.list[str]) -> builtins.list[JobSummary]:
-        with self.ctx.store.unit_of_work() as uow:
+        with self.ctx.store.unit_of_work(read_only=True) as uow:
             return [to_summary(r) for r in uow.jobs.many(ids)]
 
     def changes(self, since: int, *, limit: int = 500) -> builtins.list[Change]:
         """What changed in the store after ``since`` (a change sequence number), oldest first."""
-        with self.ctx.store.unit_of_work() as uow:
+        with self.ctx.store.unit_of_work(read_only=True) as uow:
             return uow.changes.since(since, limit=limit)
 
     def latest_change(self) -> int:
-        with self.ctx.store.unit_of_work() as uow:
+        with self.ctx.store.unit_of_work(read_only=True) as uow:
             return uow.changes.latest()
 
     def capabilities(self) -> ExecutorCapabilities:
