@@ -167,16 +167,35 @@ async def test_events_tell_every_change(dataops_api, make_notebook, job_events):
 
 async def test_events_follow_the_change_log_not_the_clocks(dataops_server, job_events):
     """Changes made by other processes with wildly wrong clocks (updated_at in the past or the
-    future) are each reported once, in commit order, by their sequence number."""
+    future) are each reported once, in commit order, by their sequence number. (The jobs name an
+    executor no worker here runs, so only this test moves them.)"""
     from jupyter_dataops.store import Database
 
     from .test_store import job_fields
 
     store = Database(dataops_server.dataops.store_url)
     try:
+        # First make sure the watcher is following the log (it starts from the newest change it
+        # finds when it starts, which may come after a first probe): a change it reports proves it.
+        for attempt in range(60):
+            probe = f"probe{attempt:07d}"
+            with store.unit_of_work() as uow:
+                uow.jobs.insert(**job_fields(probe, executor="elsewhere"))
+                uow.commit()
+            deadline = time.monotonic() + 1.0
+            while time.monotonic() < deadline and not any(e["id"] == probe for e in job_events):
+                await asyncio.sleep(0.05)
+            if any(e["id"] == probe for e in job_events):
+                break
+        else:
+            pytest.fail("the watcher reported none of 60 probes")
         with store.unit_of_work() as uow:
-            uow.jobs.insert(**job_fields("aaaa00000000", created_at=1.0, updated_at=1.0))
-            uow.jobs.insert(**job_fields("bbbb00000000", created_at=4e9, updated_at=4e9))
+            uow.jobs.insert(
+                **job_fields("aaaa00000000", created_at=1.0, updated_at=1.0, executor="elsewhere")
+            )
+            uow.jobs.insert(
+                **job_fields("bbbb00000000", created_at=4e9, updated_at=4e9, executor="elsewhere")
+            )
             uow.commit()
         with store.unit_of_work() as uow:
             uow.jobs.update(
