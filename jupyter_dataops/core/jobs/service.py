@@ -14,6 +14,7 @@ this module knows about HTTP, IPython, kernels or the browser; jobs are *run* by
 from __future__ import annotations
 
 import builtins
+import dataclasses
 import functools
 import json
 import logging
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..errors import Conflict, InvalidInput, NotFound, QueueFull
+from ..files import FileStore
 from ..notebooks import read_notebook
 from ..paths import relative_to_root, resolve_inside, resolve_notebook
 from ..store import Change
@@ -49,7 +51,7 @@ from .params import check_kernel_language, check_parameters, inspect_notebook
 
 if TYPE_CHECKING:
     from ..context import Context
-    from ..files import FileStore
+    from ..store import UnitOfWork
     from .executor import Executor
     from .repository import JobRecord
 
@@ -59,6 +61,22 @@ _SAFE_STEM = re.compile(r"[^A-Za-z0-9_.-]+")
 #: Every job's log, next to its other files.
 LOG_NAME = "job.log"
 INPUT_NAME = "input.ipynb"
+
+
+@dataclasses.dataclass
+class PreparedJob:
+    """A checked job request whose notebook is staged, not stored yet (see JobService.prepare)."""
+
+    files: FileStore
+    fields: dict[str, Any]
+
+    @property
+    def id(self) -> str:
+        return str(self.fields["id"])
+
+    def discard(self) -> None:
+        """Remove the staged files (the job was not stored after all)."""
+        self.files.delete_tree(self.fields["files_key"])
 
 
 class Dispatcher(Protocol):
@@ -270,7 +288,29 @@ class JobService:
             rerun_of=row.id,
         )
 
-    def _queue(
+    def _queue(self, *, actor: str | None, rerun_of: str | None, **request: Any) -> Job:
+        actor = actor or self.ctx.actor
+        prepared = self.prepare(**request)
+        try:
+            with self.ctx.store.unit_of_work() as uow:
+                self.insert(uow, prepared, actor=actor, rerun_of=rerun_of)
+                uow.commit()
+        except BaseException:
+            prepared.discard()
+            raise
+        try:
+            self.dispatcher.wake()
+        except BaseException:
+            # No worker can run it: take the job back so the error changes nothing.
+            with self.ctx.store.unit_of_work() as uow:
+                removed = uow.jobs.delete(prepared.id, only_status=[JobStatus.QUEUED])
+                uow.commit()
+            if removed:
+                prepared.discard()
+            raise
+        return self.get(prepared.id)
+
+    def prepare(
         self,
         *,
         source: Path,
@@ -282,16 +322,53 @@ class JobService:
         timeout_seconds: float | None,
         max_retries: int,
         tags: list[str],
-        actor: str | None,
-        rerun_of: str | None,
-    ) -> Job:
-        actor = actor or self.ctx.actor
+    ) -> PreparedJob:
+        """Check a job request and stage its notebook, storing nothing yet: bad input raises.
+        Then :meth:`insert` it in a unit of work, or ``discard()`` it."""
         nb = read_notebook(source, max_bytes=self.config.max_notebook_bytes)
         spec = inspect_notebook(nb, display_path)
         values, warnings = check_parameters(
             spec, parameters, max_value_bytes=self.config.max_parameter_bytes
         )
-        kernel = kernel_name or spec.kernel_name or self.config.default_kernel_name
+        kernel = self.check_kernel(
+            kernel_name or spec.kernel_name or self.config.default_kernel_name, nb, display_path
+        )
+        job_id = new_job_id()
+        stem = _SAFE_STEM.sub("_", Path(display_path).stem)[:60] or "notebook"
+        jobs_dir = resolve_inside(root, self.config.jobs_dir)
+        files_key = f"{relative_to_root(root, jobs_dir)}/{stem}-{job_id}"
+        files = self.ctx.files(str(root))
+        # The notebook as read (nbformat 4, normalised), so the job runs exactly what was checked
+        # whatever tool wrote it.
+        files.write_bytes(f"{files_key}/{INPUT_NAME}", json.dumps(nb).encode("utf-8"))
+        return PreparedJob(
+            files=files,
+            fields={
+                "id": job_id,
+                "name": name or Path(display_path).stem,
+                "notebook_path": display_path,
+                "root_dir": str(root),
+                "files_key": files_key,
+                "output_name": f"{stem}.ipynb",
+                "status": JobStatus.QUEUED.value,
+                "parameters": values,
+                "kernel_name": kernel,
+                "executor": self.executor.name,
+                "cells_completed": 0,
+                # papermill adds one code cell with the injected parameters
+                "cells_total": spec.cell_count + (1 if values else 0),
+                "attempt": 1,
+                "max_retries": max_retries,
+                "timeout_seconds": timeout_seconds or (self.config.default_timeout_seconds or None),
+                "cancel_requested": False,
+                "warnings": warnings,
+                "tags": tags,
+            },
+        )
+
+    def check_kernel(self, kernel: str, nb: dict[str, Any], display_path: str) -> str:
+        """The kernel a job will run with, if this server has it, it speaks the notebook's
+        language and the executor can run it; else InvalidInput naming the fix."""
         kernels = self._kernels()
         if kernel not in kernels:
             raise InvalidInput(
@@ -302,80 +379,46 @@ class JobService:
             )
         check_kernel_language(nb, kernel, kernels[kernel], display_path=display_path)
         self.executor.check(kernel_name=kernel, notebook_path=display_path)
-        timeout = timeout_seconds or (self.config.default_timeout_seconds or None)
+        return kernel
 
-        job_id = new_job_id()
-        stem = _SAFE_STEM.sub("_", Path(display_path).stem)[:60] or "notebook"
-        jobs_dir = resolve_inside(root, self.config.jobs_dir)
-        files_key = f"{relative_to_root(root, jobs_dir)}/{stem}-{job_id}"
-        files = self.ctx.files(str(root))
-        # The notebook as read (nbformat 4, normalised), so the job runs exactly what was checked
-        # whatever tool wrote it.
-        files.write_bytes(f"{files_key}/{INPUT_NAME}", json.dumps(nb).encode("utf-8"))
+    def insert(
+        self,
+        uow: UnitOfWork,
+        prepared: PreparedJob,
+        *,
+        actor: str | None,
+        rerun_of: str | None = None,
+        **extra: Any,
+    ) -> None:
+        """Queue a prepared job in ``uow`` (with what else that unit of work writes, e.g. the
+        firing of a schedule), within the queue's bound: QueueFull when it is reached."""
+        # Serialise submits from here to the commit, so the queue bound holds however many
+        # clients submit at once (the count and the insert are one transaction).
+        uow.lock_writes()
+        queued = uow.jobs.count([JobStatus.QUEUED])
+        if queued >= self.config.max_queued_jobs:
+            raise QueueFull(
+                f"The job queue is full ({queued} jobs queued; the bound is "
+                f"{self.config.max_queued_jobs}).",
+                hint="Wait for queued jobs to finish, cancel some, or raise "
+                "c.DataOps.max_queued_jobs.",
+            )
         now = self.ctx.clock.time()
-        try:
-            with self.ctx.store.unit_of_work() as uow:
-                # Serialise submits from here to the commit, so the queue bound holds however
-                # many clients submit at once (the count and the insert are one transaction).
-                uow.lock_writes()
-                queued = uow.jobs.count([JobStatus.QUEUED])
-                if queued >= self.config.max_queued_jobs:
-                    raise QueueFull(
-                        f"The job queue is full ({queued} jobs queued; the bound is "
-                        f"{self.config.max_queued_jobs}).",
-                        hint="Wait for queued jobs to finish, cancel some, or raise "
-                        "c.DataOps.max_queued_jobs.",
-                    )
-                uow.jobs.insert(
-                    id=job_id,
-                    name=name or Path(display_path).stem,
-                    notebook_path=display_path,
-                    root_dir=str(root),
-                    files_key=files_key,
-                    output_name=f"{stem}.ipynb",
-                    status=JobStatus.QUEUED.value,
-                    parameters=values,
-                    kernel_name=kernel,
-                    executor=self.executor.name,
-                    cells_completed=0,
-                    # papermill adds one code cell with the injected parameters
-                    cells_total=spec.cell_count + (1 if values else 0),
-                    attempt=1,
-                    max_retries=max_retries,
-                    timeout_seconds=timeout,
-                    cancel_requested=False,
-                    warnings=warnings,
-                    tags=tags,
-                    rerun_of=rerun_of,
-                    owner=actor,
-                    created_at=now,
-                    updated_at=now,
-                )
-                uow.audit.add(
-                    "job.rerun" if rerun_of else "job.create",
-                    "job",
-                    job_id,
-                    actor,
-                    notebook=display_path,
-                    parameters=sorted(values),
-                    kernel=kernel,
-                    rerun_of=rerun_of,
-                )
-                uow.commit()
-        except BaseException:
-            files.delete_tree(files_key)
-            raise
-        try:
-            self.dispatcher.wake()
-        except BaseException:
-            # No worker can run it: take the job back so the error changes nothing.
-            with self.ctx.store.unit_of_work() as uow:
-                removed = uow.jobs.delete(job_id, only_status=[JobStatus.QUEUED])
-                uow.commit()
-            if removed:
-                files.delete_tree(files_key)
-            raise
-        return self.get(job_id)
+        fields = prepared.fields
+        uow.jobs.insert(
+            **fields, rerun_of=rerun_of, owner=actor, created_at=now, updated_at=now, **extra
+        )
+        uow.audit.add(
+            "job.rerun" if rerun_of else "job.create",
+            "job",
+            fields["id"],
+            actor,
+            notebook=fields["notebook_path"],
+            parameters=sorted(fields["parameters"]),
+            kernel=fields["kernel_name"],
+            rerun_of=rerun_of,
+            **{k: v for k, v in extra.items() if k == "schedule_id"},
+        )
 
     # -- reading ------------------------------------------------------------------------------
     def get(self, job_id: str) -> Job:
