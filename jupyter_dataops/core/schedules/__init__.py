@@ -1,0 +1,1 @@
+"""Schedules: run a parameterized notebook on a cron expression in an IANA time zone."""
