@@ -26,6 +26,17 @@ from .core.jobs.models import (
     JobRerun,
     JobSummary,
 )
+from .core.schedules.models import (
+    CronPreview,
+    Firing,
+    FiringList,
+    Schedule,
+    ScheduleCreate,
+    SchedulePage,
+    ScheduleQuery,
+    ScheduleRunNow,
+    ScheduleUpdate,
+)
 
 if TYPE_CHECKING:
     from .services import Services
@@ -48,6 +59,17 @@ class Client(Protocol):
     def worker_status(self) -> dict[str, Any]: ...
     def worker_stop(self) -> dict[str, Any]: ...
     def close(self) -> None: ...
+
+    def create_schedule(self, request: ScheduleCreate) -> Schedule: ...
+    def update_schedule(self, schedule_id: str, request: ScheduleUpdate) -> Schedule: ...
+    def get_schedule(self, schedule_id: str) -> Schedule: ...
+    def list_schedules(self, query: ScheduleQuery) -> SchedulePage: ...
+    def pause_schedule(self, schedule_id: str) -> Schedule: ...
+    def resume_schedule(self, schedule_id: str) -> Schedule: ...
+    def run_schedule(self, schedule_id: str, request: ScheduleRunNow) -> Job: ...
+    def delete_schedule(self, schedule_id: str, *, delete_runs: bool = False) -> None: ...
+    def schedule_firings(self, schedule_id: str, limit: int = 100) -> list[Firing]: ...
+    def preview_schedule(self, cron: str, timezone: str) -> CronPreview: ...
 
     def wait_for_job(
         self,
@@ -95,6 +117,36 @@ class LocalClient:
 
     def summaries(self, ids: list[str]) -> list[JobSummary]:
         return self.services.jobs.summaries(ids)
+
+    def create_schedule(self, request: ScheduleCreate) -> Schedule:
+        return self.services.schedules.create(request, actor=self._actor)
+
+    def update_schedule(self, schedule_id: str, request: ScheduleUpdate) -> Schedule:
+        return self.services.schedules.update(schedule_id, request, actor=self._actor)
+
+    def get_schedule(self, schedule_id: str) -> Schedule:
+        return self.services.schedules.get(schedule_id)
+
+    def list_schedules(self, query: ScheduleQuery) -> SchedulePage:
+        return self.services.schedules.list(query)
+
+    def pause_schedule(self, schedule_id: str) -> Schedule:
+        return self.services.schedules.pause(schedule_id, actor=self._actor)
+
+    def resume_schedule(self, schedule_id: str) -> Schedule:
+        return self.services.schedules.resume(schedule_id, actor=self._actor)
+
+    def run_schedule(self, schedule_id: str, request: ScheduleRunNow) -> Job:
+        return self.services.schedules.run_now(schedule_id, request, actor=self._actor)
+
+    def delete_schedule(self, schedule_id: str, *, delete_runs: bool = False) -> None:
+        self.services.schedules.delete(schedule_id, delete_runs=delete_runs, actor=self._actor)
+
+    def schedule_firings(self, schedule_id: str, limit: int = 100) -> list[Firing]:
+        return self.services.schedules.firings(schedule_id, limit=limit)
+
+    def preview_schedule(self, cron: str, timezone: str) -> CronPreview:
+        return self.services.schedules.preview(cron, timezone)
 
     def worker_status(self) -> dict[str, Any]:
         return self.services.supervisor.status()
@@ -205,7 +257,7 @@ class HttpClient:
     def list_jobs(self, query: JobQuery) -> JobPage:
         params: list[tuple[str, str]] = [("status", s.value) for s in query.status or []]
         params += [("id", i) for i in query.id or []]
-        for name in ("notebook", "sort", "order", "limit", "cursor"):
+        for name in ("notebook", "schedule_id", "sort", "order", "limit", "cursor"):
             value = getattr(query, name)
             if value is not None:
                 params.append((name, str(value)))
@@ -225,6 +277,56 @@ class HttpClient:
         if not ids:
             return []
         return self.list_jobs(JobQuery(id=ids, limit=len(ids))).items
+
+    def create_schedule(self, request: ScheduleCreate) -> Schedule:
+        body = request.model_dump(mode="json", exclude_none=True)
+        return Schedule.model_validate(self.request("POST", "schedules", body=body))
+
+    def update_schedule(self, schedule_id: str, request: ScheduleUpdate) -> Schedule:
+        body = request.model_dump(mode="json", exclude_unset=True)
+        return Schedule.model_validate(
+            self.request("PATCH", f"schedules/{_q(schedule_id)}", body=body)
+        )
+
+    def get_schedule(self, schedule_id: str) -> Schedule:
+        return Schedule.model_validate(self.request("GET", f"schedules/{_q(schedule_id)}"))
+
+    def list_schedules(self, query: ScheduleQuery) -> SchedulePage:
+        params: list[tuple[str, str]] = [("id", i) for i in query.id or []]
+        params += [("status", s.value) for s in query.status or []]
+        for name in ("notebook", "sort", "order", "limit", "cursor"):
+            value = getattr(query, name)
+            if value is not None:
+                params.append((name, str(value)))
+        return SchedulePage.model_validate(self.request("GET", "schedules", params=params))
+
+    def pause_schedule(self, schedule_id: str) -> Schedule:
+        path = f"schedules/{_q(schedule_id)}/pause"
+        return Schedule.model_validate(self.request("POST", path, body={}))
+
+    def resume_schedule(self, schedule_id: str) -> Schedule:
+        path = f"schedules/{_q(schedule_id)}/resume"
+        return Schedule.model_validate(self.request("POST", path, body={}))
+
+    def run_schedule(self, schedule_id: str, request: ScheduleRunNow) -> Job:
+        body = request.model_dump(mode="json", exclude_none=True)
+        return Job.model_validate(
+            self.request("POST", f"schedules/{_q(schedule_id)}/run", body=body)
+        )
+
+    def delete_schedule(self, schedule_id: str, *, delete_runs: bool = False) -> None:
+        params = [("delete_runs", "true")] if delete_runs else None
+        self.request("DELETE", f"schedules/{_q(schedule_id)}", params=params)
+
+    def schedule_firings(self, schedule_id: str, limit: int = 100) -> list[Firing]:
+        data = self.request(
+            "GET", f"schedules/{_q(schedule_id)}/firings", params=[("limit", str(limit))]
+        )
+        return FiringList.model_validate(data).items
+
+    def preview_schedule(self, cron: str, timezone: str) -> CronPreview:
+        params = [("cron", cron), ("timezone", timezone)]
+        return CronPreview.model_validate(self.request("GET", "schedules/preview", params=params))
 
     def worker_status(self) -> dict[str, Any]:
         return dict(self.request("GET", "worker"))

@@ -12,12 +12,14 @@ import getpass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .backends.local.kernelspecs import installed_kernels
 from .core.context import Context
 from .core.errors import InvalidInput
 
 if TYPE_CHECKING:
     from .core.config import DataOps
     from .core.jobs.service import JobService, KernelCatalog
+    from .core.schedules.service import ScheduleService
     from .worker.supervisor import WorkerSupervisor
 
 
@@ -29,20 +31,19 @@ def os_user() -> str | None:
         return None
 
 
-def installed_kernels() -> dict[str, str | None]:
-    """The kernel specs Jupyter finds on this machine: name -> the language it speaks."""
-    from jupyter_client.kernelspec import KernelSpecManager
-
-    specs = KernelSpecManager().get_all_specs()
-    return {name: (spec.get("spec") or {}).get("language") for name, spec in specs.items()}
-
-
 class Services:
     """Every capability's core service, sharing one context (add one attribute per capability)."""
 
-    def __init__(self, ctx: Context, jobs: JobService, supervisor: WorkerSupervisor) -> None:
+    def __init__(
+        self,
+        ctx: Context,
+        jobs: JobService,
+        schedules: ScheduleService,
+        supervisor: WorkerSupervisor,
+    ) -> None:
         self.ctx = ctx
         self.jobs = jobs
+        self.schedules = schedules
         self.supervisor = supervisor
 
     @classmethod
@@ -55,6 +56,7 @@ class Services:
     ) -> Services:
         from .backends.files import file_store_factory
         from .core.jobs.service import JobService
+        from .core.schedules.service import ScheduleService
         from .store import Database
         from .worker.supervisor import WorkerSupervisor
 
@@ -68,10 +70,12 @@ class Services:
             jobs = JobService(
                 ctx, executor=executor, dispatcher=supervisor, kernels=kernels or installed_kernels
             )
+            backend = dataops.scheduler_class(parent=dataops, dataops=dataops)
+            schedules = ScheduleService(ctx, jobs=jobs, backend=backend)
         except BaseException:
             store.close()
             raise
-        return cls(ctx, jobs, supervisor)
+        return cls(ctx, jobs, schedules, supervisor)
 
     @property
     def root(self) -> Path:

@@ -242,10 +242,188 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/dataops/api/schedules': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * List schedules
+     * @description Schedules with their next due time, last run and recent outcomes, filtered, sorted and paged by cursor (the page shape of every collection).
+     */
+    get: operations['listSchedules'];
+    put?: never;
+    /**
+     * Turn a notebook into a schedule
+     * @description Checks the notebook, parameters and kernel as for a job, the cron expression (naming a bad field), the time zone, the operator's minimum interval (c.DataOps.min_schedule_interval) and the notification targets. Invalid input stores nothing.
+     */
+    post: operations['createSchedule'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/dataops/api/schedules/preview': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** A cron expression in plain words, with its next five due times */
+    get: operations['previewSchedule'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/dataops/api/schedules/{schedule_id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description A schedule id, or a unique prefix of at least 4 characters. */
+        schedule_id: components['parameters']['ScheduleId'];
+      };
+      cookie?: never;
+    };
+    /** Get a schedule */
+    get: operations['getSchedule'];
+    put?: never;
+    post?: never;
+    /**
+     * Delete a schedule
+     * @description Its versions and firings go; its runs stay as ordinary jobs, unless `delete_runs=true` (finished runs deleted, active ones cancelled).
+     */
+    delete: operations['deleteSchedule'];
+    options?: never;
+    head?: never;
+    /**
+     * Change a schedule
+     * @description The fields given replace the current ones in a new version of its definition; past runs keep the version they ran with. Due times go on from the last one handled.
+     */
+    patch: operations['updateSchedule'];
+    trace?: never;
+  };
+  '/dataops/api/schedules/{schedule_id}/pause': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description A schedule id, or a unique prefix of at least 4 characters. */
+        schedule_id: components['parameters']['ScheduleId'];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Pause a schedule (no due time fires while it is paused) */
+    post: operations['pauseSchedule'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/dataops/api/schedules/{schedule_id}/resume': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description A schedule id, or a unique prefix of at least 4 characters. */
+        schedule_id: components['parameters']['ScheduleId'];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Resume a schedule (from now on; times that passed while paused do not run) */
+    post: operations['resumeSchedule'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/dataops/api/schedules/{schedule_id}/run': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description A schedule id, or a unique prefix of at least 4 characters. */
+        schedule_id: components['parameters']['ScheduleId'];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Run a schedule's notebook now
+     * @description With its current definition and the notebook as it is now; parameters given replace its own one by one. The body may be empty.
+     */
+    post: operations['runScheduleNow'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/dataops/api/schedules/{schedule_id}/firings': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description A schedule id, or a unique prefix of at least 4 characters. */
+        schedule_id: components['parameters']['ScheduleId'];
+      };
+      cookie?: never;
+    };
+    /**
+     * What became of a schedule's due times
+     * @description Newest first: queued (with the job), skipped by policy or missed (with the reason).
+     */
+    get: operations['listScheduleFirings'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
 }
 export type webhooks = Record<string, never>;
 export interface components {
   schemas: {
+    /**
+     * CronPreview
+     * @description What the schedule dialog shows while the user types an expression.
+     */
+    CronPreview: {
+      /** Description */
+      description: string;
+      /** Timezone */
+      timezone: string;
+      /** Next Runs */
+      next_runs: number[];
+      /** Min Interval Seconds */
+      min_interval_seconds: number;
+    };
+    /** DeleteQuery */
+    DeleteQuery: {
+      /**
+       * Delete Runs
+       * @description Also delete the schedule's finished runs
+       * @default false
+       */
+      delete_runs?: boolean;
+    };
     /**
      * ErrorBody
      * @description Every error response: what went wrong, how to fix it, and machine-readable details.
@@ -305,6 +483,50 @@ export interface components {
        * @default null
        */
       max_concurrent_jobs: number | null;
+    };
+    /**
+     * Firing
+     * @description One due time of a schedule and what became of it (recorded exactly once).
+     */
+    Firing: {
+      /** Schedule Id */
+      schedule_id: string;
+      /** Due At */
+      due_at: number;
+      /** Fired At */
+      fired_at: number;
+      /** Version */
+      version: number;
+      outcome: components['schemas']['FiringOutcome'];
+      /**
+       * Job Id
+       * @default null
+       */
+      job_id: string | null;
+      /**
+       * Reason
+       * @default null
+       */
+      reason: string | null;
+    };
+    /** FiringList */
+    FiringList: {
+      /** Items */
+      items: components['schemas']['Firing'][];
+    };
+    /**
+     * FiringOutcome
+     * @description What became of one due time of a schedule.
+     * @enum {string}
+     */
+    FiringOutcome: 'queued' | 'skipped' | 'missed';
+    /** FiringQuery */
+    FiringQuery: {
+      /**
+       * Limit
+       * @default 100
+       */
+      limit?: number;
     };
     /**
      * Job
@@ -371,6 +593,24 @@ export interface components {
        * @default null
        */
       rerun_of: string | null;
+      /**
+       * Schedule Id
+       * @description The schedule it ran for, if any
+       * @default null
+       */
+      schedule_id: string | null;
+      /**
+       * Schedule Version
+       * @description The version of it that fired
+       * @default null
+       */
+      schedule_version: number | null;
+      /**
+       * Due At
+       * @description The due time it ran for (None for a schedule's run now)
+       * @default null
+       */
+      due_at: number | null;
       /** Root Dir */
       root_dir: string;
       /** Parameters */
@@ -623,6 +863,12 @@ export interface components {
        */
       notebook?: string | null;
       /**
+       * Schedule Id
+       * @description Only runs of this schedule
+       * @default null
+       */
+      schedule_id?: string | null;
+      /**
        * Sort
        * @description Jobs not started (or not finished) yet sort as if they were the newest
        * @default created_at
@@ -749,6 +995,24 @@ export interface components {
        * @default null
        */
       rerun_of: string | null;
+      /**
+       * Schedule Id
+       * @description The schedule it ran for, if any
+       * @default null
+       */
+      schedule_id: string | null;
+      /**
+       * Schedule Version
+       * @description The version of it that fired
+       * @default null
+       */
+      schedule_version: number | null;
+      /**
+       * Due At
+       * @description The due time it ran for (None for a schedule's run now)
+       * @default null
+       */
+      due_at: number | null;
       /** @default null */
       error: components['schemas']['JobErrorSummary'] | null;
       /**
@@ -756,6 +1020,18 @@ export interface components {
        * @default 0
        */
       warning_count: number;
+    };
+    /** LastRun */
+    LastRun: {
+      /** Job Id */
+      job_id: string;
+      status: components['schemas']['JobStatus'];
+      /**
+       * Due At
+       * @description The due time it ran for (None: run now)
+       * @default null
+       */
+      due_at: number | null;
     };
     /** LogQuery */
     LogQuery: {
@@ -801,6 +1077,58 @@ export interface components {
       warnings: string[];
     };
     /**
+     * Notify
+     * @description Who hears how a scheduled run ended: the JupyterLab notification area always (for runs
+     *     that fail), a webhook (a Slack-compatible JSON body) and e-mail, on failure and optionally on
+     *     success.
+     */
+    'Notify-Input': {
+      /**
+       * On Failure
+       * @default true
+       */
+      on_failure?: boolean;
+      /**
+       * On Success
+       * @default false
+       */
+      on_success?: boolean;
+      /**
+       * Webhook Url
+       * @description An http(s) URL that gets {"text": ...} as JSON
+       * @default null
+       */
+      webhook_url?: string | null;
+      /** Email To */
+      email_to?: string[];
+    };
+    /**
+     * Notify
+     * @description Who hears how a scheduled run ended: the JupyterLab notification area always (for runs
+     *     that fail), a webhook (a Slack-compatible JSON body) and e-mail, on failure and optionally on
+     *     success.
+     */
+    'Notify-Output': {
+      /**
+       * On Failure
+       * @default true
+       */
+      on_failure: boolean;
+      /**
+       * On Success
+       * @default false
+       */
+      on_success: boolean;
+      /**
+       * Webhook Url
+       * @description An http(s) URL that gets {"text": ...} as JSON
+       * @default null
+       */
+      webhook_url: string | null;
+      /** Email To */
+      email_to: string[];
+    };
+    /**
      * ParameterSpec
      * @description One parameter of a notebook's ``parameters`` cell, as papermill infers it.
      */
@@ -829,6 +1157,370 @@ export interface components {
        * @default
        */
       help: string;
+    };
+    /** PreviewQuery */
+    PreviewQuery: {
+      /** Cron */
+      cron: string;
+      /**
+       * Timezone
+       * @default UTC
+       */
+      timezone?: string;
+    };
+    /**
+     * Schedule
+     * @description A schedule in full.
+     */
+    Schedule: {
+      /** Id */
+      id: string;
+      /** Name */
+      name: string;
+      /** Notebook Path */
+      notebook_path: string;
+      status: components['schemas']['ScheduleStatus'];
+      /** Cron */
+      cron: string;
+      /** Timezone */
+      timezone: string;
+      /**
+       * Description
+       * @description The cron expression in plain words, with the zone
+       */
+      description: string;
+      /** Version */
+      version: number;
+      /**
+       * Owner
+       * @default null
+       */
+      owner: string | null;
+      /** Created At */
+      created_at: number;
+      /** Updated At */
+      updated_at: number;
+      /**
+       * Next Run At
+       * @description The next due time (None when paused)
+       * @default null
+       */
+      next_run_at: number | null;
+      /** @default null */
+      last_run: components['schemas']['LastRun'] | null;
+      /**
+       * Recent
+       * @description Outcomes of the latest due times, oldest first: a job status, or skipped/missed
+       */
+      recent: string[];
+      /** Root Dir */
+      root_dir: string;
+      /** Parameters */
+      parameters: {
+        [key: string]: unknown;
+      };
+      /**
+       * Kernel Name
+       * @default null
+       */
+      kernel_name: string | null;
+      /**
+       * Timeout Seconds
+       * @default null
+       */
+      timeout_seconds: number | null;
+      /**
+       * Max Retries
+       * @default null
+       */
+      max_retries: number | null;
+      /**
+       * Misfire Policy
+       * @enum {string}
+       */
+      misfire_policy: 'run_once' | 'skip';
+      /** Misfire Grace Seconds */
+      misfire_grace_seconds: number;
+      /**
+       * Concurrency Policy
+       * @enum {string}
+       */
+      concurrency_policy: 'allow' | 'forbid' | 'replace';
+      notify: components['schemas']['Notify-Output'];
+      /**
+       * Next Runs
+       * @description The next five due times
+       */
+      next_runs: number[];
+    };
+    /**
+     * ScheduleCreate
+     * @description Turn a notebook into a schedule.
+     */
+    ScheduleCreate: {
+      /** Notebook Path */
+      notebook_path: string;
+      /**
+       * Cron
+       * @description 5 fields, or @daily...
+       */
+      cron: string;
+      /**
+       * Timezone
+       * @description An IANA name: Europe/Berlin
+       * @default UTC
+       */
+      timezone?: string;
+      /** Parameters */
+      parameters?: {
+        [key: string]: unknown;
+      };
+      /**
+       * Kernel Name
+       * @default null
+       */
+      kernel_name?: string | null;
+      /**
+       * Name
+       * @default null
+       */
+      name?: string | null;
+      /**
+       * Timeout Seconds
+       * @default null
+       */
+      timeout_seconds?: number | null;
+      /**
+       * Max Retries
+       * @default null
+       */
+      max_retries?: number | null;
+      /**
+       * Misfire Policy
+       * @description For due times missed while no scheduler ran: run once for all of them, or skip those later than misfire_grace_seconds
+       * @default run_once
+       * @enum {string}
+       */
+      misfire_policy?: 'run_once' | 'skip';
+      /**
+       * Misfire Grace Seconds
+       * @default 300
+       */
+      misfire_grace_seconds?: number;
+      /**
+       * Concurrency Policy
+       * @description When a run is due while the previous one still runs: allow both, forbid the new one (it is skipped), or replace (cancel the previous one)
+       * @default forbid
+       * @enum {string}
+       */
+      concurrency_policy?: 'allow' | 'forbid' | 'replace';
+      notify?: components['schemas']['Notify-Input'];
+    };
+    /**
+     * SchedulePage
+     * @description One page of schedules (the page shape of every collection).
+     */
+    SchedulePage: {
+      /** Items */
+      items: components['schemas']['ScheduleSummary'][];
+      /**
+       * Next Cursor
+       * @default null
+       */
+      next_cursor: string | null;
+      /**
+       * Prev Cursor
+       * @default null
+       */
+      prev_cursor: string | null;
+      /** Total */
+      total: number;
+      /**
+       * Total Is Estimate
+       * @default false
+       */
+      total_is_estimate: boolean;
+      /**
+       * Counts
+       * @description Schedules per status
+       */
+      counts: {
+        [key: string]: number;
+      };
+      /**
+       * Seq
+       * @default 0
+       */
+      seq: number;
+    };
+    /** ScheduleQuery */
+    ScheduleQuery: {
+      /**
+       * Id
+       * @default null
+       */
+      id?: string[] | null;
+      /**
+       * Status
+       * @default null
+       */
+      status?: components['schemas']['ScheduleStatus'][] | null;
+      /**
+       * Notebook
+       * @default null
+       */
+      notebook?: string | null;
+      /**
+       * Sort
+       * @default created_at
+       * @enum {string}
+       */
+      sort?: 'created_at' | 'name' | 'next_run_at';
+      /**
+       * Order
+       * @default desc
+       * @enum {string}
+       */
+      order?: 'asc' | 'desc';
+      /**
+       * Limit
+       * @default 50
+       */
+      limit?: number;
+      /**
+       * Cursor
+       * @default null
+       */
+      cursor?: string | null;
+    };
+    /**
+     * ScheduleRunNow
+     * @description Run a schedule's notebook now; parameters given here replace its own one by one.
+     */
+    ScheduleRunNow: {
+      /**
+       * Parameters
+       * @default null
+       */
+      parameters?: {
+        [key: string]: unknown;
+      } | null;
+    };
+    /**
+     * ScheduleStatus
+     * @enum {string}
+     */
+    ScheduleStatus: 'active' | 'paused';
+    /**
+     * ScheduleSummary
+     * @description A schedule as a list shows it.
+     */
+    ScheduleSummary: {
+      /** Id */
+      id: string;
+      /** Name */
+      name: string;
+      /** Notebook Path */
+      notebook_path: string;
+      status: components['schemas']['ScheduleStatus'];
+      /** Cron */
+      cron: string;
+      /** Timezone */
+      timezone: string;
+      /**
+       * Description
+       * @description The cron expression in plain words, with the zone
+       */
+      description: string;
+      /** Version */
+      version: number;
+      /**
+       * Owner
+       * @default null
+       */
+      owner: string | null;
+      /** Created At */
+      created_at: number;
+      /** Updated At */
+      updated_at: number;
+      /**
+       * Next Run At
+       * @description The next due time (None when paused)
+       * @default null
+       */
+      next_run_at: number | null;
+      /** @default null */
+      last_run: components['schemas']['LastRun'] | null;
+      /**
+       * Recent
+       * @description Outcomes of the latest due times, oldest first: a job status, or skipped/missed
+       */
+      recent: string[];
+    };
+    /**
+     * ScheduleUpdate
+     * @description Change a schedule: the fields given replace the current ones in a new version.
+     */
+    ScheduleUpdate: {
+      /**
+       * Notebook Path
+       * @default null
+       */
+      notebook_path?: string | null;
+      /**
+       * Cron
+       * @default null
+       */
+      cron?: string | null;
+      /**
+       * Timezone
+       * @default null
+       */
+      timezone?: string | null;
+      /**
+       * Parameters
+       * @default null
+       */
+      parameters?: {
+        [key: string]: unknown;
+      } | null;
+      /**
+       * Kernel Name
+       * @default null
+       */
+      kernel_name?: string | null;
+      /**
+       * Name
+       * @default null
+       */
+      name?: string | null;
+      /**
+       * Timeout Seconds
+       * @default null
+       */
+      timeout_seconds?: number | null;
+      /**
+       * Max Retries
+       * @default null
+       */
+      max_retries?: number | null;
+      /**
+       * Misfire Policy
+       * @default null
+       */
+      misfire_policy?: ('run_once' | 'skip') | null;
+      /**
+       * Misfire Grace Seconds
+       * @default null
+       */
+      misfire_grace_seconds?: number | null;
+      /**
+       * Concurrency Policy
+       * @default null
+       */
+      concurrency_policy?: ('allow' | 'forbid' | 'replace') | null;
+      /** @default null */
+      notify?: components['schemas']['Notify-Input'] | null;
     };
     /** ServerInfo */
     ServerInfo: {
@@ -948,6 +1640,8 @@ export interface components {
   parameters: {
     /** @description A job id, or a unique prefix of at least 4 characters. */
     JobId: string;
+    /** @description A schedule id, or a unique prefix of at least 4 characters. */
+    ScheduleId: string;
   };
   requestBodies: never;
   headers: never;
@@ -964,6 +1658,8 @@ export interface operations {
         status?: components['schemas']['JobStatus'][];
         /** @description Only jobs of this notebook (its path relative to the root, exactly). */
         notebook?: string;
+        /** @description Only runs of this schedule. */
+        schedule_id?: string;
         /** @description Jobs not started (or not finished) yet sort as if they were the newest. */
         sort?:
           | 'created_at'
@@ -1304,6 +2000,291 @@ export interface operations {
         };
       };
       403: components['responses']['Forbidden'];
+    };
+  };
+  listSchedules: {
+    parameters: {
+      query?: {
+        /** @description Only these schedules; repeat for several. */
+        id?: string[];
+        /** @description Only schedules in these states; repeat for several. */
+        status?: components['schemas']['ScheduleStatus'][];
+        /** @description Only schedules of this notebook (its path, exactly). */
+        notebook?: string;
+        sort?: 'created_at' | 'name' | 'next_run_at';
+        order?: 'asc' | 'desc';
+        limit?: number;
+        /** @description `next_cursor` or `prev_cursor` of the page before. */
+        cursor?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description A page of schedules. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['SchedulePage'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      403: components['responses']['Forbidden'];
+    };
+  };
+  createSchedule: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['ScheduleCreate'];
+      };
+    };
+    responses: {
+      /** @description The new schedule. */
+      201: {
+        headers: {
+          /** @description URL of the schedule. */
+          Location?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Schedule'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      413: components['responses']['TooLarge'];
+    };
+  };
+  previewSchedule: {
+    parameters: {
+      query: {
+        cron: string;
+        timezone?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The preview. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['CronPreview'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      403: components['responses']['Forbidden'];
+    };
+  };
+  getSchedule: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description A schedule id, or a unique prefix of at least 4 characters. */
+        schedule_id: components['parameters']['ScheduleId'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The schedule. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Schedule'];
+        };
+      };
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+    };
+  };
+  deleteSchedule: {
+    parameters: {
+      query?: {
+        delete_runs?: boolean;
+      };
+      header?: never;
+      path: {
+        /** @description A schedule id, or a unique prefix of at least 4 characters. */
+        schedule_id: components['parameters']['ScheduleId'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Deleted. */
+      204: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components['responses']['BadRequest'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+    };
+  };
+  updateSchedule: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description A schedule id, or a unique prefix of at least 4 characters. */
+        schedule_id: components['parameters']['ScheduleId'];
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['ScheduleUpdate'];
+      };
+    };
+    responses: {
+      /** @description The schedule, new version. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Schedule'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      409: components['responses']['Conflict'];
+      413: components['responses']['TooLarge'];
+    };
+  };
+  pauseSchedule: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description A schedule id, or a unique prefix of at least 4 characters. */
+        schedule_id: components['parameters']['ScheduleId'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The schedule. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Schedule'];
+        };
+      };
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      409: components['responses']['Conflict'];
+    };
+  };
+  resumeSchedule: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description A schedule id, or a unique prefix of at least 4 characters. */
+        schedule_id: components['parameters']['ScheduleId'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The schedule. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Schedule'];
+        };
+      };
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      409: components['responses']['Conflict'];
+    };
+  };
+  runScheduleNow: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description A schedule id, or a unique prefix of at least 4 characters. */
+        schedule_id: components['parameters']['ScheduleId'];
+      };
+      cookie?: never;
+    };
+    requestBody?: {
+      content: {
+        'application/json': components['schemas']['ScheduleRunNow'];
+      };
+    };
+    responses: {
+      /** @description The queued job. */
+      201: {
+        headers: {
+          /** @description URL of the job. */
+          Location?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Job'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      429: components['responses']['QueueFull'];
+    };
+  };
+  listScheduleFirings: {
+    parameters: {
+      query?: {
+        limit?: number;
+      };
+      header?: never;
+      path: {
+        /** @description A schedule id, or a unique prefix of at least 4 characters. */
+        schedule_id: components['parameters']['ScheduleId'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The firings. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['FiringList'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
     };
   };
 }

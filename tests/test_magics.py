@@ -183,7 +183,7 @@ def test_help_prints_usage_and_no_error(ip):
 def test_cell_body_only_for_run(ip):
     result, captured = run(ip, "%%dataops jobs\nalpha = 1\n")
     assert isinstance(result.error_in_exec, UsageError)
-    assert "Only `%%dataops run` and `%%dataops jobs rerun` take a cell" in captured.stderr
+    assert "Only `%%dataops run`, `jobs rerun`, `schedule`" in captured.stderr
     bad, captured = run(ip, "%%dataops run ok.ipynb\nnot a parameter\n")
     assert isinstance(bad.error_in_exec, UsageError)
     assert "Line 1 of the cell is not `name = value`" in captured.stderr

@@ -73,8 +73,9 @@ async def test_every_mutation_requires_the_xsrf_token(
     cookies = await login(jp_serverapp, http_server_client, jp_base_url)
     cookie_header = "; ".join(f"{k}={v}" for k, v in cookies.items())
     mutations = [(m, p) for m, p in all_requests(jp_serverapp) if m in MUTATIONS]
-    # The API's routes mutate with POST and DELETE; the catch-all answers every method (with 404).
-    assert {m for m, p in mutations if not p.endswith(UNKNOWN_PATH)} == {"POST", "DELETE"}
+    # The API's routes mutate with POST, PATCH and DELETE; the catch-all answers every method
+    # (with 404).
+    assert {m for m, p in mutations if not p.endswith(UNKNOWN_PATH)} == {"POST", "PATCH", "DELETE"}
     assert {m for m, p in mutations if p.endswith(UNKNOWN_PATH)} == MUTATIONS
 
     for method, path in all_requests(jp_serverapp):

@@ -61,12 +61,15 @@ def test_the_migrations_make_exactly_the_models_tables(store):
         assert compare_metadata(context, Base.metadata) == []
         stored = dict(
             conn.execute(
-                text("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'jobs'")
+                text("SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public'")
             ).all()
         )
     for name in expression_indexes:
         definition = stored[name].lower()
-        column = "started_at" if "started" in name else "finished_at"
+        column = next(
+            c for key, c in (("started", "started_at"), ("finished", "finished_at"),
+                             ("next", "next_due_at")) if key in name
+        )  # fmt: skip
         assert f"coalesce({column}, " in definition and "double precision" in definition, name
 
 

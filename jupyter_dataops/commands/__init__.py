@@ -3,7 +3,7 @@ its module here: its groups and commands join the table."""
 
 from __future__ import annotations
 
-from . import jobs
+from . import jobs, schedules
 from .base import (
     CommandSpec,
     CommandTable,
@@ -13,6 +13,8 @@ from .base import (
     UsageProblem,
 )
 
-TABLE = CommandTable(groups=[*jobs.GROUPS], commands=[*jobs.COMMANDS])
+TABLE = CommandTable(
+    groups=[*jobs.GROUPS, *schedules.GROUPS], commands=[*jobs.COMMANDS, *schedules.COMMANDS]
+)
 
 __all__ = ["TABLE", "CommandSpec", "CommandTable", "Invocation", "Progress", "Ui", "UsageProblem"]

@@ -123,6 +123,8 @@ class CommandSpec:
     takes_cell: bool = False
     #: The magic returns the command's value to the notebook (``job = %dataops run ...``).
     returns_value: bool = False
+    #: Only in a terminal (``dataops scheduler`` runs a process; a notebook cannot host it).
+    cli_only: bool = False
 
 
 @dataclasses.dataclass(frozen=True)

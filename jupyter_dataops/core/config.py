@@ -18,9 +18,11 @@ from traitlets import Float, Int, TraitError, Type, Unicode, default, validate
 from traitlets.config import Config, Configurable
 
 EXECUTOR_ENTRY_POINTS = "jupyter_dataops.executors"
+SCHEDULER_ENTRY_POINTS = "jupyter_dataops.schedulers"
 # Built-in names work even from a source tree whose entry points are not installed.
 BUILTIN_BACKENDS = {
     EXECUTOR_ENTRY_POINTS: {"local": "jupyter_dataops.backends.local.LocalExecutor"},
+    SCHEDULER_ENTRY_POINTS: {"local": "jupyter_dataops.backends.local.scheduler.LocalScheduler"},
 }
 
 
@@ -117,6 +119,21 @@ class DataOps(Configurable):
         8 * 1024 * 1024,
         help="""Largest request body the REST API reads (bytes); a larger one gets HTTP 413.
         Example: c.DataOps.max_request_bytes = 1024 * 1024""",
+    ).tag(config=True)
+
+    scheduler_class = BackendType(
+        default_value="jupyter_dataops.backends.local.scheduler.LocalScheduler",
+        klass="jupyter_dataops.core.schedules.backend.SchedulerBackend",
+        group=SCHEDULER_ENTRY_POINTS,
+        help="""Where schedules fire: an entry-point name from the jupyter_dataops.schedulers group
+        ("local": in the worker process) or an import string.
+        Example: c.DataOps.scheduler_class = "local" """,
+    ).tag(config=True)
+
+    min_schedule_interval = Float(
+        60.0,
+        help="""Shortest interval between two due times a schedule may have, in seconds (0: any).
+        Example: c.DataOps.min_schedule_interval = 3600""",
     ).tag(config=True)
 
     default_kernel_name = Unicode(

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
 JOB_EVENT_SCHEMA_ID = "https://events.jupyter-dataops.org/job/v2"
 JOB_EVENT_SCHEMA_VERSION = "2"
+SCHEDULE_EVENT_SCHEMA_ID = "https://events.jupyter-dataops.org/schedule/v1"
 SCHEMAS_DIR = Path(__file__).parent.parent / "server" / "event_schemas"
 
 
@@ -27,4 +28,12 @@ def job_event(change: Change, job: Any | None) -> dict[str, Any]:
             cells_completed=job.progress.cells_completed,
             cells_total=job.progress.cells_total,
         )
+    return data
+
+
+def schedule_event(change: Change, schedule: Any | None) -> dict[str, Any]:
+    """The payload of one schedule event (schema: server/event_schemas/schedule/v1.yaml)."""
+    data: dict[str, Any] = {"action": change.action, "id": change.id, "seq": change.seq}
+    if schedule is not None and change.action != "deleted":
+        data.update(status=schedule.status.value, next_run_at=schedule.next_run_at)
     return data

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 if TYPE_CHECKING:
     from .jobs.repository import JobRepository
+    from .schedules.repository import Leases, ScheduleRepository
 
 ChangeAction = Literal["created", "updated", "deleted"]
 
@@ -43,6 +44,12 @@ class ChangeLog(Protocol):
 
     def latest(self) -> int:
         """The sequence number of the newest committed change (0 for a new store)."""
+
+    def cursor(self, name: str) -> int | None:
+        """Where the follower ``name`` stopped reading (None: it never read)."""
+
+    def set_cursor(self, name: str, seq: int) -> None:
+        """Move the follower ``name`` to ``seq`` (in the current transaction)."""
 
 
 class AuditEvent(BaseModel):
@@ -71,6 +78,12 @@ class UnitOfWork(Protocol):
 
     @property
     def jobs(self) -> JobRepository: ...
+
+    @property
+    def schedules(self) -> ScheduleRepository: ...
+
+    @property
+    def leases(self) -> Leases: ...
 
     @property
     def audit(self) -> AuditLog: ...

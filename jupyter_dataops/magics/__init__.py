@@ -33,6 +33,7 @@ from ..commands import TABLE, Invocation, UsageProblem
 from ..core.errors import DataOpsError
 from ..core.identity import ENV_ACTOR
 from ..core.jobs.models import Job, JobPage
+from ..core.schedules.models import Schedule
 
 
 def _cell_parameters(cell: str) -> list[list[str]]:
@@ -123,11 +124,16 @@ class DataOpsMagics(Magics):
             raise UsageError(f"{exc.message}\n{exc.usage.rstrip()}") from None
         except DataOpsError as exc:
             raise UsageError(str(exc)) from None
+        if spec.cli_only:
+            raise UsageError(
+                f"`{' '.join(spec.words)}` runs in a terminal, not in a notebook: "
+                f"`dataops {' '.join(spec.words)}`."
+            )
         if cell is not None and cell.strip():
             if not spec.takes_cell:
                 raise UsageError(
-                    "Only `%%dataops run` and `%%dataops jobs rerun` take a cell (parameters, "
-                    "one `name = value` per line)."
+                    "Only `%%dataops run`, `jobs rerun`, `schedule`, `schedules edit` and "
+                    "`schedules run` take a cell (parameters, one `name = value` per line)."
                 )
             args.parameters = [*(args.parameters or []), *_cell_parameters(cell)]
         try:
@@ -200,11 +206,19 @@ def _job_text(job: Job, printer: Any, cycle: bool) -> None:
     printer.text(f"<Job {job.id} {job.status.value}: {job.notebook_path}>")
 
 
+def _schedule_text(schedule: Schedule, printer: Any, cycle: bool) -> None:
+    printer.text(
+        f"<Schedule {schedule.id} {schedule.status.value}: {schedule.notebook_path}, "
+        f"{schedule.description}>"
+    )
+
+
 def load_ipython_extension(ipython: Any) -> None:
     """Register ``%dataops``; also show :class:`Job` results as one line instead of every field."""
     magics = DataOpsMagics(ipython)
     ipython.register_magics(magics)
     ipython.display_formatter.formatters["text/plain"].for_type(Job, _job_text)
+    ipython.display_formatter.formatters["text/plain"].for_type(Schedule, _schedule_text)
 
 
 def unload_ipython_extension(ipython: Any) -> None:
@@ -216,6 +230,7 @@ def unload_ipython_extension(ipython: Any) -> None:
     manager.magics["cell"].pop("dataops", None)
     manager.registry.pop("DataOpsMagics", None)
     ipython.display_formatter.formatters["text/plain"].type_printers.pop(Job, None)
+    ipython.display_formatter.formatters["text/plain"].type_printers.pop(Schedule, None)
 
 
 __all__ = ["DataOpsMagics", "load_ipython_extension", "unload_ipython_extension"]

@@ -22,7 +22,11 @@ from jupyter_server.extension.application import ExtensionApp
 from traitlets import Float
 
 from ..core.config import DataOps
-from ..core.events import JOB_EVENT_SCHEMA_ID, SCHEMAS_DIR, job_event
+from ..core.events import (
+    JOB_EVENT_SCHEMA_ID,
+    SCHEMAS_DIR,
+    job_event,
+)
 from ..core.identity import (
     ENV_CERT,
     ENV_ROOT,
@@ -33,6 +37,7 @@ from ..core.identity import (
     load_secret,
 )
 from ..core.jobs.models import JobStatus
+from ..core.schedules.models import ScheduleQuery
 from ..worker.state import SERVER_FILE, read_json, write_json
 from .handlers import default_handlers
 
@@ -44,6 +49,7 @@ if TYPE_CHECKING:
     from ..services import Services
 
 JOB_EVENT_SCHEMA_PATH = SCHEMAS_DIR / "job" / "v2.yaml"
+SCHEDULE_EVENT_SCHEMA_PATH = SCHEMAS_DIR / "schedule" / "v1.yaml"
 #: How many changes one look at the change log reads.
 _CHANGES_PAGE = 500
 
@@ -100,6 +106,7 @@ class DataOpsExtension(ExtensionApp):
         self._reconcile_task: asyncio.Future[Any] | None = None
         self._signer = TokenSigner(load_secret(self.dataops.data_dir))
         self._event_logger.register_event_schema(JOB_EVENT_SCHEMA_PATH)
+        self._event_logger.register_event_schema(SCHEDULE_EVENT_SCHEMA_PATH)
         self._give_kernels_credentials()
 
     def initialize_handlers(self) -> None:
@@ -141,7 +148,7 @@ class DataOpsExtension(ExtensionApp):
                 # Never block the loop on itself; the async manager's specs are then unknown.
                 if inspect.iscoroutine(found):
                     found.close()
-                from ..services import installed_kernels
+                from ..backends.local.kernelspecs import installed_kernels
 
                 return installed_kernels()
             found = asyncio.run_coroutine_threadsafe(_awaited(found), loop).result(timeout=60)
@@ -275,8 +282,8 @@ class DataOpsExtension(ExtensionApp):
                 while True:  # read in a thread, emit on the loop (event listeners need it)
                     changes, summaries = await asyncio.to_thread(self._read_changes, seq)
                     for change in changes:
-                        if change.kind == "job":
-                            self._emit(change, summaries.get(change.id))
+                        if change.kind in ("job", "schedule"):
+                            self._emit(change, summaries.get((change.kind, change.id)))
                         seq = change.seq
                     if len(changes) < _CHANGES_PAGE:
                         break
@@ -291,12 +298,21 @@ class DataOpsExtension(ExtensionApp):
             failures = 0
             await asyncio.sleep(self.event_poll_interval)
 
-    def _read_changes(self, since: int) -> tuple[list[Change], dict[str, Any]]:
-        """The changes after ``since`` and the summaries of the jobs they concern."""
-        jobs = self.services.jobs
-        changes = jobs.changes(since, limit=_CHANGES_PAGE)
-        alive = [c.id for c in changes if c.kind == "job" and c.action != "deleted"]
-        return changes, ({s.id: s for s in jobs.summaries(alive)} if alive else {})
+    def _read_changes(self, since: int) -> tuple[list[Change], dict[tuple[str, str], Any]]:
+        """The changes after ``since`` and the summaries of the jobs and schedules they concern."""
+        services = self.services
+        changes = services.jobs.changes(since, limit=_CHANGES_PAGE)
+        alive: dict[str, list[str]] = {"job": [], "schedule": []}
+        for change in changes:
+            if change.action != "deleted" and change.kind in alive:
+                alive[change.kind].append(change.id)
+        found: dict[tuple[str, str], Any] = {}
+        if alive["job"]:
+            found.update((("job", s.id), s) for s in services.jobs.summaries(alive["job"]))
+        if alive["schedule"]:
+            query = ScheduleQuery(id=alive["schedule"], limit=len(alive["schedule"]))
+            found.update((("schedule", s.id), s) for s in services.schedules.list(query).items)
+        return changes, found
 
     async def stop_extension(self) -> None:
         for task in self._tasks:

@@ -28,7 +28,25 @@ from ..core.jobs.models import (
     JobRerun,
     NotebookParameters,
 )
-from .schemas import ErrorBody, LogQuery, ServerInfo, WorkerReport
+from ..core.schedules.models import (
+    CronPreview,
+    FiringList,
+    Schedule,
+    ScheduleCreate,
+    SchedulePage,
+    ScheduleQuery,
+    ScheduleRunNow,
+    ScheduleUpdate,
+)
+from .schemas import (
+    DeleteQuery,
+    ErrorBody,
+    FiringQuery,
+    LogQuery,
+    PreviewQuery,
+    ServerInfo,
+    WorkerReport,
+)
 
 SPEC_PATH = Path(__file__).with_name("openapi.yaml")
 REF_TEMPLATE = "#/components/schemas/{model}"
@@ -48,6 +66,17 @@ MODELS: list[tuple[type[BaseModel], Mode]] = [
     (ServerInfo, "serialization"),
     (WorkerReport, "serialization"),
     (ErrorBody, "serialization"),
+    (ScheduleCreate, "validation"),
+    (ScheduleUpdate, "validation"),
+    (ScheduleRunNow, "validation"),
+    (ScheduleQuery, "validation"),
+    (PreviewQuery, "validation"),
+    (DeleteQuery, "validation"),
+    (FiringQuery, "validation"),
+    (Schedule, "serialization"),
+    (SchedulePage, "serialization"),
+    (FiringList, "serialization"),
+    (CronPreview, "serialization"),
 ]
 
 

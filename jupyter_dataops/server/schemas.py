@@ -44,3 +44,16 @@ class WorkerReport(_Body):
     pid: int | None = None
     started_at: float | None = None
     stopped: bool | None = Field(None, description="Set by POST .../stop: whether it stopped")
+
+
+class PreviewQuery(_Body):
+    cron: str = Field(..., min_length=1, max_length=200)
+    timezone: str = Field("UTC", max_length=64)
+
+
+class DeleteQuery(_Body):
+    delete_runs: bool = Field(False, description="Also delete the schedule's finished runs")
+
+
+class FiringQuery(_Body):
+    limit: int = Field(100, ge=1, le=1000)

@@ -85,6 +85,21 @@ class SqlChangeLog:
         ).scalar()
         return int(value or 0)
 
+    def cursor(self, name: str) -> int | None:
+        """A follower's position in the log (kept in the store, so it survives restarts)."""
+        value = self.conn.execute(
+            select(SEQUENCES.c.value).where(SEQUENCES.c.name == f"cursor:{name}")
+        ).scalar()
+        return int(value) if value is not None else None
+
+    def set_cursor(self, name: str, seq: int) -> None:
+        key = f"cursor:{name}"
+        moved = self.conn.execute(
+            update(SEQUENCES).where(SEQUENCES.c.name == key).values(value=seq)
+        ).rowcount
+        if not moved:
+            self.conn.execute(SEQUENCES.insert().values(name=key, value=seq))
+
     def prune(self, older_than: float | None = None) -> int:
         """Forget tombstones older than ``older_than`` (default: a week ago)."""
         cutoff = older_than if older_than is not None else time.time() - TOMBSTONE_SECONDS

@@ -137,6 +137,8 @@ class PagePlan:
             status_column, notebook_column = status_column + "", notebook_column + ""
         if query.notebook:
             common.append(notebook_column == query.notebook)
+        if query.schedule_id:
+            common.append(JOBS.c.schedule_id == query.schedule_id)
         statuses = wanted_statuses(query)
         if statuses is None and query.notebook and query.sort not in ("status", "notebook_path"):
             statuses = [s.value for s in JobStatus]  # ix_jobs_notebook_status_<sort>, per status
@@ -325,6 +327,8 @@ class SqlJobRepository:
             conditions.append(JOBS.c.status.in_(statuses))
         if query.notebook:
             conditions.append(JOBS.c.notebook_path == query.notebook)
+        if query.schedule_id:
+            conditions.append(JOBS.c.schedule_id == query.schedule_id)
         return conditions
 
     def page(self, query: JobQuery) -> tuple[list[JobRecord], str | None, str | None]:

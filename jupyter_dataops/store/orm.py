@@ -62,6 +62,10 @@ class JobRow(Base):
     rerun_of: Mapped[str | None] = mapped_column(String(32), nullable=True)
     owner: Mapped[str | None] = mapped_column(String(200), nullable=True)
     worker_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # A scheduled run: the schedule, the version of its definition that fired, the due time.
+    schedule_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    schedule_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    due_at: Mapped[float | None] = mapped_column(Float, nullable=True)
 
 
 # The job list pages by (sort key, id): each filter × sort has an index that starts with the
@@ -89,6 +93,7 @@ for _name, _key in _SORT_KEYS.items():
         Index(f"ix_jobs_notebook_status_{_name}", _T.c.notebook_path, _T.c.status, _key, _T.c.id)
 Index("ix_jobs_notebook_status", _T.c.notebook_path, _T.c.status, _T.c.id)
 Index("ix_jobs_status_executor", _T.c.status, _T.c.executor, _T.c.created_at)
+Index("ix_jobs_schedule", _T.c.schedule_id, _T.c.created_at, _T.c.id)
 
 
 class AuditRow(Base):
@@ -125,3 +130,93 @@ class ChangeRow(Base):
     seq: Mapped[int] = mapped_column(BigInteger, unique=True)
     action: Mapped[str] = mapped_column(String(16))
     at: Mapped[float] = mapped_column(Float)
+
+
+class ScheduleRow(Base):
+    """A schedule: its current definition (a version) and where its firing stands."""
+
+    __tablename__ = "schedules"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    notebook_path: Mapped[str] = mapped_column(Text)
+    root_dir: Mapped[str] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer)
+    # The whole definition of this version (cron, zone, parameters, kernel, policies, notify).
+    definition: Mapped[dict[str, Any]] = mapped_column(JSON)
+    cron: Mapped[str] = mapped_column(String(200))
+    timezone: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+    next_due_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    # The latest due time that was handled (queued, skipped or missed): firing goes on after it.
+    last_due_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    owner: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    created_at: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[float] = mapped_column(Float)
+
+
+_S = ScheduleRow.__table__
+Index("ix_schedules_due", _S.c.status, _S.c.next_due_at)
+Index("ix_schedules_created", _S.c.created_at, _S.c.id)
+Index("ix_schedules_name", _S.c.name, _S.c.id)
+Index("ix_schedules_next", func.coalesce(_S.c.next_due_at, NOT_YET), _S.c.id)
+
+
+class ScheduleVersionRow(Base):
+    """Every definition a schedule has had; a run records the version that fired it."""
+
+    __tablename__ = "schedule_versions"
+
+    schedule_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    definition: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[float] = mapped_column(Float)
+    actor: Mapped[str | None] = mapped_column(String(200), nullable=True)
+
+
+class FiringRow(Base):
+    """One due time of one schedule, recorded once: the key makes a second firing of the same
+    slot fail, in the transaction that would have queued its job."""
+
+    __tablename__ = "firings"
+
+    schedule_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    due_at: Mapped[float] = mapped_column(Float, primary_key=True)
+    fired_at: Mapped[float] = mapped_column(Float)
+    version: Mapped[int] = mapped_column(Integer)
+    outcome: Mapped[str] = mapped_column(String(16))
+    job_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class LeaseRow(Base):
+    """Who may do a thing that only one process may do at a time (fire schedules), until when."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200))
+    expires_at: Mapped[float] = mapped_column(Float)
+
+
+class NotificationRow(Base):
+    """A notification to deliver (an outbox): retried until sent or out of attempts."""
+
+    __tablename__ = "notifications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    schedule_id: Mapped[str] = mapped_column(String(32))
+    job_id: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[str] = mapped_column(String(16))
+    target: Mapped[str] = mapped_column(Text)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[float] = mapped_column(Float)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[float] = mapped_column(Float)
+
+    __table_args__ = (
+        Index("ix_notifications_due", "status", "next_attempt_at"),
+        Index("ix_notifications_once", "job_id", "channel", "target", unique=True),
+    )

@@ -9,16 +9,20 @@ from sqlalchemy.engine import Connection
 from .audit import SqlAuditLog
 from .changes import SqlChangeLog
 from .jobs import SqlJobRepository
+from .schedules import SqlLeases, SqlScheduleRepository
 
 
 class SqlUnitOfWork:
-    """``uow.jobs``, ``uow.audit``, ``uow.changes`` share one transaction."""
+    """``uow.jobs``, ``uow.schedules``, ``uow.leases``, ``uow.audit``, ``uow.changes`` share one
+    transaction."""
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
         self.changes = SqlChangeLog(conn)
         self.audit = SqlAuditLog(conn)
         self.jobs = SqlJobRepository(conn, self.changes)
+        self.schedules = SqlScheduleRepository(conn, self.changes)
+        self.leases = SqlLeases(conn)
 
     def lock_writes(self) -> None:
         self.changes.lock()

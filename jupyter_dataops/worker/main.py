@@ -27,10 +27,14 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from ..backends.local.kernelspecs import installed_kernels
 from ..core.config import DataOps
 from ..core.context import Context
 from ..core.identity import ENV_ACTOR, ENV_ROOT, ENV_TOKEN, ENV_URL, TokenSigner, load_secret
 from ..core.jobs.runner import JobRunner
+from ..core.jobs.service import JobService
+from ..core.schedules.firing import ScheduleFirer
+from ..core.schedules.models import ScheduleStatus
 from ..store import Database
 from .state import LOCK_FILE, SERVER_FILE, STATE_FILE, read_json, read_state, try_lock, write_json
 from .supervisor import Worker
@@ -41,8 +45,42 @@ log = logging.getLogger("jupyter_dataops.worker")
 JOB_TOKEN_SECONDS = 7 * 24 * 3600.0
 
 
+class _InProcess:
+    """The jobs' dispatcher inside the worker: there is work, wake the loop."""
+
+    def __init__(self, worker: WorkerProcess) -> None:
+        self.worker = worker
+
+    def wake(self) -> None:
+        self.worker.wake()
+
+    def check(self) -> bool:
+        return False
+
+    def status(self) -> dict[str, Any]:
+        return {}
+
+    def stop(self) -> dict[str, Any]:
+        return {}
+
+
 class WorkerProcess:
-    def __init__(self, ctx: Context, executor: Any, data_dir: Path, settings: Worker) -> None:
+    """The worker's loop: the job runner, and the schedule firer while this process holds the
+    scheduler's lease."""
+
+    #: Seconds between looks for ended scheduled runs to notify about, while nothing is due.
+    outcome_interval = 2.0
+
+    def __init__(
+        self,
+        ctx: Context,
+        executor: Any,
+        data_dir: Path,
+        settings: Worker,
+        *,
+        notifier: Any = None,
+        fire_schedules: bool = True,
+    ) -> None:
         self.ctx = ctx
         self.executor = executor
         self.data_dir = data_dir
@@ -65,6 +103,16 @@ class WorkerProcess:
             wake=self.wake,
             job_env=self.job_env,
         )
+        self.firer: ScheduleFirer | None = None
+        if fire_schedules:
+            jobs = JobService(
+                ctx, executor=executor, dispatcher=_InProcess(self), kernels=installed_kernels
+            )
+            self.firer = ScheduleFirer(
+                ctx, jobs, holder=self.worker_id, on_queued=self.wake, notifier=notifier
+            )
+        self._poked = False
+        self._deliver = threading.Event()
 
     # -- lifecycle ----------------------------------------------------------------------------
     def serve(self, lock: Any | None = None) -> int:
@@ -109,9 +157,27 @@ class WorkerProcess:
 
     def _loop(self) -> None:
         idle_since = time.monotonic()
+        next_tick = 0.0  # monotonic: when the firer has something to do next
+        last_outcomes = 0.0
+        if self.firer is not None:
+            threading.Thread(target=self._delivering, name="notifications", daemon=True).start()
         while not self._stop.is_set():
-            self._wait(self.settings.poll_interval)
+            timeout = self.settings.poll_interval
+            if self.firer is not None:
+                timeout = min(timeout, max(0.0, next_tick - time.monotonic()))
+            poked = self._wait(timeout)
             busy = self.runner.step()
+            now = time.monotonic()
+            if self.firer is not None and (
+                poked or now >= next_tick or now - last_outcomes >= self.outcome_interval
+            ):
+                try:
+                    next_tick = time.monotonic() + self.firer.tick()
+                    self._deliver.set()
+                except Exception:  # e.g. the store is briefly unavailable: try again soon
+                    log.exception("the scheduler could not fire")
+                    next_tick = time.monotonic() + 5.0
+                last_outcomes = now
             self._housekeeping(busy)
             if not (self.data_dir / STATE_FILE).exists():
                 log.warning("%s was removed; exiting", self.data_dir / STATE_FILE)
@@ -122,13 +188,37 @@ class WorkerProcess:
                 self.settings.idle_timeout > 0
                 and time.monotonic() - idle_since > self.settings.idle_timeout
             ):
+                if self._schedules_active():
+                    idle_since = time.monotonic()  # never idle while schedules are to fire
+                    continue
                 log.info("idle for %.0f s; exiting", self.settings.idle_timeout)
                 return
 
-    def _wait(self, timeout: float) -> None:
+    def _schedules_active(self) -> bool:
+        if self.firer is None:
+            return False
+        with self.ctx.store.unit_of_work(read_only=True) as uow:
+            return uow.schedules.count([ScheduleStatus.ACTIVE]) > 0
+
+    def _delivering(self) -> None:
+        """Send due notifications in a thread of their own (a slow webhook must not hold up
+        firing or jobs): when the firer has looked at outcomes, and every half minute."""
+        assert self.firer is not None
+        while not self._stop.is_set():
+            self._deliver.wait(30.0)
+            self._deliver.clear()
+            try:
+                self.firer.deliver()
+            except Exception:
+                log.exception("could not deliver notifications")
+
+    def _wait(self, timeout: float) -> bool:
+        """Wait for a wake-up or ``timeout``; whether another process poked (there is new
+        work: a job, a schedule created or changed)."""
         assert self._sock is not None
         sock = self._sock
         readable, _, _ = select.select([sock.fileno(), self._wake_r], [], [], timeout)
+        poked = sock.fileno() in readable
         for fd in readable:
             with contextlib.suppress(BlockingIOError, OSError):
                 while True:  # drain: a burst of wake-ups is one step
@@ -136,6 +226,7 @@ class WorkerProcess:
                         sock.recv(64)
                     elif not os.read(self._wake_r, 4096):
                         break
+        return poked
 
     def _housekeeping(self, busy: bool) -> None:
         """Collect the reference cycles that each job's kernel clients leave behind now and
@@ -155,6 +246,11 @@ class WorkerProcess:
                 uow.commit()
 
     def _shutdown(self) -> None:
+        self._stop.set()
+        self._deliver.set()
+        if self.firer is not None:
+            with contextlib.suppress(Exception):
+                self.firer.release()  # another scheduler may take over at once
         with contextlib.suppress(Exception):
             self.runner.shutdown()
         if self._sock is not None:
@@ -198,6 +294,38 @@ def _pid_alive(pid: Any) -> bool:
     return True
 
 
+def run(dataops: DataOps, *, lock: Any | None = None, wait_for_lock: bool = False) -> int:
+    """Run the worker of ``dataops.data_dir`` until it is stopped or idle.
+
+    ``wait_for_lock`` (``dataops scheduler``): if another worker runs, wait until it exits and
+    take over, rather than exit (a systemd service stays up as a stand-by)."""
+    from ..backends.files import file_store_factory
+    from ..backends.notify import NotificationSender
+
+    data_dir = Path(dataops.data_dir)
+    if lock is None and wait_for_lock:
+        while (lock := try_lock(data_dir)) is None:
+            log.info("another worker holds %s; waiting to take over", data_dir / LOCK_FILE)
+            time.sleep(5.0)
+    executor = dataops.job_executor_class(parent=dataops, dataops=dataops)
+    store = Database(dataops.store_url)
+    ctx = Context(config=dataops, store=store, files=file_store_factory(dataops))
+    worker = WorkerProcess(
+        ctx,
+        executor,
+        data_dir,
+        Worker(parent=dataops),
+        notifier=NotificationSender(parent=dataops),
+        fire_schedules=dataops.scheduler_class.fires_in_worker,
+    )
+    signal.signal(signal.SIGTERM, worker.stop)
+    signal.signal(signal.SIGINT, worker.stop)
+    try:
+        return worker.serve(lock)
+    finally:
+        store.close()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="dataops-worker", description=__doc__)
     parser.add_argument("--data-dir", required=True)
@@ -208,6 +336,17 @@ def main(argv: list[str] | None = None) -> int:
         "--lock-fd", type=int, help="an inherited descriptor of worker.lock, already locked"
     )
     args = parser.parse_args(argv)
+    configure_logging()
+    from traitlets.config import Config
+
+    config = Config(json.loads(args.config))
+    dataops = DataOps(config=config, data_dir=args.data_dir, store_url=args.store_url)
+    dataops.job_executor_class = args.executor_class
+    lock = open(args.lock_fd, "a+", closefd=True) if args.lock_fd is not None else None
+    return run(dataops, lock=lock)
+
+
+def configure_logging() -> None:
     logging.basicConfig(
         level=logging.INFO,
         format="%(asctime)s %(name)s %(levelname)s %(message)s",
@@ -216,21 +355,3 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("traitlets").setLevel(logging.ERROR)  # per-client zmq teardown noise
     # fastjsonschema validates notebooks ~10x faster than jsonschema on every papermill write.
     os.environ.setdefault("NBFORMAT_VALIDATOR", "fastjsonschema")
-    from traitlets.config import Config
-
-    config = Config(json.loads(args.config))
-    dataops = DataOps(config=config, data_dir=args.data_dir, store_url=args.store_url)
-    dataops.job_executor_class = args.executor_class
-    executor = dataops.job_executor_class(parent=dataops, dataops=dataops)
-    store = Database(args.store_url)
-    from ..backends.files import file_store_factory
-
-    ctx = Context(config=dataops, store=store, files=file_store_factory(dataops))
-    worker = WorkerProcess(ctx, executor, Path(args.data_dir), Worker(parent=dataops))
-    signal.signal(signal.SIGTERM, worker.stop)
-    signal.signal(signal.SIGINT, worker.stop)
-    lock = open(args.lock_fd, "a+", closefd=True) if args.lock_fd is not None else None
-    try:
-        return worker.serve(lock)
-    finally:
-        store.close()

@@ -22,6 +22,7 @@ from traitlets.config import Configurable
 
 from ..core.errors import BackendUnavailable
 from ..core.jobs.models import ACTIVE_STATUSES
+from ..core.schedules.models import ScheduleStatus
 from .state import LOG_FILE, poke, read_state, try_lock
 
 if TYPE_CHECKING:
@@ -65,8 +66,15 @@ def worker_config(dataops: DataOps) -> dict[str, Any]:
     """The settings the worker needs, as JSON: those of whoever starts it (the server's command
     line included). Values are read from configured objects, so they are typed (a command-line
     ``--Worker.warm_start=False`` is the string "False" in the raw configuration)."""
+    from ..backends.notify import NotificationSender
+
     executor_class = dataops.job_executor_class
-    objects = [dataops, Worker(parent=dataops), executor_class(parent=dataops, dataops=dataops)]
+    objects = [
+        dataops,
+        Worker(parent=dataops),
+        executor_class(parent=dataops, dataops=dataops),
+        NotificationSender(parent=dataops),
+    ]
     sections: dict[str, Any] = {}
     for obj in objects:
         values = {}
@@ -107,11 +115,11 @@ class WorkerSupervisor:
         if self.alive():
             return False
         with self.store.unit_of_work(read_only=True) as uow:
-            active = uow.jobs.count(ACTIVE_STATUSES)
+            active = uow.jobs.count(ACTIVE_STATUSES) or uow.schedules.count([ScheduleStatus.ACTIVE])
         if not active:
             return False
-        # The worker died (or was killed) with jobs to run: a new one fails or retries the jobs
-        # it left running, then runs the queue.
+        # The worker died (or was killed) with jobs to run or schedules to fire: a new one fails
+        # or retries the jobs it left running, runs the queue and fires what is due.
         self.ensure_running()
         return True
 

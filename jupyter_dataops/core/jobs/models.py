@@ -162,6 +162,11 @@ class _JobCommon(_Model):
     )
     tags: list[str] = Field(default_factory=list)
     rerun_of: str | None = None
+    schedule_id: str | None = Field(None, description="The schedule it ran for, if any")
+    schedule_version: int | None = Field(None, description="The version of it that fired")
+    due_at: float | None = Field(
+        None, description="The due time it ran for (None for a schedule's run now)"
+    )
 
     @property
     def duration(self) -> float | None:
@@ -206,6 +211,7 @@ class JobQuery(_Model):
     notebook: str | None = Field(
         None, max_length=4096, description="Only jobs of this notebook (its path, exactly)"
     )
+    schedule_id: str | None = Field(None, max_length=32, description="Only runs of this schedule")
     sort: SortField = Field(
         "created_at",
         description="Jobs not started (or not finished) yet sort as if they were the newest",

@@ -43,6 +43,9 @@ class JobRecord(Protocol):
     rerun_of: str | None
     owner: str | None
     worker_id: str | None
+    schedule_id: str | None
+    schedule_version: int | None
+    due_at: float | None
 
 
 class JobRepository(Protocol):

@@ -148,6 +148,9 @@ def _common(row: JobRecord) -> dict[str, Any]:
         "pending_reason": row.pending_reason,
         "tags": list(row.tags or []),
         "rerun_of": row.rerun_of,
+        "schedule_id": row.schedule_id,
+        "schedule_version": row.schedule_version,
+        "due_at": row.due_at,
     }
 
 
@@ -450,9 +453,15 @@ class JobService:
                 )
                 if stale:
                     stale_statuses.add(status)
-            if query.id or query.notebook:
+            if query.id or query.notebook or query.schedule_id:
                 (total, counted_roughly), stale = self._cached_count(
-                    ("total", tuple(query.id or ()), frozenset(query.status or ()), query.notebook),
+                    (
+                        "total",
+                        tuple(query.id or ()),
+                        frozenset(query.status or ()),
+                        query.notebook,
+                        query.schedule_id,
+                    ),
                     seq,
                     lambda: uow.jobs.total(query),
                 )

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import info, jobs, not_found, notebooks, worker
+from . import info, jobs, not_found, notebooks, schedules, worker
 
 default_handlers: list[tuple[str, Any]] = [
     *jobs.handlers,
+    *schedules.handlers,
     *notebooks.handlers,
     *info.handlers,
     *worker.handlers,

@@ -135,6 +135,14 @@ class DataOpsHandler(ExtensionHandlerMixin, APIHandler):
 
     #: Query arguments this route accepts; any other one is a 400, so typos do not pass silently.
     query_arguments: ClassVar[frozenset[str]] = frozenset()
+    #: Where a method accepts others than ``query_arguments``: {"DELETE": frozenset({...})}.
+    method_query_arguments: ClassVar[dict[str, frozenset[str]]] = {}
+
+    @classmethod
+    def accepted_arguments(cls, method: str) -> frozenset[str]:
+        """The query arguments ``method`` accepts on this route."""
+        return cls.method_query_arguments.get(method.upper(), cls.query_arguments)
+
     #: Set when the caller authenticated with a DataOps token.
     token_claims: Claims | None = None
 
@@ -189,17 +197,18 @@ class DataOpsHandler(ExtensionHandlerMixin, APIHandler):
 
     def _check_query_arguments(self) -> None:
         unknown = []
+        accepted = self.accepted_arguments(self.request.method or "GET")
         for name, values in self.request.query_arguments.items():
-            if name in self.query_arguments or name in _SERVER_ARGUMENTS:
+            if name in accepted or name in _SERVER_ARGUMENTS:
                 continue
             # JupyterLab's ServerConnection appends a bare timestamp to defeat caches.
             if name.isdigit() and all(not v for v in values):
                 continue
             unknown.append(name)
         if unknown:
-            allowed = ", ".join(sorted(self.query_arguments)) or "none"
+            allowed = ", ".join(sorted(accepted)) or "none"
             hint = f"This route accepts: {allowed}."
-            if "offset" in unknown and "cursor" in self.query_arguments:
+            if "offset" in unknown and "cursor" in accepted:
                 hint += " Pages are reached by cursor: pass a page's next_cursor as cursor."
             raise bad_request(
                 f"Unknown query argument(s): {', '.join(sorted(unknown)[:20])}.",

@@ -151,7 +151,9 @@ def rendered_pages(jobs: JobService) -> RenderedPages:
 
 
 class JobsHandler(DataOpsHandler):
-    query_arguments = frozenset({"id", "status", "notebook", "sort", "order", "limit", "cursor"})
+    query_arguments = frozenset(
+        {"id", "status", "notebook", "schedule_id", "sort", "order", "limit", "cursor"}
+    )
 
     @web.authenticated
     @authorized
@@ -167,6 +169,7 @@ class JobsHandler(DataOpsHandler):
                 "id": self.get_query_arguments("id") or None,
                 "status": self.get_query_arguments("status") or None,
                 "notebook": self.query_value("notebook"),
+                "schedule_id": self.query_value("schedule_id"),
                 "sort": self.query_value("sort"),
                 "order": self.query_value("order"),
                 "limit": self.query_value("limit"),
