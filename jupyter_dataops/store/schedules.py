@@ -63,12 +63,13 @@ class SqlScheduleRepository:
         self.conn.execute(SCHEDULES.insert().values(**fields))
         self.changes.record("schedule", fields["id"], "created")
 
-    def update(self, schedule_id: str, *, version: int | None = None, **fields: Any) -> bool:
-        """Change fields (only if the schedule is still at ``version``); whether it changed."""
+    def update(self, schedule_id: str, *, expect_version: int | None = None, **fields: Any) -> bool:
+        """Change fields (only if the schedule is still at ``expect_version``); whether it
+        changed."""
         fields.setdefault("updated_at", time.time())
         stmt = update(SCHEDULES).where(SCHEDULES.c.id == schedule_id).values(**fields)
-        if version is not None:
-            stmt = stmt.where(SCHEDULES.c.version == version)
+        if expect_version is not None:
+            stmt = stmt.where(SCHEDULES.c.version == expect_version)
         changed = bool(self.conn.execute(stmt).rowcount)
         if changed:
             self.changes.record("schedule", schedule_id, "updated")

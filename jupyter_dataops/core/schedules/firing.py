@@ -134,7 +134,7 @@ class ScheduleFirer:
         next_due = cron.next_after(now)
         if not times:  # the clock went back, or the row was computed on another machine
             with self.ctx.store.unit_of_work() as uow:
-                uow.schedules.update(row.id, version=row.version, next_due_at=next_due)
+                uow.schedules.update(row.id, expect_version=row.version, next_due_at=next_due)
                 uow.commit()
             return
         grace = float(definition.get("misfire_grace_seconds", 300.0))
@@ -249,7 +249,7 @@ class ScheduleFirer:
                         raise _Retry() from None
                 self._record(uow, row, run_at, kind, reason, prepared, skipped)
                 uow.schedules.update(
-                    row.id, version=row.version, last_due_at=handled, next_due_at=next_due
+                    row.id, expect_version=row.version, last_due_at=handled, next_due_at=next_due
                 )
                 uow.commit()
         except _Abandon:
@@ -264,7 +264,7 @@ class ScheduleFirer:
             with self.ctx.store.unit_of_work() as uow:
                 self._record(uow, row, run_at, kind, reason, None, skipped)
                 uow.schedules.update(
-                    row.id, version=row.version, last_due_at=handled, next_due_at=next_due
+                    row.id, expect_version=row.version, last_due_at=handled, next_due_at=next_due
                 )
                 uow.commit()
         except BaseException:

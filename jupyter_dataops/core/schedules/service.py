@@ -198,7 +198,7 @@ class ScheduleService:
             ).next_after(start)
             fields["last_due_at"] = start
         with self.ctx.store.unit_of_work() as uow:
-            if not uow.schedules.update(row.id, version=row.version, **fields):
+            if not uow.schedules.update(row.id, expect_version=row.version, **fields):
                 raise Conflict(
                     f"Schedule {row.id} changed while this edit was made.",
                     hint="Look at it again, then edit it.",
