@@ -315,6 +315,10 @@ class ScheduleFirer:
     def collect_outcomes(self) -> int:
         """Turn the ends of scheduled runs since the last look into notifications (an outbox,
         so a notification is made once even across restarts). Returns how many were made."""
+        with self.ctx.store.unit_of_work(read_only=True) as uow:
+            since, latest = uow.changes.cursor(NOTIFY_CURSOR), uow.changes.latest()
+        if since is not None and since >= latest:
+            return 0  # nothing changed: no write (this runs every few seconds)
         made = 0
         with self.ctx.store.unit_of_work() as uow:
             since = uow.changes.cursor(NOTIFY_CURSOR)
