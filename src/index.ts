@@ -4,11 +4,18 @@
  * The sidebar plugin provides `IDataOpsSidebar`, a host of sections; each
  * capability adds its own section through it. Jobs is the first: its model
  * plugin provides `IJobsModel`, its section plugin adds the Jobs section and
- * the job commands, and its run plugin adds "Run as job…".
+ * the job commands, and its run plugin adds "Run as job…". Schedules come
+ * next: their model plugin provides `ISchedulesModel` (and notifies failed
+ * scheduled runs), their section plugin adds the Schedules section, the
+ * schedule commands and "Schedule…".
  */
 import { JupyterFrontEndPlugin } from '@jupyterlab/application';
 
 import { jobsModelPlugin, jobsSectionPlugin, runPlugin } from './jobs/plugins';
+import {
+  schedulesModelPlugin,
+  schedulesSectionPlugin
+} from './schedules/plugins';
 import { sidebarPlugin } from './sidebar/plugin';
 
 export * from './api';
@@ -16,12 +23,15 @@ export * from './tokens';
 export * from './collection';
 export { DataOpsSidebar } from './sidebar';
 export * from './jobs';
+export * from './schedules';
 
 const plugins: JupyterFrontEndPlugin<any>[] = [
   sidebarPlugin,
   jobsModelPlugin,
   jobsSectionPlugin,
-  runPlugin
+  runPlugin,
+  schedulesModelPlugin,
+  schedulesSectionPlugin
 ];
 
 export default plugins;

@@ -20,6 +20,17 @@ import type {
   JobRerun,
   JobSummary
 } from './jobs/types';
+import type { ISchedulesClient } from './schedules/client';
+import type {
+  CronPreview,
+  Firing,
+  Schedule,
+  ScheduleCreate,
+  ScheduleQuery,
+  ScheduleRunNow,
+  ScheduleSummary,
+  ScheduleUpdate
+} from './schedules/types';
 
 /** What a plugin gives to add a section to the DataOps sidebar. */
 export interface ISidebarSectionOptions {
@@ -173,4 +184,56 @@ export interface IJobsModel extends IDisposable {
 export const IJobsModel = new Token<IJobsModel>(
   'jupyter-dataops:IJobsModel',
   'The DataOps jobs model: the live job list, full jobs and job operations.'
+);
+
+/**
+ * The schedules model: the schedule list (a collection of schedule summaries
+ * kept live from schedule and job events), full schedules on demand, each
+ * schedule's runs, and the schedule operations.
+ */
+export interface ISchedulesModel extends IDisposable {
+  /** The REST client for schedules. */
+  readonly client: ISchedulesClient;
+  /** The schedule list: its page, filters, sort, totals and counts. */
+  readonly collection: ICollectionModel<ScheduleSummary, ScheduleQuery>;
+  /** A full schedule was fetched, or its live fields changed. */
+  readonly scheduleChanged: ISignal<ISchedulesModel, Schedule>;
+  /** A schedule was deleted (here or elsewhere); with its id. */
+  readonly scheduleRemoved: ISignal<ISchedulesModel, string>;
+
+  /** The last known summary of a schedule, on the page or not. */
+  getSummary(id: string): ScheduleSummary | undefined;
+  /** The last fetched full schedule, with its live fields up to date. */
+  getSchedule(id: string): Schedule | undefined;
+  /** Fetch a full schedule (null if it no longer exists). */
+  fetchSchedule(id: string): Promise<Schedule | null>;
+
+  createSchedule(request: ScheduleCreate): Promise<Schedule>;
+  /** A new version of its definition, with the fields given. */
+  updateSchedule(id: string, request: ScheduleUpdate): Promise<Schedule>;
+  pauseSchedule(id: string): Promise<Schedule>;
+  resumeSchedule(id: string): Promise<Schedule>;
+  /** Run its notebook now, with parameters over its own; the new job. */
+  runNow(id: string, request: ScheduleRunNow): Promise<Job>;
+  /** Delete it; with `deleteRuns`, its finished runs too. */
+  deleteSchedule(id: string, deleteRuns: boolean): Promise<void>;
+  /** What became of its latest due times, newest first. */
+  firings(id: string, limit?: number): Promise<Firing[]>;
+  /** A cron expression in plain words, with its next five due times. */
+  preview(cron: string, timezone: string): Promise<CronPreview>;
+  /**
+   * A schedule's runs (jobs with its `schedule_id`), newest first, kept live
+   * until disposed.
+   */
+  openRuns(id: string, limit?: number): ICollectionModel<JobSummary, JobQuery>;
+  /** Fetch the schedule list's current page now. */
+  refresh(): Promise<void>;
+  /** Take a server event: schedule events, and job events for last runs. */
+  handleEvent(event: Event.Emission): void;
+}
+
+/** The schedules model token. */
+export const ISchedulesModel = new Token<ISchedulesModel>(
+  'jupyter-dataops:ISchedulesModel',
+  'The DataOps schedules model: the live schedule list, full schedules and schedule operations.'
 );

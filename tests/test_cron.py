@@ -227,7 +227,10 @@ def test_ui_presets_are_valid_and_cover_the_usual_choices() -> None:
     [
         ("0 6 * * *", BERLIN, "At 06:00, every day (Europe/Berlin)"),
         ("@daily", "UTC", "At 00:00, every day (UTC)"),
-        ("*/15 * * * *", NEW_YORK, "Every 15 minutes, every hour, every day (America/New_York)"),
+        ("*/15 * * * *", NEW_YORK, "Every 15 minutes (America/New_York)"),
+        ("* * * * *", "UTC", "Every minute (UTC)"),
+        ("0 */2 * * *", "UTC", "Every 2 hours (UTC)"),
+        ("* * 1 * *", "UTC", "Every minute, on day 1 of the month (UTC)"),
         ("0 9 * * MON-FRI", BERLIN, "At 09:00, Monday through Friday (Europe/Berlin)"),
         ("30 14 1 * *", "UTC", "At 14:30, on day 1 of the month (UTC)"),
     ],

@@ -227,7 +227,7 @@ def test_bad_webhook_urls(url, says):
 def test_redact_url_keeps_no_secrets():
     url = f"https://user:pw@hooks.example.com:8443/services/{SECRET_PATH}?{SECRET_QUERY}#frag"
     shown = redact_url(url)
-    assert shown == "https://hooks.example.com:8443/services/…?…"
+    assert shown == "https://…@hooks.example.com:8443/services/…?…"
     assert redact_url("http://127.0.0.1:8080/hook") == "http://127.0.0.1:8080/hook"
     assert redact_url("https://example.com") == "https://example.com"
     assert redact_url("http://[::1]:9/a/b") == "http://[::1]:9/a/…"

@@ -19,6 +19,10 @@ _data_dir = mkdtemp(prefix="dataops-ui-tests-")
 c.DataOps.data_dir = _data_dir  # noqa: F821
 atexit.register(shutil.rmtree, _data_dir, ignore_errors=True)
 
+# The schedule tests use every-minute expressions, which the default minimum
+# interval between runs refuses.
+c.DataOps.min_schedule_interval = 0  # noqa: F821
+
 c.ServerApp.ip = "127.0.0.1"
 c.ServerApp.allow_root = True
 c.ServerApp.open_browser = False

@@ -81,13 +81,18 @@ def _definition_args(*, creating: bool) -> tuple[Arg, ...]:
             choices=list(get_args(ConcurrencyPolicy)),
             help="a run due while the previous one still runs: allow, forbid (skip) or replace",
         ),
-        Arg("--notify-webhook", dest="webhook_url", metavar="URL", help="webhook (Slack-style)"),
+        Arg(
+            "--notify-webhook",
+            dest="webhook_url",
+            metavar="URL",
+            help="webhook (Slack-style); '' removes it",
+        ),
         Arg(
             "--notify-email",
             dest="email_to",
             action="append",
             metavar="ADDRESS",
-            help="e-mail on failure (repeatable)",
+            help="e-mail on failure (repeatable); '' removes all",
         ),
         Arg(
             "--notify-on-success",
@@ -116,9 +121,9 @@ def _definition(inv: Invocation) -> dict[str, Any]:
         fields["parameters"] = parameters_of(a.parameters)
     notify: dict[str, Any] = {}
     if a.webhook_url is not None:
-        notify["webhook_url"] = a.webhook_url
+        notify["webhook_url"] = a.webhook_url or None  # '' removes it
     if a.email_to:
-        notify["email_to"] = a.email_to
+        notify["email_to"] = [address for address in a.email_to if address]  # '' clears
     if a.on_success:
         notify["on_success"] = True
     if notify:

@@ -24,8 +24,10 @@ from traitlets import Float
 from ..core.config import DataOps
 from ..core.events import (
     JOB_EVENT_SCHEMA_ID,
+    SCHEDULE_EVENT_SCHEMA_ID,
     SCHEMAS_DIR,
     job_event,
+    schedule_event,
 )
 from ..core.identity import (
     ENV_CERT,
@@ -217,9 +219,15 @@ class DataOpsExtension(ExtensionApp):
     # -- events -------------------------------------------------------------------------------
     def _emit(self, change: Change, summary: Any) -> None:
         try:
-            self._event_logger.emit(schema_id=JOB_EVENT_SCHEMA_ID, data=job_event(change, summary))
+            if change.kind == "schedule":
+                schema_id, data = SCHEDULE_EVENT_SCHEMA_ID, schedule_event(change, summary)
+            else:
+                schema_id, data = JOB_EVENT_SCHEMA_ID, job_event(change, summary)
+            self._event_logger.emit(schema_id=schema_id, data=data)
         except Exception:  # an event must never break the watcher
-            self.log.exception("jupyter_dataops: could not emit an event for job %s", change.id)
+            self.log.exception(
+                "jupyter_dataops: could not emit an event for %s %s", change.kind, change.id
+            )
 
     # -- lifecycle ----------------------------------------------------------------------------
     async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
@@ -227,8 +235,15 @@ class DataOpsExtension(ExtensionApp):
         self._write_server_file()
         self._reconcile_task = asyncio.ensure_future(self._reconcile())
         if not self._tasks:
+            # Events start from the change log as it is now, before any request is served:
+            # a change made right after start-up is told, not taken for the past.
+            try:
+                since = await asyncio.to_thread(lambda: self.services.jobs.latest_change())
+            except Exception as exc:
+                self.log.warning("jupyter_dataops: cannot read the change log yet: %s", exc)
+                since = None
             self._tasks = [
-                asyncio.create_task(self._watch(), name="jupyter_dataops-events"),
+                asyncio.create_task(self._watch(since), name="jupyter_dataops-events"),
                 asyncio.create_task(self._supervise(), name="jupyter_dataops-supervise"),
             ]
 
@@ -271,9 +286,8 @@ class DataOpsExtension(ExtensionApp):
                     "jupyter_dataops: the job worker was gone with jobs to run; started a new one"
                 )
 
-    async def _watch(self) -> None:
-        """Emit one job event per change in the store's change log, in order."""
-        seq: int | None = None
+    async def _watch(self, seq: int | None = None) -> None:
+        """Emit one event per job or schedule change in the store's change log, in order."""
         failures = 0
         while True:
             try:

@@ -29,6 +29,9 @@ export class FakeJobsClient implements IJobsClient {
     if (query.notebook) {
       jobs = jobs.filter(job => job.notebook_path === query.notebook);
     }
+    if (query.schedule_id) {
+      jobs = jobs.filter(job => job.schedule_id === query.schedule_id);
+    }
     const items = jobs.slice(0, query.limit ?? 50).map(summaryOf);
     return {
       items,

@@ -32,6 +32,9 @@ export function makeJob(overrides: Partial<Job> = {}): Job {
     warnings: [],
     tags: [],
     rerun_of: null,
+    schedule_id: null,
+    schedule_version: null,
+    due_at: null,
     ...overrides
   };
 }

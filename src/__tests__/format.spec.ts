@@ -58,6 +58,17 @@ describe('jobDuration', () => {
     });
     expect(jobDuration(done, 1700009999)).toBe(5);
   });
+
+  it('is not known for an ended job whose end time has not been fetched', () => {
+    // As a job event patches a running job to completed before the refetch.
+    const patched = makeJob({
+      status: 'completed',
+      started_at: 1700000010,
+      finished_at: null,
+      updated_at: 1700000010
+    });
+    expect(jobDuration(patched, 1700009999)).toBeNull();
+  });
 });
 
 describe('progressFraction', () => {

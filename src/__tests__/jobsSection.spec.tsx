@@ -208,4 +208,38 @@ describe('JobsSection', () => {
     );
     expect(text('.jp-DataOps-pinnedNote')).toContain('Not on this page');
   });
+
+  it('shows only a schedule’s runs, says so, and clears that filter', async () => {
+    client.jobs = client.jobs.map(job =>
+      job.id === 'bad'
+        ? {
+            ...job,
+            schedule_id: 'sched-123456789',
+            schedule_version: 2,
+            due_at: 1700000000
+          }
+        : job
+    );
+    model.collection.setQuery({ schedule_id: 'sched-123456789' });
+    await until(
+      () => section.node.querySelectorAll('.jp-DataOps-job').length === 1
+    );
+    expect(text('.jp-DataOps-filterTag')).toBe(
+      'Only the runs of schedule sched-12'
+    );
+    section.select('bad');
+    await until(
+      () => !!section.node.querySelector('.jp-DataOps-scheduleValue')
+    );
+    expect(text('.jp-DataOps-scheduleValue')).toContain('version 2, due');
+    (
+      section.node.querySelector(
+        '.jp-DataOps-clearScheduleFilter'
+      ) as HTMLButtonElement
+    ).click();
+    await until(
+      () => section.node.querySelectorAll('.jp-DataOps-job').length === 3
+    );
+    expect(section.node.querySelector('.jp-DataOps-filterTag')).toBeNull();
+  });
 });

@@ -39,6 +39,7 @@ export function jobQueryString(query: JobQuery): string {
     id: query.id,
     status: query.status,
     notebook: query.notebook,
+    schedule_id: query.schedule_id,
     sort: query.sort,
     order: query.order,
     limit: query.limit,

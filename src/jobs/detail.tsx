@@ -5,6 +5,7 @@
 import * as React from 'react';
 
 import { errorText } from '../api';
+import { ScheduleCommandIDs } from '../schedules/commands';
 import { IJobAction } from '../tokens';
 import {
   formatDuration,
@@ -17,6 +18,9 @@ import { withSummary } from './model';
 import { jsonText } from './params';
 import type { IJobsViewProps } from './section';
 import { Job, JobSummary } from './types';
+
+/** The command that opens a schedule, if the schedules plugin is there. */
+const OPEN_SCHEDULES = ScheduleCommandIDs.open;
 
 /** The detail of a job, under its row. */
 export function JobDetail(
@@ -168,6 +172,36 @@ export function JobDetail(
           <>
             <dt>{trans.__('Timeout')}</dt>
             <dd>{formatDuration(live.timeout_seconds, trans)}</dd>
+          </>
+        )}
+        {summary.schedule_id && (
+          <>
+            <dt>{trans.__('Schedule')}</dt>
+            <dd className="jp-DataOps-scheduleValue">
+              {summary.due_at !== null
+                ? trans.__(
+                    'version %1, due %2',
+                    summary.schedule_version ?? '?',
+                    formatTimestamp(summary.due_at, now)
+                  )
+                : trans.__(
+                    'version %1, run now',
+                    summary.schedule_version ?? '?'
+                  )}
+              {props.commands.hasCommand(OPEN_SCHEDULES) && (
+                <button
+                  className="jp-DataOps-linkButton jp-DataOps-filterNotebook"
+                  title={trans.__('Open the schedule that ran this job')}
+                  onClick={() =>
+                    void props.commands.execute(OPEN_SCHEDULES, {
+                      select: summary.schedule_id
+                    })
+                  }
+                >
+                  {trans.__('open schedule')}
+                </button>
+              )}
+            </dd>
           </>
         )}
         {summary.rerun_of && (

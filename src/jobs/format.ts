@@ -53,15 +53,23 @@ export function formatDuration(
 
 /**
  * How long a job ran, or has been running for: from its start to its end,
- * or to `now` (epoch seconds) while it runs. Null if it never started.
+ * or to `now` (epoch seconds) while it runs. Null if it never started, or
+ * if it ended and its end time is not known yet.
  */
 export function jobDuration(job: JobTimes, now: number): number | null {
   if (job.started_at === null || job.started_at === undefined) {
     return null;
   }
-  const end =
-    job.finished_at ?? (job.status === 'running' ? now : job.updated_at);
-  return Math.max(0, end - job.started_at);
+  if (job.status === 'running') {
+    return Math.max(0, now - job.started_at);
+  }
+  // An ended job patched from its event has no end time until it is fetched
+  // again: its duration is not known yet (rather than the time until the
+  // last update seen).
+  if (job.finished_at === null || job.finished_at === undefined) {
+    return null;
+  }
+  return Math.max(0, job.finished_at - job.started_at);
 }
 
 /**

@@ -75,7 +75,10 @@ export function summaryOf(job: Job): JobSummary {
       : null,
     warning_count: job.warnings.length,
     tags: job.tags,
-    rerun_of: job.rerun_of
+    rerun_of: job.rerun_of,
+    schedule_id: job.schedule_id,
+    schedule_version: job.schedule_version,
+    due_at: job.due_at
   };
 }
 

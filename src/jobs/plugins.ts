@@ -28,14 +28,17 @@ import { DisposableDelegate, IDisposable } from '@lumino/disposable';
 
 import { DataOpsClient, errorText } from '../api';
 import { dataOpsIcon } from '../icons';
-import { IDataOpsSidebar, IJobsModel } from '../tokens';
+import { ScheduleCommandIDs } from '../schedules/commands';
+import { formatInZone } from '../schedules/cron';
+import { IDataOpsSidebar, IJobsModel, ISchedulesModel } from '../tokens';
 import { JobsClient } from './client';
 import { formatDuration, jobDuration, stripAnsi } from './format';
 import { addJobActions } from './actions';
 import { JobsModel } from './model';
-import { openRunDialog } from './runDialog';
+import { openRunDialog, RunDialogResult } from './runDialog';
 import { CommandIDs } from './commands';
 import { createRefreshButton, JobsSection } from './section';
+import { Schedule } from '../schedules/types';
 import { isTerminal, Job } from './types';
 import { createHtmlWidget, createLogsWidget } from './viewers';
 
@@ -92,13 +95,14 @@ export const jobsSectionPlugin: JupyterFrontEndPlugin<void> = {
     'Adds the Jobs section to the DataOps sidebar, with job actions.',
   autoStart: true,
   requires: [IJobsModel, IDataOpsSidebar, ITranslator],
-  optional: [ICommandPalette],
+  optional: [ICommandPalette, ISchedulesModel],
   activate: (
     app: JupyterFrontEnd,
     model: IJobsModel,
     sidebar: IDataOpsSidebar,
     translator: ITranslator,
-    palette: ICommandPalette | null
+    palette: ICommandPalette | null,
+    schedules: ISchedulesModel | null
   ): void => {
     const trans = translator.load('jupyter-dataops');
     const { commands, shell } = app;
@@ -254,6 +258,10 @@ export const jobsSectionPlugin: JupyterFrontEndPlugin<void> = {
 
     /** Tell the user that a job they saw queued or running ended. */
     function notifyFinished(job: Job): void {
+      if (schedules && job.schedule_id && job.status === 'failed') {
+        // The schedules plugin announces failed scheduled runs, once each.
+        return;
+      }
       const showDetails = {
         label: trans.__('Show'),
         callback: () =>
@@ -332,46 +340,34 @@ export const runPlugin: JupyterFrontEndPlugin<void> = {
   description: 'Adds "Run as job..." to notebooks and re-runs to jobs.',
   autoStart: true,
   requires: [IJobsModel, ITranslator],
-  optional: [IDefaultFileBrowser, INotebookTracker, ICommandPalette],
+  optional: [
+    IDefaultFileBrowser,
+    INotebookTracker,
+    ICommandPalette,
+    ISchedulesModel
+  ],
   activate: (
     app: JupyterFrontEnd,
     model: IJobsModel,
     translator: ITranslator,
     browser: IDefaultFileBrowser | null,
     notebooks: INotebookTracker | null,
-    palette: ICommandPalette | null
+    palette: ICommandPalette | null,
+    schedules: ISchedulesModel | null
   ): void => {
     const trans = translator.load('jupyter-dataops');
     const { commands } = app;
     const kernelspecs = app.serviceManager.kernelspecs;
 
-    /** The notebook selected in the file browser, if any. */
-    const selectedNotebook = (): string | null => {
-      if (!browser) {
-        return null;
-      }
-      for (const item of browser.selectedItems()) {
-        if (item.type === 'notebook') {
-          return item.path;
-        }
-      }
-      return null;
-    };
+    const selectedNotebook = () => selectedNotebookPath(browser);
+    const currentNotebook = () => currentNotebookPath(notebooks);
 
-    /** The open notebook's path, saving it first so the job runs what the user sees. */
-    const currentNotebook = async (): Promise<string | null> => {
-      const current = notebooks?.currentWidget;
-      if (!current) {
-        return null;
+    const announce = (result: RunDialogResult) => {
+      if (result.kind === 'schedule') {
+        announceSchedule(commands, trans, result.schedule);
+        return;
       }
-      const context = current.context;
-      if (context.model.dirty && !context.model.readOnly) {
-        await context.save();
-      }
-      return context.localPath ?? context.path;
-    };
-
-    const announce = (job: Job) => {
+      const job = result.job;
       Notification.info(trans.__('Job “%1” queued.', job.name), {
         autoClose: 4000
       });
@@ -413,9 +409,15 @@ export const runPlugin: JupyterFrontEndPlugin<void> = {
           });
           return;
         }
-        const job = await openRunDialog({ model, kernelspecs, path, trans });
-        if (job) {
-          announce(job);
+        const result = await openRunDialog({
+          model,
+          kernelspecs,
+          path,
+          schedules,
+          trans
+        });
+        if (result) {
+          announce(result);
         }
       }
     });
@@ -434,7 +436,7 @@ export const runPlugin: JupyterFrontEndPlugin<void> = {
         if (!original) {
           return;
         }
-        const job = await openRunDialog({
+        const result = await openRunDialog({
           model,
           kernelspecs,
           path: original.notebook_path,
@@ -445,8 +447,8 @@ export const runPlugin: JupyterFrontEndPlugin<void> = {
           },
           trans
         });
-        if (job) {
-          announce(job);
+        if (result) {
+          announce(result);
         }
       }
     });
@@ -483,6 +485,67 @@ export const runPlugin: JupyterFrontEndPlugin<void> = {
     );
   }
 };
+
+/** The notebook selected in the file browser, if any. */
+export function selectedNotebookPath(
+  browser: IDefaultFileBrowser | null
+): string | null {
+  if (!browser) {
+    return null;
+  }
+  for (const item of browser.selectedItems()) {
+    if (item.type === 'notebook') {
+      return item.path;
+    }
+  }
+  return null;
+}
+
+/**
+ * The open notebook's path, saving it first so the job (or schedule) runs
+ * what the user sees.
+ */
+export async function currentNotebookPath(
+  notebooks: INotebookTracker | null
+): Promise<string | null> {
+  const current = notebooks?.currentWidget;
+  if (!current) {
+    return null;
+  }
+  const context = current.context;
+  if (context.model.dirty && !context.model.readOnly) {
+    await context.save();
+  }
+  return context.localPath ?? context.path;
+}
+
+/** Say that a schedule was created, and open it in the Schedules section. */
+export function announceSchedule(
+  commands: JupyterFrontEnd['commands'],
+  trans: TranslationBundle,
+  schedule: Schedule
+): void {
+  Notification.success(
+    schedule.next_run_at !== null
+      ? trans.__(
+          'Schedule “%1” created: %2. Next run: %3.',
+          schedule.name,
+          schedule.description,
+          formatInZone(schedule.next_run_at, schedule.timezone, {
+            zoneName: true
+          })
+        )
+      : trans.__(
+          'Schedule “%1” created: %2.',
+          schedule.name,
+          schedule.description
+        ),
+    { autoClose: 6000 }
+  );
+  if (commands.hasCommand(ScheduleCommandIDs.open)) {
+    void commands.execute(ScheduleCommandIDs.open, { select: schedule.id });
+  }
+}
 
 /** Adds a "Run as job" button to each notebook's toolbar. */
 class RunButtonExtension implements DocumentRegistry.IWidgetExtension<

@@ -2,6 +2,9 @@
  * The "Run as job" dialog: a form built from the notebook's parameters cell,
  * with free-form name/value rows for what the cell does not declare (or for a
  * notebook without one, whose parameters papermill injects in a new cell).
+ *
+ * Given a schedules model, it also offers "On a schedule" (the fields of
+ * `schedules/form.tsx`), and the same form edits a schedule or runs one now.
  */
 import { Dialog, showDialog } from '@jupyterlab/apputils';
 import { PathExt } from '@jupyterlab/coreutils';
@@ -11,7 +14,18 @@ import { ReactWidget } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
 import { errorText } from '../api';
-import { IJobsModel } from '../tokens';
+import {
+  editOptionErrors,
+  IScheduleFields,
+  IScheduleInput,
+  newScheduleInput,
+  scheduleCreate,
+  scheduleInputOf,
+  validateScheduleInput
+} from '../schedules/definition';
+import { ScheduleFields, useCronPreview } from '../schedules/form';
+import { CronPreview, Schedule } from '../schedules/types';
+import { IJobsModel, ISchedulesModel } from '../tokens';
 import { IJobsClient } from './client';
 import {
   buildParameterForm,
@@ -31,6 +45,9 @@ import {
 } from './params';
 import { Job, NotebookParameters, Parameters, ParameterSpec } from './types';
 
+/** Whether the dialog runs the notebook now or turns it into a schedule. */
+export type RunMode = 'now' | 'schedule';
+
 /** What the dialog starts with: a re-run's values, or the user's after a refused submit. */
 export interface IRunDialogInitial {
   /** Parameter values to prefill, e.g. the original job's. */
@@ -40,23 +57,53 @@ export interface IRunDialogInitial {
   /** The free-form rows as typed, kept when the server refused a submit. */
   freeRows?: IFreeParameter[];
   kernelName?: string | null;
+  /** Whether the user chose the kernel (an edit sends it only then). */
+  kernelTouched?: boolean;
   options?: IJobOptionsInput;
+  /** Run now or on a schedule (where the dialog offers the choice). */
+  mode?: RunMode;
+  /** The schedule fields as typed. */
+  schedule?: IScheduleInput;
   /** Why the last submit was refused. */
   error?: { message: string; hint: string | null };
 }
 
 /** What the dialog returns when the user presses Run. */
 export interface IRunRequest {
+  mode: RunMode;
+  /** Every parameter to run with (a re-run's or a schedule's, with the changes). */
   parameters: Parameters;
+  /** Only the parameters the user changed or added. */
+  changes: Parameters;
   kernelName: string | null;
+  /** Whether the user chose the kernel. */
+  kernelChanged: boolean;
   options: IJobOptions;
+  /** The schedule fields, checked (in schedule mode). */
+  schedule: IScheduleFields | null;
   /** Kept to reopen the dialog as it was if the server refuses the request. */
   values: { [name: string]: FieldValue };
   freeRows: IFreeParameter[];
   optionsInput: IJobOptionsInput;
+  scheduleInput: IScheduleInput | null;
 }
 
-interface IRunFormProps {
+/**
+ * What the dialog needs for schedules: "On a schedule" is offered (or, for
+ * an edit or a schedule's run now, the dialog is only about that).
+ */
+export interface IRunDialogScheduling {
+  /** The server's preview of a cron expression in a zone. */
+  preview: (cron: string, timezone: string) => Promise<CronPreview>;
+  /** Edit this schedule: schedule mode only, prefilled from it. */
+  edit?: Schedule | null;
+  /** Run this schedule now: its parameters only, prefilled. */
+  runNowOf?: Schedule | null;
+  /** Milliseconds the preview waits for typing to stop. */
+  previewDelay?: number;
+}
+
+export interface IRunFormProps {
   client: Pick<IJobsClient, 'getNotebookParameters'>;
   kernelspecs: KernelSpec.IManager;
   path: string;
@@ -64,6 +111,10 @@ interface IRunFormProps {
   rerunOf: Job | null;
   initial: IRunDialogInitial;
   trans: TranslationBundle;
+  /** Offers schedules when given. */
+  scheduling?: IRunDialogScheduling | null;
+  /** The accept button's label in each mode, set when the mode changes. */
+  acceptLabels?: { [mode in RunMode]: string };
   onChange: (request: IRunRequest | null) => void;
 }
 
@@ -77,12 +128,30 @@ function languageFamily(language: string | null | undefined): string | null {
     : null;
 }
 
+/** A preview that is never asked for (no schedules offered). */
+const NO_PREVIEW = (): Promise<CronPreview> =>
+  Promise.reject(new Error('No preview.'));
+
 /**
  * The form in the dialog. It loads the notebook's parameters, validates as the
  * user types, and reports the request to send (or null while it is invalid).
  */
 export function RunJobForm(props: IRunFormProps): JSX.Element {
   const { client, kernelspecs, path, rerunOf, initial, trans } = props;
+  const scheduling = props.scheduling ?? null;
+  const editing = scheduling?.edit ?? null;
+  const runNowOf = scheduling?.runNowOf ?? null;
+  // The parameters start from the job's or schedule's own, and changes go over them.
+  const prefilled = rerunOf !== null || editing !== null || runNowOf !== null;
+  const canChoose = scheduling !== null && !prefilled;
+  const [mode, setMode] = React.useState<RunMode>(
+    editing ? 'schedule' : canChoose ? (initial.mode ?? 'now') : 'now'
+  );
+  const [scheduleInput, setScheduleInput] = React.useState<IScheduleInput>(
+    () =>
+      initial.schedule ??
+      (editing ? scheduleInputOf(editing) : newScheduleInput())
+  );
   const [info, setInfo] = React.useState<NotebookParameters | null>(null);
   const [loadError, setLoadError] = React.useState<{
     message: string;
@@ -96,6 +165,9 @@ export function RunJobForm(props: IRunFormProps): JSX.Element {
     initial.freeRows ?? []
   );
   const [kernel, setKernel] = React.useState<string>(initial.kernelName ?? '');
+  const [kernelTouched, setKernelTouched] = React.useState(
+    initial.kernelTouched ?? false
+  );
   const [options, setOptions] = React.useState<IJobOptionsInput>(
     initial.options ?? EMPTY_OPTIONS
   );
@@ -106,6 +178,13 @@ export function RunJobForm(props: IRunFormProps): JSX.Element {
   const container = React.useRef<HTMLDivElement>(null);
   const nextKey = React.useRef(
     Math.max(0, ...(initial.freeRows ?? []).map(row => row.key + 1))
+  );
+  const scheduled = mode === 'schedule';
+  const preview = useCronPreview(
+    scheduling?.preview ?? NO_PREVIEW,
+    scheduled ? scheduleInput.cron : '',
+    scheduleInput.timezone,
+    scheduling?.previewDelay
   );
 
   React.useEffect(() => {
@@ -144,7 +223,7 @@ export function RunJobForm(props: IRunFormProps): JSX.Element {
           return;
         }
         setLoadError(errorText(reason));
-        if (rerunOf) {
+        if (prefilled) {
           // The notebook may have moved; a re-run can still use the job's values.
           const built = buildParameterForm([], initial.parameters ?? {}, trans);
           setForm(built);
@@ -171,26 +250,49 @@ export function RunJobForm(props: IRunFormProps): JSX.Element {
     trans
   );
   const optionCheck = validateJobOptions(options, trans);
+  const optionErrors = {
+    ...optionCheck.errors,
+    ...(editing ? editOptionErrors(editing, optionCheck.options, trans) : {})
+  };
+  const scheduleCheck = scheduled
+    ? validateScheduleInput(scheduleInput, trans, editing)
+    : null;
+  const previewRefused =
+    scheduled &&
+    preview.status === 'error' &&
+    preview.cron === scheduleInput.cron &&
+    preview.timezone === scheduleInput.timezone;
+  const scheduleValid =
+    !scheduled ||
+    (scheduleCheck !== null &&
+      Object.keys(scheduleCheck.errors).length === 0 &&
+      !previewRefused);
   const valid =
     paramCheck !== null &&
     paramCheck.valid &&
     freeCheck.valid &&
-    Object.keys(optionCheck.errors).length === 0 &&
-    kernel !== '';
+    Object.keys(optionErrors).length === 0 &&
+    (kernel !== '' || runNowOf !== null) &&
+    scheduleValid;
 
   React.useEffect(() => {
     if (valid && paramCheck) {
+      const changes = { ...paramCheck.parameters, ...freeCheck.parameters };
       props.onChange({
+        mode,
         parameters: {
-          ...(rerunOf ? (initial.parameters ?? {}) : {}),
-          ...paramCheck.parameters,
-          ...freeCheck.parameters
+          ...(prefilled ? (initial.parameters ?? {}) : {}),
+          ...changes
         },
+        changes,
         kernelName: kernel || null,
+        kernelChanged: kernelTouched,
         options: optionCheck.options,
+        schedule: scheduleCheck?.fields ?? null,
         values,
         freeRows,
-        optionsInput: options
+        optionsInput: options,
+        scheduleInput: scheduled ? scheduleInput : null
       });
     } else {
       props.onChange(null);
@@ -198,6 +300,18 @@ export function RunJobForm(props: IRunFormProps): JSX.Element {
     // Let the dialog re-check `.jp-mod-error` and enable or disable Run.
     container.current?.dispatchEvent(new Event('input', { bubbles: true }));
   });
+
+  React.useEffect(() => {
+    // The accept button says what it does: run, or create the schedule.
+    const label = props.acceptLabels?.[mode];
+    const button = container.current
+      ?.closest('.jp-Dialog')
+      ?.querySelector('.jp-Dialog-button.jp-mod-accept .jp-Dialog-buttonLabel');
+    if (label && button) {
+      button.textContent = label;
+      button.setAttribute('title', label);
+    }
+  }, [mode]);
 
   const kernelNames = Object.keys(specs?.kernelspecs ?? {});
   if (kernel && !kernelNames.includes(kernel)) {
@@ -220,11 +334,42 @@ export function RunJobForm(props: IRunFormProps): JSX.Element {
   const freeFirst = info !== null && declared === 0;
 
   return (
-    <div className="jp-DataOps-RunForm" ref={container}>
+    <div
+      className={`jp-DataOps-RunForm${
+        scheduled ? ' jp-DataOps-RunForm-schedule' : ''
+      }`}
+      data-mode={mode}
+      ref={container}
+    >
       {!valid && <span className="jp-mod-error" hidden />}
       <div className="jp-DataOps-RunForm-notebook" title={path}>
         {path}
       </div>
+      {canChoose && (
+        <div
+          className="jp-DataOps-modeSwitch"
+          role="radiogroup"
+          aria-label={trans.__('When to run')}
+        >
+          {(['now', 'schedule'] as RunMode[]).map(item => (
+            <label
+              key={item}
+              className={`jp-DataOps-modeOption${
+                mode === item ? ' jp-mod-active' : ''
+              }`}
+            >
+              <input
+                type="radio"
+                name="jp-DataOps-mode"
+                value={item}
+                checked={mode === item}
+                onChange={() => setMode(item)}
+              />
+              {item === 'now' ? trans.__('Run now') : trans.__('On a schedule')}
+            </label>
+          ))}
+        </div>
+      )}
       {initial.error && (
         <div className="jp-DataOps-alert jp-DataOps-alert-error" role="alert">
           <div>{initial.error.message}</div>
@@ -232,6 +377,16 @@ export function RunJobForm(props: IRunFormProps): JSX.Element {
             <div className="jp-DataOps-hint">{initial.error.hint}</div>
           )}
         </div>
+      )}
+      {scheduled && (
+        <ScheduleFields
+          input={scheduleInput}
+          errors={scheduleCheck?.errors ?? {}}
+          preview={preview}
+          redactedWebhook={!!editing?.notify.webhook_url}
+          onChange={setScheduleInput}
+          trans={trans}
+        />
       )}
       {!form && !loadError && (
         <div className="jp-DataOps-RunForm-loading">
@@ -307,65 +462,70 @@ export function RunJobForm(props: IRunFormProps): JSX.Element {
           trans={trans}
         />
       )}
-      <fieldset className="jp-DataOps-RunForm-section">
-        <legend>{trans.__('Job')}</legend>
-        <div className="jp-DataOps-field">
-          <label htmlFor="jp-DataOps-kernel">{trans.__('Kernel')}</label>
-          <select
-            id="jp-DataOps-kernel"
-            className="jp-mod-styled"
-            value={kernel}
-            onChange={event => setKernel(event.target.value)}
-          >
-            {kernelNames.map(name => (
-              <option key={name} value={name}>
-                {specs?.kernelspecs[name]?.display_name ??
-                  trans.__('%1 (not installed)', name)}
-              </option>
-            ))}
-          </select>
-          {languageMismatch && (
-            <div className="jp-DataOps-fieldWarning" role="status">
-              {trans.__(
-                'This kernel runs %1, and the notebook is written in %2.',
-                specs?.kernelspecs[kernel]?.language ?? '',
-                info?.language ?? ''
-              )}
-            </div>
+      {!runNowOf && (
+        <fieldset className="jp-DataOps-RunForm-section">
+          <legend>{scheduled ? trans.__('Each run') : trans.__('Job')}</legend>
+          <div className="jp-DataOps-field">
+            <label htmlFor="jp-DataOps-kernel">{trans.__('Kernel')}</label>
+            <select
+              id="jp-DataOps-kernel"
+              className="jp-mod-styled"
+              value={kernel}
+              onChange={event => {
+                setKernel(event.target.value);
+                setKernelTouched(true);
+              }}
+            >
+              {kernelNames.map(name => (
+                <option key={name} value={name}>
+                  {specs?.kernelspecs[name]?.display_name ??
+                    trans.__('%1 (not installed)', name)}
+                </option>
+              ))}
+            </select>
+            {languageMismatch && (
+              <div className="jp-DataOps-fieldWarning" role="status">
+                {trans.__(
+                  'This kernel runs %1, and the notebook is written in %2.',
+                  specs?.kernelspecs[kernel]?.language ?? '',
+                  info?.language ?? ''
+                )}
+              </div>
+            )}
+          </div>
+          {!rerunOf && (
+            <>
+              <TextField
+                id="jp-DataOps-name"
+                label={trans.__('Name')}
+                value={options.name}
+                placeholder={PathExt.basename(path, '.ipynb')}
+                error={optionErrors.name}
+                onChange={name => setOptions({ ...options, name })}
+              />
+              <TextField
+                id="jp-DataOps-timeout"
+                label={trans.__('Timeout (seconds)')}
+                value={options.timeout}
+                placeholder={trans.__('No limit')}
+                type="number"
+                error={optionErrors.timeout}
+                onChange={timeout => setOptions({ ...options, timeout })}
+              />
+              <TextField
+                id="jp-DataOps-retries"
+                label={trans.__('Retries on failure')}
+                value={options.retries}
+                placeholder={trans.__('Server default')}
+                type="number"
+                max={MAX_RETRIES}
+                error={optionErrors.retries}
+                onChange={retries => setOptions({ ...options, retries })}
+              />
+            </>
           )}
-        </div>
-        {!rerunOf && (
-          <>
-            <TextField
-              id="jp-DataOps-name"
-              label={trans.__('Name')}
-              value={options.name}
-              placeholder={PathExt.basename(path, '.ipynb')}
-              error={optionCheck.errors.name}
-              onChange={name => setOptions({ ...options, name })}
-            />
-            <TextField
-              id="jp-DataOps-timeout"
-              label={trans.__('Timeout (seconds)')}
-              value={options.timeout}
-              placeholder={trans.__('No limit')}
-              type="number"
-              error={optionCheck.errors.timeout}
-              onChange={timeout => setOptions({ ...options, timeout })}
-            />
-            <TextField
-              id="jp-DataOps-retries"
-              label={trans.__('Retries on failure')}
-              value={options.retries}
-              placeholder={trans.__('Server default')}
-              type="number"
-              max={MAX_RETRIES}
-              error={optionCheck.errors.retries}
-              onChange={retries => setOptions({ ...options, retries })}
-            />
-          </>
-        )}
-      </fieldset>
+        </fieldset>
+      )}
     </div>
   );
 }
@@ -683,10 +843,73 @@ export class RunJobBody
 }
 
 /**
- * Open the run dialog for a notebook (or a re-run of a job), submit the job,
- * and reopen the dialog with the server's message if it refuses.
+ * Show the run form in a dialog and submit what the user asks for; if the
+ * server refuses, reopen the dialog as the user left it, with the server's
+ * message. Resolves with what `submit` made, or null if the user cancelled.
+ */
+export async function showRunFormDialog<T>(options: {
+  form: Omit<IRunFormProps, 'onChange' | 'initial'>;
+  initial?: IRunDialogInitial;
+  title: string;
+  /** The accept button's label, or one per mode. */
+  accept: string | { [mode in RunMode]: string };
+  submit: (request: IRunRequest) => Promise<T>;
+}): Promise<T | null> {
+  const { trans } = options.form;
+  let initial: IRunDialogInitial = options.initial ?? {};
+  const labels =
+    typeof options.accept === 'string'
+      ? { now: options.accept, schedule: options.accept }
+      : options.accept;
+  for (;;) {
+    const mode =
+      initial.mode ?? (options.form.scheduling?.edit ? 'schedule' : 'now');
+    const body = new RunJobBody({
+      ...options.form,
+      initial,
+      acceptLabels: labels
+    });
+    const result = await showDialog<IRunRequest | null>({
+      title: options.title,
+      body,
+      buttons: [
+        Dialog.cancelButton({ label: trans.__('Cancel') }),
+        Dialog.okButton({ label: labels[mode] })
+      ],
+      focusNodeSelector: 'input:not([type="radio"]), textarea, select'
+    });
+    const request = result.value;
+    if (!result.button.accept || !request) {
+      return null;
+    }
+    try {
+      return await options.submit(request);
+    } catch (reason) {
+      initial = {
+        parameters: initial.parameters,
+        values: request.values,
+        freeRows: request.freeRows,
+        kernelName: request.kernelName,
+        kernelTouched: request.kernelChanged,
+        options: request.optionsInput,
+        mode: request.mode,
+        schedule: request.scheduleInput ?? undefined,
+        error: errorText(reason)
+      };
+    }
+  }
+}
+
+/** What the run dialog made: a job, or a schedule. */
+export type RunDialogResult =
+  { kind: 'job'; job: Job } | { kind: 'schedule'; schedule: Schedule };
+
+/**
+ * Open the run dialog for a notebook (or a re-run of a job), submit the job
+ * (or, "On a schedule", create the schedule), and reopen the dialog with the
+ * server's message if it refuses.
  *
- * Resolves with the new job, or null if the user cancelled.
+ * Resolves with the new job or schedule, or null if the user cancelled.
  */
 export async function openRunDialog(options: {
   model: IJobsModel;
@@ -694,45 +917,57 @@ export async function openRunDialog(options: {
   path: string;
   rerunOf?: Job | null;
   initial?: IRunDialogInitial;
+  /** Offers "On a schedule" when given (not for a re-run). */
+  schedules?: ISchedulesModel | null;
   trans: TranslationBundle;
-}): Promise<Job | null> {
+}): Promise<RunDialogResult | null> {
   const { model, trans, path } = options;
   const rerunOf = options.rerunOf ?? null;
-  let initial: IRunDialogInitial = options.initial ?? {};
-  for (;;) {
-    const body = new RunJobBody({
+  const schedules = rerunOf ? null : (options.schedules ?? null);
+  const scheduleMode = options.initial?.mode === 'schedule';
+  return showRunFormDialog<RunDialogResult>({
+    form: {
       client: model.client,
       kernelspecs: options.kernelspecs,
       path,
       rerunOf,
-      initial,
-      trans
-    });
-    const result = await showDialog<IRunRequest | null>({
-      title: rerunOf
-        ? trans.__('Re-run “%1”', rerunOf.name)
-        : trans.__('Run “%1” as a job', PathExt.basename(path)),
-      body,
-      buttons: [
-        Dialog.cancelButton({ label: trans.__('Cancel') }),
-        Dialog.okButton({
-          label: rerunOf ? trans.__('Re-run') : trans.__('Run')
-        })
-      ],
-      focusNodeSelector: 'input, textarea, select'
-    });
-    const request = result.value;
-    if (!result.button.accept || !request) {
-      return null;
-    }
-    try {
+      trans,
+      scheduling: schedules
+        ? { preview: (cron, zone) => schedules.preview(cron, zone) }
+        : null
+    },
+    initial: options.initial,
+    title: rerunOf
+      ? trans.__('Re-run “%1”', rerunOf.name)
+      : scheduleMode
+        ? trans.__('Schedule “%1”', PathExt.basename(path))
+        : schedules
+          ? trans.__('Run “%1”', PathExt.basename(path))
+          : trans.__('Run “%1” as a job', PathExt.basename(path)),
+    accept: rerunOf
+      ? trans.__('Re-run')
+      : { now: trans.__('Run'), schedule: trans.__('Create schedule') },
+    submit: async request => {
       if (rerunOf) {
-        return await model.rerunJob(rerunOf.id, {
+        const job = await model.rerunJob(rerunOf.id, {
           parameters: request.parameters,
           kernel_name: request.kernelName
         });
+        return { kind: 'job', job };
       }
-      return await model.createJob({
+      if (request.mode === 'schedule' && schedules && request.schedule) {
+        const schedule = await schedules.createSchedule(
+          scheduleCreate({
+            path,
+            fields: request.schedule,
+            parameters: request.parameters,
+            kernelName: request.kernelName,
+            job: request.options
+          })
+        );
+        return { kind: 'schedule', schedule };
+      }
+      const job = await model.createJob({
         notebook_path: path,
         parameters: request.parameters,
         kernel_name: request.kernelName,
@@ -740,15 +975,7 @@ export async function openRunDialog(options: {
         timeout_seconds: request.options.timeout_seconds,
         max_retries: request.options.max_retries
       });
-    } catch (reason) {
-      initial = {
-        parameters: initial.parameters,
-        values: request.values,
-        freeRows: request.freeRows,
-        kernelName: request.kernelName,
-        options: request.optionsInput,
-        error: errorText(reason)
-      };
+      return { kind: 'job', job };
     }
-  }
+  });
 }

@@ -48,6 +48,9 @@ export function matchesQuery(job: JobSummary, query: JobQuery): boolean {
   if (query.id && query.id.length > 0 && !query.id.includes(job.id)) {
     return false;
   }
+  if (query.schedule_id && job.schedule_id !== query.schedule_id) {
+    return false;
+  }
   return true;
 }
 
@@ -182,6 +185,27 @@ function Filters(props: IJobsViewProps): JSX.Element {
           );
         })}
       </div>
+      {query.schedule_id && (
+        <div className="jp-DataOps-filterRow jp-DataOps-scheduleFilter">
+          <span
+            className="jp-DataOps-filterTag"
+            title={trans.__('Schedule %1', query.schedule_id)}
+          >
+            {trans.__(
+              'Only the runs of schedule %1',
+              query.schedule_id.slice(0, 8)
+            )}
+          </span>
+          <button
+            className="jp-DataOps-iconButton jp-DataOps-clearScheduleFilter"
+            title={trans.__('Show the jobs of every schedule, and others')}
+            aria-label={trans.__('Clear the schedule filter')}
+            onClick={() => jobs.setQuery({ schedule_id: null })}
+          >
+            ×
+          </button>
+        </div>
+      )}
       <div className="jp-DataOps-filterRow">
         <input
           className="jp-DataOps-input jp-DataOps-search"
@@ -255,7 +279,9 @@ function JobList(props: IJobsViewProps & { now: number }): JSX.Element {
     return <div className="jp-DataOps-empty">{trans.__('Loading jobs…')}</div>;
   }
   const filtered =
-    (jobs.query.status ?? []).length > 0 || !!jobs.query.notebook;
+    (jobs.query.status ?? []).length > 0 ||
+    !!jobs.query.notebook ||
+    !!jobs.query.schedule_id;
   return (
     <ul className="jp-DataOps-jobs" aria-label={trans.__('Jobs')}>
       {pinned && (
@@ -491,7 +517,7 @@ export class JobsSection extends ReactWidget {
     const jobs = this.model.collection;
     const job = this.model.getSummary(id);
     if (job && !jobs.has(id) && !matchesQuery(job, jobs.query)) {
-      jobs.setQuery({ status: [], notebook: null });
+      jobs.setQuery({ status: [], notebook: null, schedule_id: null });
     }
     this.select(id);
   }

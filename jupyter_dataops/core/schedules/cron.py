@@ -484,6 +484,10 @@ class CronSchedule:
             try:
                 options = Options(verbose=True, use_24hour_time_format=True, locale_code="en_US")
                 words = ExpressionDescriptor(self.fields, options).get_description()
+                if words.startswith("Every "):
+                    # "Every 15 minutes, every hour, every day": the period says it all.
+                    for filler in (", every hour", ", every day"):
+                        words = words.replace(filler, "")
             except Exception:  # a describer's failure must not hide a valid schedule
                 words = f"Cron {self.fields}"
             self._description = f"{words} ({self.timezone})"

@@ -270,6 +270,8 @@ def redact_url(url: str) -> str:
     if ":" in host:  # IPv6
         host = f"[{host}]"
     netloc = f"{host}:{port}" if port is not None else host
+    if parts.username is not None or parts.password is not None:
+        netloc = "…@" + netloc  # the user and password are secrets too; say they were there
     segments = [s for s in parts.path.split("/") if s]
     path = ""
     if segments:

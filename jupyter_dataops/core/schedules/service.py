@@ -178,6 +178,11 @@ class ScheduleService:
         actor = actor or self.ctx.actor
         row = self.record(schedule_id)
         changes = request.model_dump(mode="json", exclude_unset=True, exclude={"name"})
+        if "notify" in changes:
+            # Notification settings change field by field: adding an e-mail keeps the webhook.
+            stored_notify = row.definition.get("notify") or {}
+            given = _kept_webhook(changes["notify"] or {}, stored_notify)
+            changes["notify"] = {**stored_notify, **given}
         merged = {**row.definition, **{k: v for k, v in changes.items() if k in DEFINITION_FIELDS}}
         definition, _ = self.check(merged, Path(row.root_dir))
         now = self.ctx.clock.time()
@@ -191,8 +196,14 @@ class ScheduleService:
         if request.name is not None:
             fields["name"] = request.name
         if row.status == ScheduleStatus.ACTIVE.value:
-            # Due times go on from the last one handled, on the new expression.
-            start = max(row.last_due_at or now, now)
+            # Due times go on from the last one handled, on the new expression. A due time
+            # that passed unfired (no scheduler ran) stays due: the scheduler handles it with
+            # this version, by its misfire policy, instead of the edit dropping it unrecorded.
+            pending = row.next_due_at is not None and row.next_due_at <= now
+            if pending:
+                start = row.last_due_at if row.last_due_at is not None else row.created_at
+            else:
+                start = max(row.last_due_at or now, now)
             fields["next_due_at"] = CronSchedule(
                 definition["cron"], definition["timezone"]
             ).next_after(start)
@@ -436,6 +447,25 @@ class ScheduleService:
             notify=_shown_notify(definition.get("notify") or {}),
             next_runs=next_runs,
         )
+
+
+def _kept_webhook(given: dict[str, Any], stored: dict[str, Any] | None) -> dict[str, Any]:
+    """``given`` notification settings with the stored webhook URL put back where the edit sent
+    the redacted form it was shown (as an edit dialog does when only other settings changed);
+    a redacted URL that is not the stored one's is refused, as it could never be called."""
+    from .notify import redact_url
+
+    url = given.get("webhook_url")
+    if not url or "…" not in url:
+        return given
+    kept = (stored or {}).get("webhook_url")
+    if kept and redact_url(kept) == url:
+        return {**given, "webhook_url": kept}
+    raise InvalidInput(
+        f"The webhook URL {url[:80]!r} is a redacted one, as schedules show theirs: it cannot "
+        "be called.",
+        hint="Give the whole URL, or send back the URL exactly as shown to keep the stored one.",
+    )
 
 
 def _shown_notify(stored: dict[str, Any]) -> Notify:
