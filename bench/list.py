@@ -41,7 +41,6 @@ import os
 import random
 import secrets
 import shutil
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -49,9 +48,7 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -60,6 +57,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
+from _peer import Server, peer_python  # noqa: E402
 from sqlalchemy import insert, select, update  # noqa: E402
 
 from jupyter_dataops.core.jobs.models import JobQuery, JobStatus  # noqa: E402
@@ -73,8 +71,6 @@ from jupyter_dataops.store.jobs import (  # noqa: E402
     wanted_statuses,
 )
 
-PEER_PACKAGE = "jupyter-scheduler==2.12.1"
-PEER_VENV = Path.home() / ".cache" / "jupyter-dataops" / "bench-peer"
 #: A job's executor in the benchmark's stores: no worker of a server picks these jobs up.
 EXECUTOR = "bench"
 STORE_SIZES = (1_000, 100_000)
@@ -365,105 +361,6 @@ def print_store(results: dict[str, Any], sizes: tuple[int, ...]) -> dict[str, An
 
 
 # -- 2. HTTP ---------------------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-#: ``python -m jupyter_server``, with gc.freeze() once the server has started (--freeze-gc): its
-#: start-up objects are then never scanned again by the collector's full collections.
-FREEZE_GC_MAIN = """
-import gc, sys
-from jupyter_server import serverapp
-
-start_ioloop = serverapp.ServerApp.start_ioloop
-
-
-def freeze_then_start(self):
-    self.io_loop.add_callback(lambda: (gc.collect(), gc.freeze()))
-    start_ioloop(self)
-
-
-serverapp.ServerApp.start_ioloop = freeze_then_start
-sys.argv[0] = "jupyter-server"
-serverapp.main()
-"""
-
-
-class Server:
-    """A ``jupyter server`` on loopback with a random token, in its own directories."""
-
-    def __init__(
-        self, python: str, work: Path, extension: str, extra: list[str], *, freeze_gc: bool = False
-    ) -> None:
-        self.port = free_port()
-        self.token = secrets.token_hex(16)
-        self.work = work
-        root = work / "root"
-        root.mkdir(parents=True, exist_ok=True)
-        (work / "config").mkdir(exist_ok=True)
-        self.env = dict(
-            os.environ,
-            JUPYTER_DATA_DIR=str(work / "data"),
-            JUPYTER_CONFIG_DIR=str(work / "config"),
-            JUPYTER_RUNTIME_DIR=str(work / "runtime"),
-            PYTHONUNBUFFERED="1",
-        )
-        self.env["PATH"] = f"{Path(python).parent}{os.pathsep}{self.env.get('PATH', '')}"
-        self.log = work / "server.log"
-        self.proc = subprocess.Popen(
-            [
-                python,
-                *(["-c", FREEZE_GC_MAIN] if freeze_gc else ["-m", "jupyter_server"]),
-                f"--ServerApp.port={self.port}",
-                "--ServerApp.port_retries=0",
-                "--ServerApp.ip=127.0.0.1",
-                f"--IdentityProvider.token={self.token}",
-                f"--ServerApp.root_dir={root}",
-                "--ServerApp.open_browser=False",
-                "--ServerApp.allow_root=True",
-                f"--ServerApp.jpserver_extensions={{'{extension}': True}}",
-                *extra,
-            ],
-            env=self.env,
-            stdout=subprocess.DEVNULL,
-            stderr=open(self.log, "wb"),
-        )
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                break
-            try:
-                self.get("/api/status")
-                return
-            except (urllib.error.URLError, ConnectionError):
-                time.sleep(0.1)
-        self.stop()
-        tail = self.log.read_text(errors="replace")[-2000:]
-        raise RuntimeError(f"the Jupyter server did not start; its log ends:\n{tail}")
-
-    def get(self, path: str) -> Any:
-        req = urllib.request.Request(
-            f"http://127.0.0.1:{self.port}{path}",
-            headers={"Authorization": f"token {self.token}"},
-        )
-        with urllib.request.urlopen(req, timeout=120) as resp:
-            return json.loads(resp.read())
-
-    def cpu(self) -> float:
-        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(20)
-
-
 class Connection:
     """One keep-alive HTTP/1.1 connection (asyncio streams): enough of HTTP for these servers."""
 
@@ -753,31 +650,6 @@ def measure(
 
 
 # -- 3. the peer -----------------------------------------------------------------------------
-def peer_python(args: argparse.Namespace) -> str:
-    """An interpreter with jupyter-scheduler: --peer-python, or a venv made for it with uv."""
-    if args.peer_python:
-        return str(args.peer_python)
-    python = PEER_VENV / "bin" / "python"
-    probe = [str(python), "-c", "import jupyter_scheduler, jupyter_server"]
-    if python.exists() and subprocess.run(probe, capture_output=True).returncode == 0:
-        return str(python)
-    uv = shutil.which("uv")
-    if uv is None:
-        raise RuntimeError("uv is not on PATH to make the peer's environment (or --peer-python)")
-    constraints = HERE.parent / "requirements" / "constraints.txt"
-    print(f"making the peer's environment in {PEER_VENV} ({PEER_PACKAGE}) ...", flush=True)
-    for cmd in (
-        [uv, "venv", "-q", "--python", sys.executable, str(PEER_VENV)],
-        [uv, "pip", "install", "-q", "--python", str(python), "--compile-bytecode"]
-        + (["-c", str(constraints)] if constraints.exists() else [])
-        + [PEER_PACKAGE],
-    ):
-        done = subprocess.run(cmd, capture_output=True, text=True)
-        if done.returncode != 0:
-            raise RuntimeError(f"{' '.join(cmd[:3])} failed: {done.stderr.strip()[-800:]}")
-    return str(python)
-
-
 #: Run by the peer's interpreter: its tables through its ORM, then the jobs from a JSON file.
 PEER_FILL = """
 import json, sys
@@ -875,7 +747,7 @@ def peer_writer(db_path: Path) -> Callable[[int], None]:
 
 
 def run_peer(work: Path, args: argparse.Namespace) -> dict[str, Any]:
-    python = peer_python(args)
+    python = peer_python(args.peer_python)
     work.mkdir(parents=True, exist_ok=True)
     db_path = work / "scheduler.sqlite"
     source = work / "peer-jobs.json"

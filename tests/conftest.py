@@ -89,6 +89,9 @@ def dataops_server(jp_serverapp: Any, jp_asyncio_loop: asyncio.AbstractEventLoop
     jp_asyncio_loop.run_until_complete(jp_serverapp.extension_manager.start_extension(EXTENSION))
     yield app
     services = app._services
+    # Stop the extension first: its supervisor would start the worker again for the test's
+    # active schedules (the server itself stops later).
+    jp_asyncio_loop.run_until_complete(app.stop_extension())
     if services is not None:
         stop_local_worker(services.supervisor)
 

@@ -295,6 +295,73 @@ def test_a_time_that_cannot_be_queued_is_recorded_as_missed_with_the_reason(worl
     assert not list((world.root / "dataops-jobs").glob("*"))  # nothing staged is left
 
 
+def test_a_burst_of_schedules_due_together_fires_each_once_within_the_queue_bound(world):
+    """Schedules due at the same time are fired in batches (one transaction for many): each
+    due time once, each run with its own schedule, version, parameters and due time; those
+    over the queue's bound are recorded as missed, with nothing of them left staged."""
+    write_notebook(world.root / "other.ipynb", ["print('other', alpha)"], parameters="alpha = 1")
+    made = [
+        world.create(
+            cron="0 * * * *",
+            parameters={"alpha": i},
+            notebook_path="other.ipynb" if i % 2 else "train.ipynb",
+        )
+        for i in range(25)
+    ]
+    world.services.ctx.config.max_queued_jobs = 20
+    firer = world.firer()
+    firer.batch = 10  # three batches, the last over the bound
+    world.clock.now = T0 + 1
+    firer.tick()
+    firer.tick()  # a second look fires nothing more
+    outcomes: dict[str, list[Any]] = {}
+    for schedule in made:
+        firings = world.schedules.firings(schedule.id)
+        assert len(firings) == 1 and firings[0].due_at == T0, firings
+        outcomes.setdefault(firings[0].outcome.value, []).append((schedule, firings[0]))
+    assert len(outcomes["queued"]) == 20 and len(outcomes["missed"]) == 5
+    assert all("queue is full" in f.reason for _, f in outcomes["missed"])
+    assert firer.fired == 20
+    for schedule, firing in outcomes["queued"]:
+        (run,) = world.runs(schedule.id)
+        job = world.jobs.get(run.id)
+        assert (job.id, job.schedule_id, job.schedule_version) == (firing.job_id, schedule.id, 1)
+        assert (job.due_at, job.parameters) == (T0, {"alpha": float(schedule.parameters["alpha"])})
+        staged = world.jobs.files(world.jobs.record(job.id)).read_bytes(
+            f"{world.jobs.record(job.id).files_key}/input.ipynb"
+        )
+        assert (b"other" in staged) == (job.notebook_path == "other.ipynb")
+    for schedule, _ in outcomes["missed"]:
+        assert world.runs(schedule.id) == []
+        assert world.schedules.get(schedule.id).next_run_at == T0 + 3600
+    staged_dirs = list((world.root / "dataops-jobs").iterdir())
+    assert len(staged_dirs) == 20  # the missed ones' staged files are gone
+
+
+def test_a_notebook_changed_during_a_burst_is_staged_as_it_is_then(world):
+    """A burst reads each notebook once, keyed by its file's change time and size: a notebook
+    written in between is read again."""
+    first = world.create(cron="0 * * * *")
+    second = world.create(cron="0 * * * *")
+    firer = world.firer()
+    prepare = world.jobs.prepare
+
+    def prepare_then_edit(**kwargs: Any) -> Any:
+        prepared = prepare(**kwargs)
+        write_notebook(world.root / "train.ipynb", ["print('edited!')"], parameters="alpha = 2")
+        return prepared
+
+    world.jobs.prepare = prepare_then_edit  # type: ignore[method-assign]
+    world.clock.now = T0 + 1
+    firer.tick()
+    staged = []
+    for schedule in (first, second):
+        (run,) = world.runs(schedule.id)
+        record = world.jobs.record(run.id)
+        staged.append(world.jobs.files(record).read_bytes(f"{record.files_key}/input.ipynb"))
+    assert [b"edited!" in s for s in staged].count(True) == 1, staged
+
+
 def test_the_clock_going_back_never_fires_a_time_twice(world):
     made = world.create(cron="0 * * * *", concurrency_policy="allow")
     firer = world.firer()

@@ -137,16 +137,18 @@ def test_two_schedulers_on_one_store_fire_each_due_time_exactly_once(tmp_path: P
 
 
 def test_kill_9_in_the_middle_of_firing_then_a_stand_by_takes_over(tmp_path: Path):
-    """A `dataops scheduler` is killed with SIGKILL while it fires 200 due schedules (once its
-    first jobs appear); a second `dataops scheduler`, started before as a stand-by (it waits for
+    """A `dataops scheduler` is killed with SIGKILL while it fires 200 due schedules, 5 to a
+    transaction (once its first jobs appear); a second `dataops scheduler`, started before as a stand-by (it waits for
     the worker lock), takes over. The killed one's lease is not released: the stand-by (another
     holder, so it cannot renew it) fires only once it has expired (ScheduleFirer.lease_seconds,
     30 s) - the test waits that out rather than touch the lease, since that is the path a real
     crash takes. Then every due time has exactly one firing and one job; nothing was queued twice
     or lost; the killed scheduler's zygote and kernels exit by themselves."""
     n = 200
-    # One job at a time: the runs compete less with the firing for the two cores.
-    with sched_env(tmp_path, config={"LocalExecutor": {"max_concurrent_jobs": 1}}) as env:
+    # One job at a time: the runs compete less with the firing for the two cores. Small
+    # batches (one transaction each), so the kill lands between and within them.
+    config = {"LocalExecutor": {"max_concurrent_jobs": 1}, "Worker": {"schedule_batch": 5}}
+    with sched_env(tmp_path, config=config) as env:
         first = env.start_scheduler("first")
         first_worker = env.wait_serving(first, "first")
         standby = env.start_scheduler("standby")

@@ -4,6 +4,7 @@ the change log, keyset paging and state changes."""
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -154,6 +155,31 @@ def test_every_write_is_one_change_in_commit_order(store):
         uow.commit()
     with store.unit_of_work() as uow:
         assert [(c.id, c.action, c.seq) for c in uow.changes.since(3)] == [("j1", "deleted", 5)]
+
+
+def test_jobs_inserted_at_once_are_changes_numbered_in_order(store):
+    """insert_many (a scheduler's burst): one statement for the rows, one counter update and
+    one upsert for their changes, numbered in order after what was there; a thing changed twice
+    in one call keeps its latest change."""
+    insert(store, job_fields("j0"))
+    with store.unit_of_work() as uow:
+        now = time.time()
+        uow.jobs.insert_many(
+            [{**job_fields(f"b{i}"), "created_at": now, "updated_at": now} for i in range(3)]
+        )
+        uow.changes.record_many([("job", "b1", "updated"), ("job", "j0", "updated")])
+        uow.audit.add_many([("job.create", "job", f"b{i}", "alice", {"n": i}) for i in range(3)])
+        uow.commit()
+    with store.unit_of_work(read_only=True) as uow:
+        assert [(c.id, c.action, c.seq) for c in uow.changes.since(0)] == [
+            ("b0", "created", 2),
+            ("b2", "created", 4),
+            ("b1", "updated", 5),
+            ("j0", "updated", 6),
+        ]
+        assert uow.changes.latest() == 6
+        assert sorted(j.id for j in uow.jobs.many(["b0", "b1", "b2"])) == ["b0", "b1", "b2"]
+        assert [e.detail for e in uow.audit.events("b2")] == [{"n": 2}]
 
 
 def test_concurrent_writers_get_numbers_in_commit_order(store):

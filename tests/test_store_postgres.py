@@ -24,6 +24,7 @@ from .test_store import (  # noqa: F401  (collected again here, on a PostgreSQL 
     test_every_filter_and_sort_pages_in_order_forwards_and_back,
     test_every_write_is_one_change_in_commit_order,
     test_get_by_prefix_and_errors,
+    test_jobs_inserted_at_once_are_changes_numbered_in_order,
     test_list_pages_by_cursor_through_thousands,
     test_lock_writes_makes_check_then_insert_atomic,
     test_two_runners_never_claim_the_same_job,

@@ -39,6 +39,10 @@ class ChangeLog(Protocol):
     def record(self, kind: str, entity_id: str, action: ChangeAction) -> int:
         """Record a change in the current transaction; returns its sequence number."""
 
+    def record_many(self, changes: list[tuple[str, str, ChangeAction]]) -> None:
+        """Record (kind, id, action) changes in order, in the current transaction (one round
+        trip for many: a scheduler's burst)."""
+
     def since(self, seq: int, *, limit: int = 500) -> list[Change]:
         """Changes after ``seq``, oldest first; only the latest change of each thing."""
 
@@ -69,6 +73,9 @@ class AuditLog(Protocol):
         self, action: str, target_kind: str, target_id: str, actor: str | None, **detail: Any
     ) -> None:
         """Append who did what to which thing (in the current transaction)."""
+
+    def add_many(self, entries: list[tuple[str, str, str, str | None, dict[str, Any]]]) -> None:
+        """Append (action, target kind, target id, actor, detail) entries at once."""
 
     def events(self, target_id: str | None = None) -> list[AuditEvent]: ...
 

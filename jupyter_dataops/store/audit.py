@@ -32,6 +32,25 @@ class SqlAuditLog:
             )
         )
 
+    def add_many(self, entries: list[tuple[str, str, str, str | None, dict[str, Any]]]) -> None:
+        if not entries:
+            return
+        at = time.time()
+        self.conn.execute(
+            AUDIT.insert(),
+            [
+                {
+                    "at": at,
+                    "actor": actor,
+                    "action": action,
+                    "target_kind": target_kind,
+                    "target_id": target_id,
+                    "detail": detail,
+                }
+                for action, target_kind, target_id, actor, detail in entries
+            ],
+        )
+
     def events(self, target_id: str | None = None) -> list[AuditEvent]:
         stmt = select(AUDIT).order_by(AUDIT.c.id)
         if target_id is not None:

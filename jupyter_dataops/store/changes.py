@@ -70,6 +70,54 @@ class SqlChangeLog:
         )
         return seq
 
+    def record_many(self, changes: list[tuple[str, str, ChangeAction]]) -> None:
+        """Record changes in order with one counter update and one upsert for all of them."""
+        latest: dict[tuple[str, str], ChangeAction] = {}
+        for kind, entity_id, action in changes:
+            latest.pop((kind, entity_id), None)  # a later change of the same thing wins
+            latest[(kind, entity_id)] = action
+        dialect = self.conn.dialect.name
+        if not latest:
+            return
+        if dialect not in ("postgresql", "sqlite"):
+            for (kind, entity_id), action in latest.items():
+                self.record(kind, entity_id, action)
+            return
+        last = int(
+            self.conn.execute(
+                update(SEQUENCES)
+                .where(SEQUENCES.c.name == COUNTER)
+                .values(value=SEQUENCES.c.value + len(latest))
+                .returning(SEQUENCES.c.value)
+            ).scalar_one()
+        )
+        at = time.time()
+        rows = [
+            {"kind": kind, "entity_id": entity_id, "seq": seq, "action": action, "at": at}
+            for seq, ((kind, entity_id), action) in enumerate(
+                latest.items(), start=last - len(latest) + 1
+            )
+        ]
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+            stmt = pg_insert(CHANGES)
+        else:
+            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+            stmt = sqlite_insert(CHANGES)  # type: ignore[assignment]
+        self.conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=[CHANGES.c.kind, CHANGES.c.entity_id],
+                set_={
+                    "seq": stmt.excluded.seq,
+                    "action": stmt.excluded.action,
+                    "at": stmt.excluded.at,
+                },
+            ),
+            rows,
+        )
+
     def since(self, seq: int, *, limit: int = 500) -> list[Change]:
         rows = self.conn.execute(
             select(CHANGES.c.kind, CHANGES.c.entity_id, CHANGES.c.action, CHANGES.c.seq)

@@ -253,6 +253,12 @@ class SqlJobRepository:
         self.conn.execute(JOBS.insert().values(**fields))
         self.changes.record("job", fields["id"], "created")
 
+    def insert_many(self, rows: list[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        self.conn.execute(JOBS.insert(), rows)
+        self.changes.record_many([("job", row["id"], "created") for row in rows])
+
     def update(
         self, job_id: str, *, from_status: Iterable[JobStatus] | None = None, **fields: Any
     ) -> bool:

@@ -10,7 +10,7 @@ import time
 from collections.abc import Iterable
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, delete, func, or_, select, update
+from sqlalchemy import Table, and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
@@ -90,6 +90,36 @@ class SqlScheduleRepository:
     def find(self, schedule_id: str) -> ScheduleRecord | None:
         row = self.conn.execute(select(SCHEDULES).where(SCHEDULES.c.id == schedule_id)).first()
         return cast("ScheduleRecord | None", row)
+
+    def find_many(self, schedule_ids: list[str]) -> dict[str, ScheduleRecord]:
+        found: dict[str, ScheduleRecord] = {}
+        for start in range(0, len(schedule_ids), 500):  # bounded IN lists
+            chunk = schedule_ids[start : start + 500]
+            for row in self.conn.execute(select(SCHEDULES).where(SCHEDULES.c.id.in_(chunk))):
+                found[row.id] = cast(ScheduleRecord, row)
+        return found
+
+    def advance_many(self, moves: list[tuple[str, int, float, float]]) -> None:
+        if not moves:
+            return
+        now = time.time()
+        self.conn.execute(
+            update(SCHEDULES)
+            .where(
+                SCHEDULES.c.id == bindparam("b_id"),
+                SCHEDULES.c.version == bindparam("b_version"),
+            )
+            .values(
+                last_due_at=bindparam("b_last"),
+                next_due_at=bindparam("b_next"),
+                updated_at=bindparam("b_at"),
+            ),
+            [
+                {"b_id": i, "b_version": v, "b_last": last, "b_next": nxt, "b_at": now}
+                for i, v, last, nxt in moves
+            ],
+        )
+        self.changes.record_many([("schedule", i, "updated") for i, _, _, _ in moves])
 
     def get(self, schedule_id: str) -> ScheduleRecord:
         """By id, or a unique prefix of at least 4 characters."""
@@ -214,6 +244,11 @@ class SqlScheduleRepository:
         one twice fails (IntegrityError), with whatever else the unit of work wrote."""
         self.conn.execute(FIRINGS.insert().values(**fields))
 
+    def record_firings(self, rows: list[dict[str, Any]]) -> None:
+        """Record many due times at once; rows have the same fields (see record_firing)."""
+        if rows:
+            self.conn.execute(FIRINGS.insert(), rows)
+
     def firings(self, schedule_id: str, limit: int) -> list[FiringRecord]:
         rows = self.conn.execute(
             select(FIRINGS)
@@ -289,6 +324,20 @@ class SqlScheduleRepository:
                 )
             ).scalars()
         )
+
+    def active_runs_many(self, schedule_ids: list[str]) -> dict[str, list[str]]:
+        """Ids of each schedule's queued or running runs (schedules without any are left out)."""
+        runs: dict[str, list[str]] = {}
+        for start in range(0, len(schedule_ids), 500):
+            chunk = schedule_ids[start : start + 500]
+            rows = self.conn.execute(
+                select(JOBS.c.schedule_id, JOBS.c.id).where(
+                    JOBS.c.schedule_id.in_(chunk), JOBS.c.status.in_(["queued", "running"])
+                )
+            )
+            for schedule_id, job_id in rows:
+                runs.setdefault(schedule_id, []).append(job_id)
+        return runs
 
     def finished_runs(self, schedule_id: str) -> list[str]:
         return list(

@@ -111,6 +111,7 @@ class WorkerProcess:
             self.firer = ScheduleFirer(
                 ctx, jobs, holder=self.worker_id, on_queued=self.wake, notifier=notifier
             )
+            self.firer.batch = settings.schedule_batch
         self._poked = False
         self._deliver = threading.Event()
 

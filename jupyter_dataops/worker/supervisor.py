@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from traitlets import Bool, Float, Unicode, default
+from traitlets import Bool, Float, Int, Unicode, default
 from traitlets.config import Configurable
 
 from ..core.errors import BackendUnavailable
@@ -55,6 +55,15 @@ class Worker(Configurable):
         0.5,
         help="Seconds between the worker's looks at the store when nobody wakes it (a lost "
         "wake-up then costs at most this). Example: c.Worker.poll_interval = 1.0",
+    ).tag(config=True)
+
+    schedule_batch = Int(
+        200,
+        min=1,
+        help="Due schedules fired in one transaction (their notebooks staged, then their jobs, "
+        "due times and next due times written together): a burst of schedules due at the same "
+        "minute costs a few statements per batch, not per schedule. Example: "
+        "c.Worker.schedule_batch = 50",
     ).tag(config=True)
 
     @default("python")

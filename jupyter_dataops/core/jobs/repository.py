@@ -51,6 +51,9 @@ class JobRecord(Protocol):
 class JobRepository(Protocol):
     def insert(self, **fields: Any) -> None: ...
 
+    def insert_many(self, rows: list[dict[str, Any]]) -> None:
+        """Insert jobs whose rows all have the same fields (one statement for many)."""
+
     def get(self, job_id: str) -> JobRecord:
         """By id, or by a unique prefix of at least 4 characters; NotFound / InvalidInput."""
 

@@ -79,6 +79,18 @@ class PreparedJob:
         self.files.delete_tree(self.fields["files_key"])
 
 
+@dataclasses.dataclass
+class PrepareCache:
+    """What preparing many jobs at once (a scheduler's burst) may share: the installed kernels,
+    and each notebook as read, keyed by its file's identity, size and change times, so a
+    notebook changed in between is read again. Live for one burst only."""
+
+    kernels: dict[str, Any] | None = None
+    notebooks: dict[tuple[Any, ...], tuple[dict[str, Any], Any, bytes]] = dataclasses.field(
+        default_factory=dict
+    )
+
+
 class Dispatcher(Protocol):
     """Gets queued jobs run: the local implementation is the worker supervisor."""
 
@@ -325,25 +337,26 @@ class JobService:
         timeout_seconds: float | None,
         max_retries: int,
         tags: list[str],
+        cache: PrepareCache | None = None,
     ) -> PreparedJob:
         """Check a job request and stage its notebook, storing nothing yet: bad input raises.
         Then :meth:`insert` it in a unit of work, or ``discard()`` it."""
-        nb = read_notebook(source, max_bytes=self.config.max_notebook_bytes)
-        spec = inspect_notebook(nb, display_path)
+        nb, spec, staged = self._read(source, display_path, cache)
         values, warnings = check_parameters(
             spec, parameters, max_value_bytes=self.config.max_parameter_bytes
         )
         kernel = self.check_kernel(
-            kernel_name or spec.kernel_name or self.config.default_kernel_name, nb, display_path
+            kernel_name or spec.kernel_name or self.config.default_kernel_name,
+            nb,
+            display_path,
+            cache=cache,
         )
         job_id = new_job_id()
         stem = _SAFE_STEM.sub("_", Path(display_path).stem)[:60] or "notebook"
         jobs_dir = resolve_inside(root, self.config.jobs_dir)
         files_key = f"{relative_to_root(root, jobs_dir)}/{stem}-{job_id}"
         files = self.ctx.files(str(root))
-        # The notebook as read (nbformat 4, normalised), so the job runs exactly what was checked
-        # whatever tool wrote it.
-        files.write_bytes(f"{files_key}/{INPUT_NAME}", json.dumps(nb).encode("utf-8"))
+        files.write_bytes(f"{files_key}/{INPUT_NAME}", staged)
         return PreparedJob(
             files=files,
             fields={
@@ -369,10 +382,53 @@ class JobService:
             },
         )
 
-    def check_kernel(self, kernel: str, nb: dict[str, Any], display_path: str) -> str:
+    def _read(
+        self, source: Path, display_path: str, cache: PrepareCache | None
+    ) -> tuple[dict[str, Any], Any, bytes]:
+        """The notebook read and normalised, its parameters cell, and the bytes to stage."""
+        key: tuple[Any, ...] | None = None
+        if cache is not None:
+            try:
+                st = source.stat()
+            except OSError:
+                pass  # read_notebook says what is wrong
+            else:
+                key = (
+                    str(source),
+                    st.st_dev,
+                    st.st_ino,
+                    st.st_size,
+                    st.st_mtime_ns,
+                    st.st_ctime_ns,
+                )
+                hit = cache.notebooks.get(key)
+                if hit is not None:
+                    return hit
+        nb = read_notebook(source, max_bytes=self.config.max_notebook_bytes)
+        spec = inspect_notebook(nb, display_path)
+        # The notebook as read (nbformat 4, normalised), so the job runs exactly what was
+        # checked whatever tool wrote it.
+        read = (nb, spec, json.dumps(nb).encode("utf-8"))
+        if cache is not None and key is not None:
+            cache.notebooks[key] = read
+        return read
+
+    def check_kernel(
+        self,
+        kernel: str,
+        nb: dict[str, Any],
+        display_path: str,
+        *,
+        cache: PrepareCache | None = None,
+    ) -> str:
         """The kernel a job will run with, if this server has it, it speaks the notebook's
         language and the executor can run it; else InvalidInput naming the fix."""
-        kernels = self._kernels()
+        if cache is None:
+            kernels = self._kernels()
+        else:
+            if cache.kernels is None:
+                cache.kernels = self._kernels()
+            kernels = cache.kernels
         if kernel not in kernels:
             raise InvalidInput(
                 f"Unknown kernel {kernel!r}; available: {', '.join(sorted(kernels)) or 'none'}.",
@@ -400,28 +456,67 @@ class JobService:
         uow.lock_writes()
         queued = uow.jobs.count([JobStatus.QUEUED])
         if queued >= self.config.max_queued_jobs:
-            raise QueueFull(
-                f"The job queue is full ({queued} jobs queued; the bound is "
-                f"{self.config.max_queued_jobs}).",
-                hint="Wait for queued jobs to finish, cancel some, or raise "
-                "c.DataOps.max_queued_jobs.",
-            )
+            raise self.queue_full(queued)
+        row, entry = self._row(prepared, actor, rerun_of, extra)
+        uow.jobs.insert(**row)
+        uow.audit.add(*entry[:4], **entry[4])
+
+    def insert_many(
+        self, uow: UnitOfWork, items: builtins.list[tuple[PreparedJob, str | None, dict[str, Any]]]
+    ) -> builtins.list[bool]:
+        """Queue prepared jobs, each (prepared, actor, extra fields), in ``uow`` at once and in
+        order, within the queue's bound: True for each queued, False for each refused because
+        the bound was reached (:meth:`queue_full` says why). For a scheduler's burst: one count
+        and one statement per table for all of them."""
+        uow.lock_writes()
+        queued = uow.jobs.count([JobStatus.QUEUED])
+        rows, entries, accepted = [], [], []
+        for prepared, actor, extra in items:
+            if queued >= self.config.max_queued_jobs:
+                accepted.append(False)
+                continue
+            queued += 1
+            row, entry = self._row(prepared, actor, None, extra)
+            rows.append(row)
+            entries.append(entry)
+            accepted.append(True)
+        uow.jobs.insert_many(rows)
+        uow.audit.add_many(entries)
+        return accepted
+
+    def queue_full(self, queued: int | None = None) -> QueueFull:
+        count = f"{queued} jobs queued; " if queued is not None else ""
+        return QueueFull(
+            f"The job queue is full ({count}the bound is {self.config.max_queued_jobs}).",
+            hint="Wait for queued jobs to finish, cancel some, or raise c.DataOps.max_queued_jobs.",
+        )
+
+    def _row(
+        self,
+        prepared: PreparedJob,
+        actor: str | None,
+        rerun_of: str | None,
+        extra: dict[str, Any],
+    ) -> tuple[dict[str, Any], tuple[str, str, str, str | None, dict[str, Any]]]:
+        """A prepared job's row, and its audit entry."""
         now = self.ctx.clock.time()
         fields = prepared.fields
-        uow.jobs.insert(
-            **fields, rerun_of=rerun_of, owner=actor, created_at=now, updated_at=now, **extra
-        )
-        uow.audit.add(
-            "job.rerun" if rerun_of else "job.create",
-            "job",
-            fields["id"],
-            actor,
-            notebook=fields["notebook_path"],
-            parameters=sorted(fields["parameters"]),
-            kernel=fields["kernel_name"],
-            rerun_of=rerun_of,
+        row = {
+            **fields,
+            "rerun_of": rerun_of,
+            "owner": actor,
+            "created_at": now,
+            "updated_at": now,
+            **extra,
+        }
+        detail = {
+            "notebook": fields["notebook_path"],
+            "parameters": sorted(fields["parameters"]),
+            "kernel": fields["kernel_name"],
+            "rerun_of": rerun_of,
             **{k: v for k, v in extra.items() if k == "schedule_id"},
-        )
+        }
+        return row, ("job.rerun" if rerun_of else "job.create", "job", fields["id"], actor, detail)
 
     # -- reading ------------------------------------------------------------------------------
     def get(self, job_id: str) -> Job:

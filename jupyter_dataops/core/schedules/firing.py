@@ -19,6 +19,7 @@ outbox in the store, delivered with retries by :meth:`ScheduleFirer.deliver`).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 from collections.abc import Callable
@@ -27,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import DataOpsError, QueueFull
 from ..jobs.models import TERMINAL_STATUSES, JobStatus
+from ..jobs.service import PrepareCache
 from ..paths import resolve_notebook
 from .cron import CronSchedule
 from .models import FiringOutcome, Notify
@@ -100,13 +102,9 @@ class ScheduleFirer:
         while True:
             with self.ctx.store.unit_of_work(read_only=True) as uow:
                 due = uow.schedules.due(now, self.batch)
-            for row in due:
-                try:
-                    self.fire(row, now)
-                except Exception:  # one schedule's trouble must not stop the others
-                    log.exception("could not fire schedule %s", row.id)
-            if len(due) < self.batch:
-                break
+            handled = self.fire_many(due, now) if due else 0
+            if len(due) < self.batch or handled == 0:
+                break  # all read, or what is left could not be fired (retried next tick)
         self.collect_outcomes()
         with self.ctx.store.unit_of_work(read_only=True) as uow:
             next_due = uow.schedules.next_due()
@@ -127,6 +125,75 @@ class ScheduleFirer:
     def fire(self, row: ScheduleRecord, now: float) -> None:
         """Handle every due time of ``row`` up to ``now``: one run (or none, by policy), the
         others recorded as skipped, and its next due time."""
+        self.fire_many([row], now)
+
+    def fire_many(self, rows: list[ScheduleRecord], now: float) -> int:
+        """Fire ``rows`` (due schedules) together: their notebooks are staged, then their jobs,
+        due times and next due times are written in one transaction, so a burst of schedules
+        due at the same minute costs a few statements, not a few per schedule. Whatever goes
+        wrong in that transaction, each is then fired on its own. Returns how many were
+        handled (their due times recorded)."""
+        plans: list[_Plan] = []
+        for row in rows:
+            try:
+                plan = self._plan(row, now)
+            except Exception:  # one schedule's trouble must not stop the others
+                log.exception("could not fire schedule %s", row.id)
+                continue
+            if plan is not None:
+                plans.append(plan)
+        if not plans:
+            return 0
+        wanting = [p.row.id for p in plans if p.run_at is not None and _policy(p.row) != "allow"]
+        active: dict[str, list[str]] = {}
+        if wanting:
+            with self.ctx.store.unit_of_work(read_only=True) as uow:
+                active = uow.schedules.active_runs_many(wanting)
+        cache = PrepareCache()
+        ready: list[_Plan] = []
+        for plan in plans:
+            if plan.run_at is not None:
+                try:
+                    self._prepare_run(plan, active.get(plan.row.id, []), cache)
+                except Exception:
+                    log.exception("could not fire schedule %s", plan.row.id)
+                    continue
+            ready.append(plan)
+        try:
+            self._commit_many(ready)
+        except Exception as exc:
+            log.warning(
+                "could not record %d firings at once (%s); recording them one by one",
+                len(ready),
+                exc,
+            )
+            for plan in ready:
+                try:
+                    self._commit(plan)
+                except Exception:
+                    log.exception("could not fire schedule %s", plan.row.id)
+                    plan.discard()
+                    plan.done = False
+        handled = [plan for plan in ready if plan.done]
+        queued = sum(1 for plan in handled if plan.kind is FiringOutcome.QUEUED)
+        for plan in handled:
+            if plan.kind is FiringOutcome.MISSED:
+                log.warning(
+                    "schedule %s: the run due at %s was missed: %s",
+                    plan.row.id,
+                    plan.run_at,
+                    plan.reason,
+                )
+        if queued:
+            self.fired += queued
+            if self._on_queued is not None:
+                self._on_queued()
+        return len(handled)
+
+    def _plan(self, row: ScheduleRecord, now: float) -> _Plan | None:
+        """What to do for ``row``'s due times up to ``now``: which one runs (by the misfire
+        policy), which are recorded as skipped and why, and the next due time. None when
+        there is none (the clock went back): its next due time is set again."""
         cron = self.cron(row)
         definition = row.definition
         start = row.last_due_at if row.last_due_at is not None else row.created_at
@@ -136,7 +203,7 @@ class ScheduleFirer:
             with self.ctx.store.unit_of_work() as uow:
                 uow.schedules.update(row.id, expect_version=row.version, next_due_at=next_due)
                 uow.commit()
-            return
+            return None
         grace = float(definition.get("misfire_grace_seconds", 300.0))
         policy = definition.get("misfire_policy", "run_once")
         latest = times[-1]
@@ -166,28 +233,20 @@ class ScheduleFirer:
                     f"{count - len(times)} earlier due times were missed too (not listed).",
                 ),
             )
-        outcome: tuple[FiringOutcome, str | None, PreparedJob | None] = (
-            FiringOutcome.SKIPPED,
-            None,
-            None,
-        )
-        if run_at is not None:
-            outcome = self._prepare_run(row, run_at)
-        self._commit(row, run_at, outcome, skipped, next_due)
+        return _Plan(row=row, run_at=run_at, skipped=skipped, next_due=next_due)
 
-    def _prepare_run(
-        self, row: ScheduleRecord, due: float
-    ) -> tuple[FiringOutcome, str | None, PreparedJob | None]:
+    def _prepare_run(self, plan: _Plan, active: list[str], cache: PrepareCache) -> None:
+        """Decide the run's fate by the concurrency policy and stage its notebook as it is
+        now: ``plan`` becomes queued (with the staged job), skipped or missed (with why)."""
+        row = plan.row
         definition = row.definition
-        policy = definition.get("concurrency_policy", "forbid")
-        with self.ctx.store.unit_of_work(read_only=True) as uow:
-            active = uow.schedules.active_runs(row.id)
+        policy = _policy(row)
         if active and policy == "forbid":
-            return (
-                FiringOutcome.SKIPPED,
-                f"The previous run (job {active[0]}) is still going (concurrency: forbid).",
-                None,
+            plan.kind = FiringOutcome.SKIPPED
+            plan.reason = (
+                f"The previous run (job {active[0]}) is still going (concurrency: forbid)."
             )
+            return
         if active and policy == "replace":
             for job_id in active:
                 try:
@@ -196,7 +255,7 @@ class ScheduleFirer:
                     pass  # it ended meanwhile
         root = Path(row.root_dir)
         try:
-            prepared = self.jobs.prepare(
+            plan.prepared = self.jobs.prepare(
                 # The notebook as it is now, at firing time, staged like any job's.
                 source=resolve_notebook(root, definition["notebook_path"]),
                 root=root,
@@ -207,109 +266,130 @@ class ScheduleFirer:
                 timeout_seconds=definition.get("timeout_seconds"),
                 max_retries=_retries(definition, self.ctx.config),
                 tags=["scheduled"],
+                cache=cache,
             )
         except DataOpsError as exc:
-            return FiringOutcome.MISSED, str(exc), None
-        return FiringOutcome.QUEUED, None, prepared
-
-    def _commit(
-        self,
-        row: ScheduleRecord,
-        run_at: float | None,
-        outcome: tuple[FiringOutcome, str | None, PreparedJob | None],
-        skipped: list[tuple[float, str]],
-        next_due: float,
-    ) -> None:
-        kind, reason, prepared = outcome
-        handled = max([due for due, _ in skipped] + ([run_at] if run_at is not None else []))
-        try:
-            with self.ctx.store.unit_of_work() as uow:
-                uow.lock_writes()
-                current = uow.schedules.find(row.id)
-                if (
-                    current is None
-                    or current.version != row.version
-                    or current.status != row.status
-                    or (current.last_due_at or 0.0) >= handled
-                ):
-                    # Changed, paused, deleted, or fired by another scheduler meanwhile.
-                    raise _Abandon()
-                if prepared is not None and run_at is not None:
-                    try:
-                        self.jobs.insert(
-                            uow,
-                            prepared,
-                            actor=row.owner,
-                            schedule_id=row.id,
-                            schedule_version=row.version,
-                            due_at=run_at,
-                        )
-                    except QueueFull as exc:
-                        kind, reason = FiringOutcome.MISSED, str(exc)
-                        raise _Retry() from None
-                self._record(uow, row, run_at, kind, reason, prepared, skipped)
-                uow.schedules.update(
-                    row.id, expect_version=row.version, last_due_at=handled, next_due_at=next_due
-                )
-                uow.commit()
-        except _Abandon:
-            if prepared is not None:
-                prepared.discard()
+            plan.kind, plan.reason = FiringOutcome.MISSED, str(exc)
             return
-        except _Retry:
-            # The queue was full: the job is not stored, the slot is recorded as missed.
-            if prepared is not None:
-                prepared.discard()
-            prepared = None
-            with self.ctx.store.unit_of_work() as uow:
-                self._record(uow, row, run_at, kind, reason, None, skipped)
-                uow.schedules.update(
-                    row.id, expect_version=row.version, last_due_at=handled, next_due_at=next_due
-                )
-                uow.commit()
-        except BaseException:
-            if prepared is not None:
-                prepared.discard()
-            raise
-        if kind is FiringOutcome.QUEUED:
-            self.fired += 1
-            if self._on_queued is not None:
-                self._on_queued()
-        elif kind is FiringOutcome.MISSED:
-            log.warning("schedule %s: the run due at %s was missed: %s", row.id, run_at, reason)
+        plan.kind = FiringOutcome.QUEUED
 
-    def _record(
-        self,
-        uow: UnitOfWork,
-        row: ScheduleRecord,
-        run_at: float | None,
-        kind: FiringOutcome,
-        reason: str | None,
-        prepared: PreparedJob | None,
-        skipped: list[tuple[float, str]],
-    ) -> None:
+    @staticmethod
+    def _current(plan: _Plan, current: ScheduleRecord | None) -> bool:
+        """Whether ``plan`` still stands: its schedule was not changed, paused, deleted or
+        fired by another scheduler since it was read."""
+        row = plan.row
+        return not (
+            current is None
+            or current.version != row.version
+            or current.status != row.status
+            or (current.last_due_at or 0.0) >= plan.handled
+        )
+
+    def _commit_many(self, plans: list[_Plan]) -> None:
+        """Write ``plans`` in one transaction: the queued jobs (within the queue's bound; those
+        over it are recorded as missed), every due time, and the next due times."""
+        if not plans:
+            return
+        with self.ctx.store.unit_of_work() as uow:
+            uow.lock_writes()
+            current = uow.schedules.find_many([plan.row.id for plan in plans])
+            kept = [plan for plan in plans if self._current(plan, current.get(plan.row.id))]
+            runs = [plan for plan in kept if plan.prepared is not None]
+            accepted = self.jobs.insert_many(
+                uow,
+                [
+                    (
+                        plan.prepared,
+                        plan.row.owner,
+                        {
+                            "schedule_id": plan.row.id,
+                            "schedule_version": plan.row.version,
+                            "due_at": plan.run_at,
+                        },
+                    )
+                    for plan in runs
+                    if plan.prepared is not None
+                ],
+            )
+            refused = [plan for plan, ok in zip(runs, accepted, strict=True) if not ok]
+            for plan in refused:
+                plan.kind, plan.reason = FiringOutcome.MISSED, str(self.jobs.queue_full())
+            uow.schedules.record_firings(
+                [firing for plan in kept for firing in self._firings(plan)]
+            )
+            uow.schedules.advance_many(
+                [(plan.row.id, plan.row.version, plan.handled, plan.next_due) for plan in kept]
+            )
+            uow.commit()
+        for plan in plans:
+            if plan in kept and plan not in refused:
+                plan.done = True
+            else:  # abandoned, or over the queue's bound: its staged files go
+                plan.done = plan in kept
+                plan.discard()
+
+    def _commit(self, plan: _Plan) -> None:
+        """Write one plan in a transaction of its own (after a batch could not be written)."""
+        row = plan.row
+        with self.ctx.store.unit_of_work() as uow:
+            uow.lock_writes()
+            if not self._current(plan, uow.schedules.find(row.id)):
+                plan.discard()
+                return
+            if plan.prepared is not None and plan.run_at is not None:
+                plan.kind, plan.reason = FiringOutcome.QUEUED, None  # as prepared
+                try:
+                    self.jobs.insert(
+                        uow,
+                        plan.prepared,
+                        actor=row.owner,
+                        schedule_id=row.id,
+                        schedule_version=row.version,
+                        due_at=plan.run_at,
+                    )
+                except QueueFull as exc:
+                    plan.kind, plan.reason = FiringOutcome.MISSED, str(exc)
+                    plan.discard()
+            uow.schedules.record_firings(self._firings(plan))
+            uow.schedules.update(
+                row.id,
+                expect_version=row.version,
+                last_due_at=plan.handled,
+                next_due_at=plan.next_due,
+            )
+            uow.commit()
+        plan.done = True
+
+    def _firings(self, plan: _Plan) -> list[dict[str, Any]]:
+        """The rows recording what became of ``plan``'s due times."""
         now = self.ctx.clock.time()
-        for due, why in skipped[-MAX_RECORDED_SKIPS:]:
-            uow.schedules.record_firing(
-                schedule_id=row.id,
-                due_at=due,
-                fired_at=now,
-                version=row.version,
-                outcome=FiringOutcome.SKIPPED.value,
-                reason=why,
+        row = plan.row
+        rows = [
+            {
+                "schedule_id": row.id,
+                "due_at": due,
+                "fired_at": now,
+                "version": row.version,
+                "outcome": FiringOutcome.SKIPPED.value,
+                "job_id": None,
+                "reason": why,
+            }
+            for due, why in plan.skipped[-MAX_RECORDED_SKIPS:]
+        ]
+        if plan.run_at is not None:
+            queued = plan.kind is FiringOutcome.QUEUED and plan.prepared is not None
+            rows.append(
+                {
+                    "schedule_id": row.id,
+                    "due_at": plan.run_at,
+                    "fired_at": now,
+                    "version": row.version,
+                    "outcome": plan.kind.value,
+                    "job_id": plan.prepared.id if queued and plan.prepared else None,
+                    "reason": plan.reason,
+                }
             )
-        if run_at is not None:
-            uow.schedules.record_firing(
-                schedule_id=row.id,
-                due_at=run_at,
-                fired_at=now,
-                version=row.version,
-                outcome=kind.value,
-                job_id=prepared.id
-                if prepared is not None and kind is FiringOutcome.QUEUED
-                else None,
-                reason=reason,
-            )
+        return rows
 
     # -- notifications ------------------------------------------------------------------------
     def collect_outcomes(self) -> int:
@@ -430,12 +510,35 @@ class ScheduleFirer:
         return sent
 
 
-class _Abandon(Exception):
-    pass
+@dataclasses.dataclass(eq=False)
+class _Plan:
+    """One schedule's firing, from its due times to what is written."""
+
+    row: ScheduleRecord
+    run_at: float | None
+    skipped: list[tuple[float, str]]
+    next_due: float
+    kind: FiringOutcome = FiringOutcome.SKIPPED
+    reason: str | None = None
+    prepared: PreparedJob | None = None
+    #: Written: its due times are recorded.
+    done: bool = False
+
+    @property
+    def handled(self) -> float:
+        """The latest due time this firing handles."""
+        run = [self.run_at] if self.run_at is not None else []
+        return max([due for due, _ in self.skipped] + run)
+
+    def discard(self) -> None:
+        """Remove the staged files of a run that was not queued after all."""
+        if self.prepared is not None:
+            self.prepared.discard()
+            self.prepared = None
 
 
-class _Retry(Exception):
-    pass
+def _policy(row: ScheduleRecord) -> str:
+    return str(row.definition.get("concurrency_policy", "forbid"))
 
 
 def _due_times(cron: CronSchedule, start: float, now: float) -> tuple[int, list[float]]:
