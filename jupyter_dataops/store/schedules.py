@@ -95,7 +95,16 @@ class SqlScheduleRepository:
         found: dict[str, ScheduleRecord] = {}
         for start in range(0, len(schedule_ids), 500):  # bounded IN lists
             chunk = schedule_ids[start : start + 500]
-            for row in self.conn.execute(select(SCHEDULES).where(SCHEDULES.c.id.in_(chunk))):
+            rows = self.conn.execute(
+                select(
+                    SCHEDULES.c.id,
+                    SCHEDULES.c.version,
+                    SCHEDULES.c.status,
+                    SCHEDULES.c.last_due_at,
+                    SCHEDULES.c.next_due_at,
+                ).where(SCHEDULES.c.id.in_(chunk))
+            )
+            for row in rows:
                 found[row.id] = cast(ScheduleRecord, row)
         return found
 

@@ -86,6 +86,10 @@ class PrepareCache:
     notebook changed in between is read again. Live for one burst only."""
 
     kernels: dict[str, Any] | None = None
+    #: Per root: its file store, and the jobs folder's key in it.
+    roots: dict[str, tuple[FileStore, str]] = dataclasses.field(default_factory=dict)
+    #: Per (root, notebook path as given): the notebook's resolved path.
+    paths: dict[tuple[str, str], Path] = dataclasses.field(default_factory=dict)
     notebooks: dict[tuple[Any, ...], tuple[dict[str, Any], Any, bytes]] = dataclasses.field(
         default_factory=dict
     )
@@ -353,9 +357,14 @@ class JobService:
         )
         job_id = new_job_id()
         stem = _SAFE_STEM.sub("_", Path(display_path).stem)[:60] or "notebook"
-        jobs_dir = resolve_inside(root, self.config.jobs_dir)
-        files_key = f"{relative_to_root(root, jobs_dir)}/{stem}-{job_id}"
-        files = self.ctx.files(str(root))
+        place = cache.roots.get(str(root)) if cache is not None else None
+        if place is None:
+            jobs_dir = resolve_inside(root, self.config.jobs_dir)
+            place = (self.ctx.files(str(root)), relative_to_root(root, jobs_dir))
+            if cache is not None:
+                cache.roots[str(root)] = place
+        files, jobs_key = place
+        files_key = f"{jobs_key}/{stem}-{job_id}"
         files.write_bytes(f"{files_key}/{INPUT_NAME}", staged)
         return PreparedJob(
             files=files,

@@ -353,6 +353,8 @@ class CronSchedule:
         "_cron",
         "_description",
         "_lock",
+        "_min_interval",
+        "_next",
         "expression",
         "fields",
         "follows_clock",
@@ -373,6 +375,10 @@ class CronSchedule:
         self._cron = croniter(self.fields, 0.0)
         self._lock = threading.Lock()
         self._description: str | None = None
+        # next_after is a pure function of t: a burst of schedules due at the same minute asks
+        # for the same times again and again.
+        self._next: dict[float, float] = {}
+        self._min_interval: float | None = None
 
     def __repr__(self) -> str:
         return f"CronSchedule({self.expression!r}, {self.timezone!r})"
@@ -440,6 +446,16 @@ class CronSchedule:
     def next_after(self, t: float) -> float:
         """The first fire time strictly after POSIX time ``t``."""
         t = _check_time(t)
+        known = self._next.get(t)
+        if known is not None:
+            return known
+        found = self._next_after(t)
+        if len(self._next) >= 4096:
+            self._next.clear()
+        self._next[t] = found
+        return found
+
+    def _next_after(self, t: float) -> float:
         offset = self._offset_at(t)
         # A fall-back within the next hours repeats wall times below t's: start from the lowest.
         lowest = min(offset, *(self._offset_at(t + ahead) for ahead in _LOOKAHEAD))
@@ -502,6 +518,14 @@ class CronSchedule:
         (2024-01-01) over at least a year and at least ``sample`` fire days (at most 28 years,
         the calendar's weekday cycle). Daylight saving is ignored (see the module docstring).
         """
+        if sample == 200 and self._min_interval is not None:
+            return self._min_interval
+        found = self._measure_interval(sample)
+        if sample == 200:
+            self._min_interval = found
+        return found
+
+    def _measure_interval(self, sample: int) -> float:
         expanded = croniter.expand(self.fields)[0]
         minutes = list(range(60)) if expanded[0] == ["*"] else [int(m) for m in expanded[0]]
         hours = list(range(24)) if expanded[1] == ["*"] else [int(h) for h in expanded[1]]
@@ -521,9 +545,17 @@ class CronSchedule:
         return float(min(within, step - span))
 
 
+@functools.lru_cache(maxsize=1024)
+def cron_schedule(expression: str, timezone: str) -> CronSchedule:
+    """``CronSchedule(expression, timezone)``, shared: one is immutable and safe to share
+    between threads, and checking an expression costs a millisecond (a list of schedules, a
+    create, its answer and the firer each need it). Invalid input raises, and is not kept."""
+    return CronSchedule(expression, timezone)
+
+
 def preview(expression: str, timezone: str, now: float, n: int = 5) -> dict[str, Any]:
     """What the run dialog shows: plain words, the next ``n`` fire times and the zone."""
-    schedule = CronSchedule(expression, timezone)
+    schedule = cron_schedule(expression, timezone)
     return {
         "description": schedule.describe(),
         "next_runs": schedule.next_times(now, n),

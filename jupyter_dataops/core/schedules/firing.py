@@ -30,7 +30,7 @@ from ..errors import DataOpsError, QueueFull
 from ..jobs.models import TERMINAL_STATUSES, JobStatus
 from ..jobs.service import PrepareCache
 from ..paths import resolve_notebook
-from .cron import CronSchedule
+from .cron import CronSchedule, cron_schedule
 from .models import FiringOutcome, Notify
 
 if TYPE_CHECKING:
@@ -119,7 +119,7 @@ class ScheduleFirer:
         if cron is None:
             if len(self._crons) > 4096:
                 self._crons.clear()
-            cron = self._crons[key] = CronSchedule(row.cron, row.timezone)
+            cron = self._crons[key] = cron_schedule(row.cron, row.timezone)
         return cron
 
     def fire(self, row: ScheduleRecord, now: float) -> None:
@@ -255,9 +255,13 @@ class ScheduleFirer:
                     pass  # it ended meanwhile
         root = Path(row.root_dir)
         try:
+            where = (row.root_dir, definition["notebook_path"])
+            source = cache.paths.get(where)
+            if source is None:
+                source = cache.paths[where] = resolve_notebook(root, definition["notebook_path"])
             plan.prepared = self.jobs.prepare(
                 # The notebook as it is now, at firing time, staged like any job's.
-                source=resolve_notebook(root, definition["notebook_path"]),
+                source=source,
                 root=root,
                 display_path=definition["notebook_path"],
                 parameters=definition.get("parameters") or {},

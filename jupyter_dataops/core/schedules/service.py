@@ -18,7 +18,7 @@ from ..errors import Conflict, InvalidInput
 from ..notebooks import read_notebook
 from ..paths import relative_to_root, resolve_notebook
 from ..store import Change
-from .cron import CronSchedule, preview
+from .cron import cron_schedule, preview
 from .models import (
     CronPreview,
     Firing,
@@ -99,7 +99,7 @@ class ScheduleService:
             nb,
             display,
         )
-        cron = CronSchedule(definition["cron"], definition["timezone"])
+        cron = cron_schedule(definition["cron"], definition["timezone"])
         minimum = float(self.config.min_schedule_interval)
         if minimum > 0:
             interval = cron.min_interval()
@@ -132,7 +132,7 @@ class ScheduleService:
         root = self.ctx.root
         definition, _ = self.check(request.model_dump(mode="json", exclude={"name"}), root)
         now = self.ctx.clock.time()
-        cron = CronSchedule(definition["cron"], definition["timezone"])
+        cron = cron_schedule(definition["cron"], definition["timezone"])
         schedule_id = new_schedule_id()
         name = request.name or Path(definition["notebook_path"]).stem
         with self.ctx.store.unit_of_work() as uow:
@@ -204,7 +204,7 @@ class ScheduleService:
                 start = row.last_due_at if row.last_due_at is not None else row.created_at
             else:
                 start = max(row.last_due_at or now, now)
-            fields["next_due_at"] = CronSchedule(
+            fields["next_due_at"] = cron_schedule(
                 definition["cron"], definition["timezone"]
             ).next_after(start)
             fields["last_due_at"] = start
@@ -244,7 +244,7 @@ class ScheduleService:
         if row.status == ScheduleStatus.ACTIVE.value:
             raise Conflict(f"Schedule {row.id} is not paused.", hint="Pause it first.")
         now = self.ctx.clock.time()
-        cron = CronSchedule(row.cron, row.timezone)
+        cron = cron_schedule(row.cron, row.timezone)
         with self.ctx.store.unit_of_work() as uow:
             uow.schedules.update(
                 row.id,
@@ -384,7 +384,7 @@ class ScheduleService:
             description=shown["description"],
             timezone=shown["timezone"],
             next_runs=shown["next_runs"],
-            min_interval_seconds=CronSchedule(cron, timezone).min_interval(),
+            min_interval_seconds=cron_schedule(cron, timezone).min_interval(),
         )
 
     # -- rendering ----------------------------------------------------------------------------
@@ -432,7 +432,7 @@ class ScheduleService:
         definition = row.definition
         next_runs: builtins.list[float] = []
         if row.status == ScheduleStatus.ACTIVE.value and row.next_due_at is not None:
-            cron = CronSchedule(row.cron, row.timezone)
+            cron = cron_schedule(row.cron, row.timezone)
             next_runs = [row.next_due_at, *cron.next_times(row.next_due_at, 4)]
         return Schedule(
             **self._common(row, recent, last),
@@ -482,7 +482,7 @@ def _shown_notify(stored: dict[str, Any]) -> Notify:
 @functools.lru_cache(maxsize=1024)
 def _describe(cron: str, timezone: str) -> str:
     try:
-        return CronSchedule(cron, timezone).describe()
+        return cron_schedule(cron, timezone).describe()
     except InvalidInput:  # a zone this machine's database no longer has
         return f"{cron} ({timezone})"
 
