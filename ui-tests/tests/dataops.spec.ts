@@ -43,7 +43,9 @@ async function openDataOps(page: Page): Promise<void> {
   await expect(
     page.locator('#jp-DataOps-sidebar .jp-DataOps-section[data-section="jobs"]')
   ).toBeVisible();
-  await expect(page.locator('.jp-DataOps-panel')).toBeVisible();
+  await expect(
+    page.locator('.jp-DataOps-panel.jp-DataOps-jobsView')
+  ).toBeVisible();
 }
 
 /** Right-click a notebook in the file browser and choose "Run as job…". */
@@ -103,7 +105,7 @@ test.describe('DataOps jobs', () => {
     await expect(dialog).toHaveCount(0);
 
     // The sidebar opens on the new job and follows it to the end.
-    const panel = page.locator('.jp-DataOps-panel');
+    const panel = page.locator('.jp-DataOps-panel.jp-DataOps-jobsView');
     await expect(panel).toBeVisible();
     // Newest first: on a retry, this run's job is the top one for this path.
     const row = panel
@@ -178,7 +180,7 @@ test.describe('DataOps jobs', () => {
     await dialog.locator('.jp-Dialog-button.jp-mod-accept').click();
     await expect(dialog).toHaveCount(0);
 
-    const panel = page.locator('.jp-DataOps-panel');
+    const panel = page.locator('.jp-DataOps-panel.jp-DataOps-jobsView');
     const job = panel
       .locator('.jp-DataOps-job')
       .filter({ hasText: `${tmpPath}/${name}` })
@@ -255,7 +257,7 @@ test.describe('DataOps jobs', () => {
     await expect(dialog.locator('#jp-DataOps-param-pause')).toHaveValue('1.5');
     await dialog.locator('.jp-Dialog-button.jp-mod-accept').click();
 
-    const panel = page.locator('.jp-DataOps-panel');
+    const panel = page.locator('.jp-DataOps-panel.jp-DataOps-jobsView');
     const row = panel
       .locator('.jp-DataOps-job')
       .filter({ hasText: `${tmpPath}/${name}` })
@@ -324,7 +326,7 @@ test.describe('DataOps jobs', () => {
       expect(response.status()).toBe(201);
     }
     await openDataOps(page);
-    const panel = page.locator('.jp-DataOps-panel');
+    const panel = page.locator('.jp-DataOps-panel.jp-DataOps-jobsView');
     await panel.locator('.jp-DataOps-search').fill(`${tmpPath}/${name}`);
     const range = panel.locator('.jp-DataOps-pageText');
     await expect(range).toHaveText(/^1–12 of (about )?12$/);
