@@ -720,3 +720,37 @@ class TestSupervisor:
             return status["running"] and status["pid"] != first["pid"]
 
         await wait_until("a new worker started by the server", another)
+
+
+async def test_a_jupyter_scheduler_job_definition_is_refused_saying_what_to_send(
+    dataops_api, notebooks, notebook_root
+):
+    """A payload from another client: the body jupyter-scheduler's UI sends to create a job
+    definition (its CreateJobDefinition model, 2.x). It is refused in one answer that names what
+    is missing and what is unknown; nothing is stored."""
+    payload = {
+        "input_uri": "sub/train.ipynb",
+        "input_filename": "train.ipynb",
+        "runtime_environment_name": "python3",
+        "runtime_environment_parameters": {},
+        "output_formats": ["ipynb", "html"],
+        "parameters": {"alpha": "0.5"},
+        "tags": [],
+        "name": "train",
+        "output_filename_template": "{{input_filename}}-{{create_time}}",
+        "compute_type": None,
+        "schedule": "0 6 * * *",
+        "timezone": "Europe/Berlin",
+        "package_input_folder": False,
+    }
+    body = assert_error(await dataops_api("POST", "schedules", json=payload), 400, "invalid_input")
+    text = f"{body['message']} {body.get('hint') or ''}"
+    for name in ("notebook_path", "cron", "input_uri", "schedule"):
+        assert name in text, body
+    problems = {e["field"]: e["problem"] for e in body["details"]["errors"]}
+    assert problems["input_uri"] == "not a field here (did you mean notebook_path?)"
+    assert problems["schedule"] == "not a field here (did you mean cron?)"
+    assert problems["runtime_environment_name"] == "not a field here (did you mean kernel_name?)"
+    assert problems["output_formats"] == "not a field here"
+    assert problems["notebook_path"] == "Field required"
+    await nothing_stored(dataops_api, notebook_root)

@@ -150,3 +150,25 @@ async def test_an_unknown_api_path_refuses_unauthenticated_requests(
             error = json.loads(response.body)
             assert error["error"] == "forbidden"  # not "not_found": nothing is told about paths
             assert "unknown" not in error["message"]
+
+
+async def test_a_field_of_another_client_is_named_with_ours(dataops_api, make_notebook):
+    """A job request written for papermill's words (input_path, kernel, a misspelt
+    parameter field): each unknown field is named with the field it stands for here."""
+    make_notebook("other.ipynb", ["1"])
+    response = await dataops_api(
+        "POST",
+        "jobs",
+        json={"input_path": "other.ipynb", "kernel": "python3", "parameterz": {"a": 1}},
+    )
+    assert response.code == 400
+    body = response.json()
+    problems = {e["field"]: e["problem"] for e in body["details"]["errors"]}
+    assert problems == {
+        "notebook_path": "Field required",
+        "input_path": "not a field here (did you mean notebook_path?)",
+        "kernel": "not a field here (did you mean kernel_name?)",
+        "parameterz": "not a field here (did you mean parameters?)",
+    }
+    assert "did you mean notebook_path?" in body["message"]
+    assert (await dataops_api("GET", "jobs")).json()["total"] == 0

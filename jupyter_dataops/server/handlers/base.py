@@ -75,12 +75,53 @@ def bad_request(message: str, *, hint: str | None = None, **details: Any) -> Api
     )
 
 
-def from_validation_error(exc: ValidationError, *, where: str = "body") -> ApiError:
-    """A 400 naming each field and its problem, without echoing the input back."""
+#: Field names other clients send for ours (jupyter-scheduler's job definitions, papermill's and
+#: cron's words), so a payload written for them is told what to send here.
+_FIELD_ALIASES = {
+    "input_uri": "notebook_path",
+    "input_filename": "notebook_path",
+    "input_path": "notebook_path",
+    "notebook": "notebook_path",
+    "path": "notebook_path",
+    "schedule": "cron",
+    "crontab": "cron",
+    "cron_expression": "cron",
+    "tz": "timezone",
+    "runtime_environment_name": "kernel_name",
+    "kernel": "kernel_name",
+    "timeout": "timeout_seconds",
+    "execution_timeout": "timeout_seconds",
+    "retries": "max_retries",
+}
+
+
+def _suggested_field(field: str, model: type[BaseModel] | None) -> str | None:
+    """Our field for ``field``, an unknown one: a known alias, or a close spelling."""
+    import difflib
+
+    fields = list(model.model_fields) if model is not None else []
+    alias = _FIELD_ALIASES.get(field)
+    if alias in fields:
+        return alias
+    close = difflib.get_close_matches(field, fields, n=1, cutoff=0.75)
+    return close[0] if close else None
+
+
+def from_validation_error(
+    exc: ValidationError, *, where: str = "body", model: type[BaseModel] | None = None
+) -> ApiError:
+    """A 400 naming each field and its problem, without echoing the input back. An unknown
+    field is named with ours it stands for, when ``model`` has one."""
     problems = []
     for error in exc.errors(include_url=False, include_input=False, include_context=False):
         field = ".".join(str(part) for part in error["loc"]) or f"({where})"
-        problems.append({"field": field, "problem": error["msg"]})
+        problem = error["msg"]
+        if error["type"] == "extra_forbidden":
+            problem = "not a field here"
+            suggestion = _suggested_field(field, model) if len(error["loc"]) == 1 else None
+            if suggestion is not None:
+                problem += f" (did you mean {suggestion}?)"
+        problems.append({"field": field, "problem": problem})
     summary = "; ".join(f"{p['field']}: {p['problem']}" for p in problems)
     return bad_request(
         f"Invalid request {where}: {summary}.",
@@ -242,7 +283,7 @@ class DataOpsHandler(ExtensionHandlerMixin, APIHandler):
         try:
             return model.model_validate(data)
         except ValidationError as exc:
-            raise from_validation_error(exc) from exc
+            raise from_validation_error(exc, model=model) from exc
 
     def query_value(self, name: str) -> str | None:
         """A query argument given at most once; empty means absent."""
@@ -257,7 +298,7 @@ class DataOpsHandler(ExtensionHandlerMixin, APIHandler):
         try:
             return model.model_validate({k: v for k, v in data.items() if v is not None})
         except ValidationError as exc:
-            raise from_validation_error(exc, where="query") from exc
+            raise from_validation_error(exc, where="query", model=model) from exc
 
     # -- the core -----------------------------------------------------------------------------
     async def call(self, fn: Callable[[Services], T]) -> T:
