@@ -448,9 +448,14 @@ def test_magic_schedule_returns_the_schedule_and_lists_it(ip):
 
     with capture_output() as listed:
         assert shell.run_cell("%dataops schedules list").success
-    header = listed.stdout.splitlines()[0].split()
-    assert header[:4] == ["ID", "NAME", "STATUS", "CRON"]
-    assert made.id in listed.stdout and celled.id in listed.stdout
+    # A table: HTML in a notebook, text where there is no HTML.
+    (shown,) = listed.outputs
+    text = shown.data["text/plain"]
+    assert text.splitlines()[0].split()[:4] == ["ID", "NAME", "STATUS", "CRON"]
+    assert made.id in text and celled.id in text
+    table = shown.data["text/html"]
+    assert table.startswith('<table class="dataops-schedules">') and made.id in table
+    assert "<th>next run</th>" in table and "At 06:00" in table  # its words, on hover
     with capture_output() as as_json:
         shell.run_line_magic("dataops", "schedules list --json")
     assert json.loads(as_json.stdout)["total"] == 2
@@ -461,6 +466,10 @@ def test_magic_schedule_returns_the_schedule_and_lists_it(ip):
     with capture_output() as paused:
         shell.run_line_magic("dataops", f"schedules pause {made.id}")
     assert paused.stdout == f"Paused schedule {made.id}.\n"
+    with capture_output() as again:
+        shell.run_line_magic("dataops", "schedules list --status paused")
+    assert made.id in again.outputs[0].data["text/html"]
+    assert celled.id not in again.outputs[0].data["text/html"]
 
 
 @pytest.mark.parametrize(

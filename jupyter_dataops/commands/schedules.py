@@ -170,7 +170,10 @@ def list_schedules(inv: Invocation) -> tuple[Any, int]:
     except ValidationError as exc:
         raise invalid_input_from(exc, "schedule query") from None
     page = inv.client.list_schedules(query)
-    inv.ui.out(to_json(page) if inv.as_json else format_schedule_table(page))
+    if inv.as_json:
+        inv.ui.out(to_json(page))
+    else:
+        inv.ui.show(page, format_schedule_table(page))
     return page, 0
 
 

@@ -33,7 +33,7 @@ from ..commands import TABLE, Invocation, UsageProblem
 from ..core.errors import DataOpsError
 from ..core.identity import ENV_ACTOR
 from ..core.jobs.models import Job, JobPage
-from ..core.schedules.models import Schedule
+from ..core.schedules.models import Schedule, SchedulePage
 
 
 def _cell_parameters(cell: str) -> list[list[str]]:
@@ -68,10 +68,12 @@ class NotebookUi:
     def show(self, value: Any, text: str) -> None:
         from IPython.display import display
 
-        from .widgets import JobTable
+        from .widgets import JobTable, ScheduleTable
 
         if isinstance(value, JobPage):
             display(JobTable(value))
+        elif isinstance(value, SchedulePage):
+            display(ScheduleTable(value))
         elif isinstance(value, Job):
             print(f"Queued job {value.id} ({value.notebook_path}).")
         else:

@@ -22,7 +22,9 @@ from ..commands.render import (
     progress_bar,
     status_text,
 )
+from ..commands.schedules import SCHEDULE_COLUMNS, format_schedule_table, schedule_row
 from ..core.jobs.models import Job, JobPage, JobStatus, JobSummary
+from ..core.schedules.models import SchedulePage, ScheduleSummary
 
 _BAR_STYLES = {
     JobStatus.COMPLETED: "success",
@@ -184,6 +186,73 @@ class JobTable:
         return (
             f'<table class="dataops-jobs"><thead><tr>{head}</tr></thead>'
             f"<tbody>{''.join(rows)}</tbody></table>{footer}"
+        )
+
+
+#: Colours of a recent outcome in a schedule's sparkline (JupyterLab's success, error, muted).
+SPARK_COLOURS = {
+    "completed": "#388e3c",
+    "failed": "#d32f2f",
+    "cancelled": "#9e9e9e",
+    "running": "#1976d2",
+    "queued": "#90caf9",
+    "skipped": "#bdbdbd",
+    "missed": "#f57c00",
+}
+
+
+def sparkline_svg(recent: list[str]) -> str:
+    """Recent outcomes (oldest first) as small bars, tall for runs that ended, short for due
+    times that did not run; each bar says its outcome on hover."""
+    if not recent:
+        return "-"
+    bars = []
+    for i, outcome in enumerate(recent):
+        height = 14 if outcome in ("completed", "failed", "cancelled", "running") else 6
+        colour = SPARK_COLOURS.get(outcome, "#bdbdbd")
+        bars.append(
+            f'<rect x="{i * 6}" y="{14 - height}" width="4" height="{height}" rx="1" '
+            f'fill="{colour}"><title>{html.escape(outcome)}</title></rect>'
+        )
+    label = html.escape(", ".join(recent), quote=True)
+    return (
+        f'<svg width="{len(recent) * 6 - 2}" height="14" role="img" aria-label="{label}">'
+        f"{''.join(bars)}</svg>"
+    )
+
+
+class ScheduleTable:
+    """A page of schedules: an HTML table with sparklines in a notebook, text in a terminal."""
+
+    def __init__(self, page: SchedulePage) -> None:
+        self.page = page
+
+    @property
+    def schedules(self) -> list[ScheduleSummary]:
+        return self.page.items
+
+    def __repr__(self) -> str:
+        return format_schedule_table(self.page)
+
+    def _repr_html_(self) -> str:
+        if not self.page.items:
+            return f"<p>{html.escape(format_schedule_table(self.page))}</p>"
+        head = "".join(f"<th>{c}</th>" for c in SCHEDULE_COLUMNS)
+        rows = []
+        for item in self.page.items:
+            cells = {c: html.escape(v) for c, v in schedule_row(item).items()}
+            cells["recent"] = sparkline_svg(item.recent)
+            tds = "".join(f"<td>{cells[c]}</td>" for c in SCHEDULE_COLUMNS)
+            rows.append(f'<tr title="{html.escape(item.description, quote=True)}">{tds}</tr>')
+        more = ""
+        if self.page.next_cursor:
+            more = (
+                f"<p>{len(self.page.items)} of {self.page.total}; next page: "
+                f"<code>--cursor {html.escape(self.page.next_cursor)}</code></p>"
+            )
+        return (
+            f'<table class="dataops-schedules"><thead><tr>{head}</tr></thead>'
+            f"<tbody>{''.join(rows)}</tbody></table>{more}"
         )
 
 
