@@ -47,3 +47,24 @@ async def test_a_read_only_user_can_read_but_not_run_or_change(dataops_api, make
     response = await dataops_api("POST", "no", "such", "route", json={})
     assert response.code == 403, response
     assert response.json()["error"] == "forbidden"
+
+
+async def test_a_read_only_user_can_look_at_schedules_but_not_make_or_change_them(
+    dataops_api, make_notebook
+):
+    make_notebook("nb.ipynb", ["1"])
+    assert (await dataops_api("GET", "schedules")).json()["total"] == 0
+    preview = await dataops_api("GET", "schedules", "preview", params={"cron": "@daily"})
+    assert preview.code == 200, preview
+    for method, path, body in (
+        ("POST", ("schedules",), {"notebook_path": "nb.ipynb", "cron": "@daily"}),
+        ("PATCH", ("schedules", "abcd1234"), {"name": "x"}),
+        ("POST", ("schedules", "abcd1234", "pause"), None),
+        ("POST", ("schedules", "abcd1234", "resume"), None),
+        ("POST", ("schedules", "abcd1234", "run"), {}),
+        ("DELETE", ("schedules", "abcd1234"), None),
+    ):
+        response = await dataops_api(method, *path, json=body)
+        assert response.code == 403, (method, path, response)
+        assert response.json()["error"] == "forbidden"
+    assert (await dataops_api("GET", "schedules")).json()["total"] == 0
