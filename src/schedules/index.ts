@@ -9,7 +9,7 @@ export * from './definition';
 export * from './model';
 export { ScheduleCommandIDs } from './commands';
 export { ScheduleFields, useCronPreview } from './form';
-export { ScheduledFailureNotifier } from './notify';
+export { ScheduledRunNotifier } from './notify';
 export { Sparkline } from './sparkline';
 export { SchedulesSection, matchesScheduleQuery } from './section';
 export { confirmDelete, openEditDialog, openRunNowDialog } from './dialogs';

@@ -15,7 +15,7 @@ import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 
 import { DataOpsClient, errorText } from '../api';
 import { CommandIDs } from '../jobs/commands';
-import { stripAnsi } from '../jobs/format';
+import { formatDuration, stripAnsi } from '../jobs/format';
 import {
   announceSchedule,
   currentNotebookPath,
@@ -30,7 +30,7 @@ import { ScheduleCommandIDs } from './commands';
 import { confirmDelete, openEditDialog, openRunNowDialog } from './dialogs';
 import { scheduleIcon } from './icons';
 import { SchedulesModel } from './model';
-import { ScheduledFailureNotifier } from './notify';
+import { ScheduledRunNotifier } from './notify';
 import { createScheduleRefreshButton, SchedulesSection } from './section';
 import { Schedule } from './types';
 
@@ -71,9 +71,14 @@ export const schedulesModelPlugin: JupyterFrontEndPlugin<ISchedulesModel> = {
     const model = new SchedulesModel({ client: new SchedulesClient(api) });
     const { commands } = app;
 
-    const notifier = new ScheduledFailureNotifier({
+    const notifier = new ScheduledRunNotifier({
       fetchJob: id => jobs.fetchJob(id),
-      notify: job => notifyFailure(job)
+      notify: job => notifyFailure(job),
+      fetchSchedule: async id =>
+        model.getSchedule(id) ?? (await model.fetchSchedule(id)),
+      notifySuccess: (job, schedule) => notifySuccess(job, schedule),
+      // Completed jobs are looked up only while there are schedules.
+      watching: () => !model.collection.ready || model.collection.total > 0
     });
     app.serviceManager.events.stream.connect((_, event) => {
       model.handleEvent(event);
@@ -87,7 +92,28 @@ export const schedulesModelPlugin: JupyterFrontEndPlugin<ISchedulesModel> = {
       const reason = job.error
         ? `${job.error.ename}: ${stripAnsi(job.error.evalue)}`
         : trans.__('no error reported');
-      const actions = [];
+      Notification.error(
+        trans.__('Scheduled run of “%1” failed: %2', name, reason),
+        { autoClose: 15000, actions: runActions(job) }
+      );
+    }
+
+    /** "Scheduled run of X completed", when its schedule asks for successes. */
+    function notifySuccess(job: Job, schedule: Schedule): void {
+      const took =
+        job.started_at !== null && job.finished_at !== null
+          ? ` (${formatDuration(job.finished_at - job.started_at, trans)})`
+          : '';
+      Notification.success(
+        trans.__('Scheduled run of “%1” completed%2.', schedule.name, took),
+        { autoClose: 8000, actions: runActions(job) }
+      );
+    }
+
+    /** Show the run, show its schedule. */
+    function runActions(job: Job): Notification.IAction[] {
+      const scheduleId = job.schedule_id!;
+      const actions: Notification.IAction[] = [];
       if (commands.hasCommand(CommandIDs.openPanel)) {
         actions.push({
           label: trans.__('Show run'),
@@ -104,10 +130,7 @@ export const schedulesModelPlugin: JupyterFrontEndPlugin<ISchedulesModel> = {
             })
         });
       }
-      Notification.error(
-        trans.__('Scheduled run of “%1” failed: %2', name, reason),
-        { autoClose: 15000, actions }
-      );
+      return actions;
     }
     return model;
   }

@@ -92,6 +92,8 @@ test.describe('DataOps schedules', () => {
     );
     await expect(dialog.locator('.jp-DataOps-nextRuns li')).not.toHaveCount(0);
     await dialog.locator('#jp-DataOps-param-alpha').fill('0.3');
+    // Successes are announced too (in JupyterLab's notification area).
+    await dialog.locator('#jp-DataOps-notifySuccess').check();
     await expect(create).toBeEnabled();
     await shot(page, 's02-schedule-dialog');
     await create.click();
@@ -120,6 +122,12 @@ test.describe('DataOps schedules', () => {
     await expect(runs.first()).toHaveAttribute('data-status', 'completed', {
       timeout: 150000
     });
+    await expect(
+      page
+        .locator('.jp-toast-message')
+        .filter({ hasText: 'Scheduled run of “nightly” completed' })
+        .first()
+    ).toBeVisible();
     await shot(page, 's04-fired-run');
 
     // Pausing first, so that no due time adds a run while we count them.
