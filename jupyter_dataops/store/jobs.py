@@ -3,8 +3,6 @@ writes once per cell and the list is read by every open sidebar, so each stateme
 
 from __future__ import annotations
 
-import base64
-import json
 import time
 from collections.abc import Iterable, Sequence
 from typing import Any, cast
@@ -24,10 +22,12 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 
-from ..core.errors import InvalidInput, NotFound
+from ..core.errors import InvalidInput
 from ..core.jobs.models import ALLOWED_TRANSITIONS, JobQuery, JobStatus
 from ..core.jobs.repository import JobRecord
 from .changes import SqlChangeLog
+from .cursors import pack_cursor, unpack_cursor
+from .ids import get_by_id_or_prefix
 from .orm import NOT_YET, JobRow
 
 JOBS: Table = JobRow.__table__  # type: ignore[assignment]
@@ -61,18 +61,14 @@ def encode_cursor(query: JobQuery, row: Any, direction: str) -> str:
     value = getattr(row, query.sort)
     if query.sort in EXPRESSION_SORTS and value is None:
         value = 1e300
-    data = {"s": query.sort, "o": query.order, "v": value, "i": row.id, "d": direction}
-    return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
+    return pack_cursor(query.sort, query.order, value, row.id, direction)
 
 
 def decode_cursor(query: JobQuery) -> tuple[Any, str, str] | None:
     if not query.cursor:
         return None
     try:
-        text = query.cursor + "=" * (-len(query.cursor) % 4)
-        data = json.loads(base64.urlsafe_b64decode(text.encode()))
-        value, job_id, direction = data["v"], str(data["i"]), data["d"]
-        same = data["s"] == query.sort and data["o"] == query.order
+        value, job_id, direction, same = unpack_cursor(query.cursor, query.sort, query.order)
     except (ValueError, KeyError, TypeError):
         raise InvalidInput(
             "The cursor is not one this server made.",
@@ -296,24 +292,12 @@ class SqlJobRepository:
         )
 
     def get(self, job_id: str) -> JobRecord:
-        if not job_id or not isinstance(job_id, str):
-            raise InvalidInput("A job id is required.")
-        row = self.find(job_id)
-        if row is not None:
-            return row
-        if 4 <= len(job_id) <= 32 and job_id.isascii() and job_id.isalnum():
-            matches = self.conn.execute(
-                select(JOBS).where(JOBS.c.id.startswith(job_id)).limit(2)
-            ).all()
-            if len(matches) == 1:
-                return cast(JobRecord, matches[0])
-            if len(matches) > 1:
-                raise InvalidInput(
-                    f"The job id prefix {job_id!r} matches several jobs.",
-                    hint="Give more characters of the id.",
-                )
-        shown = job_id if len(job_id) <= 64 else job_id[:61] + "..."
-        raise NotFound(f"No job with id {shown!r}.", hint="List jobs with `dataops jobs list`.")
+        return cast(
+            JobRecord,
+            get_by_id_or_prefix(
+                self.conn, JOBS, job_id, noun="job", plural="jobs", listing="dataops jobs list"
+            ),
+        )
 
     def many(self, ids: Iterable[str]) -> list[JobRecord]:
         wanted = list(dict.fromkeys(ids))

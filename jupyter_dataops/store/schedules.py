@@ -4,8 +4,6 @@ records a ``schedule`` change in the same transaction."""
 
 from __future__ import annotations
 
-import base64
-import json
 import time
 from collections.abc import Iterable
 from typing import Any, cast
@@ -15,10 +13,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 
-from ..core.errors import InvalidInput, NotFound
+from ..core.errors import InvalidInput
 from ..core.schedules.models import ScheduleQuery, ScheduleStatus
 from ..core.schedules.repository import FiringRecord, ScheduleRecord
 from .changes import SqlChangeLog
+from .cursors import pack_cursor, unpack_cursor
+from .ids import get_by_id_or_prefix
 from .orm import (
     NOT_YET,
     FiringRow,
@@ -132,25 +132,16 @@ class SqlScheduleRepository:
 
     def get(self, schedule_id: str) -> ScheduleRecord:
         """By id, or a unique prefix of at least 4 characters."""
-        if not schedule_id or not isinstance(schedule_id, str):
-            raise InvalidInput("A schedule id is required.")
-        row = self.find(schedule_id)
-        if row is not None:
-            return row
-        if 4 <= len(schedule_id) <= 32 and schedule_id.isascii() and schedule_id.isalnum():
-            matches = self.conn.execute(
-                select(SCHEDULES).where(SCHEDULES.c.id.startswith(schedule_id)).limit(2)
-            ).all()
-            if len(matches) == 1:
-                return cast(ScheduleRecord, matches[0])
-            if len(matches) > 1:
-                raise InvalidInput(
-                    f"The schedule id prefix {schedule_id!r} matches several schedules.",
-                    hint="Give more characters of the id.",
-                )
-        shown = schedule_id if len(schedule_id) <= 64 else schedule_id[:61] + "..."
-        raise NotFound(
-            f"No schedule with id {shown!r}.", hint="List schedules with `dataops schedules list`."
+        return cast(
+            ScheduleRecord,
+            get_by_id_or_prefix(
+                self.conn,
+                SCHEDULES,
+                schedule_id,
+                noun="schedule",
+                plural="schedules",
+                listing="dataops schedules list",
+            ),
         )
 
     def insert_version(self, **fields: Any) -> None:
@@ -438,18 +429,14 @@ def _encode(query: ScheduleQuery, row: Any, direction: str) -> str:
     ]
     if query.sort == "next_run_at" and value is None:
         value = 1e300
-    data = {"s": query.sort, "o": query.order, "v": value, "i": row.id, "d": direction}
-    return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
+    return pack_cursor(query.sort, query.order, value, row.id, direction)
 
 
 def _decode(query: ScheduleQuery) -> tuple[Any, str, str] | None:
     if not query.cursor:
         return None
     try:
-        text = query.cursor + "=" * (-len(query.cursor) % 4)
-        data = json.loads(base64.urlsafe_b64decode(text.encode()))
-        value, last_id, direction = data["v"], str(data["i"]), data["d"]
-        same = data["s"] == query.sort and data["o"] == query.order
+        value, last_id, direction, same = unpack_cursor(query.cursor, query.sort, query.order)
     except (ValueError, KeyError, TypeError):
         raise InvalidInput(_BAD_CURSOR, hint="Use next_cursor or prev_cursor of a page.") from None
     wanted = str if query.sort == "name" else (int, float)

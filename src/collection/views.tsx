@@ -3,9 +3,11 @@
  * that re-renders on a model's signals.
  */
 import { TranslationBundle } from '@jupyterlab/translation';
+import { ReactWidget, refreshIcon } from '@jupyterlab/ui-components';
 import { ISignal } from '@lumino/signaling';
 import * as React from 'react';
 
+import { errorText } from '../api';
 import { ICollectionModel, ICollectionQuery } from './model';
 
 /** Re-render the calling component whenever one of the signals is emitted. */
@@ -143,4 +145,95 @@ export function CollectionError<TItem, TQuery extends ICollectionQuery>(props: {
       </button>
     </div>
   );
+}
+
+/**
+ * The refresh button of a section heading: it asks the collection again and
+ * spins while it loads.
+ */
+function RefreshButton<TItem, TQuery extends ICollectionQuery>(props: {
+  collection: ICollectionModel<TItem, TQuery>;
+  label: string;
+}): JSX.Element {
+  const { collection, label } = props;
+  useSignals(collection.changed);
+  return (
+    <button
+      className="jp-DataOps-iconButton jp-DataOps-refresh"
+      title={label}
+      aria-label={label}
+      onClick={event => {
+        // The heading toggles the section on click; this click is not for it.
+        event.stopPropagation();
+        void collection.refresh();
+      }}
+      onKeyDown={event => {
+        // Nor are Enter and Space, which the heading also takes.
+        if (event.key === 'Enter' || event.key === ' ') {
+          event.stopPropagation();
+        }
+      }}
+    >
+      <refreshIcon.react
+        tag="span"
+        className={collection.loading ? 'jp-DataOps-spin' : ''}
+      />
+    </button>
+  );
+}
+
+/** A widget for a section heading's refresh button. */
+export function createRefreshButton<TItem, TQuery extends ICollectionQuery>(
+  collection: ICollectionModel<TItem, TQuery>,
+  label: string
+): ReactWidget {
+  const widget = ReactWidget.create(
+    <RefreshButton collection={collection} label={label} />
+  );
+  widget.addClass('jp-DataOps-toolbarItem');
+  return widget;
+}
+
+/** Why something could not be loaded, as the views show it. */
+export type LoadProblem = { message: string; hint: string | null };
+
+/**
+ * One item of a collection in full (a job, a schedule), kept live: what is
+ * cached now, then what `fetch` answers, then every `changed` emission for
+ * it. Returns the item (null until known) and why it could not be loaded.
+ */
+export function useLiveItem<T extends { id: string }>(
+  id: string,
+  cached: T | undefined,
+  fetch: (id: string) => Promise<T | null>,
+  changed: ISignal<unknown, T>
+): [T | null, LoadProblem | null] {
+  const [item, setItem] = React.useState<T | null>(cached ?? null);
+  const [problem, setProblem] = React.useState<LoadProblem | null>(null);
+  React.useEffect(() => {
+    let cancelled = false;
+    fetch(id)
+      .then(fetched => {
+        if (!cancelled && fetched) {
+          setItem(fetched);
+          setProblem(null);
+        }
+      })
+      .catch(reason => {
+        if (!cancelled) {
+          setProblem(errorText(reason));
+        }
+      });
+    const onChanged = (_: unknown, value: T) => {
+      if (value.id === id) {
+        setItem(value);
+      }
+    };
+    changed.connect(onChanged);
+    return () => {
+      cancelled = true;
+      changed.disconnect(onChanged);
+    };
+  }, [id, fetch, changed]);
+  return [item, problem];
 }

@@ -4,7 +4,7 @@
  */
 import * as React from 'react';
 
-import { errorText } from '../api';
+import { useLiveItem } from '../collection';
 import { ScheduleCommandIDs } from '../schedules/commands';
 import { IJobAction } from '../tokens';
 import {
@@ -28,38 +28,16 @@ export function JobDetail(
 ): JSX.Element {
   const { model, summary, trans, now } = props;
   const id = summary.id;
-  const [job, setJob] = React.useState<Job | null>(model.getJob(id) ?? null);
-  const [loadError, setLoadError] = React.useState<{
-    message: string;
-    hint: string | null;
-  } | null>(null);
-
-  React.useEffect(() => {
-    let cancelled = false;
-    model
-      .fetchJob(id)
-      .then(fetched => {
-        if (!cancelled && fetched) {
-          setJob(fetched);
-          setLoadError(null);
-        }
-      })
-      .catch(reason => {
-        if (!cancelled) {
-          setLoadError(errorText(reason));
-        }
-      });
-    const onJob = (_: unknown, changed: Job) => {
-      if (changed.id === id) {
-        setJob(changed);
-      }
-    };
-    model.jobChanged.connect(onJob);
-    return () => {
-      cancelled = true;
-      model.jobChanged.disconnect(onJob);
-    };
-  }, [model, id]);
+  const fetchJob = React.useCallback(
+    (wanted: string) => model.fetchJob(wanted),
+    [model]
+  );
+  const [job, loadError] = useLiveItem(
+    id,
+    model.getJob(id),
+    fetchJob,
+    model.jobChanged
+  );
 
   const live = job ? withSummary(job, summary) : null;
   const duration = jobDuration(summary, now);

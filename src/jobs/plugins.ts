@@ -26,6 +26,7 @@ import {
 import { ITranslator, TranslationBundle } from '@jupyterlab/translation';
 import { DisposableDelegate, IDisposable } from '@lumino/disposable';
 
+import { createRefreshButton } from '../collection';
 import { DataOpsClient, errorText } from '../api';
 import { dataOpsIcon } from '../icons';
 import { ScheduleCommandIDs } from '../schedules/commands';
@@ -37,7 +38,7 @@ import { addJobActions } from './actions';
 import { JobsModel } from './model';
 import { openRunDialog, RunDialogResult } from './runDialog';
 import { CommandIDs } from './commands';
-import { createRefreshButton, JobsSection } from './section';
+import { JobsSection } from './section';
 import { Schedule } from '../schedules/types';
 import { isTerminal, Job } from './types';
 import { createHtmlWidget, createLogsWidget } from './viewers';
@@ -114,7 +115,15 @@ export const jobsSectionPlugin: JupyterFrontEndPlugin<void> = {
       caption: trans.__('Notebooks run as jobs'),
       rank: 100,
       content: section,
-      toolbar: [{ name: 'refresh', widget: createRefreshButton(model, trans) }]
+      toolbar: [
+        {
+          name: 'refresh',
+          widget: createRefreshButton(
+            model.collection,
+            trans.__('Refresh the job list')
+          )
+        }
+      ]
     });
 
     commands.addCommand(CommandIDs.openPanel, {

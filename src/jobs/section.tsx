@@ -3,7 +3,7 @@
  * and each job's detail.
  */
 import { TranslationBundle } from '@jupyterlab/translation';
-import { ReactWidget, refreshIcon } from '@jupyterlab/ui-components';
+import { ReactWidget } from '@jupyterlab/ui-components';
 import { CommandRegistry } from '@lumino/commands';
 import { ISignal, Signal } from '@lumino/signaling';
 import * as React from 'react';
@@ -435,50 +435,6 @@ function JobRow(
       {expanded && <JobDetail {...props} summary={job} />}
     </li>
   );
-}
-
-/** The refresh button of the section's heading, spinning while the list loads. */
-function RefreshButton(props: {
-  model: IJobsModel;
-  trans: TranslationBundle;
-}): JSX.Element {
-  const { model, trans } = props;
-  useSignals(model.collection.changed);
-  return (
-    <button
-      className="jp-DataOps-iconButton jp-DataOps-refresh"
-      title={trans.__('Refresh the job list')}
-      aria-label={trans.__('Refresh the job list')}
-      onClick={event => {
-        // The heading toggles the section on click; this click is not for it.
-        event.stopPropagation();
-        void model.refresh();
-      }}
-      onKeyDown={event => {
-        // Nor are Enter and Space, which the heading also takes.
-        if (event.key === 'Enter' || event.key === ' ') {
-          event.stopPropagation();
-        }
-      }}
-    >
-      <refreshIcon.react
-        tag="span"
-        className={model.collection.loading ? 'jp-DataOps-spin' : ''}
-      />
-    </button>
-  );
-}
-
-/** A widget for the section heading's refresh button. */
-export function createRefreshButton(
-  model: IJobsModel,
-  trans: TranslationBundle
-): ReactWidget {
-  const widget = ReactWidget.create(
-    <RefreshButton model={model} trans={trans} />
-  );
-  widget.addClass('jp-DataOps-toolbarItem');
-  return widget;
 }
 
 /** The Jobs section's body: the view, and which job's detail is open. */

@@ -7,7 +7,12 @@ import { TranslationBundle } from '@jupyterlab/translation';
 import * as React from 'react';
 
 import { errorText } from '../api';
-import { ICollectionModel, useSignals } from '../collection';
+import {
+  ICollectionModel,
+  LoadProblem,
+  useLiveItem,
+  useSignals
+} from '../collection';
 import { CommandIDs } from '../jobs/commands';
 import {
   formatDuration,
@@ -29,45 +34,22 @@ import { Firing, Schedule, ScheduleSummary } from './types';
 /** How many firings the detail lists. */
 export const FIRINGS_SHOWN = 10;
 
-type Problem = { message: string; hint: string | null };
-
 /** The detail of a schedule, under its row. */
 export function ScheduleDetail(
   props: ISchedulesViewProps & { summary: ScheduleSummary; now: number }
 ): JSX.Element {
   const { model, summary, trans, now } = props;
   const id = summary.id;
-  const [schedule, setSchedule] = React.useState<Schedule | null>(
-    model.getSchedule(id) ?? null
+  const fetchSchedule = React.useCallback(
+    (wanted: string) => model.fetchSchedule(wanted),
+    [model]
   );
-  const [loadError, setLoadError] = React.useState<Problem | null>(null);
-
-  React.useEffect(() => {
-    let cancelled = false;
-    model
-      .fetchSchedule(id)
-      .then(fetched => {
-        if (!cancelled && fetched) {
-          setSchedule(fetched);
-          setLoadError(null);
-        }
-      })
-      .catch(reason => {
-        if (!cancelled) {
-          setLoadError(errorText(reason));
-        }
-      });
-    const onSchedule = (_: unknown, changed: Schedule) => {
-      if (changed.id === id) {
-        setSchedule(changed);
-      }
-    };
-    model.scheduleChanged.connect(onSchedule);
-    return () => {
-      cancelled = true;
-      model.scheduleChanged.disconnect(onSchedule);
-    };
-  }, [model, id]);
+  const [schedule, loadError] = useLiveItem(
+    id,
+    model.getSchedule(id),
+    fetchSchedule,
+    model.scheduleChanged
+  );
 
   const live = schedule ? withScheduleSummary(schedule, summary) : null;
   return (
@@ -353,7 +335,7 @@ function Firings(
   const { model, commands, summary, trans } = props;
   const id = summary.id;
   const [firings, setFirings] = React.useState<Firing[] | null>(null);
-  const [error, setError] = React.useState<Problem | null>(null);
+  const [error, setError] = React.useState<LoadProblem | null>(null);
   const fired = JSON.stringify([
     summary.next_run_at,
     summary.recent,

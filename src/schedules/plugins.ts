@@ -13,6 +13,7 @@ import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
 import { INotebookTracker } from '@jupyterlab/notebook';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 
+import { createRefreshButton } from '../collection';
 import { DataOpsClient, errorText } from '../api';
 import { CommandIDs } from '../jobs/commands';
 import { formatDuration, stripAnsi } from '../jobs/format';
@@ -31,7 +32,7 @@ import { confirmDelete, openEditDialog, openRunNowDialog } from './dialogs';
 import { scheduleIcon } from './icons';
 import { SchedulesModel } from './model';
 import { ScheduledRunNotifier } from './notify';
-import { createScheduleRefreshButton, SchedulesSection } from './section';
+import { SchedulesSection } from './section';
 import { Schedule } from './types';
 
 /** The id of the Schedules section in the DataOps sidebar. */
@@ -170,7 +171,13 @@ export const schedulesSectionPlugin: JupyterFrontEndPlugin<void> = {
       icon: scheduleIcon,
       content: section,
       toolbar: [
-        { name: 'refresh', widget: createScheduleRefreshButton(model, trans) }
+        {
+          name: 'refresh',
+          widget: createRefreshButton(
+            model.collection,
+            trans.__('Refresh the schedule list')
+          )
+        }
       ]
     });
     model.scheduleRemoved.connect((_, id) => {

@@ -4,7 +4,7 @@
  * and each schedule's detail.
  */
 import { TranslationBundle } from '@jupyterlab/translation';
-import { ReactWidget, refreshIcon } from '@jupyterlab/ui-components';
+import { ReactWidget } from '@jupyterlab/ui-components';
 import { CommandRegistry } from '@lumino/commands';
 import { ISignal, Signal } from '@lumino/signaling';
 import * as React from 'react';
@@ -377,48 +377,6 @@ function ScheduleRow(
       {expanded && <ScheduleDetail {...props} summary={schedule} />}
     </li>
   );
-}
-
-/** The refresh button of the section's heading, spinning while the list loads. */
-function RefreshButton(props: {
-  model: ISchedulesModel;
-  trans: TranslationBundle;
-}): JSX.Element {
-  const { model, trans } = props;
-  useSignals(model.collection.changed);
-  return (
-    <button
-      className="jp-DataOps-iconButton jp-DataOps-refresh"
-      title={trans.__('Refresh the schedule list')}
-      aria-label={trans.__('Refresh the schedule list')}
-      onClick={event => {
-        event.stopPropagation();
-        void model.refresh();
-      }}
-      onKeyDown={event => {
-        if (event.key === 'Enter' || event.key === ' ') {
-          event.stopPropagation();
-        }
-      }}
-    >
-      <refreshIcon.react
-        tag="span"
-        className={model.collection.loading ? 'jp-DataOps-spin' : ''}
-      />
-    </button>
-  );
-}
-
-/** A widget for the section heading's refresh button. */
-export function createScheduleRefreshButton(
-  model: ISchedulesModel,
-  trans: TranslationBundle
-): ReactWidget {
-  const widget = ReactWidget.create(
-    <RefreshButton model={model} trans={trans} />
-  );
-  widget.addClass('jp-DataOps-toolbarItem');
-  return widget;
 }
 
 /** The Schedules section's body: the view, and which schedule's detail is open. */

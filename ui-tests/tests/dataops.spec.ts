@@ -8,35 +8,8 @@
  */
 import { expect, test } from '@jupyterlab/galata';
 import { Page } from '@playwright/test';
-import * as path from 'path';
 
-const SCREENSHOTS = path.join(__dirname, '..', 'test-results', 'screenshots');
-
-function notebook(cells: { source: string; tags?: string[] }[]): string {
-  return JSON.stringify({
-    cells: cells.map(cell => ({
-      cell_type: 'code',
-      execution_count: null,
-      metadata: cell.tags ? { tags: cell.tags } : {},
-      outputs: [],
-      source: cell.source
-    })),
-    metadata: {
-      kernelspec: {
-        display_name: 'Python 3 (ipykernel)',
-        language: 'python',
-        name: 'python3'
-      },
-      language_info: { name: 'python' }
-    },
-    nbformat: 4,
-    nbformat_minor: 5
-  });
-}
-
-async function shot(page: Page, name: string): Promise<void> {
-  await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`) });
-}
+import { notebook, shot } from './helpers';
 
 async function openDataOps(page: Page): Promise<void> {
   await page.sidebar.openTab('jp-DataOps-sidebar');

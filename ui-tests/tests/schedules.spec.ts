@@ -9,36 +9,8 @@
  * (c.DataOps.min_schedule_interval = 0 in jupyter_server_test_config.py).
  */
 import { expect, test } from '@jupyterlab/galata';
-import { Page } from '@playwright/test';
-import * as path from 'path';
 
-const SCREENSHOTS = path.join(__dirname, '..', 'test-results', 'screenshots');
-
-function notebook(cells: { source: string; tags?: string[] }[]): string {
-  return JSON.stringify({
-    cells: cells.map(cell => ({
-      cell_type: 'code',
-      execution_count: null,
-      metadata: cell.tags ? { tags: cell.tags } : {},
-      outputs: [],
-      source: cell.source
-    })),
-    metadata: {
-      kernelspec: {
-        display_name: 'Python 3 (ipykernel)',
-        language: 'python',
-        name: 'python3'
-      },
-      language_info: { name: 'python' }
-    },
-    nbformat: 4,
-    nbformat_minor: 5
-  });
-}
-
-async function shot(page: Page, name: string): Promise<void> {
-  await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`) });
-}
+import { notebook, shot } from './helpers';
 
 test.use({ autoGoto: true });
 
