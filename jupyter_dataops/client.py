@@ -37,6 +37,17 @@ from .core.schedules.models import (
     ScheduleRunNow,
     ScheduleUpdate,
 )
+from .core.snapshots.models import (
+    Lineage,
+    RestoreResult,
+    Snapshot,
+    SnapshotCreate,
+    SnapshotDiff,
+    SnapshotPage,
+    SnapshotQuery,
+    SnapshotRestore,
+    WorkspaceStatus,
+)
 
 if TYPE_CHECKING:
     from .services import Services
@@ -70,6 +81,15 @@ class Client(Protocol):
     def delete_schedule(self, schedule_id: str, *, delete_runs: bool = False) -> None: ...
     def schedule_firings(self, schedule_id: str, limit: int = 100) -> list[Firing]: ...
     def preview_schedule(self, cron: str, timezone: str) -> CronPreview: ...
+    def create_snapshot(self, request: SnapshotCreate) -> Snapshot: ...
+    def list_snapshots(self, query: SnapshotQuery) -> SnapshotPage: ...
+    def get_snapshot(self, snapshot_id: str) -> Snapshot: ...
+    def diff_snapshots(self, a: str, b: str | None) -> SnapshotDiff: ...
+    def restore_snapshot(self, snapshot_id: str, request: SnapshotRestore) -> RestoreResult: ...
+    def push_snapshot(self, snapshot_id: str) -> Snapshot: ...
+    def snapshot_workspace(self) -> WorkspaceStatus: ...
+    def init_snapshot_workspace(self) -> WorkspaceStatus: ...
+    def lineage(self, thing_id: str) -> Lineage: ...
 
     def wait_for_job(
         self,
@@ -147,6 +167,33 @@ class LocalClient:
 
     def preview_schedule(self, cron: str, timezone: str) -> CronPreview:
         return self.services.schedules.preview(cron, timezone)
+
+    def create_snapshot(self, request: SnapshotCreate) -> Snapshot:
+        return self.services.snapshots.create(request, actor=self._actor)
+
+    def list_snapshots(self, query: SnapshotQuery) -> SnapshotPage:
+        return self.services.snapshots.list(query)
+
+    def get_snapshot(self, snapshot_id: str) -> Snapshot:
+        return self.services.snapshots.get(snapshot_id)
+
+    def diff_snapshots(self, a: str, b: str | None) -> SnapshotDiff:
+        return self.services.snapshots.diff(a, b)
+
+    def restore_snapshot(self, snapshot_id: str, request: SnapshotRestore) -> RestoreResult:
+        return self.services.snapshots.restore(snapshot_id, request, actor=self._actor)
+
+    def push_snapshot(self, snapshot_id: str) -> Snapshot:
+        return self.services.snapshots.push(snapshot_id)
+
+    def snapshot_workspace(self) -> WorkspaceStatus:
+        return self.services.snapshots.status()
+
+    def init_snapshot_workspace(self) -> WorkspaceStatus:
+        return self.services.snapshots.init(actor=self._actor)
+
+    def lineage(self, thing_id: str) -> Lineage:
+        return self.services.snapshots.lineage(thing_id)
 
     def worker_status(self) -> dict[str, Any]:
         return self.services.supervisor.status()
@@ -327,6 +374,45 @@ class HttpClient:
     def preview_schedule(self, cron: str, timezone: str) -> CronPreview:
         params = [("cron", cron), ("timezone", timezone)]
         return CronPreview.model_validate(self.request("GET", "schedules/preview", params=params))
+
+    def create_snapshot(self, request: SnapshotCreate) -> Snapshot:
+        body = request.model_dump(mode="json", exclude_unset=True)
+        return Snapshot.model_validate(self.request("POST", "snapshots", body=body))
+
+    def list_snapshots(self, query: SnapshotQuery) -> SnapshotPage:
+        params: list[tuple[str, str]] = [("status", s.value) for s in query.status or []]
+        params += [("kind", k) for k in query.kind or []]
+        for name in ("order", "limit", "cursor"):
+            value = getattr(query, name)
+            if value is not None:
+                params.append((name, str(value)))
+        return SnapshotPage.model_validate(self.request("GET", "snapshots", params=params))
+
+    def get_snapshot(self, snapshot_id: str) -> Snapshot:
+        return Snapshot.model_validate(self.request("GET", f"snapshots/{_q(snapshot_id)}"))
+
+    def diff_snapshots(self, a: str, b: str | None) -> SnapshotDiff:
+        params = [("a", a)] + ([("b", b)] if b else [])
+        return SnapshotDiff.model_validate(self.request("GET", "snapshots/diff", params=params))
+
+    def restore_snapshot(self, snapshot_id: str, request: SnapshotRestore) -> RestoreResult:
+        body = request.model_dump(mode="json", exclude_unset=True)
+        path = f"snapshots/{_q(snapshot_id)}/restore"
+        return RestoreResult.model_validate(self.request("POST", path, body=body))
+
+    def push_snapshot(self, snapshot_id: str) -> Snapshot:
+        path = f"snapshots/{_q(snapshot_id)}/push"
+        return Snapshot.model_validate(self.request("POST", path, body={}))
+
+    def snapshot_workspace(self) -> WorkspaceStatus:
+        return WorkspaceStatus.model_validate(self.request("GET", "snapshots/workspace"))
+
+    def init_snapshot_workspace(self) -> WorkspaceStatus:
+        data = self.request("POST", "snapshots/workspace", body={})
+        return WorkspaceStatus.model_validate(data)
+
+    def lineage(self, thing_id: str) -> Lineage:
+        return Lineage.model_validate(self.request("GET", f"lineage/{_q(thing_id)}"))
 
     def worker_status(self) -> dict[str, Any]:
         return dict(self.request("GET", "worker"))

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from .core.config import DataOps
     from .core.jobs.service import JobService, KernelCatalog
     from .core.schedules.service import ScheduleService
+    from .core.snapshots.service import SnapshotService
     from .worker.supervisor import WorkerSupervisor
 
 
@@ -39,11 +40,13 @@ class Services:
         ctx: Context,
         jobs: JobService,
         schedules: ScheduleService,
+        snapshots: SnapshotService,
         supervisor: WorkerSupervisor,
     ) -> None:
         self.ctx = ctx
         self.jobs = jobs
         self.schedules = schedules
+        self.snapshots = snapshots
         self.supervisor = supervisor
 
     @classmethod
@@ -55,8 +58,11 @@ class Services:
         actor: str | None = None,
     ) -> Services:
         from .backends.files import file_store_factory
+        from .backends.local.environment import kernel_environment
+        from .backends.local.workspace import workspace_factory
         from .core.jobs.service import JobService
         from .core.schedules.service import ScheduleService
+        from .core.snapshots.service import SnapshotService
         from .store import Database
         from .worker.supervisor import WorkerSupervisor
 
@@ -72,10 +78,17 @@ class Services:
             )
             backend = dataops.scheduler_class(parent=dataops, dataops=dataops)
             schedules = ScheduleService(ctx, jobs=jobs, backend=backend)
+            snapshots = SnapshotService(
+                ctx,
+                workspace=workspace_factory(dataops),
+                environment=kernel_environment,
+                dispatcher=supervisor,
+            )
+            jobs.before_run = snapshots.for_job
         except BaseException:
             store.close()
             raise
-        return cls(ctx, jobs, schedules, supervisor)
+        return cls(ctx, jobs, schedules, snapshots, supervisor)
 
     @property
     def root(self) -> Path:

@@ -397,10 +397,213 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/dataops/api/snapshots': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * List the project's snapshots
+     * @description Snapshots of the server's root directory, newest first, paged by cursor (the page shape of every collection). Snapshots whose recording process died are failed, never listed as ready.
+     */
+    get: operations['listSnapshots'];
+    put?: never;
+    /**
+     * Take a snapshot of the project
+     * @description Versions the data paths with DVC, commits the project with git under refs/dataops/snapshots/<id> (never the user's branch or index), records the kernel's environment and profiles of tables. A project that is not yet a git and DVC repository is refused unless `init` is true. The data is pushed to the DVC remote afterwards.
+     */
+    post: operations['createSnapshot'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/dataops/api/snapshots/workspace': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Whether the project is set up for snapshots, and changed since the newest one */
+    get: operations['getSnapshotWorkspace'];
+    put?: never;
+    /** Set the project up for snapshots (git and DVC where missing, cache links, a remote) */
+    post: operations['initSnapshotWorkspace'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/dataops/api/snapshots/diff': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * What changed between two snapshots
+     * @description Files, data files, tables (schema, rows, column statistics) and packages.
+     */
+    get: operations['diffSnapshots'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/dataops/api/snapshots/{snapshot_id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description A snapshot id, or a unique prefix of at least 4 characters. */
+        snapshot_id: components['parameters']['SnapshotId'];
+      };
+      cookie?: never;
+    };
+    /** Get a snapshot */
+    get: operations['getSnapshot'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/dataops/api/snapshots/{snapshot_id}/restore': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description A snapshot id, or a unique prefix of at least 4 characters. */
+        snapshot_id: components['parameters']['SnapshotId'];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Restore a snapshot, or some paths of it
+     * @description Takes a safety snapshot of the present first (so a restore loses nothing), writes only what differs, checks data out of the DVC cache (fetching what it lacks from the remote) and verifies every data file's md5; a mismatch fails the restore.
+     */
+    post: operations['restoreSnapshot'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/dataops/api/snapshots/{snapshot_id}/push': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description A snapshot id, or a unique prefix of at least 4 characters. */
+        snapshot_id: components['parameters']['SnapshotId'];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Push a snapshot's data to the DVC remote now */
+    post: operations['pushSnapshot'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/dataops/api/lineage/{thing_id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description A snapshot or job id (or a unique prefix of one). */
+        thing_id: string;
+      };
+      cookie?: never;
+    };
+    /** What produced a job or snapshot, and what used it */
+    get: operations['getLineage'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
 }
 export type webhooks = Record<string, never>;
 export interface components {
   schemas: {
+    /** ColumnChange */
+    ColumnChange: {
+      /** Name */
+      name: string;
+      /**
+       * Change
+       * @enum {string}
+       */
+      change: 'added' | 'deleted' | 'dtype' | 'stats';
+      /**
+       * Before
+       * @default null
+       */
+      before: {
+        [key: string]: unknown;
+      } | null;
+      /**
+       * After
+       * @default null
+       */
+      after: {
+        [key: string]: unknown;
+      } | null;
+    };
+    /** ColumnProfile */
+    ColumnProfile: {
+      /** Name */
+      name: string;
+      /** Dtype */
+      dtype: string;
+      /** Nulls */
+      nulls: number;
+      /**
+       * Unique
+       * @default null
+       */
+      unique: number | null;
+      /**
+       * Min
+       * @default null
+       */
+      min: number | string | null;
+      /**
+       * Max
+       * @default null
+       */
+      max: number | string | null;
+      /**
+       * Mean
+       * @default null
+       */
+      mean: number | null;
+      /**
+       * Std
+       * @default null
+       */
+      std: number | null;
+    };
     /**
      * CronPreview
      * @description What the schedule dialog shows while the user types an expression.
@@ -415,6 +618,17 @@ export interface components {
       /** Min Interval Seconds */
       min_interval_seconds: number;
     };
+    /** DataEntry */
+    DataEntry: {
+      /** Path */
+      path: string;
+      /** Hash */
+      hash: string;
+      /** Size */
+      size: number;
+      /** Nfiles */
+      nfiles: number;
+    };
     /** DeleteQuery */
     DeleteQuery: {
       /**
@@ -423,6 +637,47 @@ export interface components {
        * @default false
        */
       delete_runs?: boolean;
+    };
+    /** DiffQuery */
+    DiffQuery: {
+      /**
+       * A
+       * @description The earlier snapshot
+       */
+      a: string;
+      /**
+       * B
+       * @description The later one (default: the newest)
+       * @default null
+       */
+      b?: string | null;
+    };
+    /** Environment */
+    Environment: {
+      /**
+       * Python
+       * @default
+       */
+      python: string;
+      /**
+       * Executable
+       * @default
+       */
+      executable: string;
+      /**
+       * Kernel Name
+       * @default null
+       */
+      kernel_name: string | null;
+      /** Packages */
+      packages: {
+        [key: string]: string;
+      };
+      /**
+       * Error
+       * @default null
+       */
+      error: string | null;
     };
     /**
      * ErrorBody
@@ -611,6 +866,12 @@ export interface components {
        * @default null
        */
       due_at: number | null;
+      /**
+       * Snapshot Id
+       * @description The snapshot of the project it ran on
+       * @default null
+       */
+      snapshot_id: string | null;
       /** Root Dir */
       root_dir: string;
       /** Parameters */
@@ -1013,6 +1274,12 @@ export interface components {
        * @default null
        */
       due_at: number | null;
+      /**
+       * Snapshot Id
+       * @description The snapshot of the project it ran on
+       * @default null
+       */
+      snapshot_id: string | null;
       /** @default null */
       error: components['schemas']['JobErrorSummary'] | null;
       /**
@@ -1032,6 +1299,33 @@ export interface components {
        * @default null
        */
       due_at: number | null;
+    };
+    /**
+     * Lineage
+     * @description What produced a thing and what used it.
+     */
+    Lineage: {
+      root: components['schemas']['LineageNode'];
+      /** Upstream */
+      upstream: components['schemas']['LineageNode'][];
+      /** Downstream */
+      downstream: components['schemas']['LineageNode'][];
+    };
+    /** LineageNode */
+    LineageNode: {
+      /**
+       * Kind
+       * @enum {string}
+       */
+      kind: 'snapshot' | 'job' | 'data' | 'package';
+      /** Id */
+      id: string;
+      /** Label */
+      label: string;
+      /** Detail */
+      detail: {
+        [key: string]: unknown;
+      };
     };
     /** LogQuery */
     LogQuery: {
@@ -1128,6 +1422,21 @@ export interface components {
       /** Email To */
       email_to: string[];
     };
+    /** PackageChange */
+    PackageChange: {
+      /** Name */
+      name: string;
+      /**
+       * Before
+       * @default null
+       */
+      before: string | null;
+      /**
+       * After
+       * @default null
+       */
+      after: string | null;
+    };
     /**
      * ParameterSpec
      * @description One parameter of a notebook's ``parameters`` cell, as papermill infers it.
@@ -1158,6 +1467,16 @@ export interface components {
        */
       help: string;
     };
+    /** PathChange */
+    PathChange: {
+      /** Path */
+      path: string;
+      /**
+       * Change
+       * @enum {string}
+       */
+      change: 'added' | 'deleted' | 'modified';
+    };
     /** PreviewQuery */
     PreviewQuery: {
       /** Cron */
@@ -1167,6 +1486,31 @@ export interface components {
        * @default UTC
        */
       timezone?: string;
+    };
+    /**
+     * PushStatus
+     * @enum {string}
+     */
+    PushStatus: 'pending' | 'pushed' | 'failed' | 'none';
+    /** RestoreResult */
+    RestoreResult: {
+      /** Snapshot Id */
+      snapshot_id: string;
+      /**
+       * Safety Snapshot Id
+       * @description The snapshot of the state before the restore (to undo it)
+       * @default null
+       */
+      safety_snapshot_id: string | null;
+      /** Files */
+      files: components['schemas']['PathChange'][];
+      /** Data */
+      data: components['schemas']['PathChange'][];
+      /**
+       * Verified
+       * @description Data files whose content hash was checked
+       */
+      verified: number;
     };
     /**
      * Schedule
@@ -1543,6 +1887,334 @@ export interface components {
       root_dir: string;
     };
     /**
+     * Snapshot
+     * @description A snapshot in full.
+     */
+    Snapshot: {
+      /** Id */
+      id: string;
+      /** Message */
+      message: string;
+      status: components['schemas']['SnapshotStatus'];
+      /**
+       * Author
+       * @default null
+       */
+      author: string | null;
+      /** Created At */
+      created_at: number;
+      /**
+       * Parent Id
+       * @default null
+       */
+      parent_id: string | null;
+      /**
+       * Commit
+       * @default null
+       */
+      commit: string | null;
+      /**
+       * Size
+       * @description Bytes of data it versions
+       * @default 0
+       */
+      size: number;
+      /**
+       * Nfiles
+       * @description Data files it versions
+       * @default 0
+       */
+      nfiles: number;
+      /**
+       * Changed
+       * @description Whether code or data differ from its parent
+       * @default true
+       */
+      changed: boolean;
+      /** @default none */
+      push_status: components['schemas']['PushStatus'];
+      /**
+       * Kind
+       * @default manual
+       * @enum {string}
+       */
+      kind: 'manual' | 'safety' | 'job';
+      /**
+       * Ref
+       * @default null
+       */
+      ref: string | null;
+      /** Data */
+      data: components['schemas']['DataEntry'][];
+      /** Profiles */
+      profiles: {
+        [key: string]: components['schemas']['TableProfile'];
+      };
+      environment: components['schemas']['Environment'];
+      /**
+       * Push Error
+       * @default null
+       */
+      push_error: string | null;
+      /**
+       * Push Attempts
+       * @default 0
+       */
+      push_attempts: number;
+      /**
+       * Error
+       * @default null
+       */
+      error: string | null;
+      /**
+       * Jobs
+       * @description Jobs that ran on it (lineage)
+       */
+      jobs: string[];
+    };
+    /**
+     * SnapshotCreate
+     * @description Record the project: its data paths with DVC, its code with git, its environment.
+     */
+    SnapshotCreate: {
+      /**
+       * Message
+       * @default
+       */
+      message?: string;
+      /**
+       * Paths
+       * @description Data paths to version (default: the configured ones, data/ unless set)
+       * @default null
+       */
+      paths?: string[] | null;
+      /**
+       * Kernel Name
+       * @description Whose environment to record (default: the default kernel)
+       * @default null
+       */
+      kernel_name?: string | null;
+      /**
+       * Init
+       * @description Set the project up as a git and DVC repository when it is not one
+       * @default false
+       */
+      init?: boolean;
+    };
+    /**
+     * SnapshotDiff
+     * @description What changed from snapshot ``a`` to snapshot ``b``.
+     */
+    SnapshotDiff: {
+      /** A */
+      a: string;
+      /** B */
+      b: string;
+      /** Files */
+      files: components['schemas']['PathChange'][];
+      /** Data */
+      data: components['schemas']['PathChange'][];
+      /** Tables */
+      tables: components['schemas']['TableChange'][];
+      /** Packages */
+      packages: components['schemas']['PackageChange'][];
+      /**
+       * Python
+       * @default null
+       */
+      python: [string, string] | null;
+    };
+    /**
+     * SnapshotEvent
+     * @description A snapshot event on the server's event bus (https://events.jupyter-dataops.org/snapshot/v1).
+     */
+    SnapshotEvent: {
+      /**
+       * Action
+       * @enum {string}
+       */
+      action: 'created' | 'updated' | 'deleted';
+      /** Id */
+      id: string;
+      /** Seq */
+      seq: number;
+      /** @default null */
+      status?: components['schemas']['SnapshotStatus'] | null;
+      /** @default null */
+      push_status?: components['schemas']['PushStatus'] | null;
+    };
+    /** SnapshotPage */
+    SnapshotPage: {
+      /** Items */
+      items: components['schemas']['SnapshotSummary'][];
+      /**
+       * Next Cursor
+       * @default null
+       */
+      next_cursor: string | null;
+      /**
+       * Prev Cursor
+       * @default null
+       */
+      prev_cursor: string | null;
+      /** Total */
+      total: number;
+      /**
+       * Total Is Estimate
+       * @default false
+       */
+      total_is_estimate: boolean;
+      /**
+       * Counts
+       * @description Snapshots per status
+       */
+      counts: {
+        [key: string]: number;
+      };
+      /**
+       * Seq
+       * @default 0
+       */
+      seq: number;
+    };
+    /** SnapshotQuery */
+    SnapshotQuery: {
+      /**
+       * Status
+       * @default null
+       */
+      status?: components['schemas']['SnapshotStatus'][] | null;
+      /**
+       * Kind
+       * @default null
+       */
+      kind?: ('manual' | 'safety' | 'job')[] | null;
+      /**
+       * Order
+       * @default desc
+       * @enum {string}
+       */
+      order?: 'asc' | 'desc';
+      /**
+       * Limit
+       * @default 50
+       */
+      limit?: number;
+      /**
+       * Cursor
+       * @default null
+       */
+      cursor?: string | null;
+    };
+    /**
+     * SnapshotRestore
+     * @description Make the project (or some paths of it) what a snapshot recorded.
+     */
+    SnapshotRestore: {
+      /**
+       * Paths
+       * @default null
+       */
+      paths?: string[] | null;
+    };
+    /**
+     * SnapshotStatus
+     * @enum {string}
+     */
+    SnapshotStatus: 'creating' | 'ready' | 'failed';
+    /**
+     * SnapshotSummary
+     * @description A snapshot as a list shows it.
+     */
+    SnapshotSummary: {
+      /** Id */
+      id: string;
+      /** Message */
+      message: string;
+      status: components['schemas']['SnapshotStatus'];
+      /**
+       * Author
+       * @default null
+       */
+      author: string | null;
+      /** Created At */
+      created_at: number;
+      /**
+       * Parent Id
+       * @default null
+       */
+      parent_id: string | null;
+      /**
+       * Commit
+       * @default null
+       */
+      commit: string | null;
+      /**
+       * Size
+       * @description Bytes of data it versions
+       * @default 0
+       */
+      size: number;
+      /**
+       * Nfiles
+       * @description Data files it versions
+       * @default 0
+       */
+      nfiles: number;
+      /**
+       * Changed
+       * @description Whether code or data differ from its parent
+       * @default true
+       */
+      changed: boolean;
+      /** @default none */
+      push_status: components['schemas']['PushStatus'];
+      /**
+       * Kind
+       * @default manual
+       * @enum {string}
+       */
+      kind: 'manual' | 'safety' | 'job';
+    };
+    /** TableChange */
+    TableChange: {
+      /** Path */
+      path: string;
+      /**
+       * Rows Before
+       * @default null
+       */
+      rows_before: number | null;
+      /**
+       * Rows After
+       * @default null
+       */
+      rows_after: number | null;
+      /** Columns */
+      columns: components['schemas']['ColumnChange'][];
+    };
+    /**
+     * TableProfile
+     * @description What a tabular data file holds: its schema, row count and per-column summary.
+     */
+    TableProfile: {
+      /** Hash */
+      hash: string;
+      /**
+       * Rows
+       * @default null
+       */
+      rows: number | null;
+      /** Columns */
+      columns: components['schemas']['ColumnProfile'][];
+      /**
+       * Error
+       * @description Why it could not be profiled
+       * @default null
+       */
+      error: string | null;
+    };
+    /**
      * WorkerReport
      * @description The worker process that runs jobs (``dataops worker status|stop``).
      */
@@ -1570,6 +2242,43 @@ export interface components {
        * @default null
        */
       stopped: boolean | null;
+    };
+    /** WorkspaceStatus */
+    WorkspaceStatus: {
+      /** Root */
+      root: string;
+      /**
+       * Git Root
+       * @default null
+       */
+      git_root: string | null;
+      /**
+       * Dvc Root
+       * @default null
+       */
+      dvc_root: string | null;
+      /**
+       * Remote
+       * @default null
+       */
+      remote: string | null;
+      /** Ready */
+      ready: boolean;
+      /** Missing */
+      missing: string[];
+      /** Data Paths */
+      data_paths: string[];
+      /**
+       * Latest Id
+       * @default null
+       */
+      latest_id: string | null;
+      /**
+       * Changed
+       * @description Whether the project changed since the latest
+       * @default null
+       */
+      changed: boolean | null;
     };
   };
   responses: {
@@ -1642,6 +2351,8 @@ export interface components {
     JobId: string;
     /** @description A schedule id, or a unique prefix of at least 4 characters. */
     ScheduleId: string;
+    /** @description A snapshot id, or a unique prefix of at least 4 characters. */
+    SnapshotId: string;
   };
   requestBodies: never;
   headers: never;
@@ -2280,6 +2991,247 @@ export interface operations {
         };
         content: {
           'application/json': components['schemas']['FiringList'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+    };
+  };
+  listSnapshots: {
+    parameters: {
+      query?: {
+        /** @description Only snapshots in these states; repeat for several. */
+        status?: components['schemas']['SnapshotStatus'][];
+        /** @description Only snapshots of these kinds (manual, safety, job); repeat for several. */
+        kind?: ('manual' | 'safety' | 'job')[];
+        order?: 'asc' | 'desc';
+        limit?: number;
+        /** @description `next_cursor` or `prev_cursor` of the page before. */
+        cursor?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description A page of snapshots. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['SnapshotPage'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      403: components['responses']['Forbidden'];
+    };
+  };
+  createSnapshot: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: {
+      content: {
+        'application/json': components['schemas']['SnapshotCreate'];
+      };
+    };
+    responses: {
+      /** @description The new snapshot. */
+      201: {
+        headers: {
+          /** @description URL of the snapshot. */
+          Location?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Snapshot'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      403: components['responses']['Forbidden'];
+      409: components['responses']['Conflict'];
+      413: components['responses']['TooLarge'];
+    };
+  };
+  getSnapshotWorkspace: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The project's state. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['WorkspaceStatus'];
+        };
+      };
+      403: components['responses']['Forbidden'];
+    };
+  };
+  initSnapshotWorkspace: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The project's state. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['WorkspaceStatus'];
+        };
+      };
+      403: components['responses']['Forbidden'];
+    };
+  };
+  diffSnapshots: {
+    parameters: {
+      query: {
+        /** @description The earlier snapshot (an id or a unique prefix). */
+        a: string;
+        /** @description The later snapshot (default the newest). */
+        b?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The differences. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['SnapshotDiff'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      409: components['responses']['Conflict'];
+    };
+  };
+  getSnapshot: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description A snapshot id, or a unique prefix of at least 4 characters. */
+        snapshot_id: components['parameters']['SnapshotId'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The snapshot. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Snapshot'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+    };
+  };
+  restoreSnapshot: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description A snapshot id, or a unique prefix of at least 4 characters. */
+        snapshot_id: components['parameters']['SnapshotId'];
+      };
+      cookie?: never;
+    };
+    requestBody?: {
+      content: {
+        'application/json': components['schemas']['SnapshotRestore'];
+      };
+    };
+    responses: {
+      /** @description What was restored. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['RestoreResult'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      409: components['responses']['Conflict'];
+    };
+  };
+  pushSnapshot: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description A snapshot id, or a unique prefix of at least 4 characters. */
+        snapshot_id: components['parameters']['SnapshotId'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The snapshot, with its push status. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Snapshot'];
+        };
+      };
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      409: components['responses']['Conflict'];
+    };
+  };
+  getLineage: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description A snapshot or job id (or a unique prefix of one). */
+        thing_id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The lineage. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Lineage'];
         };
       };
       400: components['responses']['BadRequest'];

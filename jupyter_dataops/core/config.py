@@ -14,7 +14,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
-from traitlets import Float, Int, TraitError, Type, Unicode, default, validate
+from traitlets import Bool, Float, Int, List, TraitError, Type, Unicode, default, validate
 from traitlets.config import Config, Configurable
 
 EXECUTOR_ENTRY_POINTS = "jupyter_dataops.executors"
@@ -155,6 +155,54 @@ class DataOps(Configurable):
     default_max_retries = Int(
         0, help="Retries for a failed job when the request does not say."
     ).tag(config=True)
+
+    snapshot_data_paths = List(
+        Unicode(),
+        default_value=["data"],
+        help="""Folders or files, relative to the project (root_dir), that snapshots version with
+        DVC; everything else is committed with git. Example:
+        c.DataOps.snapshot_data_paths = ["data", "models"]""",
+    ).tag(config=True)
+
+    snapshot_cache_type = Unicode(
+        "hardlink,copy",
+        help="""How DVC links data into its cache when a project is set up (its cache.type):
+        links make adding 1 GiB cost little more than hashing it, where copying doubles the
+        writes. Use "reflink,copy" on Btrfs, XFS or APFS. A hardlinked file must not be edited in
+        place (DVC makes it read-only; a restore verifies hashes and refuses a damaged copy).
+        Example: c.DataOps.snapshot_cache_type = "reflink,copy" """,
+    ).tag(config=True)
+
+    snapshot_remote = Unicode(
+        "",
+        help="""The DVC remote that snapshots' data is pushed to when the project has none of its
+        own (a folder; set S3, GCS, Azure or SSH remotes with `dvc remote add -d`).
+        Default: <data_dir>/dvc-remote. Example: c.DataOps.snapshot_remote = "/mnt/shared/dvc" """,
+    ).tag(config=True)
+
+    snapshot_max_git_file_bytes = Int(
+        50 * 1024 * 1024,
+        help="""Largest file outside the data paths that a snapshot commits with git; a larger one
+        is refused, naming it (move it into a data path or .gitignore).
+        Example: c.DataOps.snapshot_max_git_file_bytes = 10 * 1024 * 1024""",
+    ).tag(config=True)
+
+    snapshot_profile_max_bytes = Int(
+        100 * 1024 * 1024,
+        help="""Largest CSV or Parquet file a snapshot profiles (schema, rows, column statistics).
+        Example: c.DataOps.snapshot_profile_max_bytes = 1024 * 1024 * 1024""",
+    ).tag(config=True)
+
+    snapshot_jobs = Bool(
+        False,
+        help="""Record the snapshot each job runs on (lineage): the newest one when the project
+        is unchanged since, else a new one taken before the job runs. Needs a project set up for
+        snapshots. Example: c.DataOps.snapshot_jobs = True""",
+    ).tag(config=True)
+
+    @default("snapshot_remote")
+    def _default_snapshot_remote(self) -> str:
+        return str(Path(self.data_dir) / "dvc-remote")
 
     @default("root_dir")
     def _default_root_dir(self) -> str:

@@ -89,3 +89,12 @@ class BackendUnavailable(DataOpsError):
     http_status = 503
     exit_code = 7
     reason = "backend_unavailable"
+
+
+class IntegrityError(DataOpsError):
+    """Data does not match the hash that recorded it (a restore's verification), or a version
+    control operation failed: nothing is reported done that was not."""
+
+    http_status = 500
+    exit_code = 9
+    reason = "integrity_error"

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 JOB_EVENT_SCHEMA_ID = "https://events.jupyter-dataops.org/job/v2"
 JOB_EVENT_SCHEMA_VERSION = "2"
 SCHEDULE_EVENT_SCHEMA_ID = "https://events.jupyter-dataops.org/schedule/v1"
+SNAPSHOT_EVENT_SCHEMA_ID = "https://events.jupyter-dataops.org/snapshot/v1"
 SCHEMAS_DIR = Path(__file__).parent.parent / "server" / "event_schemas"
 
 
@@ -36,4 +37,12 @@ def schedule_event(change: Change, schedule: Any | None) -> dict[str, Any]:
     data: dict[str, Any] = {"action": change.action, "id": change.id, "seq": change.seq}
     if schedule is not None and change.action != "deleted":
         data.update(status=schedule.status.value, next_run_at=schedule.next_run_at)
+    return data
+
+
+def snapshot_event(change: Change, snapshot: Any | None) -> dict[str, Any]:
+    """The payload of one snapshot event (schema: server/event_schemas/snapshot/v1.yaml)."""
+    data: dict[str, Any] = {"action": change.action, "id": change.id, "seq": change.seq}
+    if snapshot is not None and change.action != "deleted":
+        data.update(status=snapshot.status.value, push_status=snapshot.push_status.value)
     return data

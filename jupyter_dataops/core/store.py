@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 if TYPE_CHECKING:
     from .jobs.repository import JobRepository
     from .schedules.repository import Leases, ScheduleRepository
+    from .snapshots.repository import SnapshotRepository
 
 ChangeAction = Literal["created", "updated", "deleted"]
 
@@ -91,6 +92,9 @@ class UnitOfWork(Protocol):
 
     @property
     def leases(self) -> Leases: ...
+
+    @property
+    def snapshots(self) -> SnapshotRepository: ...
 
     @property
     def audit(self) -> AuditLog: ...

@@ -26,8 +26,10 @@ from ..core.events import (
     JOB_EVENT_SCHEMA_ID,
     SCHEDULE_EVENT_SCHEMA_ID,
     SCHEMAS_DIR,
+    SNAPSHOT_EVENT_SCHEMA_ID,
     job_event,
     schedule_event,
+    snapshot_event,
 )
 from ..core.identity import (
     ENV_CERT,
@@ -52,6 +54,7 @@ if TYPE_CHECKING:
 
 JOB_EVENT_SCHEMA_PATH = SCHEMAS_DIR / "job" / "v2.yaml"
 SCHEDULE_EVENT_SCHEMA_PATH = SCHEMAS_DIR / "schedule" / "v1.yaml"
+SNAPSHOT_EVENT_SCHEMA_PATH = SCHEMAS_DIR / "snapshot" / "v1.yaml"
 #: How many changes one look at the change log reads.
 _CHANGES_PAGE = 500
 
@@ -109,6 +112,7 @@ class DataOpsExtension(ExtensionApp):
         self._signer = TokenSigner(load_secret(self.dataops.data_dir))
         self._event_logger.register_event_schema(JOB_EVENT_SCHEMA_PATH)
         self._event_logger.register_event_schema(SCHEDULE_EVENT_SCHEMA_PATH)
+        self._event_logger.register_event_schema(SNAPSHOT_EVENT_SCHEMA_PATH)
         self._give_kernels_credentials()
 
     def initialize_handlers(self) -> None:
@@ -221,6 +225,8 @@ class DataOpsExtension(ExtensionApp):
         try:
             if change.kind == "schedule":
                 schema_id, data = SCHEDULE_EVENT_SCHEMA_ID, schedule_event(change, summary)
+            elif change.kind == "snapshot":
+                schema_id, data = SNAPSHOT_EVENT_SCHEMA_ID, snapshot_event(change, summary)
             else:
                 schema_id, data = JOB_EVENT_SCHEMA_ID, job_event(change, summary)
             self._event_logger.emit(schema_id=schema_id, data=data)
@@ -296,7 +302,7 @@ class DataOpsExtension(ExtensionApp):
                 while True:  # read in a thread, emit on the loop (event listeners need it)
                     changes, summaries = await asyncio.to_thread(self._read_changes, seq)
                     for change in changes:
-                        if change.kind in ("job", "schedule"):
+                        if change.kind in ("job", "schedule", "snapshot"):
                             self._emit(change, summaries.get((change.kind, change.id)))
                         seq = change.seq
                     if len(changes) < _CHANGES_PAGE:
@@ -316,7 +322,7 @@ class DataOpsExtension(ExtensionApp):
         """The changes after ``since`` and the summaries of the jobs and schedules they concern."""
         services = self.services
         changes = services.jobs.changes(since, limit=_CHANGES_PAGE)
-        alive: dict[str, list[str]] = {"job": [], "schedule": []}
+        alive: dict[str, list[str]] = {"job": [], "schedule": [], "snapshot": []}
         for change in changes:
             if change.action != "deleted" and change.kind in alive:
                 alive[change.kind].append(change.id)
@@ -326,6 +332,9 @@ class DataOpsExtension(ExtensionApp):
         if alive["schedule"]:
             query = ScheduleQuery(id=alive["schedule"], limit=len(alive["schedule"]))
             found.update((("schedule", s.id), s) for s in services.schedules.list(query).items)
+        for snapshot_id in alive["snapshot"]:
+            with contextlib.suppress(Exception):  # of another project, or gone meanwhile
+                found[("snapshot", snapshot_id)] = services.snapshots.get(snapshot_id)
         return changes, found
 
     async def stop_extension(self) -> None:

@@ -38,8 +38,21 @@ from ..core.schedules.models import (
     ScheduleRunNow,
     ScheduleUpdate,
 )
+from ..core.snapshots.models import (
+    Lineage,
+    RestoreResult,
+    Snapshot,
+    SnapshotCreate,
+    SnapshotDiff,
+    SnapshotEvent,
+    SnapshotPage,
+    SnapshotQuery,
+    SnapshotRestore,
+    WorkspaceStatus,
+)
 from .schemas import (
     DeleteQuery,
+    DiffQuery,
     ErrorBody,
     FiringQuery,
     LogQuery,
@@ -77,6 +90,17 @@ MODELS: list[tuple[type[BaseModel], Mode]] = [
     (SchedulePage, "serialization"),
     (FiringList, "serialization"),
     (CronPreview, "serialization"),
+    (SnapshotCreate, "validation"),
+    (SnapshotRestore, "validation"),
+    (SnapshotQuery, "validation"),
+    (DiffQuery, "validation"),
+    (Snapshot, "serialization"),
+    (SnapshotPage, "serialization"),
+    (SnapshotDiff, "serialization"),
+    (RestoreResult, "serialization"),
+    (WorkspaceStatus, "serialization"),
+    (Lineage, "serialization"),
+    (SnapshotEvent, "validation"),
 ]
 
 

@@ -51,6 +51,11 @@ class PreviewQuery(_Body):
     timezone: str = Field("UTC", max_length=64)
 
 
+class DiffQuery(_Body):
+    a: str = Field(..., min_length=1, max_length=64, description="The earlier snapshot")
+    b: str | None = Field(None, max_length=64, description="The later one (default: the newest)")
+
+
 class DeleteQuery(_Body):
     delete_runs: bool = Field(False, description="Also delete the schedule's finished runs")
 

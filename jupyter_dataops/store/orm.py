@@ -66,6 +66,8 @@ class JobRow(Base):
     schedule_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
     schedule_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
     due_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    # The snapshot of the project it ran on (lineage), when one was taken or matched.
+    snapshot_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
 
 
 # The job list pages by (sort key, id): each filter × sort has an index that starts with the
@@ -94,6 +96,7 @@ for _name, _key in _SORT_KEYS.items():
 Index("ix_jobs_notebook_status", _T.c.notebook_path, _T.c.status, _T.c.id)
 Index("ix_jobs_status_executor", _T.c.status, _T.c.executor, _T.c.created_at)
 Index("ix_jobs_schedule", _T.c.schedule_id, _T.c.created_at, _T.c.id)
+Index("ix_jobs_snapshot", _T.c.snapshot_id, _T.c.created_at, _T.c.id)
 
 
 class AuditRow(Base):
@@ -220,3 +223,43 @@ class NotificationRow(Base):
         Index("ix_notifications_due", "status", "next_attempt_at"),
         Index("ix_notifications_once", "job_id", "channel", "target", unique=True),
     )
+
+
+class SnapshotRow(Base):
+    """A snapshot of a project: its git commit and DVC outputs, environment and profiles."""
+
+    __tablename__ = "snapshots"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    root_dir: Mapped[str] = mapped_column(Text)
+    message: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(16))  # manual, safety, job
+    status: Mapped[str] = mapped_column(String(16))
+    author: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    parent_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    commit: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    tree: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    ref: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # [{path, hash, size, nfiles}] of the DVC outputs; tabular files' hashes and profiles.
+    data: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    tabular: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    profiles: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    environment: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    fingerprint: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    size: Mapped[int] = mapped_column(BigInteger, default=0)
+    nfiles: Mapped[int] = mapped_column(Integer, default=0)
+    changed: Mapped[bool] = mapped_column(Boolean, default=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # Who is recording it (host:pid): a creating row whose process is gone is failed, not listed.
+    holder: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    push_status: Mapped[str] = mapped_column(String(16), default="none")
+    push_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    push_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    push_next_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    created_at: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[float] = mapped_column(Float)
+
+
+_SN = SnapshotRow.__table__
+Index("ix_snapshots_root_created", _SN.c.root_dir, _SN.c.created_at, _SN.c.id)
+Index("ix_snapshots_push", _SN.c.push_status, _SN.c.push_next_at)

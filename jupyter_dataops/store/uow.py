@@ -10,10 +10,11 @@ from .audit import SqlAuditLog
 from .changes import SqlChangeLog
 from .jobs import SqlJobRepository
 from .schedules import SqlLeases, SqlScheduleRepository
+from .snapshots import SqlSnapshotRepository
 
 
 class SqlUnitOfWork:
-    """``uow.jobs``, ``uow.schedules``, ``uow.leases``, ``uow.audit``, ``uow.changes`` share one
+    """``uow.jobs``, ``uow.schedules``, ``uow.leases``, ``uow.snapshots``, ``uow.audit``, ``uow.changes`` share one
     transaction."""
 
     def __init__(self, conn: Connection) -> None:
@@ -23,6 +24,7 @@ class SqlUnitOfWork:
         self.jobs = SqlJobRepository(conn, self.changes)
         self.schedules = SqlScheduleRepository(conn, self.changes)
         self.leases = SqlLeases(conn)
+        self.snapshots = SqlSnapshotRepository(conn, self.changes)
 
     def lock_writes(self) -> None:
         self.changes.lock()

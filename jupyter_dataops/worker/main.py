@@ -80,6 +80,7 @@ class WorkerProcess:
         *,
         notifier: Any = None,
         fire_schedules: bool = True,
+        snapshots: Any = None,
     ) -> None:
         self.ctx = ctx
         self.executor = executor
@@ -114,6 +115,9 @@ class WorkerProcess:
             self.firer.batch = settings.schedule_batch
         self._poked = False
         self._deliver = threading.Event()
+        #: Pushes snapshots' data to their DVC remotes (a SnapshotService), in a thread.
+        self.snapshots = snapshots
+        self._push = threading.Event()
 
     # -- lifecycle ----------------------------------------------------------------------------
     def serve(self, lock: Any | None = None) -> int:
@@ -162,11 +166,15 @@ class WorkerProcess:
         last_outcomes = 0.0
         if self.firer is not None:
             threading.Thread(target=self._delivering, name="notifications", daemon=True).start()
+        if self.snapshots is not None:
+            threading.Thread(target=self._pushing, name="snapshot-pushes", daemon=True).start()
         while not self._stop.is_set():
             timeout = self.settings.poll_interval
             if self.firer is not None:
                 timeout = min(timeout, max(0.0, next_tick - time.monotonic()))
             poked = self._wait(timeout)
+            if poked:
+                self._push.set()
             busy = self.runner.step()
             now = time.monotonic()
             if self.firer is not None and (
@@ -189,7 +197,7 @@ class WorkerProcess:
                 self.settings.idle_timeout > 0
                 and time.monotonic() - idle_since > self.settings.idle_timeout
             ):
-                if self._schedules_active():
+                if self._schedules_active() or self._pushes_pending():
                     idle_since = time.monotonic()  # never idle while schedules are to fire
                     continue
                 log.info("idle for %.0f s; exiting", self.settings.idle_timeout)
@@ -200,6 +208,28 @@ class WorkerProcess:
             return False
         with self.ctx.store.unit_of_work(read_only=True) as uow:
             return uow.schedules.count([ScheduleStatus.ACTIVE]) > 0
+
+    def _pushes_pending(self) -> bool:
+        if self.snapshots is None:
+            return False
+        try:
+            return bool(self.snapshots.pushes_pending())
+        except Exception:
+            log.exception("could not look for snapshot pushes")
+            return False
+
+    def _pushing(self) -> None:
+        """Push snapshots' data when poked (a snapshot was taken) and every half minute (the
+        retries' back-off), in a thread of its own: a slow remote holds up nothing else."""
+        assert self.snapshots is not None
+        while not self._stop.is_set():
+            try:
+                while self.snapshots.push_due() and not self._stop.is_set():
+                    pass
+            except Exception:
+                log.exception("could not push snapshots' data")
+            self._push.wait(30.0)
+            self._push.clear()
 
     def _delivering(self) -> None:
         """Send due notifications in a thread of their own (a slow webhook must not hold up
@@ -249,6 +279,7 @@ class WorkerProcess:
     def _shutdown(self) -> None:
         self._stop.set()
         self._deliver.set()
+        self._push.set()
         if self.firer is not None:
             with contextlib.suppress(Exception):
                 self.firer.release()  # another scheduler may take over at once
@@ -301,7 +332,10 @@ def run(dataops: DataOps, *, lock: Any | None = None, wait_for_lock: bool = Fals
     ``wait_for_lock`` (``dataops scheduler``): if another worker runs, wait until it exits and
     take over, rather than exit (a systemd service stays up as a stand-by)."""
     from ..backends.files import file_store_factory
+    from ..backends.local.environment import kernel_environment
+    from ..backends.local.workspace import workspace_factory
     from ..backends.notify import NotificationSender
+    from ..core.snapshots.service import SnapshotService
 
     data_dir = Path(dataops.data_dir)
     if lock is None and wait_for_lock:
@@ -318,6 +352,9 @@ def run(dataops: DataOps, *, lock: Any | None = None, wait_for_lock: bool = Fals
         Worker(parent=dataops),
         notifier=NotificationSender(parent=dataops),
         fire_schedules=dataops.scheduler_class.fires_in_worker,
+        snapshots=SnapshotService(
+            ctx, workspace=workspace_factory(dataops), environment=kernel_environment
+        ),
     )
     signal.signal(signal.SIGTERM, worker.stop)
     signal.signal(signal.SIGINT, worker.stop)

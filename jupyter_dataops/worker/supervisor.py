@@ -124,11 +124,15 @@ class WorkerSupervisor:
         if self.alive():
             return False
         with self.store.unit_of_work(read_only=True) as uow:
-            active = uow.jobs.count(ACTIVE_STATUSES) or uow.schedules.count([ScheduleStatus.ACTIVE])
+            active = (
+                uow.jobs.count(ACTIVE_STATUSES)
+                or uow.schedules.count([ScheduleStatus.ACTIVE])
+                or uow.snapshots.next_push_at() is not None
+            )
         if not active:
             return False
         # The worker died (or was killed) with jobs to run or schedules to fire: a new one fails
-        # or retries the jobs it left running, runs the queue and fires what is due.
+        # or retries the jobs it left running, runs the queue, fires what is due and pushes data.
         self.ensure_running()
         return True
 

@@ -167,6 +167,7 @@ class _JobCommon(_Model):
     due_at: float | None = Field(
         None, description="The due time it ran for (None for a schedule's run now)"
     )
+    snapshot_id: str | None = Field(None, description="The snapshot of the project it ran on")
 
     @property
     def duration(self) -> float | None:

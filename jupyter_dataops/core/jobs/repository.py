@@ -46,6 +46,7 @@ class JobRecord(Protocol):
     schedule_id: str | None
     schedule_version: int | None
     due_at: float | None
+    snapshot_id: str | None
 
 
 class JobRepository(Protocol):

@@ -167,6 +167,7 @@ def _common(row: JobRecord) -> dict[str, Any]:
         "schedule_id": row.schedule_id,
         "schedule_version": row.schedule_version,
         "due_at": row.due_at,
+        "snapshot_id": row.snapshot_id,
     }
 
 
@@ -233,6 +234,8 @@ class JobService:
         self.executor = executor
         self.dispatcher = dispatcher
         self._kernels = kernels
+        #: Called with a job's id before it is queued; returns the id of the snapshot it runs on.
+        self.before_run: Callable[[str, str | None], str | None] | None = None
         self._counts_lock = threading.Lock()
         self._counts: dict[Any, tuple[int, float, Any]] = {}
 
@@ -311,8 +314,11 @@ class JobService:
         actor = actor or self.ctx.actor
         prepared = self.prepare(**request)
         try:
+            # Lineage: the snapshot of the project it runs on (c.DataOps.snapshot_jobs).
+            snapshot_id = self.before_run(prepared.id, actor) if self.before_run else None
+            extra = {"snapshot_id": snapshot_id} if snapshot_id else {}
             with self.ctx.store.unit_of_work() as uow:
-                self.insert(uow, prepared, actor=actor, rerun_of=rerun_of)
+                self.insert(uow, prepared, actor=actor, rerun_of=rerun_of, **extra)
                 uow.commit()
         except BaseException:
             prepared.discard()

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import info, jobs, not_found, notebooks, schedules, worker
+from . import info, jobs, not_found, notebooks, schedules, snapshots, worker
 
 default_handlers: list[tuple[str, Any]] = [
     *jobs.handlers,
     *schedules.handlers,
+    *snapshots.handlers,
     *notebooks.handlers,
     *info.handlers,
     *worker.handlers,

@@ -1,0 +1,745 @@
+"""A project workspace on git and DVC (the ``Workspace`` contract of ``core.snapshots``).
+
+- Data paths are versioned with DVC's Python API in this process (its CLI costs 0.3-0.8 s per
+  call), with cache links (reflink or hardlink) so adding data does not copy it. Unchanged data
+  (the same paths, sizes, times and inodes as the previous snapshot, and untouched ``.dvc``
+  files) is not hashed again.
+- Code and notebooks are committed with git plumbing through a private index
+  (``.git/dataops/index``) under ``refs/dataops/snapshots/<id>``: the user's branch, index,
+  stash and work tree are never touched, except for the ``.dvc`` files and ``.gitignore``
+  entries that ``dvc add`` makes.
+- A restore writes only what differs, lets DVC check data out of its cache (fetching from the
+  remote what is missing) and then verifies every data file's md5: DVC's state database vouches
+  for files it linked or hashed whose inode, size and time have not changed since; any other file
+  is hashed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import fcntl
+import hashlib
+import logging
+import os
+import re
+import sqlite3
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from ...core.errors import BackendUnavailable, Conflict, IntegrityError, InvalidInput
+from ...core.snapshots.workspace import (
+    DataOut,
+    FileChange,
+    Recorded,
+    Restored,
+    WorkspaceInfo,
+)
+
+log = logging.getLogger(__name__)
+
+REF_PREFIX = "refs/dataops/snapshots/"
+#: File name suffixes profiled as tables.
+TABULAR_SUFFIXES = (".csv", ".tsv", ".parquet", ".pq")
+#: Files that hold no project content, never committed by a snapshot even when not ignored.
+_ALWAYS_IGNORED = (":(exclude,glob)**/.ipynb_checkpoints/**",)
+
+
+def _redact_url(url: str) -> str:
+    return re.sub(r"//[^/@]*@", "//…@", url)
+
+
+@contextlib.contextmanager
+def _quiet_dvc() -> Iterator[None]:
+    logger = logging.getLogger("dvc")
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+class GitDvcWorkspace:
+    """The project at ``root``: a git work tree (``root`` or a parent of it) with a DVC
+    repository at ``root``."""
+
+    def __init__(
+        self,
+        root: str | os.PathLike[str],
+        *,
+        data_paths: list[str],
+        cache_type: str = "hardlink,copy",
+        default_remote: str | None = None,
+        max_git_file_bytes: int = 50 * 1024 * 1024,
+        lock_timeout: float = 120.0,
+        excluded_paths: tuple[str, ...] = (),
+    ) -> None:
+        #: Project folders never committed (jobs' output folders).
+        self.excluded_paths = excluded_paths
+        self.root = Path(root).resolve()
+        self.data_paths = [p.strip("/") for p in data_paths if p.strip("/")]
+        self.cache_type = cache_type
+        self.default_remote = default_remote
+        self.max_git_file_bytes = max_git_file_bytes
+        self.lock_timeout = lock_timeout
+
+    # -- where things are ---------------------------------------------------------------
+
+    def _git_root(self) -> Path | None:
+        proc = subprocess.run(
+            ["git", "-C", str(self.root), "rev-parse", "--show-toplevel"],
+            capture_output=True,
+            text=True,
+        )
+        if proc.returncode != 0:
+            return None
+        return Path(proc.stdout.strip()).resolve()
+
+    def info(self) -> WorkspaceInfo:
+        git_root = self._git_root()
+        dvc_root = self.root if (self.root / ".dvc").is_dir() else None
+        return WorkspaceInfo(
+            root=str(self.root),
+            git_root=str(git_root) if git_root else None,
+            dvc_root=str(dvc_root) if dvc_root else None,
+            remote=self._remote_url() if dvc_root else None,
+        )
+
+    def describe(self) -> dict[str, Any]:
+        return dataclasses.asdict(self.info()) | {"data_paths": self.data_paths}
+
+    def _require(self) -> Path:
+        info = self.info()
+        if not info.ready:
+            raise InvalidInput(
+                f"The project {str(self.root)!r} is not yet a "
+                f"{' and '.join(info.missing())} repository.",
+                hint="Agree to set it up: the sidebar asks, the CLI takes --init, the API init: true.",
+                code="workspace_not_initialised",
+            )
+        return Path(info.git_root or self.root)
+
+    # -- git plumbing -------------------------------------------------------------------
+
+    def _git(
+        self,
+        *args: str,
+        index: str | None = None,
+        env: dict[str, str] | None = None,
+        input: str | None = None,
+        check: bool = True,
+    ) -> str:
+        full_env = dict(os.environ)
+        # Never let the user's hooks, pager or prompts run inside the server.
+        full_env.update(GIT_TERMINAL_PROMPT="0", GIT_OPTIONAL_LOCKS="0", LC_ALL="C")
+        if index is not None:
+            full_env["GIT_INDEX_FILE"] = index
+        if env:
+            full_env.update(env)
+        proc = subprocess.run(
+            ["git", "-C", str(self.root), *args],
+            capture_output=True,
+            text=True,
+            env=full_env,
+            input=input,
+        )
+        if check and proc.returncode != 0:
+            raise IntegrityError(
+                f"git {args[0]} failed: {proc.stderr.strip() or proc.stdout.strip()}",
+                hint="Check the repository with `git status` and `git fsck`.",
+            )
+        return proc.stdout
+
+    def _git_dir(self) -> Path:
+        return Path(self._git("rev-parse", "--absolute-git-dir").strip())
+
+    def _private(self, name: str) -> Path:
+        directory = self._git_dir() / "dataops"
+        directory.mkdir(exist_ok=True)
+        return directory / name
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        """One snapshot or restore at a time per project (across processes)."""
+        path = self._private("lock")
+        with open(path, "a+") as handle:
+            deadline = time.monotonic() + self.lock_timeout
+            while True:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise Conflict(
+                            "Another snapshot or restore of this project is still running.",
+                            hint="Wait for it to finish, then try again.",
+                        ) from None
+                    time.sleep(0.05)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def _scope(self, git_root: Path) -> str:
+        """The project's path inside the git work tree ("." when it is the whole tree)."""
+        rel = os.path.relpath(self.root, git_root)
+        return "." if rel == "." else rel
+
+    # -- set-up ---------------------------------------------------------------------------
+
+    def init(self) -> WorkspaceInfo:
+        from dvc.repo import Repo
+
+        git_root = self._git_root()
+        if git_root is None:
+            self._git("init", "-q")
+            git_root = self.root
+        if not (self.root / ".dvc").is_dir():
+            # dvc init stages its files; the user's index must stay as it was.
+            index = self._git_dir() / "index"
+            saved = index.read_bytes() if index.exists() else None
+            try:
+                with _quiet_dvc():
+                    Repo.init(str(self.root), subdir=git_root != self.root).close()
+            finally:
+                if saved is None:
+                    index.unlink(missing_ok=True)
+                else:
+                    index.write_bytes(saved)
+        self._configure()
+        return self.info()
+
+    def _configure(self) -> None:
+        from dvc.repo import Repo
+
+        with _quiet_dvc(), contextlib.closing(Repo(str(self.root))) as repo:
+            with repo.config.edit("repo") as conf:
+                if conf.get("cache", {}).get("type") is None:
+                    conf.setdefault("cache", {})["type"] = self.cache_type
+            if self.default_remote and not repo.config.get("core", {}).get("remote"):
+                # A local default lives in config.local: a clone elsewhere would not have it.
+                Path(self.default_remote).mkdir(parents=True, exist_ok=True)
+                with repo.config.edit("local") as conf:
+                    conf.setdefault("remote", {})["dataops-local"] = {"url": self.default_remote}
+                    conf.setdefault("core", {})["remote"] = "dataops-local"
+
+    def _remote_url(self) -> str | None:
+        from dvc.config import Config
+
+        try:
+            config = Config(str(self.root / ".dvc"))
+        except Exception:  # an unreadable config: the status shows no remote
+            return None
+        name = config.get("core", {}).get("remote")
+        if not name:
+            return None
+        url = config.get("remote", {}).get(name, {}).get("url")
+        return _redact_url(str(url)) if url else None
+
+    # -- recording -------------------------------------------------------------------------
+
+    def _existing_data_paths(self) -> list[str]:
+        return [p for p in self.data_paths if (self.root / p).exists()]
+
+    def fingerprint(self) -> str:
+        """A digest of every data file's path, size, mtime and inode, and of the ``.dvc``
+        files: equal digests mean nothing DVC tracks here changed."""
+        digest = hashlib.blake2b(digest_size=20)
+        for rel in self.data_paths:
+            for path in (self.root / rel, self.root / f"{rel}.dvc"):
+                for entry_path, st in _walk_stats(path):
+                    digest.update(
+                        f"{entry_path}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}\n".encode()
+                    )
+        return digest.hexdigest()
+
+    def record(
+        self,
+        ref_name: str,
+        *,
+        message: str,
+        author: str,
+        parent: str | None,
+        previous: Recorded | None,
+    ) -> Recorded:
+        git_root = self._require()
+        for rel in self.data_paths:
+            if not (self.root / rel).resolve().is_relative_to(self.root):
+                raise InvalidInput(
+                    f"The data path {rel!r} leads outside the project.",
+                    hint="Set c.DataOps.snapshot_data_paths to folders inside the project.",
+                )
+        with self._locked():
+            fingerprint = self.fingerprint()
+            targets = self._existing_data_paths()
+            if (
+                previous is not None
+                and fingerprint == previous.fingerprint
+                and all((self.root / f"{t}.dvc").exists() for t in targets)
+            ):
+                data, tabular, data_changed = previous.data, previous.tabular, False
+            else:
+                data, tabular = self._add(targets)
+                fingerprint = self.fingerprint()  # dvc add may replace files by links
+                data_changed = previous is None or data != previous.data
+            commit, tree = self._commit(git_root, message=message, author=author, parent=parent)
+            self._git("update-ref", ref_name, commit)
+        return Recorded(
+            commit=commit,
+            tree=tree,
+            ref=ref_name,
+            data=data,
+            fingerprint=fingerprint,
+            data_changed=data_changed,
+            tabular=tabular,
+        )
+
+    def _add(self, targets: list[str]) -> tuple[list[DataOut], dict[str, str]]:
+        from dvc.exceptions import DvcException
+        from dvc.repo import Repo
+
+        if not targets:
+            return [], {}
+        with _quiet_dvc(), contextlib.closing(Repo(str(self.root))) as repo:
+            try:
+                repo.add(targets)
+            except DvcException as exc:
+                raise InvalidInput(
+                    f"DVC could not version the data: {exc}",
+                    hint="Run `dvc doctor` and `dvc status` in the project to see why.",
+                ) from exc
+            outs: list[DataOut] = []
+            tabular: dict[str, str] = {}
+            hashed: dict[str, str] = {}
+            by_path = {str(out): out for out in repo.index.outs}
+            for target in targets:
+                out = by_path.get(target)
+                if out is None:
+                    continue
+                outs.append(
+                    DataOut(
+                        path=target,
+                        hash=str(out.hash_info.value),
+                        size=int(out.meta.size or 0),
+                        nfiles=int(out.meta.nfiles or 1),
+                    )
+                )
+                files = self._files_of(out, target)
+                hashed.update(files)
+                tabular.update(
+                    (rel, md5)
+                    for rel, md5 in files.items()
+                    if rel.lower().endswith(TABULAR_SUFFIXES)
+                )
+        # DVC just hashed these files: what it found is known for their inodes, as they are now.
+        self._remember(hashed)
+        return outs, tabular
+
+    @staticmethod
+    def _files_of(out: Any, target: str) -> dict[str, str]:
+        """Every file of a DVC output, by path: its md5."""
+        if not out.hash_info.isdir:
+            return {target: str(out.hash_info.value)}
+        tree = out.get_obj()
+        if tree is None:
+            return {}
+        return {"/".join((target, *key)): str(h.value) for key, _meta, h in tree}
+
+    # -- what is known to hold which content ----------------------------------------------------
+    #
+    # A record of (inode, size, mtime) -> md5 for files whose md5 was computed here (by DVC when
+    # adding, by a restore when verifying). A data file linked to DVC's cache shares its inode
+    # with the cache object, so one that was edited in place (which also changes the cached
+    # copy) no longer matches its record and is hashed again; DVC's own state database cannot
+    # tell, since a checkout records the hash it expects without reading the file.
+
+    def _known(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self._private("hashed.sqlite"), timeout=30)
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS hashed (ino INTEGER PRIMARY KEY, size INTEGER, "
+            "mtime_ns INTEGER, md5 TEXT)"
+        )
+        return conn
+
+    def _remember(self, files: dict[str, str]) -> None:
+        rows = []
+        for rel, md5 in files.items():
+            with contextlib.suppress(OSError):
+                st = os.stat(self.root / rel)
+                rows.append((st.st_ino, st.st_size, st.st_mtime_ns, md5))
+        if not rows:
+            return
+        with contextlib.closing(self._known()) as conn, conn:
+            conn.executemany("INSERT OR REPLACE INTO hashed VALUES (?, ?, ?, ?)", rows)
+
+    def _commit(
+        self, git_root: Path, *, message: str, author: str, parent: str | None
+    ) -> tuple[str, str]:
+        tree, head = self._stage(git_root)
+        parents = parent or head
+        name = author or "jupyter-dataops"
+        email = f"{re.sub(r'[^A-Za-z0-9._-]', '_', name)}@jupyter-dataops.invalid"
+        env = {
+            "GIT_AUTHOR_NAME": name,
+            "GIT_AUTHOR_EMAIL": email,
+            "GIT_COMMITTER_NAME": "jupyter-dataops",
+            "GIT_COMMITTER_EMAIL": "snapshots@jupyter-dataops.invalid",
+        }
+        args = ["commit-tree", tree, *(["-p", parents] if parents else []), "-F", "-"]
+        commit = self._git(*args, env=env, input=message or "snapshot").strip()
+        return commit, tree
+
+    def _stage(self, git_root: Path) -> tuple[str, str | None]:
+        """The tree of the project as it is now, through the private index; and HEAD."""
+        index = str(self._private("index"))
+        scope = self._scope(git_root)
+        head = self._git("rev-parse", "--verify", "-q", "HEAD", check=False).strip() or None
+        if scope != ".":
+            # Everything outside the project as HEAD has it; the project as it is now.
+            self._git("read-tree", *(["HEAD"] if head else ["--empty"]), index=index)
+        self._refuse_large_files(index, scope)
+        self._git("add", "-A", "--", scope, *self._excluded(), index=index)
+        return self._git("write-tree", index=index).strip(), head
+
+    def _excluded(self) -> list[str]:
+        return [*_ALWAYS_IGNORED, *(f":(exclude){p}" for p in self.excluded_paths)]
+
+    def unchanged(self, previous: Recorded) -> bool:
+        """Whether the project is what ``previous`` recorded (data by file metadata, code by
+        its git tree), without hashing data or writing anything the user sees."""
+        git_root = self._require()
+        with self._locked():
+            if self.fingerprint() != previous.fingerprint:
+                return False
+            return self._stage(git_root)[0] == previous.tree
+
+    def _refuse_large_files(self, index: str, scope: str) -> None:
+        listed = self._git(
+            "ls-files",
+            "-z",
+            "-o",
+            "-m",
+            "--exclude-standard",
+            "--",
+            scope,
+            *self._excluded(),
+            index=index,
+        )
+        too_big = []
+        for rel in filter(None, listed.split("\0")):
+            path = Path(self._git_root_cached(), rel)
+            with contextlib.suppress(OSError):
+                if path.is_file() and path.stat().st_size > self.max_git_file_bytes:
+                    too_big.append(os.path.relpath(path, self.root))
+        if too_big:
+            shown = ", ".join(too_big[:5]) + (
+                f" and {len(too_big) - 5} more" if len(too_big) > 5 else ""
+            )
+            raise InvalidInput(
+                f"Too big to commit with git: {shown} (over "
+                f"{self.max_git_file_bytes // (1024 * 1024)} MiB).",
+                hint="Move data into a data path (c.DataOps.snapshot_data_paths) so DVC versions "
+                "it, or list it in .gitignore.",
+                code="file_too_big_for_git",
+            )
+
+    def _git_root_cached(self) -> Path:
+        root = getattr(self, "_git_root_path", None)
+        if root is None:
+            root = self._git_root() or self.root
+            self._git_root_path = root
+        return root
+
+    def drop_ref(self, ref_name: str) -> None:
+        self._git("update-ref", "-d", ref_name, check=False)
+
+    # -- restoring ---------------------------------------------------------------------------
+
+    def restore(
+        self, commit: str, *, current: str, paths: list[str] | None, data: list[DataOut]
+    ) -> Restored:
+        git_root = self._require()
+        scope = self._scope(git_root)
+        wanted = [self._in_git(git_root, p) for p in paths] if paths else [scope]
+        with self._locked():
+            files = self._restore_files(commit, current, wanted)
+            changed_data = self._restore_data(paths, data)
+            verified = self._verify(paths, data)
+        return Restored(files=files, data=changed_data, verified=verified)
+
+    def _in_git(self, git_root: Path, rel: str) -> str:
+        return os.path.relpath(self.root / rel, git_root)
+
+    def _restore_files(self, commit: str, current: str, wanted: list[str]) -> list[FileChange]:
+        out = self._git(
+            "diff-tree", "-r", "-z", "--no-renames", "--name-status", current, commit, "--", *wanted
+        )
+        fields = out.split("\0")
+        changes: list[FileChange] = []
+        write: list[str] = []
+        git_root = self._git_root_cached()
+        for status, rel in zip(fields[0::2], fields[1::2], strict=False):
+            if not rel:
+                continue
+            local = os.path.relpath(git_root / rel, self.root)
+            if status == "D":  # in the present, not in the snapshot: remove it
+                with contextlib.suppress(FileNotFoundError):
+                    (git_root / rel).unlink()
+                changes.append(FileChange(local, "deleted"))
+            else:
+                write.append(rel)
+                changes.append(FileChange(local, "added" if status == "A" else "modified"))
+        if write:
+            index = str(self._private("restore-index"))
+            self._git("read-tree", commit, index=index)
+            # checkout-index paths are relative to the current directory: the git root.
+            subprocess.run(
+                ["git", "checkout-index", "-f", "-z", "--stdin"],
+                cwd=git_root,
+                input="\0".join(write),
+                text=True,
+                capture_output=True,
+                check=True,
+                env=dict(os.environ, GIT_INDEX_FILE=index),
+            )
+        return changes
+
+    def _restore_data(self, paths: list[str] | None, data: list[DataOut]) -> list[FileChange]:
+        from dvc.exceptions import CheckoutError, DvcException
+        from dvc.repo import Repo
+
+        targets = self._data_targets(paths, data)
+        if not targets:
+            return []
+        changes: list[FileChange] = []
+        with _quiet_dvc(), contextlib.closing(Repo(str(self.root))) as repo:
+            try:
+                try:
+                    result = repo.checkout(targets=targets, force=True)
+                except CheckoutError:
+                    repo.fetch(targets=targets)  # objects gone from the cache: from the remote
+                    result = repo.checkout(targets=targets, force=True)
+            except DvcException as exc:
+                raise IntegrityError(
+                    f"DVC could not restore the data: {exc}",
+                    hint="The cache and the remote lack its objects; check `dvc status -c`.",
+                    code="data_restore_failed",
+                ) from exc
+        for kind, label in (("added", "added"), ("modified", "modified"), ("deleted", "deleted")):
+            for rel in result.get(kind, []):
+                changes.append(FileChange(rel.rstrip("/"), label))
+        return changes
+
+    def _data_targets(self, paths: list[str] | None, data: list[DataOut]) -> list[str]:
+        if not paths:
+            return [out.path for out in data]
+        targets = []
+        for rel in paths:
+            for out in data:
+                if rel == out.path or rel.startswith(out.path + "/"):
+                    targets.append(rel)
+                elif out.path.startswith(rel.rstrip("/") + "/") or rel in (".", ""):
+                    targets.append(out.path)
+        return sorted(set(targets))
+
+    def expected_files(self, data: list[DataOut]) -> dict[str, str]:
+        """Every data file a snapshot holds, by path: its md5."""
+        from dvc.repo import Repo
+        from dvc_data.hashfile.hash_info import HashInfo
+        from dvc_data.hashfile.tree import Tree
+
+        files: dict[str, str] = {}
+        with _quiet_dvc(), contextlib.closing(Repo(str(self.root))) as repo:
+            odb = repo.cache.local
+            for out in data:
+                if out.hash.endswith(".dir"):
+                    try:
+                        tree = Tree.load(odb, HashInfo("md5", out.hash))
+                    except (FileNotFoundError, OSError, ValueError):
+                        with contextlib.suppress(Exception):
+                            repo.fetch(targets=[out.path])
+                        tree = Tree.load(odb, HashInfo("md5", out.hash))
+                    for key, _meta, hash_info in tree:
+                        files["/".join((out.path, *key))] = str(hash_info.value)
+                else:
+                    files[out.path] = out.hash
+        return files
+
+    def _verify(self, paths: list[str] | None, data: list[DataOut]) -> int:
+        """Check every restored data file's md5 against the snapshot: a file whose inode, size
+        and time match the record of a hash computed here is known; any other is hashed. Files
+        that differ (a cached copy edited in place through a link) are fetched again from the
+        remote; if they still differ the restore fails."""
+        expected = self.expected_files(data)
+        if paths:
+            expected = {
+                rel: md5 for rel, md5 in expected.items() if any(_under(rel, p) for p in paths)
+            }
+        if not expected:
+            return 0
+        wrong = self._mismatches(expected)
+        if wrong:
+            self._repair({rel: expected[rel] for rel in wrong})
+            still = self._mismatches({rel: expected[rel] for rel in wrong})
+            if still:
+                shown = ", ".join(still[:5]) + (
+                    f" and {len(still) - 5} more" if len(still) > 5 else ""
+                )
+                raise IntegrityError(
+                    f"The restored data does not match the snapshot: {shown}. Its cached copy "
+                    "was changed after the snapshot (edited in place through a cache link), "
+                    "and the DVC remote has no good copy.",
+                    hint="Nothing else was lost: the safety snapshot holds the state before "
+                    "the restore. Edit data files by writing new files, or use "
+                    'c.DataOps.snapshot_cache_type = "reflink,copy".',
+                    code="restore_verification_failed",
+                )
+        return len(expected)
+
+    def _mismatches(self, expected: dict[str, str]) -> list[str]:
+        stats: dict[str, os.stat_result | None] = {}
+        for rel in expected:
+            try:
+                stats[rel] = os.stat(self.root / rel)
+            except OSError:
+                stats[rel] = None
+        with contextlib.closing(self._known()) as conn:
+            known = {}
+            inodes = [st.st_ino for st in stats.values() if st is not None]
+            for start in range(0, len(inodes), 500):
+                chunk = inodes[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                for ino, size, mtime_ns, md5 in conn.execute(
+                    f"SELECT ino, size, mtime_ns, md5 FROM hashed WHERE ino IN ({marks})", chunk
+                ):
+                    known[ino] = (size, mtime_ns, md5)
+        wrong = []
+        verified: dict[str, str] = {}
+        for rel, md5 in expected.items():
+            st = stats[rel]
+            if st is None:
+                wrong.append(rel)
+                continue
+            if known.get(st.st_ino) == (st.st_size, st.st_mtime_ns, md5):
+                continue
+            if _md5(str(self.root / rel)) == md5:
+                verified[rel] = md5
+            else:
+                wrong.append(rel)
+        self._remember(verified)
+        return wrong
+
+    def _repair(self, wrong: dict[str, str]) -> None:
+        """Drop the damaged cached copies of the ``wrong`` files (path: expected md5) and fetch
+        them again from the remote."""
+        from dvc.exceptions import DvcException
+        from dvc.repo import Repo
+
+        with _quiet_dvc(), contextlib.closing(Repo(str(self.root))) as repo:
+            odb = repo.cache.local
+            for rel, md5 in wrong.items():
+                for path in (Path(odb.oid_to_path(md5)), self.root / rel):
+                    with contextlib.suppress(FileNotFoundError):
+                        path.unlink()
+            try:
+                repo.fetch(targets=list(wrong))
+                repo.checkout(targets=list(wrong), force=True)
+            except DvcException as exc:
+                log.warning("could not fetch damaged data again: %s", exc)
+
+    # -- diffs and pushes ----------------------------------------------------------------
+
+    def diff_files(self, a: str, b: str) -> list[FileChange]:
+        git_root = self._require()
+        scope = self._scope(git_root)
+        out = self._git("diff-tree", "-r", "-z", "--no-renames", "--name-status", a, b, "--", scope)
+        fields = out.split("\0")
+        labels = {"A": "added", "D": "deleted"}
+        changes = []
+        for status, rel in zip(fields[0::2], fields[1::2], strict=False):
+            if rel:
+                local = os.path.relpath(git_root / rel, self.root)
+                changes.append(FileChange(local, labels.get(status[:1], "modified")))
+        return changes
+
+    def diff_data(self, a: list[DataOut], b: list[DataOut]) -> list[FileChange]:
+        if a == b:
+            return []
+        before = self.expected_files(a)
+        after = self.expected_files(b)
+        changes = [FileChange(p, "deleted") for p in sorted(before.keys() - after.keys())]
+        changes += [FileChange(p, "added") for p in sorted(after.keys() - before.keys())]
+        changes += [
+            FileChange(p, "modified")
+            for p in sorted(before.keys() & after.keys())
+            if before[p] != after[p]
+        ]
+        return sorted(changes, key=lambda c: c.path)
+
+    def push(self, data: list[DataOut]) -> None:
+        from dvc.exceptions import DvcException
+        from dvc.repo import Repo
+
+        if not data:
+            return
+        with _quiet_dvc(), contextlib.closing(Repo(str(self.root))) as repo:
+            try:
+                repo.push(targets=[out.path for out in data])
+            except DvcException as exc:
+                raise BackendUnavailable(
+                    f"The data could not be pushed to the DVC remote: {exc}",
+                    hint="Check that the remote is reachable (`dvc remote list`); pushing is "
+                    "retried.",
+                ) from exc
+
+
+def _walk_stats(path: Path) -> Iterator[tuple[str, os.stat_result]]:
+    try:
+        st = path.lstat()
+    except FileNotFoundError:
+        return
+    if not path.is_dir():
+        yield str(path), st
+        return
+    stack = [str(path)]
+    while stack:
+        directory = stack.pop()
+        with os.scandir(directory) as entries:
+            for entry in sorted(entries, key=lambda e: e.name):
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append(entry.path)
+                else:
+                    yield entry.path, entry.stat(follow_symlinks=False)
+
+
+def _under(rel: str, path: str) -> bool:
+    return path in (".", "") or rel == path or rel.startswith(path.rstrip("/") + "/")
+
+
+def _md5(path: str) -> str:
+    digest = hashlib.md5(usedforsecurity=False)
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 22):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def workspace_factory(dataops: Any) -> Any:
+    """Workspaces configured by ``dataops`` (a ``DataOps``), given a project root and its data
+    paths."""
+
+    def make(root: Path, data_paths: list[str]) -> GitDvcWorkspace:
+        return GitDvcWorkspace(
+            root,
+            data_paths=data_paths,
+            cache_type=dataops.snapshot_cache_type,
+            default_remote=dataops.snapshot_remote or None,
+            max_git_file_bytes=dataops.snapshot_max_git_file_bytes,
+            excluded_paths=(dataops.jobs_dir,),
+        )
+
+    return make

@@ -1,0 +1,1 @@
+"""Snapshots of a project: data through DVC, code through git, its environment and tables."""

@@ -1,0 +1,107 @@
+"""The contract of a project workspace that snapshots record and restore: code through a version
+control system, data through a content-addressed data store. ``backends.local.workspace``
+implements it with git and DVC; the core only sees these plain records."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Protocol
+
+
+@dataclasses.dataclass(frozen=True)
+class DataOut:
+    """One tracked data path: a file or a directory, by its content hash."""
+
+    path: str  #: relative to the project root
+    hash: str  #: DVC's md5 (a directory's ends in ``.dir``)
+    size: int
+    nfiles: int
+
+
+@dataclasses.dataclass(frozen=True)
+class WorkspaceInfo:
+    """Where the project's repositories are, and what first use would create."""
+
+    root: str
+    git_root: str | None  #: the git work tree containing the project, if any
+    dvc_root: str | None  #: the DVC repository at the project root, if any
+    remote: str | None  #: the DVC remote data is pushed to (a URL, passwords removed)
+
+    @property
+    def ready(self) -> bool:
+        return self.git_root is not None and self.dvc_root is not None
+
+    def missing(self) -> list[str]:
+        return [
+            name for name, where in (("git", self.git_root), ("DVC", self.dvc_root)) if not where
+        ]
+
+
+@dataclasses.dataclass(frozen=True)
+class Recorded:
+    """What recording the workspace made: a commit (under the project's own ref) and the data
+    outputs it names."""
+
+    commit: str
+    tree: str
+    ref: str
+    data: list[DataOut]
+    #: A digest of the data paths' file metadata (paths, sizes, times): equal digests mean the
+    #: data was not touched, so hashing it again can be skipped.
+    fingerprint: str
+    data_changed: bool
+    #: Tabular files' content hashes, by path (what their profiles are keyed by).
+    tabular: dict[str, str]
+
+
+@dataclasses.dataclass(frozen=True)
+class FileChange:
+    path: str
+    change: str  #: added, deleted, modified
+
+
+@dataclasses.dataclass(frozen=True)
+class Restored:
+    files: list[FileChange]  #: code and notebooks written or removed
+    data: list[FileChange]  #: data files written or removed
+    verified: int  #: data files whose content hash was checked against the snapshot
+
+
+class Workspace(Protocol):
+    def info(self) -> WorkspaceInfo: ...
+
+    def init(self) -> WorkspaceInfo:
+        """Create what is missing (a git repository, a DVC repository with cache links and a
+        default remote), leaving the user's branch and index as they were."""
+
+    def record(
+        self,
+        ref_name: str,
+        *,
+        message: str,
+        author: str,
+        parent: str | None,
+        previous: Recorded | None,
+    ) -> Recorded:
+        """Version the data paths with DVC and commit the project under ``ref_name`` (never the
+        user's branch, index or stash). ``previous`` lets unchanged data skip hashing."""
+
+    def restore(
+        self, commit: str, *, current: str, paths: list[str] | None, data: list[DataOut]
+    ) -> Restored:
+        """Make the project (or ``paths`` in it) what ``commit`` recorded; ``current`` is a
+        commit of the present state (the safety snapshot). Verifies every data file's hash."""
+
+    def unchanged(self, previous: Recorded) -> bool:
+        """Whether the project is still what ``previous`` recorded (cheap: no data hashing)."""
+
+    def diff_files(self, a: str, b: str) -> list[FileChange]: ...
+
+    def diff_data(self, a: list[DataOut], b: list[DataOut]) -> list[FileChange]: ...
+
+    def push(self, data: list[DataOut]) -> None:
+        """Upload the data's objects to the remote (raises with the reason when it cannot)."""
+
+    def drop_ref(self, ref_name: str) -> None: ...
+
+    def describe(self) -> dict[str, Any]: ...
