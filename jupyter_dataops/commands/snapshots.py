@@ -189,6 +189,7 @@ def format_snapshot(item: Snapshot, *, taken_now: bool = False) -> str:
         )
     if item.jobs:
         fields.append(("jobs", ", ".join(item.jobs)))
+    fields += [("warning", warning) for warning in item.warnings]
     lines = [f"{k + ':':<13}{v}" for k, v in fields]
     if taken_now:
         lines.insert(0, f"Snapshot {item.id} taken.")

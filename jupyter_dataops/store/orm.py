@@ -250,6 +250,7 @@ class SnapshotRow(Base):
     nfiles: Mapped[int] = mapped_column(Integer, default=0)
     changed: Mapped[bool] = mapped_column(Boolean, default=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    warnings: Mapped[list[str]] = mapped_column(JSON, default=list)
     # Who is recording it (host:pid): a creating row whose process is gone is failed, not listed.
     holder: Mapped[str | None] = mapped_column(String(200), nullable=True)
     push_status: Mapped[str] = mapped_column(String(16), default="none")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 import threading
 from typing import Any
 
@@ -25,6 +26,12 @@ print(json.dumps({"python": sys.version.split()[0], "executable": sys.executable
                   "packages": dict(sorted(packages.items())), "paths": paths}))
 """
 
+#: Names in a kernel spec's argv that jupyter_client replaces by its own interpreter.
+_THIS_PYTHON = {
+    "python",
+    f"python{sys.version_info[0]}",
+    "python{}.{}".format(*sys.version_info[:2]),
+}
 _cache: dict[str, tuple[tuple[Any, ...], dict[str, Any]]] = {}
 _lock = threading.Lock()
 
@@ -55,7 +62,10 @@ def kernel_environment(kernel_name: str) -> dict[str, Any]:
             "kernels' packages are recorded.",
         }
     env = dict(os.environ, **(spec.env or {}))
-    program = _program(spec.argv[0], env) if spec.argv else None
+    argv0 = spec.argv[0] if spec.argv else None
+    if argv0 in _THIS_PYTHON:
+        argv0 = sys.executable  # as jupyter_client starts it: this interpreter
+    program = _program(argv0, env) if argv0 else None
     if program is None:
         return {
             "kernel_name": kernel_name,

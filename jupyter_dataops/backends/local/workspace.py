@@ -273,6 +273,7 @@ class GitDvcWorkspace:
                     f"The data path {rel!r} leads outside the project.",
                     hint="Set c.DataOps.snapshot_data_paths to folders inside the project.",
                 )
+        warnings: list[str] = []
         with self._locked():
             fingerprint = self.fingerprint()
             targets = self._existing_data_paths()
@@ -283,6 +284,13 @@ class GitDvcWorkspace:
             ):
                 data, tabular, data_changed = previous.data, previous.tabular, False
             else:
+                edited = self.edited_in_place()
+                if edited:
+                    warnings.append(
+                        f"Edited in place since an earlier snapshot: {_shown(edited)}. Those "
+                        "files are linked to DVC's cache, so the earlier snapshots' copies "
+                        "changed too (restores fetch them again from the remote, if pushed)."
+                    )
                 data, tabular = self._add(targets)
                 fingerprint = self.fingerprint()  # dvc add may replace files by links
                 data_changed = previous is None or data != previous.data
@@ -296,6 +304,7 @@ class GitDvcWorkspace:
             fingerprint=fingerprint,
             data_changed=data_changed,
             tabular=tabular,
+            warnings=warnings,
         )
 
     def _add(self, targets: list[str]) -> tuple[list[DataOut], dict[str, str]]:
@@ -306,7 +315,7 @@ class GitDvcWorkspace:
             return [], {}
         with _quiet_dvc(), contextlib.closing(Repo(str(self.root))) as repo:
             try:
-                repo.add(targets)
+                repo.add([str(self.root / t) for t in targets])
             except DvcException as exc:
                 raise InvalidInput(
                     f"DVC could not version the data: {exc}",
@@ -335,8 +344,12 @@ class GitDvcWorkspace:
                     for rel, md5 in files.items()
                     if rel.lower().endswith(TABULAR_SUFFIXES)
                 )
-        # DVC just hashed these files: what it found is known for their inodes, as they are now.
-        self._remember(hashed)
+            # DVC just hashed these files: what it found is known for their inodes (the data
+            # file's and its cached copy's, one inode when linked), as they are now.
+            odb = repo.cache.local
+            known = {str(self.root / rel): md5 for rel, md5 in hashed.items()}
+            known.update((odb.oid_to_path(md5), md5) for md5 in hashed.values())
+        self._remember(known)
         return outs, tabular
 
     @staticmethod
@@ -366,10 +379,11 @@ class GitDvcWorkspace:
         return conn
 
     def _remember(self, files: dict[str, str]) -> None:
+        """Record that the files (absolute path: md5) hold that content, as they are now."""
         rows = []
-        for rel, md5 in files.items():
+        for path, md5 in files.items():
             with contextlib.suppress(OSError):
-                st = os.stat(self.root / rel)
+                st = os.stat(path)
                 rows.append((st.st_ino, st.st_size, st.st_mtime_ns, md5))
         if not rows:
             return
@@ -402,7 +416,7 @@ class GitDvcWorkspace:
             # Everything outside the project as HEAD has it; the project as it is now.
             self._git("read-tree", *(["HEAD"] if head else ["--empty"]), index=index)
         self._refuse_large_files(index, scope)
-        self._git("add", "-A", "--", scope, *self._excluded(), index=index)
+        self._git("add", "-A", "--", _top(scope), *self._excluded(), index=index)
         return self._git("write-tree", index=index).strip(), head
 
     def _excluded(self) -> list[str]:
@@ -425,7 +439,7 @@ class GitDvcWorkspace:
             "-m",
             "--exclude-standard",
             "--",
-            scope,
+            _top(scope),
             *self._excluded(),
             index=index,
         )
@@ -464,12 +478,55 @@ class GitDvcWorkspace:
     ) -> Restored:
         git_root = self._require()
         scope = self._scope(git_root)
-        wanted = [self._in_git(git_root, p) for p in paths] if paths else [scope]
+        whole, inside = self._split(paths, data)
+        if paths:
+            # A data output restored whole comes with its .dvc file (which names its content).
+            git_paths = [*paths, *(f"{out}.dvc" for out in whole)]
+            wanted = [_top(self._in_git(git_root, p)) for p in git_paths]
+        else:
+            wanted = [_top(scope)]
         with self._locked():
             files = self._restore_files(commit, current, wanted)
-            changed_data = self._restore_data(paths, data)
-            verified = self._verify(paths, data)
-        return Restored(files=files, data=changed_data, verified=verified)
+            changed = self._restore_data(whole, data)
+            verified = self._verify(whole, data)
+            if inside:
+                extra, checked = self._restore_inside(commit, inside, data)
+                changed += extra
+                verified += checked
+        return Restored(files=files, data=changed, verified=verified)
+
+    def check_paths(self, commit: str, paths: list[str], data: list[DataOut]) -> None:
+        """Refuse paths that neither the snapshot nor the project has (before anything is
+        changed, the safety snapshot included)."""
+        git_root = self._require()
+        whole, inside = self._split(paths, data)
+        covered = set(whole) | set(inside)
+        for rel in paths:
+            if any(_under(out, rel) or _under(rel, out) for out in covered):
+                continue
+            in_git = self._git(
+                "ls-tree", "-r", "--name-only", commit, "--", _top(self._in_git(git_root, rel))
+            ).strip()
+            if not in_git and not (self.root / rel).exists():
+                raise InvalidInput(
+                    f"Neither the snapshot nor the project has {rel!r}.",
+                    hint="List what the snapshot holds with `dataops snapshots show ID`.",
+                )
+
+    def _split(self, paths: list[str] | None, data: list[DataOut]) -> tuple[list[str], list[str]]:
+        """The data outputs a restore brings back whole, and the paths inside an output (one
+        file or folder of a tracked folder) it brings back alone."""
+        if not paths:
+            return [out.path for out in data], []
+        whole: set[str] = set()
+        inside: set[str] = set()
+        for rel in paths:
+            for out in data:
+                if _under(out.path, rel):
+                    whole.add(out.path)
+                elif _under(rel, out.path):
+                    inside.add(rel)
+        return sorted(whole), sorted(inside)
 
     def _in_git(self, git_root: Path, rel: str) -> str:
         return os.path.relpath(self.root / rel, git_root)
@@ -508,43 +565,119 @@ class GitDvcWorkspace:
             )
         return changes
 
-    def _restore_data(self, paths: list[str] | None, data: list[DataOut]) -> list[FileChange]:
+    def _restore_data(self, outs: list[str], data: list[DataOut]) -> list[FileChange]:
+        """DVC checks the outputs out of its cache (their .dvc files are restored already),
+        fetching from the remote what the cache lacks."""
         from dvc.exceptions import CheckoutError, DvcException
         from dvc.repo import Repo
 
-        targets = self._data_targets(paths, data)
-        if not targets:
+        if not outs:
             return []
         changes: list[FileChange] = []
+        absolute = [str(self.root / t) for t in outs]
         with _quiet_dvc(), contextlib.closing(Repo(str(self.root))) as repo:
             try:
                 try:
-                    result = repo.checkout(targets=targets, force=True)
+                    result = repo.checkout(targets=absolute, force=True)
                 except CheckoutError:
-                    repo.fetch(targets=targets)  # objects gone from the cache: from the remote
-                    result = repo.checkout(targets=targets, force=True)
+                    repo.fetch(targets=absolute)  # objects gone from the cache: from the remote
+                    result = repo.checkout(targets=absolute, force=True)
             except DvcException as exc:
                 raise IntegrityError(
                     f"DVC could not restore the data: {exc}",
                     hint="The cache and the remote lack its objects; check `dvc status -c`.",
                     code="data_restore_failed",
                 ) from exc
-        for kind, label in (("added", "added"), ("modified", "modified"), ("deleted", "deleted")):
+        for kind in ("added", "modified", "deleted"):
             for rel in result.get(kind, []):
-                changes.append(FileChange(rel.rstrip("/"), label))
+                # DVC names them relative to this process's working directory.
+                local = os.path.relpath(os.path.abspath(rel.rstrip("/")), self.root)
+                changes.append(FileChange(local, kind))
         return changes
 
-    def _data_targets(self, paths: list[str] | None, data: list[DataOut]) -> list[str]:
-        if not paths:
-            return [out.path for out in data]
-        targets = []
-        for rel in paths:
-            for out in data:
-                if rel == out.path or rel.startswith(out.path + "/"):
-                    targets.append(rel)
-                elif out.path.startswith(rel.rstrip("/") + "/") or rel in (".", ""):
-                    targets.append(out.path)
-        return sorted(set(targets))
+    def _restore_inside(
+        self, commit: str, paths: list[str], data: list[DataOut]
+    ) -> tuple[list[FileChange], int]:
+        """Files inside tracked folders, alone: read at the snapshot's revision through DVC's
+        API (from its cache, or the remote), hashed while written, and put in place only when
+        the hash matches. The folder's .dvc file stays as it is (the folder now differs from
+        it, as `dvc status` then says, until the next snapshot records it)."""
+        expected = self.expected_files(data)
+        wanted = {rel: md5 for rel, md5 in expected.items() if any(_under(rel, p) for p in paths)}
+        changes: list[FileChange] = []
+        for path in paths:  # files there now that the snapshot did not have
+            for found, _st in _walk_stats(self.root / path):
+                rel = os.path.relpath(found, self.root)
+                if rel not in wanted:
+                    os.unlink(found)
+                    changes.append(FileChange(rel, "deleted"))
+        if not wanted and not changes:
+            raise InvalidInput(
+                f"The snapshot has no data at {_shown(paths)}.",
+                hint="List what it holds with `dataops snapshots show ID`.",
+            )
+        wrong = []
+        for rel, md5 in wanted.items():
+            dest = self.root / rel
+            existed = dest.exists()
+            if existed and self._mismatches({rel: md5}) == []:
+                continue  # already the snapshot's content
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            temporary = dest.with_name(f".{dest.name}.dataops-restore")
+            good = self._read_at(commit, rel, md5, temporary)
+            if not good:
+                # The cached copy is damaged: drop it, so DVC reads the remote's.
+                self._drop_cached(md5)
+                good = self._read_at(commit, rel, md5, temporary)
+            if not good:
+                wrong.append(rel)
+                continue
+            dest.unlink(missing_ok=True)  # never write through a link into the cache
+            os.replace(temporary, dest)
+            self._remember({str(dest): md5})
+            changes.append(FileChange(rel, "modified" if existed else "added"))
+        if wrong:
+            raise IntegrityError(
+                f"The restored data does not match the snapshot: {_shown(wrong)}. Its cached "
+                "copy was changed after the snapshot (edited in place through a cache link).",
+                hint="Nothing was replaced. Fetch a good copy with `dvc fetch` if the remote "
+                "has one, then restore again.",
+                code="restore_verification_failed",
+            )
+        return changes, len(wanted)
+
+    def _read_at(self, commit: str, rel: str, md5: str, temporary: Path) -> bool:
+        """Write ``rel`` as of ``commit`` to ``temporary``; whether its md5 is ``md5`` (when not,
+        ``temporary`` is removed)."""
+        import dvc.api
+
+        digest = hashlib.md5(usedforsecurity=False)
+        try:
+            with (
+                _quiet_dvc(),
+                dvc.api.open(rel, repo=str(self.root), rev=commit, mode="rb") as source,
+                open(temporary, "wb") as target,
+            ):
+                while chunk := source.read(1 << 22):
+                    digest.update(chunk)
+                    target.write(chunk)
+        except Exception as exc:  # DVC's errors of every kind: named, nothing replaced
+            temporary.unlink(missing_ok=True)
+            raise IntegrityError(
+                f"DVC could not read {rel} of the snapshot: {exc}",
+                hint="The cache and the remote lack its content; check `dvc status -c`.",
+                code="data_restore_failed",
+            ) from exc
+        if digest.hexdigest() != md5:
+            temporary.unlink(missing_ok=True)
+            return False
+        return True
+
+    def _drop_cached(self, md5: str) -> None:
+        from dvc.repo import Repo
+
+        with _quiet_dvc(), contextlib.closing(Repo(str(self.root))) as repo:
+            Path(repo.cache.local.oid_to_path(md5)).unlink(missing_ok=True)
 
     def expected_files(self, data: list[DataOut]) -> dict[str, str]:
         """Every data file a snapshot holds, by path: its md5."""
@@ -561,7 +694,7 @@ class GitDvcWorkspace:
                         tree = Tree.load(odb, HashInfo("md5", out.hash))
                     except (FileNotFoundError, OSError, ValueError):
                         with contextlib.suppress(Exception):
-                            repo.fetch(targets=[out.path])
+                            repo.fetch(targets=[str(self.root / out.path)])
                         tree = Tree.load(odb, HashInfo("md5", out.hash))
                     for key, _meta, hash_info in tree:
                         files["/".join((out.path, *key))] = str(hash_info.value)
@@ -569,21 +702,17 @@ class GitDvcWorkspace:
                     files[out.path] = out.hash
         return files
 
-    def _verify(self, paths: list[str] | None, data: list[DataOut]) -> int:
+    def _verify(self, outs: list[str], data: list[DataOut]) -> int:
         """Check every restored data file's md5 against the snapshot: a file whose inode, size
         and time match the record of a hash computed here is known; any other is hashed. Files
         that differ (a cached copy edited in place through a link) are fetched again from the
         remote; if they still differ the restore fails."""
-        expected = self.expected_files(data)
-        if paths:
-            expected = {
-                rel: md5 for rel, md5 in expected.items() if any(_under(rel, p) for p in paths)
-            }
+        expected = self.expected_files([out for out in data if out.path in outs])
         if not expected:
             return 0
         wrong = self._mismatches(expected)
         if wrong:
-            self._repair({rel: expected[rel] for rel in wrong})
+            self._repair({rel: expected[rel] for rel in wrong}, data)
             still = self._mismatches({rel: expected[rel] for rel in wrong})
             if still:
                 shown = ", ".join(still[:5]) + (
@@ -600,16 +729,9 @@ class GitDvcWorkspace:
                 )
         return len(expected)
 
-    def _mismatches(self, expected: dict[str, str]) -> list[str]:
-        stats: dict[str, os.stat_result | None] = {}
-        for rel in expected:
-            try:
-                stats[rel] = os.stat(self.root / rel)
-            except OSError:
-                stats[rel] = None
+    def _lookup(self, inodes: list[int]) -> dict[int, tuple[int, int, str]]:
+        known: dict[int, tuple[int, int, str]] = {}
         with contextlib.closing(self._known()) as conn:
-            known = {}
-            inodes = [st.st_ino for st in stats.values() if st is not None]
             for start in range(0, len(inodes), 500):
                 chunk = inodes[start : start + 500]
                 marks = ",".join("?" * len(chunk))
@@ -617,6 +739,60 @@ class GitDvcWorkspace:
                     f"SELECT ino, size, mtime_ns, md5 FROM hashed WHERE ino IN ({marks})", chunk
                 ):
                     known[ino] = (size, mtime_ns, md5)
+        return known
+
+    def edited_in_place(self) -> list[str]:
+        """Data files that share their inode with a cached copy (a link) and were written to
+        since that content was hashed: the cached copy of an earlier snapshot changed with them."""
+        linked: dict[int, tuple[str, os.stat_result]] = {}
+        for rel in self.data_paths:
+            for path, st in _walk_stats(self.root / rel):
+                if st.st_nlink > 1:
+                    linked[st.st_ino] = (path, st)
+        if not linked:
+            return []
+        known = self._lookup(list(linked))
+        edited = []
+        for ino, (path, st) in linked.items():
+            record = known.get(ino)
+            if record is not None and record[:2] != (st.st_size, st.st_mtime_ns):
+                edited.append(os.path.relpath(path, self.root))
+        return sorted(edited)
+
+    def _damaged_objects(self, data: list[DataOut]) -> list[str]:
+        """Files of ``data`` whose cached copy no longer holds the content its name says."""
+        from dvc.repo import Repo
+
+        expected = self.expected_files(data)
+        with _quiet_dvc(), contextlib.closing(Repo(str(self.root))) as repo:
+            odb = repo.cache.local
+            objects = {rel: odb.oid_to_path(md5) for rel, md5 in expected.items()}
+        stats = {}
+        for rel, path in objects.items():
+            with contextlib.suppress(OSError):
+                stats[rel] = os.stat(path)
+        known = self._lookup([st.st_ino for st in stats.values()])
+        damaged = []
+        for rel, md5 in expected.items():
+            st = stats.get(rel)
+            if st is None:
+                continue  # not in the cache: DVC says so itself when pushing
+            if known.get(st.st_ino) == (st.st_size, st.st_mtime_ns, md5):
+                continue
+            if _md5(objects[rel]) != md5:
+                damaged.append(rel)
+            else:
+                self._remember({objects[rel]: md5})
+        return damaged
+
+    def _mismatches(self, expected: dict[str, str]) -> list[str]:
+        stats: dict[str, os.stat_result | None] = {}
+        for rel in expected:
+            try:
+                stats[rel] = os.stat(self.root / rel)
+            except OSError:
+                stats[rel] = None
+        known = self._lookup([st.st_ino for st in stats.values() if st is not None])
         wrong = []
         verified: dict[str, str] = {}
         for rel, md5 in expected.items():
@@ -630,10 +806,10 @@ class GitDvcWorkspace:
                 verified[rel] = md5
             else:
                 wrong.append(rel)
-        self._remember(verified)
+        self._remember({str(self.root / rel): md5 for rel, md5 in verified.items()})
         return wrong
 
-    def _repair(self, wrong: dict[str, str]) -> None:
+    def _repair(self, wrong: dict[str, str], data: list[DataOut]) -> None:
         """Drop the damaged cached copies of the ``wrong`` files (path: expected md5) and fetch
         them again from the remote."""
         from dvc.exceptions import DvcException
@@ -646,8 +822,11 @@ class GitDvcWorkspace:
                     with contextlib.suppress(FileNotFoundError):
                         path.unlink()
             try:
-                repo.fetch(targets=list(wrong))
-                repo.checkout(targets=list(wrong), force=True)
+                # Fetching whole outputs downloads only what the cache lacks (DVC cannot fetch
+                # one file of a tracked folder).
+                outs = {o.path for o in data for rel in wrong if _under(rel, o.path)}
+                repo.fetch(targets=[str(self.root / o) for o in sorted(outs)])
+                repo.checkout(targets=[str(self.root / rel) for rel in wrong], force=True)
             except DvcException as exc:
                 log.warning("could not fetch damaged data again: %s", exc)
 
@@ -656,7 +835,9 @@ class GitDvcWorkspace:
     def diff_files(self, a: str, b: str) -> list[FileChange]:
         git_root = self._require()
         scope = self._scope(git_root)
-        out = self._git("diff-tree", "-r", "-z", "--no-renames", "--name-status", a, b, "--", scope)
+        out = self._git(
+            "diff-tree", "-r", "-z", "--no-renames", "--name-status", a, b, "--", _top(scope)
+        )
         fields = out.split("\0")
         labels = {"A": "added", "D": "deleted"}
         changes = []
@@ -680,16 +861,27 @@ class GitDvcWorkspace:
         ]
         return sorted(changes, key=lambda c: c.path)
 
-    def push(self, data: list[DataOut]) -> None:
+    def push(self, data: list[DataOut], commit: str) -> None:
         from dvc.exceptions import DvcException
         from dvc.repo import Repo
 
         if not data:
             return
+        damaged = self._damaged_objects(data)
+        if damaged:
+            raise IntegrityError(
+                f"Not pushed: the cached copy of {_shown(damaged)} was changed before it was "
+                "pushed (the file was edited in place through a cache link), so this snapshot's "
+                "version of it is lost.",
+                hint="Later snapshots hold the new content. Write data to new files rather than "
+                'in place, or use c.DataOps.snapshot_cache_type = "reflink,copy".',
+                code="damaged_before_push",
+            )
         with _quiet_dvc(), contextlib.closing(Repo(str(self.root))) as repo:
             try:
-                repo.push(targets=[out.path for out in data])
-            except DvcException as exc:
+                # The objects that commit's .dvc files name (the work tree may have moved on).
+                repo.push(revs=[commit], workspace=False)
+            except (DvcException, OSError) as exc:
                 raise BackendUnavailable(
                     f"The data could not be pushed to the DVC remote: {exc}",
                     hint="Check that the remote is reachable (`dvc remote list`); pushing is "
@@ -714,6 +906,16 @@ def _walk_stats(path: Path) -> Iterator[tuple[str, os.stat_result]]:
                     stack.append(entry.path)
                 else:
                     yield entry.path, entry.stat(follow_symlinks=False)
+
+
+def _shown(paths: list[str], most: int = 5) -> str:
+    more = f" and {len(paths) - most} more" if len(paths) > most else ""
+    return ", ".join(paths[:most]) + more
+
+
+def _top(rel: str) -> str:
+    """A pathspec of ``rel`` (relative to the git work tree), wherever git runs from."""
+    return ":(top)" if rel in (".", "") else f":(top){rel}"
 
 
 def _under(rel: str, path: str) -> bool:

@@ -114,6 +114,7 @@ class Snapshot(_SnapshotCommon):
     push_error: str | None = None
     push_attempts: int = 0
     error: str | None = None
+    warnings: list[str] = Field(default_factory=list)
     jobs: list[str] = Field(default_factory=list, description="Jobs that ran on it (lineage)")
 
 

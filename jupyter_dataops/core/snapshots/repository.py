@@ -27,6 +27,7 @@ class SnapshotRecord(Protocol):
     nfiles: int
     changed: bool
     error: str | None
+    warnings: list[str]
     holder: str | None
     push_status: str
     push_attempts: int

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import Conflict, InvalidInput, NotFound
+from ..errors import Conflict, IntegrityError, InvalidInput, NotFound
 from ..paths import relative_to_root, resolve_inside
 from .models import (
     DataEntry,
@@ -222,6 +222,7 @@ class SnapshotService:
                 tabular={},
                 profiles={},
                 environment={},
+                warnings=[],
                 size=0,
                 nfiles=0,
                 changed=True,
@@ -259,6 +260,7 @@ class SnapshotService:
             "profiles": {p: prof.model_dump() for p, prof in profiles.items()},
             "environment": environment.model_dump(),
             "fingerprint": recorded.fingerprint,
+            "warnings": recorded.warnings,
             "size": sum(out.size for out in recorded.data),
             "nfiles": sum(out.nfiles for out in recorded.data),
             "changed": latest is None or latest.tree != recorded.tree,
@@ -392,6 +394,7 @@ class SnapshotService:
             push_error=row.push_error,
             push_attempts=row.push_attempts,
             error=row.error,
+            warnings=list(row.warnings or []),
             jobs=jobs,
         )
 
@@ -495,6 +498,8 @@ class SnapshotService:
                 paths.append(rel if rel not in ("", ".") else ".")
             if "." in paths:
                 paths = None
+        if paths:
+            self.workspace().check_paths(str(target.commit), paths, _data(target))
         safety = self.create(
             SnapshotCreate(message=f"Before restoring {target.id}"), kind="safety", actor=actor
         )
@@ -516,7 +521,11 @@ class SnapshotService:
         return RestoreResult(
             snapshot_id=target.id,
             safety_snapshot_id=safety.id,
-            files=[PathChange(path=c.path, change=c.change) for c in restored.files],  # type: ignore[arg-type]
+            files=[
+                PathChange(path=c.path, change=c.change)  # type: ignore[arg-type]
+                for c in restored.files
+                if not (c.path.endswith(".dvc") and c.path[:-4] in {d.path for d in _data(target)})
+            ],
             data=[PathChange(path=c.path, change=c.change) for c in restored.data],  # type: ignore[arg-type]
             verified=restored.verified,
         )
@@ -547,10 +556,11 @@ class SnapshotService:
         data = _data(row)
         now = self.ctx.clock.time()
         try:
-            self.workspace(Path(row.root_dir)).push(data)
+            self.workspace(Path(row.root_dir)).push(data, str(row.commit))
         except Exception as exc:
             attempts = row.push_attempts + 1
-            gave_up = attempts > len(PUSH_BACKOFF)
+            # Damaged data does not mend by waiting: no retries.
+            gave_up = attempts > len(PUSH_BACKOFF) or isinstance(exc, IntegrityError)
             fields = {
                 "push_attempts": attempts,
                 "push_error": str(exc)[:2000],

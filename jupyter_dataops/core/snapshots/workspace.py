@@ -52,6 +52,8 @@ class Recorded:
     data_changed: bool
     #: Tabular files' content hashes, by path (what their profiles are keyed by).
     tabular: dict[str, str]
+    #: What the user should know (data edited in place through cache links...).
+    warnings: list[str] = dataclasses.field(default_factory=list)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -92,6 +94,9 @@ class Workspace(Protocol):
         """Make the project (or ``paths`` in it) what ``commit`` recorded; ``current`` is a
         commit of the present state (the safety snapshot). Verifies every data file's hash."""
 
+    def check_paths(self, commit: str, paths: list[str], data: list[DataOut]) -> None:
+        """InvalidInput for paths that neither ``commit`` nor the project has."""
+
     def unchanged(self, previous: Recorded) -> bool:
         """Whether the project is still what ``previous`` recorded (cheap: no data hashing)."""
 
@@ -99,8 +104,9 @@ class Workspace(Protocol):
 
     def diff_data(self, a: list[DataOut], b: list[DataOut]) -> list[FileChange]: ...
 
-    def push(self, data: list[DataOut]) -> None:
-        """Upload the data's objects to the remote (raises with the reason when it cannot)."""
+    def push(self, data: list[DataOut], commit: str) -> None:
+        """Upload the data objects that ``commit`` names to the remote (raises with the reason
+        when it cannot)."""
 
     def drop_ref(self, ref_name: str) -> None: ...
 
