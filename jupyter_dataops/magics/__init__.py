@@ -34,6 +34,7 @@ from ..core.errors import DataOpsError
 from ..core.identity import ENV_ACTOR
 from ..core.jobs.models import Job, JobPage
 from ..core.schedules.models import Schedule, SchedulePage
+from ..core.snapshots.models import Snapshot, SnapshotPage
 
 
 def _cell_parameters(cell: str) -> list[list[str]]:
@@ -68,12 +69,14 @@ class NotebookUi:
     def show(self, value: Any, text: str) -> None:
         from IPython.display import display
 
-        from .widgets import JobTable, ScheduleTable
+        from .widgets import JobTable, ScheduleTable, SnapshotTable
 
         if isinstance(value, JobPage):
             display(JobTable(value))
         elif isinstance(value, SchedulePage):
             display(ScheduleTable(value))
+        elif isinstance(value, SnapshotPage):
+            display(SnapshotTable(value))
         elif isinstance(value, Job):
             print(f"Queued job {value.id} ({value.notebook_path}).")
         else:
@@ -215,12 +218,21 @@ def _schedule_text(schedule: Schedule, printer: Any, cycle: bool) -> None:
     )
 
 
+def _snapshot_text(snapshot: Snapshot, printer: Any, cycle: bool) -> None:
+    files = sum(entry.nfiles for entry in snapshot.data)
+    printer.text(
+        f"<Snapshot {snapshot.id} {snapshot.status.value}: {snapshot.message or '(no message)'}, "
+        f"{files} data files, commit {(snapshot.commit or '-')[:10]}>"
+    )
+
+
 def load_ipython_extension(ipython: Any) -> None:
     """Register ``%dataops``; also show :class:`Job` results as one line instead of every field."""
     magics = DataOpsMagics(ipython)
     ipython.register_magics(magics)
     ipython.display_formatter.formatters["text/plain"].for_type(Job, _job_text)
     ipython.display_formatter.formatters["text/plain"].for_type(Schedule, _schedule_text)
+    ipython.display_formatter.formatters["text/plain"].for_type(Snapshot, _snapshot_text)
 
 
 def unload_ipython_extension(ipython: Any) -> None:
@@ -233,6 +245,7 @@ def unload_ipython_extension(ipython: Any) -> None:
     manager.registry.pop("DataOpsMagics", None)
     ipython.display_formatter.formatters["text/plain"].type_printers.pop(Job, None)
     ipython.display_formatter.formatters["text/plain"].type_printers.pop(Schedule, None)
+    ipython.display_formatter.formatters["text/plain"].type_printers.pop(Snapshot, None)
 
 
 __all__ = ["DataOpsMagics", "load_ipython_extension", "unload_ipython_extension"]

@@ -25,6 +25,7 @@ from ..commands.render import (
 from ..commands.schedules import SCHEDULE_COLUMNS, format_schedule_table, schedule_row
 from ..core.jobs.models import Job, JobPage, JobStatus, JobSummary
 from ..core.schedules.models import SchedulePage, ScheduleSummary
+from ..core.snapshots.models import SnapshotPage
 
 _BAR_STYLES = {
     JobStatus.COMPLETED: "success",
@@ -252,6 +253,61 @@ class ScheduleTable:
             )
         return (
             f'<table class="dataops-schedules"><thead><tr>{head}</tr></thead>'
+            f"<tbody>{''.join(rows)}</tbody></table>{more}"
+        )
+
+
+#: How a push state looks in a notebook's snapshot table.
+_PUSH_BADGES = {
+    "pushed": ("✓", "#2e7d32", "on the remote"),
+    "pending": ("…", "#f9a825", "waiting to be pushed"),
+    "failed": ("✗", "#c62828", "not pushed"),
+    "none": ("", "#757575", "nothing to push"),
+}
+
+
+class SnapshotTable:
+    """A page of snapshots: an HTML table in a notebook (each row's data size as a bar against
+    the largest, its push state as a badge), text in a terminal."""
+
+    def __init__(self, page: SnapshotPage) -> None:
+        self.page = page
+
+    def __repr__(self) -> str:
+        from ..commands.snapshots import format_snapshot_table
+
+        return format_snapshot_table(self.page)
+
+    def _repr_html_(self) -> str:
+        from ..commands.snapshots import COLUMNS, format_snapshot_table, snapshot_row
+
+        if not self.page.items:
+            return f"<p>{html.escape(format_snapshot_table(self.page))}</p>"
+        largest = max(item.size for item in self.page.items) or 1
+        head = "".join(f"<th>{c}</th>" for c in COLUMNS)
+        rows = []
+        for item in self.page.items:
+            cells = {c: html.escape(v) for c, v in snapshot_row(item).items()}
+            width = max(1, round(60 * item.size / largest)) if item.size else 0
+            cells["data"] = (
+                f'<svg width="62" height="10" role="img" aria-label="{cells["data"]}">'
+                f'<rect width="{width}" height="10" fill="#1976d2"/></svg> {cells["data"]}'
+            )
+            mark, colour, words = _PUSH_BADGES[item.push_status.value]
+            cells["push"] = (
+                f'<span style="color:{colour}" title="{html.escape(words, quote=True)}">'
+                f"{mark} {cells['push']}</span>"
+            )
+            tds = "".join(f"<td>{cells[c]}</td>" for c in COLUMNS)
+            rows.append(f"<tr>{tds}</tr>")
+        more = ""
+        if self.page.next_cursor:
+            more = (
+                f"<p>{len(self.page.items)} of {self.page.total}; next page: "
+                f"<code>--cursor {html.escape(self.page.next_cursor)}</code></p>"
+            )
+        return (
+            f'<table class="dataops-snapshots"><thead><tr>{head}</tr></thead>'
             f"<tbody>{''.join(rows)}</tbody></table>{more}"
         )
 
