@@ -1966,6 +1966,8 @@ export interface components {
        * @default null
        */
       error: string | null;
+      /** Warnings */
+      warnings: string[];
       /**
        * Jobs
        * @description Jobs that ran on it (lineage)
