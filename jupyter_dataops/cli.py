@@ -22,7 +22,7 @@ from typing import Any, TextIO
 
 from .commands import TABLE, Invocation, UsageProblem
 from .commands.render import error_line, format_outcome, progress_bar, strip_ansi
-from .core.errors import DataOpsError
+from .core.errors import DataOpsError, InvalidInput
 from .core.jobs.models import Job, JobStatus
 
 
@@ -102,6 +102,15 @@ class TerminalUi:
 
     def notebook_path(self, client: Any, path: str) -> str:
         return path  # relative to the root directory, as the core reads it
+
+    def namespace(self) -> dict[str, Any] | None:
+        return None  # a terminal has no kernel
+
+    def load_variables(self, values: dict[str, Any]) -> None:
+        raise InvalidInput(
+            "Variables load into a running kernel.",
+            hint="Run `%dataops snapshots load ID` in the notebook.",
+        )
 
 
 def main(

@@ -46,6 +46,7 @@ from .core.snapshots.models import (
     SnapshotPage,
     SnapshotQuery,
     SnapshotRestore,
+    Variables,
     WorkspaceStatus,
 )
 
@@ -90,6 +91,7 @@ class Client(Protocol):
     def snapshot_workspace(self) -> WorkspaceStatus: ...
     def init_snapshot_workspace(self) -> WorkspaceStatus: ...
     def lineage(self, thing_id: str) -> Lineage: ...
+    def snapshot_variables(self, snapshot_id: str) -> Variables: ...
 
     def wait_for_job(
         self,
@@ -194,6 +196,9 @@ class LocalClient:
 
     def lineage(self, thing_id: str) -> Lineage:
         return self.services.snapshots.lineage(thing_id)
+
+    def snapshot_variables(self, snapshot_id: str) -> Variables:
+        return self.services.snapshots.variables(snapshot_id)
 
     def worker_status(self) -> dict[str, Any]:
         return self.services.supervisor.status()
@@ -413,6 +418,10 @@ class HttpClient:
 
     def lineage(self, thing_id: str) -> Lineage:
         return Lineage.model_validate(self.request("GET", f"lineage/{_q(thing_id)}"))
+
+    def snapshot_variables(self, snapshot_id: str) -> Variables:
+        path = f"snapshots/{_q(snapshot_id)}/variables"
+        return Variables.model_validate(self.request("GET", path))
 
     def worker_status(self) -> dict[str, Any]:
         return dict(self.request("GET", "worker"))

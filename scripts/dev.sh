@@ -68,7 +68,7 @@ PYEOF
       dvc init -q
       dvc config cache.type hardlink,copy
       dvc remote add -q -d local "$state/dvc-remote"
-      dvc add -q data/diabetes.csv
+      dvc add -q data
       printf '.dataops-demo/\ndataops-jobs/\n.ipynb_checkpoints/\n' >> .gitignore
       git add -A && git commit -qm "demo workspace"
       dvc push -q

@@ -522,6 +522,29 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/dataops/api/snapshots/{snapshot_id}/variables': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description A snapshot id, or a unique prefix of at least 4 characters. */
+        snapshot_id: components['parameters']['SnapshotId'];
+      };
+      cookie?: never;
+    };
+    /**
+     * The kernel variables a snapshot saved
+     * @description A payload that only a kernel unpickles (`%dataops snapshots load ID`); the server checks its sha256 and never unpickles it.
+     */
+    get: operations['getSnapshotVariables'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/dataops/api/lineage/{thing_id}': {
     parameters: {
       query?: never;
@@ -1969,6 +1992,11 @@ export interface components {
       /** Warnings */
       warnings: string[];
       /**
+       * @description Kernel variables it saved
+       * @default null
+       */
+      variables: components['schemas']['VariablesSummary'] | null;
+      /**
        * Jobs
        * @description Jobs that ran on it (lineage)
        */
@@ -2002,6 +2030,11 @@ export interface components {
        * @default false
        */
       init?: boolean;
+      /**
+       * @description A running kernel's variables (what `%dataops snapshot --variables` sends)
+       * @default null
+       */
+      variables?: components['schemas']['VariablesUpload'] | null;
     };
     /**
      * SnapshotDiff
@@ -2217,6 +2250,95 @@ export interface components {
       error: string | null;
     };
     /**
+     * VariableInfo
+     * @description One kernel variable: saved (its pickled size) or skipped (why).
+     */
+    'VariableInfo-Input': {
+      /** Name */
+      name: string;
+      /** Type */
+      type: string;
+      /**
+       * Bytes
+       * @default 0
+       */
+      bytes?: number;
+      /**
+       * Reason
+       * @default null
+       */
+      reason?: string | null;
+    };
+    /**
+     * VariableInfo
+     * @description One kernel variable: saved (its pickled size) or skipped (why).
+     */
+    'VariableInfo-Output': {
+      /** Name */
+      name: string;
+      /** Type */
+      type: string;
+      /**
+       * Bytes
+       * @default 0
+       */
+      bytes: number;
+      /**
+       * Reason
+       * @default null
+       */
+      reason: string | null;
+    };
+    /**
+     * Variables
+     * @description A snapshot's saved variables, to load into a kernel.
+     */
+    Variables: {
+      /** Saved */
+      saved: components['schemas']['VariableInfo-Output'][];
+      /** Skipped */
+      skipped: components['schemas']['VariableInfo-Output'][];
+      /**
+       * Bytes
+       * @description Size of the stored payload
+       */
+      bytes: number;
+      /** Sha256 */
+      sha256: string;
+      /** Payload */
+      payload: string;
+    };
+    /** VariablesSummary */
+    VariablesSummary: {
+      /** Saved */
+      saved: components['schemas']['VariableInfo-Output'][];
+      /** Skipped */
+      skipped: components['schemas']['VariableInfo-Output'][];
+      /**
+       * Bytes
+       * @description Size of the stored payload
+       */
+      bytes: number;
+      /** Sha256 */
+      sha256: string;
+    };
+    /**
+     * VariablesUpload
+     * @description A kernel's variables, pickled one by one in the kernel (base64 of a pickled dict of name
+     *     to pickled bytes). The server stores it and never unpickles it.
+     */
+    VariablesUpload: {
+      /** Saved */
+      saved?: components['schemas']['VariableInfo-Input'][];
+      /** Skipped */
+      skipped?: components['schemas']['VariableInfo-Input'][];
+      /**
+       * Payload
+       * @description base64
+       */
+      payload: string;
+    };
+    /**
      * WorkerReport
      * @description The worker process that runs jobs (``dataops worker status|stop``).
      */
@@ -2281,6 +2403,11 @@ export interface components {
        * @default null
        */
       changed: boolean | null;
+      /**
+       * Max Variable Bytes
+       * @description Most bytes of kernel variables it saves
+       */
+      max_variable_bytes: number;
     };
   };
   responses: {
@@ -3213,6 +3340,31 @@ export interface operations {
       403: components['responses']['Forbidden'];
       404: components['responses']['NotFound'];
       409: components['responses']['Conflict'];
+    };
+  };
+  getSnapshotVariables: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description A snapshot id, or a unique prefix of at least 4 characters. */
+        snapshot_id: components['parameters']['SnapshotId'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The saved variables. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Variables'];
+        };
+      };
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
     };
   };
   getLineage: {

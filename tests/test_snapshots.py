@@ -485,3 +485,37 @@ def test_jobs_record_the_snapshot_they_ran_on_and_lineage_answers_both_ways(tmp_
         assert json.loads(downstream.model_dump_json())["root"]["kind"] == "snapshot"
     finally:
         project.close()
+
+
+def test_captured_variables_respect_the_size_cap_one_by_one():
+    from jupyter_dataops.core.snapshots.variables import capture, restore
+
+    namespace = {"small": 1, "big": b"x" * 5000, "_hidden": 2, "In": [], "medium": "y" * 500}
+    upload = capture(namespace, max_bytes=1000)
+    assert [v.name for v in upload.saved] == ["medium", "small"]
+    (big,) = upload.skipped
+    assert big.name == "big" and "over the size limit of 1000 bytes" in (big.reason or "")
+    values, problems = restore(upload.payload)
+    assert values == {"medium": "y" * 500, "small": 1} and problems == []
+
+
+def test_a_snapshot_keeps_variables_with_their_hash(project: Project):
+    from jupyter_dataops.core.snapshots.variables import capture, restore
+
+    upload = capture({"weights": [0.1, 0.2]}, max_bytes=1 << 20)
+    taken = project.take("with variables", init=True, variables=upload)
+    assert taken.variables is not None and taken.variables.saved[0].name == "weights"
+    found = project.snapshots.variables(taken.id)
+    assert restore(found.payload)[0] == {"weights": [0.1, 0.2]}
+    with pytest.raises(NotFound, match="saved no kernel variables"):
+        project.snapshots.variables(project.take("none").id)
+    # A payload changed on disk is refused, not loaded.
+    stored = project.base / "dataops" / "snapshot-variables" / f"{taken.id}.pkl"
+    stored.write_bytes(stored.read_bytes() + b"tampered")
+    with pytest.raises(IntegrityError, match="do not match their hash"):
+        project.snapshots.variables(taken.id)
+    # Bad payloads are refused before anything is recorded.
+    before = project.snapshots.list().total
+    with pytest.raises(InvalidInput, match="not base64"):
+        project.take("bad", variables={"payload": "%%%"})
+    assert project.snapshots.list().total == before

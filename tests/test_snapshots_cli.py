@@ -153,3 +153,56 @@ def test_the_magic_takes_a_snapshot_and_shows_them_as_a_table(ip: InteractiveShe
     assert json.loads(as_json.stdout)["items"][0]["id"] == snap.id
     with pytest.raises(UsageError, match="No snapshot with id"):
         ip.run_line_magic("dataops", "snapshots diff 0123456789ab")
+
+
+def test_the_magic_saves_kernel_variables_and_loads_them_back(ip: InteractiveShell, env):
+    setup = """
+import math, threading
+import pandas as pd
+frame = pd.DataFrame({"a": [1, 2, 3]})
+alpha = 0.25
+square = lambda v: v * v
+def helper():
+    return 1
+lock = threading.Lock()
+"""
+    assert ip.run_cell(setup).success
+    with capture_output():
+        assert ip.run_cell("snap = %dataops snapshot --init --variables -m vars").success
+    snap = ip.user_ns["snap"]
+    saved = {v.name: v for v in snap.variables.saved}
+    skipped = {v.name: v.reason for v in snap.variables.skipped}
+    assert {"frame", "alpha"} <= set(saved) and saved["frame"].type.endswith("DataFrame")
+    assert "cannot be pickled" in skipped["lock"]
+    assert "defined in the notebook" in skipped["square"]  # a lambda
+    assert "defined in the notebook" in skipped["helper"]
+    assert "a module" in skipped["math"]
+    with capture_output() as shown:
+        ip.run_line_magic("dataops", f"snapshots show {snap.id}")
+    assert "variables:" in shown.stdout and "not saved:   lock: cannot be pickled" in shown.stdout
+
+    assert ip.run_cell("del frame, alpha\nalpha = 'changed'").success
+    with capture_output() as loaded:
+        names = ip.run_line_magic("dataops", f"snapshots load {snap.id[:6]}")
+    assert "frame" in names and "alpha" in names
+    assert f"Loaded alpha, frame from snapshot {snap.id[:6]}." in loaded.stdout
+    assert "not saved: lock" in loaded.stdout
+    assert ip.user_ns["alpha"] == 0.25
+    assert ip.user_ns["frame"].equals(ip.user_ns["pd"].DataFrame({"a": [1, 2, 3]}))
+
+    with capture_output():
+        only = ip.run_cell("%dataops snapshot --variable alpha -m one").result
+    assert [v.name for v in only.variables.saved] == ["alpha"] and only.variables.skipped == []
+    with pytest.raises(UsageError, match="No variable named 'nope' in the kernel"):
+        ip.run_line_magic("dataops", "snapshot --variable nope")
+    with pytest.raises(UsageError, match="saved no variable named 'frame'"):
+        ip.run_line_magic("dataops", f"snapshots load {only.id} frame")
+
+
+def test_variables_are_a_notebook_thing_in_the_terminal(env: SchedEnv):
+    result = env.dataops("snapshot", "--init", "--variables")
+    assert result.returncode == 2 and "a terminal has none" in result.stderr
+    assert not (env.root / ".git").exists()  # refused before anything was set up
+    taken = env.json("snapshot", "--init")
+    loaded = env.dataops("snapshots", "load", taken["id"])
+    assert loaded.returncode == 2 and "%dataops snapshots load" in loaded.stderr

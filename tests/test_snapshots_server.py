@@ -145,3 +145,24 @@ async def test_bad_snapshot_requests_get_clear_errors_and_change_nothing(project
     after = sorted(p.name for p in (project / ".git" / "refs" / "dataops" / "snapshots").iterdir())
     assert after == refs
     assert (await dataops_api("GET", "snapshots")).json()["total"] == 1
+
+
+async def test_kernel_variables_go_through_the_api_unopened(project, dataops_api, jp_serverapp):
+    from jupyter_dataops.core.snapshots.variables import capture, restore
+
+    upload = capture({"weights": [1.5, 2.5], "name": "model-a"}, max_bytes=1 << 20)
+    made = await dataops_api(
+        "POST", "snapshots", json={"init": True, "variables": upload.model_dump()}
+    )
+    assert made.code == 201, made
+    summary = made.json()["variables"]
+    assert [v["name"] for v in summary["saved"]] == ["name", "weights"]
+    found = await dataops_api("GET", "snapshots", made.json()["id"], "variables")
+    assert found.code == 200, found
+    assert restore(found.json()["payload"])[0] == {"weights": [1.5, 2.5], "name": "model-a"}
+    bad = await dataops_api(
+        "POST", "snapshots", json={"variables": {"saved": [], "skipped": [], "payload": "%%"}}
+    )
+    assert_error(bad, 400, "invalid_input", "not base64")
+    none = await dataops_api("GET", "snapshots", "0123456789ab", "variables")
+    assert_error(none, 404, "not_found")

@@ -84,6 +84,12 @@ class Ui(Protocol):
     def notebook_path(self, client: Client, path: str) -> str:
         """A notebook path as the user typed it, as the client wants it (relative to its root)."""
 
+    def namespace(self) -> dict[str, Any] | None:
+        """The kernel's variables, where the command runs in one (the magic); else None."""
+
+    def load_variables(self, values: dict[str, Any]) -> None:
+        """Put ``values`` into the kernel's namespace (the magic only)."""
+
 
 @dataclasses.dataclass
 class Invocation:

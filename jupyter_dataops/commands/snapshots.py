@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from ..core.errors import InvalidInput
 from ..core.snapshots.models import (
     Lineage,
     RestoreResult,
@@ -37,14 +38,33 @@ def format_size(size: int) -> str:
     return f"{size} B"
 
 
+def _kernel_variables(inv: Invocation) -> Any:
+    """The kernel's variables for ``--variables``/``--variable NAME`` (the magic only)."""
+    from ..core.snapshots.variables import capture
+
+    a = inv.args
+    if not (a.variables or a.variable):
+        return None
+    namespace = inv.ui.namespace()
+    if namespace is None:
+        raise InvalidInput(
+            "--variables saves a running kernel's variables; a terminal has none.",
+            hint='Run `%dataops snapshot --variables -m "..."` in the notebook.',
+        )
+    limit = inv.client.snapshot_workspace().max_variable_bytes
+    return capture(namespace, max_bytes=limit, names=a.variable or None)
+
+
 def snapshot(inv: Invocation) -> tuple[Any, int]:
     a = inv.args
+    variables = _kernel_variables(inv)
     try:
         request = SnapshotCreate(
             message=a.message or "",
             paths=list(a.paths) or None,
             kernel_name=a.kernel_name,
             init=bool(a.init),
+            variables=variables,
         )
     except ValidationError as exc:
         raise invalid_input_from(exc, "snapshot") from None
@@ -115,6 +135,24 @@ def init(inv: Invocation) -> tuple[Any, int]:
     found = inv.client.init_snapshot_workspace()
     inv.ui.out(to_json(found) if inv.as_json else format_status(found))
     return found, 0
+
+
+def load(inv: Invocation) -> tuple[Any, int]:
+    from ..core.snapshots.variables import restore as unpickle
+
+    if inv.ui.namespace() is None:
+        inv.ui.load_variables({})  # says where it works
+    found = inv.client.snapshot_variables(inv.args.snapshot_id)
+    values, problems = unpickle(found.payload, list(inv.args.names) or None)
+    inv.ui.load_variables(values)
+    lines = [
+        f"Loaded {', '.join(sorted(values)) or 'no variables'} from snapshot {inv.args.snapshot_id}."
+    ]
+    lines += [f"  not loaded: {p}" for p in problems]
+    if not inv.args.names:
+        lines += [f"  not saved: {v.name} ({v.reason})" for v in found.skipped]
+    inv.ui.out("\n".join(lines))
+    return sorted(values), 0 if not problems else 1
 
 
 def lineage(inv: Invocation) -> tuple[Any, int]:
@@ -190,6 +228,12 @@ def format_snapshot(item: Snapshot, *, taken_now: bool = False) -> str:
     if item.jobs:
         fields.append(("jobs", ", ".join(item.jobs)))
     fields += [("warning", warning) for warning in item.warnings]
+    if item.variables:
+        saved = ", ".join(
+            f"{v.name} ({v.type}, {format_size(v.bytes)})" for v in item.variables.saved
+        )
+        fields.append(("variables", saved or "none saved"))
+        fields += [("not saved", f"{v.name}: {v.reason}") for v in item.variables.skipped]
     lines = [f"{k + ':':<13}{v}" for k, v in fields]
     if taken_now:
         lines.insert(0, f"Snapshot {item.id} taken.")
@@ -300,6 +344,17 @@ COMMANDS = [
                 action="store_true",
                 help="set the project up as a git and DVC repository if it is not one",
             ),
+            Arg(
+                "--variables",
+                action="store_true",
+                help="also save the kernel's variables (in a notebook)",
+            ),
+            Arg(
+                "--variable",
+                action="append",
+                metavar="NAME",
+                help="save only this kernel variable (repeatable; implies --variables)",
+            ),
         ),
     ),
     CommandSpec(
@@ -358,6 +413,16 @@ COMMANDS = [
         ("snapshots", "init"),
         "set the project up for snapshots (git and DVC where missing)",
         init,
+    ),
+    CommandSpec(
+        ("snapshots", "load"),
+        "load a snapshot's saved variables into this kernel (in a notebook)",
+        load,
+        returns_value=True,
+        args=(
+            SNAPSHOT_ID,
+            Arg("names", nargs="*", metavar="NAME", help="only these variables"),
+        ),
     ),
     CommandSpec(
         ("lineage",),

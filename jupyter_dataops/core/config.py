@@ -193,6 +193,13 @@ class DataOps(Configurable):
         Example: c.DataOps.snapshot_profile_max_bytes = 1024 * 1024 * 1024""",
     ).tag(config=True)
 
+    snapshot_max_variable_bytes = Int(
+        256 * 1024 * 1024,
+        help="""Most bytes of kernel variables one snapshot saves (`%dataops snapshot
+        --variables`); variables beyond it are skipped, each named with why.
+        Example: c.DataOps.snapshot_max_variable_bytes = 1024 * 1024 * 1024""",
+    ).tag(config=True)
+
     snapshot_jobs = Bool(
         False,
         help="""Record the snapshot each job runs on (lineage): the newest one when the project

@@ -100,6 +100,15 @@ class NotebookUi:
         absolute = os.path.abspath(os.path.expanduser(path))
         return os.path.relpath(absolute, client.root)
 
+    def namespace(self) -> dict[str, Any] | None:
+        shell: Any = self.magics.shell
+        hidden = getattr(shell, "user_ns_hidden", {})
+        return {k: v for k, v in shell.user_ns.items() if k not in hidden}
+
+    def load_variables(self, values: dict[str, Any]) -> None:
+        shell: Any = self.magics.shell
+        shell.user_ns.update(values)
+
 
 @magics_class
 class DataOpsMagics(Magics):

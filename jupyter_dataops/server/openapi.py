@@ -48,6 +48,7 @@ from ..core.snapshots.models import (
     SnapshotPage,
     SnapshotQuery,
     SnapshotRestore,
+    Variables,
     WorkspaceStatus,
 )
 from .schemas import (
@@ -100,6 +101,7 @@ MODELS: list[tuple[type[BaseModel], Mode]] = [
     (RestoreResult, "serialization"),
     (WorkspaceStatus, "serialization"),
     (Lineage, "serialization"),
+    (Variables, "serialization"),
     (SnapshotEvent, "validation"),
 ]
 

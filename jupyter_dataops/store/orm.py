@@ -251,6 +251,8 @@ class SnapshotRow(Base):
     changed: Mapped[bool] = mapped_column(Boolean, default=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     warnings: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Saved kernel variables: {saved, skipped, bytes, sha256}; the payload is a file in data_dir.
+    variables: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     # Who is recording it (host:pid): a creating row whose process is gone is failed, not listed.
     holder: Mapped[str | None] = mapped_column(String(200), nullable=True)
     push_status: Mapped[str] = mapped_column(String(16), default="none")

@@ -25,6 +25,37 @@ class PushStatus(str, enum.Enum):
     NONE = "none"  #: no data, or no remote configured
 
 
+class VariableInfo(_Model):
+    """One kernel variable: saved (its pickled size) or skipped (why)."""
+
+    name: str = Field(..., max_length=500)
+    type: str = Field(..., max_length=500)
+    bytes: int = Field(0, ge=0)
+    reason: str | None = Field(None, max_length=2000)
+
+
+class VariablesUpload(_Model):
+    """A kernel's variables, pickled one by one in the kernel (base64 of a pickled dict of name
+    to pickled bytes). The server stores it and never unpickles it."""
+
+    saved: list[VariableInfo] = Field(default_factory=list, max_length=10000)
+    skipped: list[VariableInfo] = Field(default_factory=list, max_length=10000)
+    payload: str = Field(..., description="base64")
+
+
+class VariablesSummary(_Model):
+    saved: list[VariableInfo]
+    skipped: list[VariableInfo]
+    bytes: int = Field(..., description="Size of the stored payload")
+    sha256: str
+
+
+class Variables(VariablesSummary):
+    """A snapshot's saved variables, to load into a kernel."""
+
+    payload: str
+
+
 class SnapshotCreate(_Model):
     """Record the project: its data paths with DVC, its code with git, its environment."""
 
@@ -41,6 +72,10 @@ class SnapshotCreate(_Model):
     )
     init: bool = Field(
         False, description="Set the project up as a git and DVC repository when it is not one"
+    )
+    variables: VariablesUpload | None = Field(
+        None,
+        description="A running kernel's variables (what `%dataops snapshot --variables` sends)",
     )
 
 
@@ -115,6 +150,7 @@ class Snapshot(_SnapshotCommon):
     push_attempts: int = 0
     error: str | None = None
     warnings: list[str] = Field(default_factory=list)
+    variables: VariablesSummary | None = Field(None, description="Kernel variables it saved")
     jobs: list[str] = Field(default_factory=list, description="Jobs that ran on it (lineage)")
 
 
@@ -193,6 +229,7 @@ class WorkspaceStatus(_Model):
     data_paths: list[str]
     latest_id: str | None = None
     changed: bool | None = Field(None, description="Whether the project changed since the latest")
+    max_variable_bytes: int = Field(..., description="Most bytes of kernel variables it saves")
 
 
 class LineageNode(_Model):

@@ -28,6 +28,7 @@ class SnapshotRecord(Protocol):
     changed: bool
     error: str | None
     warnings: list[str]
+    variables: dict[str, Any] | None
     holder: str | None
     push_status: str
     push_attempts: int

@@ -10,7 +10,10 @@ with retries.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import builtins
+import hashlib
 import logging
 import os
 import socket
@@ -39,6 +42,9 @@ from .models import (
     SnapshotStatus,
     SnapshotSummary,
     TableProfile,
+    Variables,
+    VariablesSummary,
+    VariablesUpload,
     WorkspaceStatus,
 )
 from .profiles import diff_profiles, profile_table
@@ -156,6 +162,7 @@ class SnapshotService:
             data_paths=list(self.config.snapshot_data_paths),
             latest_id=latest.id if latest else None,
             changed=self._changed_since(workspace, latest) if info.ready else None,
+            max_variable_bytes=self.config.snapshot_max_variable_bytes,
         )
 
     def _changed_since(self, workspace: Workspace, latest: SnapshotRecord | None) -> bool:
@@ -192,6 +199,7 @@ class SnapshotService:
     ) -> Snapshot:
         actor = actor or self.ctx.actor
         paths = self._data_paths(request.paths)
+        variables = self._variables_payload(request.variables)
         workspace = self.workspace(paths=paths)
         info = workspace.info()
         if not info.ready:
@@ -245,6 +253,7 @@ class SnapshotService:
             profiles = self._profiles(recorded, latest)
             kernel = request.kernel_name or self.config.default_kernel_name
             environment = Environment(**self._environment(kernel))
+            saved = self._save_variables(snapshot_id, request.variables, variables)
         except BaseException as exc:
             self._fail(snapshot_id, exc)
             raise
@@ -261,6 +270,7 @@ class SnapshotService:
             "environment": environment.model_dump(),
             "fingerprint": recorded.fingerprint,
             "warnings": recorded.warnings,
+            "variables": saved.model_dump() if saved else None,
             "size": sum(out.size for out in recorded.data),
             "nfiles": sum(out.nfiles for out in recorded.data),
             "changed": latest is None or latest.tree != recorded.tree,
@@ -287,6 +297,72 @@ class SnapshotService:
         if pending and self.dispatcher is not None:
             self.dispatcher.wake()
         return self.get(snapshot_id)
+
+    # -- kernel variables -----------------------------------------------------------------------
+
+    def _variables_dir(self) -> Path:
+        return Path(self.config.data_dir) / "snapshot-variables"
+
+    def _variables_payload(self, upload: VariablesUpload | None) -> bytes | None:
+        """The decoded payload, checked before anything is changed."""
+        if upload is None:
+            return None
+        try:
+            payload = base64.b64decode(upload.payload, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise InvalidInput(
+                "The variables' payload is not base64.",
+                hint="Send what `%dataops snapshot --variables` sends.",
+            ) from exc
+        limit = self.config.snapshot_max_variable_bytes
+        if len(payload) > limit:
+            raise InvalidInput(
+                f"The kernel's variables take {len(payload)} bytes; a snapshot saves at most "
+                f"{limit}.",
+                hint="Name fewer variables (`--variables NAME ...`), or raise "
+                "c.DataOps.snapshot_max_variable_bytes.",
+            )
+        return payload
+
+    def _save_variables(
+        self, snapshot_id: str, upload: VariablesUpload | None, payload: bytes | None
+    ) -> VariablesSummary | None:
+        if upload is None or payload is None:
+            return None
+        directory = self._variables_dir()
+        directory.mkdir(parents=True, exist_ok=True)
+        temporary = directory / f".{snapshot_id}.pkl.part"
+        temporary.write_bytes(payload)
+        os.replace(temporary, directory / f"{snapshot_id}.pkl")
+        return VariablesSummary(
+            saved=upload.saved,
+            skipped=upload.skipped,
+            bytes=len(payload),
+            sha256=hashlib.sha256(payload).hexdigest(),
+        )
+
+    def variables(self, snapshot_id: str) -> Variables:
+        """The kernel variables a snapshot saved, checked against their hash."""
+        row = self._row(snapshot_id)
+        if not row.variables:
+            raise NotFound(
+                f"Snapshot {row.id} saved no kernel variables.",
+                hint="Take one from a notebook with `%dataops snapshot --variables`.",
+            )
+        summary = VariablesSummary(**row.variables)
+        try:
+            payload = (self._variables_dir() / f"{row.id}.pkl").read_bytes()
+        except FileNotFoundError:
+            raise NotFound(
+                f"The variables of snapshot {row.id} are gone from {self._variables_dir()}.",
+                hint="They are kept on the machine that took the snapshot.",
+            ) from None
+        if hashlib.sha256(payload).hexdigest() != summary.sha256:
+            raise IntegrityError(
+                f"The saved variables of snapshot {row.id} do not match their hash.",
+                hint="The file was changed after the snapshot; they cannot be loaded.",
+            )
+        return Variables(**summary.model_dump(), payload=base64.b64encode(payload).decode())
 
     def _recorded(self, row: SnapshotRecord) -> Recorded | None:
         if not row.commit or not row.tree or not row.fingerprint:
@@ -395,6 +471,7 @@ class SnapshotService:
             push_attempts=row.push_attempts,
             error=row.error,
             warnings=list(row.warnings or []),
+            variables=VariablesSummary(**row.variables) if row.variables else None,
             jobs=jobs,
         )
 

@@ -220,8 +220,12 @@ class DataOpsHandler(ExtensionHandlerMixin, APIHandler):
             self._check_body_size()
             self._check_query_arguments()
 
+    def body_limit(self) -> int:
+        """The largest body this route reads (bytes)."""
+        return int(self.dataops.dataops.max_request_bytes)
+
     def _check_body_size(self) -> None:
-        limit = self.dataops.dataops.max_request_bytes
+        limit = self.body_limit()
         size = len(self.request.body or b"")
         if size > limit:
             raise ApiError(

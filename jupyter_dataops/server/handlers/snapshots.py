@@ -18,6 +18,11 @@ from .base import API_PREFIX, DataOpsHandler
 class SnapshotsHandler(DataOpsHandler):
     query_arguments = frozenset({"status", "kind", "order", "limit", "cursor"})
 
+    def body_limit(self) -> int:
+        # A snapshot may carry a kernel's variables (base64: 4/3 of their size).
+        config = self.dataops.dataops
+        return max(super().body_limit(), config.snapshot_max_variable_bytes * 4 // 3 + 65536)
+
     @web.authenticated
     @authorized
     async def get(self) -> None:
@@ -103,6 +108,14 @@ class SnapshotPushHandler(DataOpsHandler):
         self.write_json(await self.call(lambda s: s.snapshots.push(snapshot_id)))
 
 
+class SnapshotVariablesHandler(DataOpsHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, snapshot_id: str) -> None:
+        """The kernel variables the snapshot saved (a payload only a kernel unpickles)."""
+        self.write_json(await self.call(lambda s: s.snapshots.variables(snapshot_id)))
+
+
 class LineageHandler(DataOpsHandler):
     @web.authenticated
     @authorized
@@ -122,5 +135,6 @@ handlers: list[tuple[str, Any]] = [
     (rf"{API_PREFIX}/snapshots/{_ID}", SnapshotHandler),
     (rf"{API_PREFIX}/snapshots/{_ID}/restore", SnapshotRestoreHandler),
     (rf"{API_PREFIX}/snapshots/{_ID}/push", SnapshotPushHandler),
+    (rf"{API_PREFIX}/snapshots/{_ID}/variables", SnapshotVariablesHandler),
     (rf"{API_PREFIX}/lineage/(?P<thing_id>[^/]+)", LineageHandler),
 ]

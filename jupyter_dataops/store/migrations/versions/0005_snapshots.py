@@ -41,6 +41,7 @@ def upgrade() -> None:
         sa.Column("changed", sa.Boolean, nullable=False),
         sa.Column("error", sa.Text, nullable=True),
         sa.Column("warnings", sa.JSON, nullable=False),
+        sa.Column("variables", sa.JSON, nullable=True),
         sa.Column("holder", sa.String(200), nullable=True),
         sa.Column("push_status", sa.String(16), nullable=False),
         sa.Column("push_attempts", sa.Integer, nullable=False),
