@@ -519,3 +519,23 @@ def test_a_snapshot_keeps_variables_with_their_hash(project: Project):
     with pytest.raises(InvalidInput, match="not base64"):
         project.take("bad", variables={"payload": "%%%"})
     assert project.snapshots.list().total == before
+
+
+def test_an_existing_dvc_project_keeps_its_own_layout(project: Project):
+    """A project whose DVC tracks files inside data/ one by one (made with DVC's own CLI, as many
+    existing projects are): those outputs are updated; git commits the files beside them."""
+    git(project.root, "init", "-q", "-b", "main")
+    run(*DVC, "init", "-q", cwd=project.root)
+    run(*DVC, "add", "-q", "data/iris.csv", cwd=project.root)
+    git(project.root, "add", "-A")
+    git(project.root, "commit", "-q", "-m", "their own layout")
+    (project.root / "data" / "notes.txt").write_text("not tracked\n")
+    taken = project.take("theirs")
+    assert [entry.path for entry in taken.data] == ["data/iris.csv"]
+    assert taken.warnings == []
+    files = git(project.root, "ls-tree", "-r", "--name-only", taken.commit).split()
+    assert "data/notes.txt" in files and "data/iris.csv.dvc" in files
+    assert not (project.root / "data.dvc").exists()
+    (project.root / "data" / "iris.csv").unlink()
+    project.snapshots.restore(taken.id)
+    assert "setosa" in (project.root / "data" / "iris.csv").read_text()

@@ -26,7 +26,7 @@ import re
 import sqlite3
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -242,8 +242,36 @@ class GitDvcWorkspace:
 
     # -- recording -------------------------------------------------------------------------
 
-    def _existing_data_paths(self) -> list[str]:
-        return [p for p in self.data_paths if (self.root / p).exists()]
+    def _targets(self) -> tuple[list[str], list[str]]:
+        """What DVC adds for the data paths, and the ``.dvc`` files of outputs whose data is
+        gone (the snapshot leaves those out: it records the data as deleted, without touching
+        the work tree). A path that the project already tracks as separate outputs inside it
+        (``data/raw.csv.dvc``: the layout of many existing DVC projects) keeps that layout:
+        those outputs are updated (git commits the files beside them, as before)."""
+        targets: list[str] = []
+        gone: list[str] = []
+        for rel in self.data_paths:
+            path = self.root / rel
+            if not path.exists():
+                if (self.root / f"{rel}.dvc").exists():
+                    gone.append(f"{rel}.dvc")
+                continue
+            if (self.root / f"{rel}.dvc").exists() or not path.is_dir():
+                targets.append(rel)
+                continue
+            inner = sorted(
+                os.path.relpath(found, self.root)[: -len(".dvc")]
+                for found, _st in _walk_stats(path)
+                if found.endswith(".dvc")
+            )
+            for output in inner:
+                if (self.root / output).exists():
+                    targets.append(output)
+                else:
+                    gone.append(f"{output}.dvc")
+            if not inner:
+                targets.append(rel)
+        return targets, gone
 
     def fingerprint(self) -> str:
         """A digest of every data file's path, size, mtime and inode, and of the ``.dvc``
@@ -276,7 +304,7 @@ class GitDvcWorkspace:
         warnings: list[str] = []
         with self._locked():
             fingerprint = self.fingerprint()
-            targets = self._existing_data_paths()
+            targets, gone = self._targets()
             if (
                 previous is not None
                 and fingerprint == previous.fingerprint
@@ -294,7 +322,9 @@ class GitDvcWorkspace:
                 data, tabular = self._add(targets)
                 fingerprint = self.fingerprint()  # dvc add may replace files by links
                 data_changed = previous is None or data != previous.data
-            commit, tree = self._commit(git_root, message=message, author=author, parent=parent)
+            commit, tree = self._commit(
+                git_root, message=message, author=author, parent=parent, leave_out=gone
+            )
             self._git("update-ref", ref_name, commit)
         return Recorded(
             commit=commit,
@@ -391,9 +421,15 @@ class GitDvcWorkspace:
             conn.executemany("INSERT OR REPLACE INTO hashed VALUES (?, ?, ?, ?)", rows)
 
     def _commit(
-        self, git_root: Path, *, message: str, author: str, parent: str | None
+        self,
+        git_root: Path,
+        *,
+        message: str,
+        author: str,
+        parent: str | None,
+        leave_out: Sequence[str] = (),
     ) -> tuple[str, str]:
-        tree, head = self._stage(git_root)
+        tree, head = self._stage(git_root, leave_out)
         parents = parent or head
         name = author or "jupyter-dataops"
         email = f"{re.sub(r'[^A-Za-z0-9._-]', '_', name)}@jupyter-dataops.invalid"
@@ -407,7 +443,7 @@ class GitDvcWorkspace:
         commit = self._git(*args, env=env, input=message or "snapshot").strip()
         return commit, tree
 
-    def _stage(self, git_root: Path) -> tuple[str, str | None]:
+    def _stage(self, git_root: Path, leave_out: Sequence[str] = ()) -> tuple[str, str | None]:
         """The tree of the project as it is now, through the private index; and HEAD."""
         index = str(self._private("index"))
         scope = self._scope(git_root)
@@ -417,6 +453,8 @@ class GitDvcWorkspace:
             self._git("read-tree", *(["HEAD"] if head else ["--empty"]), index=index)
         self._refuse_large_files(index, scope)
         self._git("add", "-A", "--", _top(scope), *self._excluded(), index=index)
+        if leave_out:  # outputs whose data is gone: recorded as deleted
+            self._git("rm", "-q", "--cached", "--ignore-unmatch", "--", *leave_out, index=index)
         return self._git("write-tree", index=index).strip(), head
 
     def _excluded(self) -> list[str]:
@@ -429,7 +467,7 @@ class GitDvcWorkspace:
         with self._locked():
             if self.fingerprint() != previous.fingerprint:
                 return False
-            return self._stage(git_root)[0] == previous.tree
+            return self._stage(git_root, self._targets()[1])[0] == previous.tree
 
     def _refuse_large_files(self, index: str, scope: str) -> None:
         listed = self._git(
