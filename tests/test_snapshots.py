@@ -539,3 +539,45 @@ def test_an_existing_dvc_project_keeps_its_own_layout(project: Project):
     (project.root / "data" / "iris.csv").unlink()
     project.snapshots.restore(taken.id)
     assert "setosa" in (project.root / "data" / "iris.csv").read_text()
+
+
+def _tables_in_the_wild() -> list[Path]:
+    """CSV and Parquet files that other projects ship in their wheels (sample data, test sets
+    with comment lines, old Parquet versions, headers that are not column names)."""
+    import matplotlib
+    import numpy
+    import pyarrow
+    import sklearn
+
+    found = []
+    for package in (matplotlib, numpy, pyarrow, sklearn):
+        base = Path(package.__file__).parent
+        found += sorted(p for p in base.rglob("*") if p.suffix in (".csv", ".tsv", ".parquet"))
+    return found
+
+
+def test_tables_nobody_here_wrote_are_profiled_or_reported(project: Project):
+    import shutil
+
+    files = _tables_in_the_wild()
+    assert len(files) >= 30, files  # the corpus is there: never a pass on nothing
+    for n, source in enumerate(files):
+        shutil.copyfile(source, project.root / "data" / f"{n:02d}-{source.name}")
+    taken = project.take("the wild", init=True)
+    profiles = {p: t for p, t in taken.profiles.items() if p != "data/iris.csv"}
+    assert len(profiles) == len(files)
+    read = [t for t in profiles.values() if t.error is None]
+    assert len(read) >= len(files) - 3, [(p, t.error) for p, t in profiles.items() if t.error]
+    parquet = [t for p, t in profiles.items() if p.endswith(".parquet")]
+    assert parquet and all(t.rows is not None for t in parquet)
+    for table in read:
+        assert table.rows is not None and table.columns
+        for column in table.columns:
+            json.dumps(column.model_dump())  # finite numbers only: the API can send it
+    # A diff of two versions of every table works too.
+    for path in list(profiles)[:5]:
+        (project.root / path).unlink()
+    second = project.take("fewer")
+    found = project.snapshots.diff(taken.id, second.id)
+    assert len([c for c in found.data if c.change == "deleted"]) == 5
+    assert len([t for t in found.tables if t.rows_after is None]) == 5
