@@ -1963,6 +1963,12 @@ export interface components {
        */
       kind: 'manual' | 'safety' | 'job';
       /**
+       * Phase
+       * @description What a snapshot being taken is doing now
+       * @default null
+       */
+      phase: string | null;
+      /**
        * Ref
        * @default null
        */
@@ -2077,6 +2083,11 @@ export interface components {
       status?: components['schemas']['SnapshotStatus'] | null;
       /** @default null */
       push_status?: components['schemas']['PushStatus'] | null;
+      /**
+       * Phase
+       * @default null
+       */
+      phase?: string | null;
     };
     /** SnapshotPage */
     SnapshotPage: {
@@ -2210,6 +2221,12 @@ export interface components {
        * @enum {string}
        */
       kind: 'manual' | 'safety' | 'job';
+      /**
+       * Phase
+       * @description What a snapshot being taken is doing now
+       * @default null
+       */
+      phase: string | null;
     };
     /** TableChange */
     TableChange: {

@@ -184,6 +184,33 @@ def test_checking_out_the_ref_with_git_and_dvc_reproduces_the_same_bytes(
     assert (clone / "train.py").read_text() == "print('train')\n"
 
 
+def test_a_snapshot_says_what_it_is_doing(project: Project):
+    project.snapshots.init()
+    phases: list[str] = []
+    workspace = project.snapshots.workspace()
+    first = workspace.record(
+        "refs/dataops/snapshots/phases",
+        message="m",
+        author="a",
+        parent=None,
+        previous=None,
+        on_phase=phases.append,
+    )
+    assert phases == ["hashing data", "committing"]
+    phases.clear()
+    workspace.record(
+        "refs/dataops/snapshots/phases2",
+        message="m",
+        author="a",
+        parent=None,
+        previous=first,
+        on_phase=phases.append,
+    )
+    assert phases == ["committing"]  # unchanged data is not hashed again
+    taken = project.take("done")
+    assert taken.phase is None  # only while it is being taken
+
+
 def test_an_unchanged_project_is_recorded_without_hashing_its_data_again(project: Project):
     first = project.take("one", init=True)
     second = project.take("two")

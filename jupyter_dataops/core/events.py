@@ -45,4 +45,6 @@ def snapshot_event(change: Change, snapshot: Any | None) -> dict[str, Any]:
     data: dict[str, Any] = {"action": change.action, "id": change.id, "seq": change.seq}
     if snapshot is not None and change.action != "deleted":
         data.update(status=snapshot.status.value, push_status=snapshot.push_status.value)
+        if snapshot.phase:
+            data["phase"] = snapshot.phase
     return data

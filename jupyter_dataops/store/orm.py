@@ -255,6 +255,7 @@ class SnapshotRow(Base):
     variables: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     # Who is recording it (host:pid): a creating row whose process is gone is failed, not listed.
     holder: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    phase: Mapped[str | None] = mapped_column(String(64), nullable=True)
     push_status: Mapped[str] = mapped_column(String(16), default="none")
     push_attempts: Mapped[int] = mapped_column(Integer, default=0)
     push_error: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -26,7 +26,7 @@ import re
 import sqlite3
 import subprocess
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -293,6 +293,7 @@ class GitDvcWorkspace:
         author: str,
         parent: str | None,
         previous: Recorded | None,
+        on_phase: Callable[[str], None] | None = None,
     ) -> Recorded:
         git_root = self._require()
         for rel in self.data_paths:
@@ -319,9 +320,13 @@ class GitDvcWorkspace:
                         "files are linked to DVC's cache, so the earlier snapshots' copies "
                         "changed too (restores fetch them again from the remote, if pushed)."
                     )
+                if on_phase is not None and targets:
+                    on_phase("hashing data")
                 data, tabular = self._add(targets)
                 fingerprint = self.fingerprint()  # dvc add may replace files by links
                 data_changed = previous is None or data != previous.data
+            if on_phase is not None:
+                on_phase("committing")
             commit, tree = self._commit(
                 git_root, message=message, author=author, parent=parent, leave_out=gone
             )

@@ -133,6 +133,7 @@ class _SnapshotCommon(_Model):
     changed: bool = Field(True, description="Whether code or data differ from its parent")
     push_status: PushStatus = PushStatus.NONE
     kind: Literal["manual", "safety", "job"] = "manual"
+    phase: str | None = Field(None, description="What a snapshot being taken is doing now")
 
 
 class SnapshotSummary(_SnapshotCommon):
@@ -255,3 +256,4 @@ class SnapshotEvent(_Model):
     seq: int = Field(..., ge=1)
     status: SnapshotStatus | None = None
     push_status: PushStatus | None = None
+    phase: str | None = None

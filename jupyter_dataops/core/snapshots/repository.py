@@ -30,6 +30,7 @@ class SnapshotRecord(Protocol):
     warnings: list[str]
     variables: dict[str, Any] | None
     holder: str | None
+    phase: str | None
     push_status: str
     push_attempts: int
     push_error: str | None

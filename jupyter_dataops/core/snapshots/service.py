@@ -113,6 +113,7 @@ def _common(row: SnapshotRecord) -> dict[str, Any]:
         "changed": bool(row.changed),
         "push_status": PushStatus(row.push_status),
         "kind": row.kind,
+        "phase": row.phase,
     }
 
 
@@ -249,8 +250,11 @@ class SnapshotService:
                 author=actor or "jupyter-dataops",
                 parent=latest.commit if latest else None,
                 previous=previous,
+                on_phase=lambda phase: self._phase(snapshot_id, phase),
             )
+            self._phase(snapshot_id, "profiling tables")
             profiles = self._profiles(recorded, latest)
+            self._phase(snapshot_id, "reading packages")
             kernel = request.kernel_name or self.config.default_kernel_name
             environment = Environment(**self._environment(kernel))
             saved = self._save_variables(snapshot_id, request.variables, variables)
@@ -275,6 +279,7 @@ class SnapshotService:
             "nfiles": sum(out.nfiles for out in recorded.data),
             "changed": latest is None or latest.tree != recorded.tree,
             "holder": None,
+            "phase": None,
             "push_status": (PushStatus.PENDING if pending else PushStatus.NONE).value,
             "updated_at": self.ctx.clock.time(),
         }
@@ -364,6 +369,14 @@ class SnapshotService:
             )
         return Variables(**summary.model_dump(), payload=base64.b64encode(payload).decode())
 
+    def _phase(self, snapshot_id: str, phase: str) -> None:
+        """What a snapshot being taken is doing now (the sidebar shows it live)."""
+        with self.ctx.store.unit_of_work() as uow:
+            uow.snapshots.update(
+                snapshot_id, from_status="creating", phase=phase, updated_at=self.ctx.clock.time()
+            )
+            uow.commit()
+
     def _recorded(self, row: SnapshotRecord) -> Recorded | None:
         if not row.commit or not row.tree or not row.fingerprint:
             return None
@@ -409,6 +422,7 @@ class SnapshotService:
                     snapshot_id,
                     from_status="creating",
                     status=SnapshotStatus.FAILED.value,
+                    phase=None,
                     error=reason[:2000],
                     holder=None,
                     updated_at=self.ctx.clock.time(),
@@ -433,6 +447,7 @@ class SnapshotService:
                     row.id,
                     from_status="creating",
                     status=SnapshotStatus.FAILED.value,
+                    phase=None,
                     error="interrupted: the process recording it ended before it was complete",
                     holder=None,
                     updated_at=now,

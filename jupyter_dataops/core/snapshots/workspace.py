@@ -5,6 +5,7 @@ implements it with git and DVC; the core only sees these plain records."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from typing import Any, Protocol
 
 
@@ -84,9 +85,11 @@ class Workspace(Protocol):
         author: str,
         parent: str | None,
         previous: Recorded | None,
+        on_phase: Callable[[str], None] | None = None,
     ) -> Recorded:
         """Version the data paths with DVC and commit the project under ``ref_name`` (never the
-        user's branch, index or stash). ``previous`` lets unchanged data skip hashing."""
+        user's branch, index or stash). ``previous`` lets unchanged data skip hashing;
+        ``on_phase`` hears what it is doing ("hashing data", "committing")."""
 
     def restore(
         self, commit: str, *, current: str, paths: list[str] | None, data: list[DataOut]

@@ -43,6 +43,7 @@ def upgrade() -> None:
         sa.Column("warnings", sa.JSON, nullable=False),
         sa.Column("variables", sa.JSON, nullable=True),
         sa.Column("holder", sa.String(200), nullable=True),
+        sa.Column("phase", sa.String(64), nullable=True),
         sa.Column("push_status", sa.String(16), nullable=False),
         sa.Column("push_attempts", sa.Integer, nullable=False),
         sa.Column("push_error", sa.Text, nullable=True),
