@@ -8,6 +8,7 @@ start here, so they run the same code with the same settings.
 
 from __future__ import annotations
 
+import functools
 import getpass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -81,7 +82,9 @@ class Services:
             snapshots = SnapshotService(
                 ctx,
                 workspace=workspace_factory(dataops),
-                environment=kernel_environment,
+                environment=functools.partial(
+                    kernel_environment, cache_file=Path(dataops.data_dir) / "environments.json"
+                ),
                 dispatcher=supervisor,
             )
             jobs.before_run = snapshots.for_job

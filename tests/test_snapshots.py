@@ -608,3 +608,59 @@ def test_tables_nobody_here_wrote_are_profiled_or_reported(project: Project):
     found = project.snapshots.diff(taken.id, second.id)
     assert len([c for c in found.data if c.change == "deleted"]) == 5
     assert len([t for t in found.tables if t.rows_after is None]) == 5
+
+
+def test_data_restored_from_an_earlier_snapshot_is_not_hashed_again(project: Project):
+    first = project.take("v1", init=True)
+    assert project.snapshots.push_due() == 1
+    (project.root / "data" / "iris.csv").unlink()
+    (project.root / "data" / "iris.csv").write_text("sepal\n1\n")
+    project.take("v2")
+    project.snapshots.restore(first.id)
+    phases: list[str] = []
+
+    def by_fingerprint(fingerprint: str) -> Any:
+        with project.services.ctx.store.unit_of_work(read_only=True) as uow:
+            found = uow.snapshots.with_fingerprint(str(project.root), fingerprint)
+        return project.snapshots._recorded(found) if found else None
+
+    recorded = project.snapshots.workspace().record(
+        "refs/dataops/snapshots/after-restore",
+        message="m",
+        author="a",
+        parent=None,
+        previous=None,
+        on_phase=phases.append,
+        reuse=by_fingerprint,
+    )
+    assert phases == ["committing"]
+    assert [vars(out) for out in recorded.data] == [e.model_dump() for e in first.data]
+    # Through the service: the same data as a pushed snapshot is not pushed again.
+    after = project.take("after the restore")
+    assert after.data == first.data and after.push_status.value == "pushed"
+
+
+def test_the_packages_of_a_kernel_are_read_once_per_environment(tmp_path: Path):
+    from jupyter_dataops.backends.local import environment
+
+    cache = tmp_path / "environments.json"
+    environment._cache.clear()
+    first = environment.kernel_environment("python3", cache_file=cache)
+    assert first["packages"] and cache.exists()
+    environment._cache.clear()  # another process: read from the file, not the interpreter
+    stored = json.loads(cache.read_text())
+    (program,) = stored
+    stored[program]["found"]["packages"]["marker-from-cache"] = "1"
+    cache.write_text(json.dumps(stored))
+    again = environment.kernel_environment("python3", cache_file=cache)
+    assert again["packages"]["marker-from-cache"] == "1"
+    # A site-packages folder that changed (a package installed) makes it read again.
+    stored[program]["stamp"][0][1] = 1
+    cache.write_text(json.dumps(stored))
+    environment._cache.clear()
+    fresh = environment.kernel_environment("python3", cache_file=cache)
+    assert "marker-from-cache" not in fresh["packages"]
+    assert (
+        environment.kernel_environment("no-such-kernel")["error"]
+        == "No kernel named 'no-such-kernel'."
+    )

@@ -61,6 +61,19 @@ class SqlSnapshotRepository:
         ).first()
         return cast("SnapshotRecord | None", row)
 
+    def with_fingerprint(self, root_dir: str, fingerprint: str) -> SnapshotRecord | None:
+        row = self.conn.execute(
+            select(SNAPSHOTS)
+            .where(
+                SNAPSHOTS.c.root_dir == root_dir,
+                SNAPSHOTS.c.status == "ready",
+                SNAPSHOTS.c.fingerprint == fingerprint,
+            )
+            .order_by(SNAPSHOTS.c.created_at.desc(), SNAPSHOTS.c.id.desc())
+            .limit(1)
+        ).first()
+        return cast("SnapshotRecord | None", row)
+
     def creating(self, root_dir: str) -> list[SnapshotRecord]:
         rows = self.conn.execute(
             select(SNAPSHOTS).where(

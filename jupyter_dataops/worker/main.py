@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import getpass
 import json
 import logging
@@ -353,7 +354,11 @@ def run(dataops: DataOps, *, lock: Any | None = None, wait_for_lock: bool = Fals
         notifier=NotificationSender(parent=dataops),
         fire_schedules=dataops.scheduler_class.fires_in_worker,
         snapshots=SnapshotService(
-            ctx, workspace=workspace_factory(dataops), environment=kernel_environment
+            ctx,
+            workspace=workspace_factory(dataops),
+            environment=functools.partial(
+                kernel_environment, cache_file=Path(dataops.data_dir) / "environments.json"
+            ),
         ),
     )
     signal.signal(signal.SIGTERM, worker.stop)

@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 import threading
+from pathlib import Path
 from typing import Any
 
 from .zygote import _program
@@ -46,9 +47,45 @@ def _stamp(paths: list[str]) -> tuple[Any, ...]:
     return tuple(stamp)
 
 
-def kernel_environment(kernel_name: str) -> dict[str, Any]:
+def _from_disk(
+    cache_file: Path | None, program: str
+) -> tuple[tuple[Any, ...], dict[str, Any]] | None:
+    if cache_file is None:
+        return None
+    try:
+        entry = json.loads(cache_file.read_text())[program]
+        return tuple(tuple(item) for item in entry["stamp"]), entry["found"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _to_disk(
+    cache_file: Path | None, program: str, stamp: tuple[Any, ...], found: dict[str, Any]
+) -> None:
+    if cache_file is None:
+        return
+    try:
+        entries = json.loads(cache_file.read_text())
+        if not isinstance(entries, dict):
+            entries = {}
+    except (OSError, ValueError):
+        entries = {}
+    entries[program] = {"stamp": [list(item) for item in stamp], "found": found}
+    try:
+        cache_file.parent.mkdir(parents=True, exist_ok=True)
+        temporary = cache_file.with_name(f".{cache_file.name}.{os.getpid()}")
+        temporary.write_text(json.dumps(entries))
+        os.replace(temporary, cache_file)
+    except OSError:
+        pass  # a cache: the next call lists the packages again
+
+
+def kernel_environment(kernel_name: str, cache_file: str | Path | None = None) -> dict[str, Any]:
     """{python, executable, kernel_name, packages} of the kernel ``kernel_name``; ``error`` says
-    why not when it cannot be read (a kernel of another language, a missing interpreter)."""
+    why not when it cannot be read (a kernel of another language, a missing interpreter).
+    ``cache_file`` keeps what was read across processes (the CLI), until a site-packages folder
+    of that interpreter changes."""
+    cache_path = Path(cache_file) if cache_file else None
     from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
 
     try:
@@ -72,8 +109,10 @@ def kernel_environment(kernel_name: str) -> dict[str, Any]:
             "error": f"Its interpreter {spec.argv[:1]} is not found.",
         }
     with _lock:
-        cached = _cache.get(program)
+        cached = _cache.get(program) or _from_disk(cache_path, program)
     if cached is not None and _stamp(cached[1]["paths"]) == cached[0]:
+        with _lock:
+            _cache[program] = cached
         return _public(cached[1], kernel_name)
     try:
         proc = subprocess.run(
@@ -82,8 +121,10 @@ def kernel_environment(kernel_name: str) -> dict[str, Any]:
         found = json.loads(proc.stdout)
     except (OSError, subprocess.TimeoutExpired, ValueError) as exc:
         return {"kernel_name": kernel_name, "error": f"Its packages could not be listed: {exc}"}
+    stamp = _stamp(found["paths"])
     with _lock:
-        _cache[program] = (_stamp(found["paths"]), found)
+        _cache[program] = (stamp, found)
+        _to_disk(cache_path, program, stamp, found)
     return _public(found, kernel_name)
 
 

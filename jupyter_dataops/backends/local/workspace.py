@@ -20,6 +20,7 @@ import contextlib
 import dataclasses
 import fcntl
 import hashlib
+import json
 import logging
 import os
 import re
@@ -273,17 +274,33 @@ class GitDvcWorkspace:
                 targets.append(rel)
         return targets, gone
 
-    def fingerprint(self) -> str:
-        """A digest of every data file's path, size, mtime and inode, and of the ``.dvc``
-        files: equal digests mean nothing DVC tracks here changed."""
-        digest = hashlib.blake2b(digest_size=20)
+    def _scan(self) -> list[tuple[str, os.stat_result]]:
+        """Every file of the data paths (and their ``.dvc`` files), with its metadata."""
+        found: list[tuple[str, os.stat_result]] = []
         for rel in self.data_paths:
             for path in (self.root / rel, self.root / f"{rel}.dvc"):
-                for entry_path, st in _walk_stats(path):
-                    digest.update(
-                        f"{entry_path}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}\n".encode()
-                    )
+                found.extend(_walk_stats(path))
+        return found
+
+    @staticmethod
+    def _digest(scan: list[tuple[str, os.stat_result]]) -> str:
+        digest = hashlib.blake2b(digest_size=20)
+        for path, st in scan:
+            if path.endswith(".dvc"):
+                # By content: a checkout rewrites them unchanged (new times, same meaning).
+                try:
+                    content = hashlib.md5(Path(path).read_bytes(), usedforsecurity=False)
+                except OSError:
+                    continue
+                digest.update(f"{path}\0dvc\0{content.hexdigest()}\n".encode())
+            else:
+                digest.update(f"{path}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}\n".encode())
         return digest.hexdigest()
+
+    def fingerprint(self) -> str:
+        """A digest of every data file's path, size, mtime and inode, and of the ``.dvc``
+        files' content: equal digests mean nothing DVC tracks here changed."""
+        return self._digest(self._scan())
 
     def record(
         self,
@@ -294,6 +311,7 @@ class GitDvcWorkspace:
         parent: str | None,
         previous: Recorded | None,
         on_phase: Callable[[str], None] | None = None,
+        reuse: Callable[[str], Recorded | None] | None = None,
     ) -> Recorded:
         git_root = self._require()
         for rel in self.data_paths:
@@ -304,16 +322,17 @@ class GitDvcWorkspace:
                 )
         warnings: list[str] = []
         with self._locked():
-            fingerprint = self.fingerprint()
+            scan = self._scan()
+            fingerprint = self._digest(scan)
             targets, gone = self._targets()
-            if (
-                previous is not None
-                and fingerprint == previous.fingerprint
-                and all((self.root / f"{t}.dvc").exists() for t in targets)
-            ):
-                data, tabular, data_changed = previous.data, previous.tabular, False
+            same = previous if previous and previous.fingerprint == fingerprint else None
+            if same is None and reuse is not None:
+                same = reuse(fingerprint)  # an older snapshot's data, as after a restore
+            if same is not None and all((self.root / f"{t}.dvc").exists() for t in targets):
+                data, tabular = same.data, same.tabular
+                data_changed = previous is None or data != previous.data
             else:
-                edited = self.edited_in_place()
+                edited = self.edited_in_place(scan)
                 if edited:
                     warnings.append(
                         f"Edited in place since an earlier snapshot: {_shown(edited)}. Those "
@@ -350,7 +369,7 @@ class GitDvcWorkspace:
             return [], {}
         with _quiet_dvc(), contextlib.closing(Repo(str(self.root))) as repo:
             try:
-                repo.add([str(self.root / t) for t in targets])
+                stages = repo.add([str(self.root / t) for t in targets])
             except DvcException as exc:
                 raise InvalidInput(
                     f"DVC could not version the data: {exc}",
@@ -359,7 +378,12 @@ class GitDvcWorkspace:
             outs: list[DataOut] = []
             tabular: dict[str, str] = {}
             hashed: dict[str, str] = {}
-            by_path = {str(out): out for out in repo.index.outs}
+            # The outputs DVC just built (their trees in memory: not read back from the cache).
+            by_path = {
+                os.path.relpath(out.fs_path, self.root): out
+                for stage in stages or []
+                for out in stage.outs
+            }
             for target in targets:
                 out = by_path.get(target)
                 if out is None:
@@ -392,7 +416,7 @@ class GitDvcWorkspace:
         """Every file of a DVC output, by path: its md5."""
         if not out.hash_info.isdir:
             return {target: str(out.hash_info.value)}
-        tree = out.get_obj()
+        tree = getattr(out, "obj", None) or out.get_obj()
         if tree is None:
             return {}
         return {"/".join((target, *key)): str(h.value) for key, _meta, h in tree}
@@ -723,26 +747,31 @@ class GitDvcWorkspace:
             Path(repo.cache.local.oid_to_path(md5)).unlink(missing_ok=True)
 
     def expected_files(self, data: list[DataOut]) -> dict[str, str]:
-        """Every data file a snapshot holds, by path: its md5."""
+        """Every data file a snapshot holds, by path: its md5 (a folder's list is read from its
+        ``.dir`` object in the cache, fetched from the remote when the cache lacks it)."""
         from dvc.repo import Repo
-        from dvc_data.hashfile.hash_info import HashInfo
-        from dvc_data.hashfile.tree import Tree
 
         files: dict[str, str] = {}
         with _quiet_dvc(), contextlib.closing(Repo(str(self.root))) as repo:
             odb = repo.cache.local
             for out in data:
-                if out.hash.endswith(".dir"):
-                    try:
-                        tree = Tree.load(odb, HashInfo("md5", out.hash))
-                    except (FileNotFoundError, OSError, ValueError):
-                        with contextlib.suppress(Exception):
-                            repo.fetch(targets=[str(self.root / out.path)])
-                        tree = Tree.load(odb, HashInfo("md5", out.hash))
-                    for key, _meta, hash_info in tree:
-                        files["/".join((out.path, *key))] = str(hash_info.value)
-                else:
+                if not out.hash.endswith(".dir"):
                     files[out.path] = out.hash
+                    continue
+                listing = Path(odb.oid_to_path(out.hash))
+                if not listing.exists():
+                    with contextlib.suppress(Exception):
+                        repo.fetch(targets=[str(self.root / out.path)])
+                try:
+                    entries = json.loads(listing.read_bytes())
+                except (OSError, ValueError) as exc:
+                    raise IntegrityError(
+                        f"The list of files of {out.path} ({out.hash}) is not in DVC's cache "
+                        "or remote.",
+                        hint="Fetch it with `dvc fetch`, or push it from where it was taken.",
+                    ) from exc
+                for entry in entries:
+                    files[f"{out.path}/{entry['relpath']}"] = str(entry["md5"])
         return files
 
     def _verify(self, outs: list[str], data: list[DataOut]) -> int:
@@ -784,14 +813,13 @@ class GitDvcWorkspace:
                     known[ino] = (size, mtime_ns, md5)
         return known
 
-    def edited_in_place(self) -> list[str]:
+    def edited_in_place(self, scan: list[tuple[str, os.stat_result]] | None = None) -> list[str]:
         """Data files that share their inode with a cached copy (a link) and were written to
         since that content was hashed: the cached copy of an earlier snapshot changed with them."""
         linked: dict[int, tuple[str, os.stat_result]] = {}
-        for rel in self.data_paths:
-            for path, st in _walk_stats(self.root / rel):
-                if st.st_nlink > 1:
-                    linked[st.st_ino] = (path, st)
+        for path, st in self._scan() if scan is None else scan:
+            if st.st_nlink > 1:
+                linked[st.st_ino] = (path, st)
         if not linked:
             return []
         known = self._lookup(list(linked))

@@ -51,6 +51,9 @@ class SnapshotRepository(Protocol):
         """The newest ready snapshot of the project at ``root_dir``."""
 
     def creating(self, root_dir: str) -> list[SnapshotRecord]: ...
+    def with_fingerprint(self, root_dir: str, fingerprint: str) -> SnapshotRecord | None:
+        """The newest ready snapshot of the project whose data had this fingerprint."""
+
     def page(
         self, root_dir: str, query: SnapshotQuery
     ) -> tuple[list[SnapshotRecord], str | None, str | None]: ...

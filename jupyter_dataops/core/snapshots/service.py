@@ -242,6 +242,17 @@ class SnapshotService:
                 updated_at=now,
             )
             uow.commit()
+        # The snapshots whose data this one turns out to hold (no hashing; pushed already?).
+        sources: builtins.list[SnapshotRecord] = [latest] if latest else []
+
+        def reuse(fingerprint: str) -> Recorded | None:
+            with self.ctx.store.unit_of_work(read_only=True) as uow:
+                found = uow.snapshots.with_fingerprint(root, fingerprint)
+            if found is None:
+                return None
+            sources.append(found)
+            return self._recorded(found)
+
         try:
             previous = self._recorded(latest) if latest else None
             recorded = workspace.record(
@@ -251,6 +262,7 @@ class SnapshotService:
                 parent=latest.commit if latest else None,
                 previous=previous,
                 on_phase=lambda phase: self._phase(snapshot_id, phase),
+                reuse=reuse,
             )
             self._phase(snapshot_id, "profiling tables")
             profiles = self._profiles(recorded, latest)
@@ -262,7 +274,11 @@ class SnapshotService:
             self._fail(snapshot_id, exc)
             raise
         has_remote = bool(info.remote) or bool(workspace.info().remote)
-        pending = bool(recorded.data) and has_remote
+        # Data that a pushed snapshot holds already is on the remote.
+        pushed = any(
+            s.push_status == PushStatus.PUSHED.value and _data(s) == recorded.data for s in sources
+        )
+        pending = bool(recorded.data) and has_remote and not pushed
         fields = {
             "status": SnapshotStatus.READY.value,
             "commit": recorded.commit,
@@ -280,7 +296,9 @@ class SnapshotService:
             "changed": latest is None or latest.tree != recorded.tree,
             "holder": None,
             "phase": None,
-            "push_status": (PushStatus.PENDING if pending else PushStatus.NONE).value,
+            "push_status": (
+                PushStatus.PENDING if pending else PushStatus.PUSHED if pushed else PushStatus.NONE
+            ).value,
             "updated_at": self.ctx.clock.time(),
         }
         with self.ctx.store.unit_of_work() as uow:

@@ -86,10 +86,13 @@ class Workspace(Protocol):
         parent: str | None,
         previous: Recorded | None,
         on_phase: Callable[[str], None] | None = None,
+        reuse: Callable[[str], Recorded | None] | None = None,
     ) -> Recorded:
         """Version the data paths with DVC and commit the project under ``ref_name`` (never the
         user's branch, index or stash). ``previous`` lets unchanged data skip hashing;
-        ``on_phase`` hears what it is doing ("hashing data", "committing")."""
+        ``on_phase`` hears what it is doing ("hashing data", "committing"); ``reuse`` finds an
+        earlier snapshot by the fingerprint of its data (data restored from it is not hashed
+        again)."""
 
     def restore(
         self, commit: str, *, current: str, paths: list[str] | None, data: list[DataOut]
