@@ -2,22 +2,21 @@
 
 - Data paths are versioned with DVC's Python API in this process (its CLI costs 0.3-0.8 s per
   call), with cache links (reflink or hardlink) so adding data does not copy it. Unchanged data
-  (the same paths, sizes, times and inodes as the previous snapshot, and untouched ``.dvc``
-  files) is not hashed again.
+  (the same paths, sizes, times and inodes as an earlier snapshot, and the same ``.dvc`` files)
+  is not hashed again.
 - Code and notebooks are committed with git plumbing through a private index
   (``.git/dataops/index``) under ``refs/dataops/snapshots/<id>``: the user's branch, index,
   stash and work tree are never touched, except for the ``.dvc`` files and ``.gitignore``
   entries that ``dvc add`` makes.
 - A restore writes only what differs, lets DVC check data out of its cache (fetching from the
-  remote what is missing) and then verifies every data file's md5: DVC's state database vouches
-  for files it linked or hashed whose inode, size and time have not changed since; any other file
-  is hashed.
+  remote what is missing) and then verifies every data file's md5: a file whose inode, size and
+  time are those it had when its md5 was computed here is known; any other file is hashed (see
+  "what is known to hold which content" below).
 """
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import fcntl
 import hashlib
 import json
@@ -42,7 +41,6 @@ from ...core.snapshots.workspace import (
 
 log = logging.getLogger(__name__)
 
-REF_PREFIX = "refs/dataops/snapshots/"
 #: File name suffixes profiled as tables.
 TABULAR_SUFFIXES = (".csv", ".tsv", ".parquet", ".pq")
 #: Files that hold no project content, never committed by a snapshot even when not ignored.
@@ -110,9 +108,6 @@ class GitDvcWorkspace:
             remote=self._remote_url() if dvc_root else None,
         )
 
-    def describe(self) -> dict[str, Any]:
-        return dataclasses.asdict(self.info()) | {"data_paths": self.data_paths}
-
     def _require(self) -> Path:
         info = self.info()
         if not info.ready:
@@ -156,7 +151,11 @@ class GitDvcWorkspace:
         return proc.stdout
 
     def _git_dir(self) -> Path:
-        return Path(self._git("rev-parse", "--absolute-git-dir").strip())
+        found = getattr(self, "_git_dir_path", None)
+        if found is None:
+            found = Path(self._git("rev-parse", "--absolute-git-dir").strip())
+            self._git_dir_path = found
+        return found
 
     def _private(self, name: str) -> Path:
         directory = self._git_dir() / "dataops"

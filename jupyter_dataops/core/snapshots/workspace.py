@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Protocol
 
 
 @dataclasses.dataclass(frozen=True)
@@ -115,5 +115,3 @@ class Workspace(Protocol):
         when it cannot)."""
 
     def drop_ref(self, ref_name: str) -> None: ...
-
-    def describe(self) -> dict[str, Any]: ...
