@@ -7,7 +7,10 @@
  * the job commands, and its run plugin adds "Run as job…". Schedules come
  * next: their model plugin provides `ISchedulesModel` (and notifies failed
  * scheduled runs), their section plugin adds the Schedules section, the
- * schedule commands and "Schedule…".
+ * schedule commands and "Schedule…". Snapshots come after: their model
+ * plugin provides `ISnapshotsModel`, their section plugin adds the Snapshots
+ * section, the snapshot commands and "Take snapshot" (palette, notebook
+ * toolbar).
  */
 import { JupyterFrontEndPlugin } from '@jupyterlab/application';
 
@@ -17,6 +20,10 @@ import {
   schedulesSectionPlugin
 } from './schedules/plugins';
 import { sidebarPlugin } from './sidebar/plugin';
+import {
+  snapshotsModelPlugin,
+  snapshotsSectionPlugin
+} from './snapshots/plugins';
 
 export * from './api';
 export * from './tokens';
@@ -24,6 +31,7 @@ export * from './collection';
 export { DataOpsSidebar } from './sidebar';
 export * from './jobs';
 export * from './schedules';
+export * from './snapshots';
 
 const plugins: JupyterFrontEndPlugin<any>[] = [
   sidebarPlugin,
@@ -31,7 +39,9 @@ const plugins: JupyterFrontEndPlugin<any>[] = [
   jobsSectionPlugin,
   runPlugin,
   schedulesModelPlugin,
-  schedulesSectionPlugin
+  schedulesSectionPlugin,
+  snapshotsModelPlugin,
+  snapshotsSectionPlugin
 ];
 
 export default plugins;

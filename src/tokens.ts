@@ -1,6 +1,7 @@
 /**
  * The tokens DataOps plugins use to reach each other: the sidebar host, which
- * every capability adds its section to, and the jobs model.
+ * every capability adds its section to, and the jobs, schedules and snapshots
+ * models.
  */
 import { Event } from '@jupyterlab/services';
 import { LabIcon } from '@jupyterlab/ui-components';
@@ -10,7 +11,7 @@ import { ISignal } from '@lumino/signaling';
 import { Widget } from '@lumino/widgets';
 import type * as React from 'react';
 
-import type { ExecutorCapabilities, ServerInfo } from './api';
+import type { DataOpsApiError, ExecutorCapabilities, ServerInfo } from './api';
 import type { ICollectionModel } from './collection';
 import type { IJobsClient } from './jobs/client';
 import type {
@@ -31,6 +32,18 @@ import type {
   ScheduleSummary,
   ScheduleUpdate
 } from './schedules/types';
+import type { ISnapshotsClient } from './snapshots/client';
+import type {
+  Lineage,
+  RestoreResult,
+  Snapshot,
+  SnapshotCreate,
+  SnapshotDiff,
+  SnapshotQuery,
+  SnapshotRestore,
+  SnapshotSummary,
+  WorkspaceStatus
+} from './snapshots/types';
 
 /** What a plugin gives to add a section to the DataOps sidebar. */
 export interface ISidebarSectionOptions {
@@ -236,4 +249,74 @@ export interface ISchedulesModel extends IDisposable {
 export const ISchedulesModel = new Token<ISchedulesModel>(
   'jupyter-dataops:ISchedulesModel',
   'The DataOps schedules model: the live schedule list, full schedules and schedule operations.'
+);
+
+/** A snapshot operation under way: taking one, restoring one, pushing one. */
+export interface ISnapshotOperation {
+  kind: 'take' | 'restore' | 'push';
+  /** The snapshot restored or pushed; null while one is taken. */
+  id: string | null;
+  /** The message of the snapshot being taken, or of the one restored. */
+  message: string;
+  /** When it began (epoch seconds). */
+  started: number;
+}
+
+/**
+ * The snapshots model: the snapshot list (a collection of snapshot summaries
+ * kept live from snapshot events), full snapshots on demand, the state of
+ * the project (set up, changed since the newest snapshot), and the snapshot
+ * operations.
+ */
+export interface ISnapshotsModel extends IDisposable {
+  /** The REST client for snapshots. */
+  readonly client: ISnapshotsClient;
+  /** The snapshot list: its page, filters, totals and counts by status. */
+  readonly collection: ICollectionModel<SnapshotSummary, SnapshotQuery>;
+  /** The project's state, once the server answered. */
+  readonly workspace: WorkspaceStatus | null;
+  /** Why the project's state could not be read, or null. */
+  readonly workspaceError: DataOpsApiError | null;
+  /** `workspace` or `workspaceError` changed. */
+  readonly workspaceChanged: ISignal<ISnapshotsModel, void>;
+  /** The operations under way (taking, restoring, pushing). */
+  readonly operations: ReadonlyArray<ISnapshotOperation>;
+  /** An operation began or ended. */
+  readonly operationsChanged: ISignal<ISnapshotsModel, void>;
+  /** A full snapshot was fetched, or its live fields changed. */
+  readonly snapshotChanged: ISignal<ISnapshotsModel, Snapshot>;
+
+  /** The last known summary of a snapshot, on the page or not. */
+  getSummary(id: string): SnapshotSummary | undefined;
+  /** The last fetched full snapshot, with its live fields up to date. */
+  getSnapshot(id: string): Snapshot | undefined;
+  /** Fetch a full snapshot (null if it no longer exists). */
+  fetchSnapshot(id: string): Promise<Snapshot | null>;
+  /** Ask for the project's state now; throws if the server fails. */
+  fetchWorkspace(): Promise<WorkspaceStatus>;
+  /** Ask for the project's state soon, once for a burst of changes. */
+  workspaceMayHaveChanged(): void;
+
+  /** Take a snapshot (shown in `operations` while it is taken). */
+  takeSnapshot(request: SnapshotCreate): Promise<Snapshot>;
+  /** Restore a snapshot, or some paths of it, after a safety snapshot. */
+  restoreSnapshot(id: string, request: SnapshotRestore): Promise<RestoreResult>;
+  /** Push a snapshot's data to the DVC remote now. */
+  pushSnapshot(id: string): Promise<Snapshot>;
+  /** What changed from snapshot `a` to snapshot `b`. */
+  diff(a: string, b: string): Promise<SnapshotDiff>;
+  /** What produced a snapshot, and the jobs that ran on it. */
+  lineage(id: string): Promise<Lineage>;
+  /** Ready snapshots, newest first, whatever the list's filters (for choosing one). */
+  listReady(limit?: number): Promise<SnapshotSummary[]>;
+  /** Fetch the snapshot list's current page and the project's state now. */
+  refresh(): Promise<void>;
+  /** Take a server event; anything but a snapshot event is ignored. */
+  handleEvent(event: Event.Emission): void;
+}
+
+/** The snapshots model token. */
+export const ISnapshotsModel = new Token<ISnapshotsModel>(
+  'jupyter-dataops:ISnapshotsModel',
+  'The DataOps snapshots model: the live snapshot list, the project’s state and snapshot operations.'
 );

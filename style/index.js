@@ -1,2 +1,3 @@
 import './base.css';
 import './schedules.css';
+import './snapshots.css';

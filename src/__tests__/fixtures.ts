@@ -35,6 +35,7 @@ export function makeJob(overrides: Partial<Job> = {}): Job {
     schedule_id: null,
     schedule_version: null,
     due_at: null,
+    snapshot_id: null,
     ...overrides
   };
 }

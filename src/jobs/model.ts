@@ -78,7 +78,8 @@ export function summaryOf(job: Job): JobSummary {
     rerun_of: job.rerun_of,
     schedule_id: job.schedule_id,
     schedule_version: job.schedule_version,
-    due_at: job.due_at
+    due_at: job.due_at,
+    snapshot_id: job.snapshot_id
   };
 }
 
