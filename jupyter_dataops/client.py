@@ -387,6 +387,7 @@ class HttpClient:
     def list_snapshots(self, query: SnapshotQuery) -> SnapshotPage:
         params: list[tuple[str, str]] = [("status", s.value) for s in query.status or []]
         params += [("kind", k) for k in query.kind or []]
+        params += [("id", i) for i in query.id or []]
         for name in ("order", "limit", "cursor"):
             value = getattr(query, name)
             if value is not None:

@@ -1969,6 +1969,18 @@ export interface components {
        */
       phase: string | null;
       /**
+       * Error
+       * @description Why it failed
+       * @default null
+       */
+      error: string | null;
+      /**
+       * Push Error
+       * @description Why its data is not on the remote
+       * @default null
+       */
+      push_error: string | null;
+      /**
        * Ref
        * @default null
        */
@@ -1981,20 +1993,10 @@ export interface components {
       };
       environment: components['schemas']['Environment'];
       /**
-       * Push Error
-       * @default null
-       */
-      push_error: string | null;
-      /**
        * Push Attempts
        * @default 0
        */
       push_attempts: number;
-      /**
-       * Error
-       * @default null
-       */
-      error: string | null;
       /** Warnings */
       warnings: string[];
       /**
@@ -2126,6 +2128,11 @@ export interface components {
     /** SnapshotQuery */
     SnapshotQuery: {
       /**
+       * Id
+       * @default null
+       */
+      id?: string[] | null;
+      /**
        * Status
        * @default null
        */
@@ -2227,6 +2234,18 @@ export interface components {
        * @default null
        */
       phase: string | null;
+      /**
+       * Error
+       * @description Why it failed
+       * @default null
+       */
+      error: string | null;
+      /**
+       * Push Error
+       * @description Why its data is not on the remote
+       * @default null
+       */
+      push_error: string | null;
     };
     /** TableChange */
     TableChange: {
@@ -2420,6 +2439,12 @@ export interface components {
        * @default null
        */
       changed: boolean | null;
+      /**
+       * Matches Id
+       * @description The newest snapshot the project is now exactly (after a restore...)
+       * @default null
+       */
+      matches_id: string | null;
       /**
        * Max Variable Bytes
        * @description Most bytes of kernel variables it saves
@@ -3147,6 +3172,8 @@ export interface operations {
   listSnapshots: {
     parameters: {
       query?: {
+        /** @description Only these snapshots; repeat for several. */
+        id?: string[];
         /** @description Only snapshots in these states; repeat for several. */
         status?: components['schemas']['SnapshotStatus'][];
         /** @description Only snapshots of these kinds (manual, safety, job); repeat for several. */

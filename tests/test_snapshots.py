@@ -664,3 +664,17 @@ def test_the_packages_of_a_kernel_are_read_once_per_environment(tmp_path: Path):
         environment.kernel_environment("no-such-kernel")["error"]
         == "No kernel named 'no-such-kernel'."
     )
+
+
+def test_the_status_names_the_snapshot_the_project_now_is(project: Project):
+    first = project.take("v1", init=True)
+    (project.root / "train.py").write_text("print('two')\n")
+    second = project.take("v2")
+    status = project.snapshots.status()
+    assert status.changed is False and status.matches_id == second.id
+    project.snapshots.restore(first.id)
+    status = project.snapshots.status()
+    # The newest is the safety snapshot; the project is now exactly the first one again.
+    assert status.changed is True and status.matches_id == first.id
+    page = project.snapshots.list(SnapshotQuery(id=[first.id, second.id]))
+    assert {s.id for s in page.items} == {first.id, second.id} and page.total == 2

@@ -185,7 +185,9 @@ lock = threading.Lock()
     with capture_output() as loaded:
         names = ip.run_line_magic("dataops", f"snapshots load {snap.id[:6]}")
     assert "frame" in names and "alpha" in names
-    assert f"Loaded alpha, frame from snapshot {snap.id[:6]}." in loaded.stdout
+    first_line = loaded.stdout.splitlines()[0]
+    assert first_line.startswith("Loaded ") and first_line.endswith(f"from snapshot {snap.id[:6]}.")
+    assert {"alpha", "frame"} <= set(first_line[len("Loaded ") :].split(" from ")[0].split(", "))
     assert "not saved: lock" in loaded.stdout
     assert ip.user_ns["alpha"] == 0.25
     assert ip.user_ns["frame"].equals(ip.user_ns["pd"].DataFrame({"a": [1, 2, 3]}))

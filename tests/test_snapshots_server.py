@@ -167,3 +167,30 @@ async def test_kernel_variables_go_through_the_api_unopened(project, dataops_api
     assert_error(bad, 400, "invalid_input", "not base64")
     none = await dataops_api("GET", "snapshots", "0123456789ab", "variables")
     assert_error(none, 404, "not_found")
+
+
+async def test_saving_a_data_file_in_jupyterlab_never_changes_a_snapshot(
+    project, dataops_api, jp_fetch
+):
+    import json
+    import os
+
+    first = (await dataops_api("POST", "snapshots", json={"init": True})).json()
+    csv = project / "data" / "iris.csv"
+    assert os.stat(csv).st_nlink == 2  # linked to DVC's cache
+    edited = CSV + "0.1,0.2,tiny\n"
+    saved = await jp_fetch(
+        "api",
+        "contents",
+        "data",
+        "iris.csv",
+        method="PUT",
+        body=json.dumps({"type": "file", "format": "text", "content": edited}),
+    )
+    assert saved.code == 200
+    assert csv.read_text() == edited and os.stat(csv).st_nlink == 1  # its own copy now
+    second = (await dataops_api("POST", "snapshots", json={"message": "edited"})).json()
+    assert second["warnings"] == []
+    restored = await dataops_api("POST", "snapshots", first["id"], "restore", json={})
+    assert restored.code == 200, restored
+    assert csv.read_text() == CSV

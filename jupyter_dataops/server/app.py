@@ -114,6 +114,28 @@ class DataOpsExtension(ExtensionApp):
         self._event_logger.register_event_schema(SCHEDULE_EVENT_SCHEMA_PATH)
         self._event_logger.register_event_schema(SNAPSHOT_EVENT_SCHEMA_PATH)
         self._give_kernels_credentials()
+        self._protect_cache_on_save()
+
+    def _protect_cache_on_save(self) -> None:
+        """Saving a data file in JupyterLab writes it in place: one that DVC linked to its cache
+        gets its own copy first, so the save changes the file, never a snapshot's cached copy
+        (and a file DVC made read-only can be saved)."""
+        manager = getattr(self._server, "contents_manager", None)
+        register = getattr(manager, "register_pre_save_hook", None)
+        os_path = getattr(manager, "_get_os_path", None)
+        if register is None or os_path is None:
+            return  # a contents manager that does not keep files on this disk
+
+        def unlink_before_save(model: Any, path: str, contents_manager: Any, **kwargs: Any) -> None:
+            from ..backends.local.workspace import break_cache_link
+
+            try:
+                if break_cache_link(os_path(path)):
+                    self.log.info("jupyter_dataops: %s now has its own copy (was DVC's)", path)
+            except OSError as exc:
+                self.log.warning("jupyter_dataops: could not copy %s before saving: %s", path, exc)
+
+        register(unlink_before_save)
 
     def initialize_handlers(self) -> None:
         self.handlers.extend(default_handlers)

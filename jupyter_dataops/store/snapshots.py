@@ -61,6 +61,20 @@ class SqlSnapshotRepository:
         ).first()
         return cast("SnapshotRecord | None", row)
 
+    def matching(self, root_dir: str, fingerprint: str, tree: str) -> SnapshotRecord | None:
+        row = self.conn.execute(
+            select(SNAPSHOTS)
+            .where(
+                SNAPSHOTS.c.root_dir == root_dir,
+                SNAPSHOTS.c.status == "ready",
+                SNAPSHOTS.c.fingerprint == fingerprint,
+                SNAPSHOTS.c.tree == tree,
+            )
+            .order_by(SNAPSHOTS.c.created_at.desc(), SNAPSHOTS.c.id.desc())
+            .limit(1)
+        ).first()
+        return cast("SnapshotRecord | None", row)
+
     def with_fingerprint(self, root_dir: str, fingerprint: str) -> SnapshotRecord | None:
         row = self.conn.execute(
             select(SNAPSHOTS)
@@ -84,6 +98,8 @@ class SqlSnapshotRepository:
 
     def _filters(self, root_dir: str, query: SnapshotQuery) -> list[Any]:
         conditions: list[Any] = [SNAPSHOTS.c.root_dir == root_dir]
+        if query.id:
+            conditions.append(SNAPSHOTS.c.id.in_(query.id))
         if query.status:
             conditions.append(SNAPSHOTS.c.status.in_([s.value for s in query.status]))
         if query.kind:

@@ -491,11 +491,14 @@ class GitDvcWorkspace:
     def unchanged(self, previous: Recorded) -> bool:
         """Whether the project is what ``previous`` recorded (data by file metadata, code by
         its git tree), without hashing data or writing anything the user sees."""
+        return self.state() == (previous.fingerprint, previous.tree)
+
+    def state(self) -> tuple[str, str]:
+        """The project as it is now: the fingerprint of its data and the git tree of the rest
+        (its ``.dvc`` files included), without hashing data."""
         git_root = self._require()
         with self._locked():
-            if self.fingerprint() != previous.fingerprint:
-                return False
-            return self._stage(git_root, self._targets()[1])[0] == previous.tree
+            return self.fingerprint(), self._stage(git_root, self._targets()[1])[0]
 
     def _refuse_large_files(self, index: str, scope: str) -> None:
         listed = self._git(
@@ -976,6 +979,39 @@ def _walk_stats(path: Path) -> Iterator[tuple[str, os.stat_result]]:
                     stack.append(entry.path)
                 else:
                     yield entry.path, entry.stat(follow_symlinks=False)
+
+
+def break_cache_link(path: str | os.PathLike[str]) -> bool:
+    """Give ``path`` its own copy if it is a file that DVC linked to its cache (a hard link
+    inside a DVC project), so writing to it in place changes it alone; whether it did. The copy
+    is writable by its owner (DVC makes linked files read-only)."""
+    target = Path(path)
+    try:
+        st = target.stat()
+    except FileNotFoundError:
+        return False
+    if not target.is_file() or st.st_nlink < 2 or not _in_dvc_project(target):
+        return False
+    temporary = target.with_name(f".{target.name}.dataops-unlink")
+    try:
+        with open(target, "rb") as source, open(temporary, "wb") as copy:
+            while chunk := source.read(1 << 22):
+                copy.write(chunk)
+        os.chmod(temporary, (st.st_mode & 0o777) | 0o200)
+        os.utime(temporary, ns=(st.st_atime_ns, st.st_mtime_ns))
+        os.replace(temporary, target)
+    finally:
+        temporary.unlink(missing_ok=True)
+    return True
+
+
+def _in_dvc_project(path: Path) -> bool:
+    for parent in path.resolve().parents:
+        if parent.name == ".dvc":
+            return False  # DVC's own files (its cache)
+        if (parent / ".dvc").is_dir():
+            return True
+    return False
 
 
 def _shown(paths: list[str], most: int = 5) -> str:

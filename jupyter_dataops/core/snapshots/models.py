@@ -134,6 +134,8 @@ class _SnapshotCommon(_Model):
     push_status: PushStatus = PushStatus.NONE
     kind: Literal["manual", "safety", "job"] = "manual"
     phase: str | None = Field(None, description="What a snapshot being taken is doing now")
+    error: str | None = Field(None, description="Why it failed")
+    push_error: str | None = Field(None, description="Why its data is not on the remote")
 
 
 class SnapshotSummary(_SnapshotCommon):
@@ -147,15 +149,14 @@ class Snapshot(_SnapshotCommon):
     data: list[DataEntry] = Field(default_factory=list)
     profiles: dict[str, TableProfile] = Field(default_factory=dict)
     environment: Environment = Field(default_factory=Environment)
-    push_error: str | None = None
     push_attempts: int = 0
-    error: str | None = None
     warnings: list[str] = Field(default_factory=list)
     variables: VariablesSummary | None = Field(None, description="Kernel variables it saved")
     jobs: list[str] = Field(default_factory=list, description="Jobs that ran on it (lineage)")
 
 
 class SnapshotQuery(_Model):
+    id: list[Annotated[str, Field(max_length=32)]] | None = Field(None, max_length=1000)
     status: list[SnapshotStatus] | None = Field(None, max_length=len(SnapshotStatus))
     kind: list[Literal["manual", "safety", "job"]] | None = Field(None, max_length=3)
     order: Literal["asc", "desc"] = "desc"
@@ -230,6 +231,9 @@ class WorkspaceStatus(_Model):
     data_paths: list[str]
     latest_id: str | None = None
     changed: bool | None = Field(None, description="Whether the project changed since the latest")
+    matches_id: str | None = Field(
+        None, description="The newest snapshot the project is now exactly (after a restore...)"
+    )
     max_variable_bytes: int = Field(..., description="Most bytes of kernel variables it saves")
 
 

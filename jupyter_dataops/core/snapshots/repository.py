@@ -51,6 +51,9 @@ class SnapshotRepository(Protocol):
         """The newest ready snapshot of the project at ``root_dir``."""
 
     def creating(self, root_dir: str) -> list[SnapshotRecord]: ...
+    def matching(self, root_dir: str, fingerprint: str, tree: str) -> SnapshotRecord | None:
+        """The newest ready snapshot of the project with this data fingerprint and code tree."""
+
     def with_fingerprint(self, root_dir: str, fingerprint: str) -> SnapshotRecord | None:
         """The newest ready snapshot of the project whose data had this fingerprint."""
 

@@ -114,6 +114,8 @@ def _common(row: SnapshotRecord) -> dict[str, Any]:
         "push_status": PushStatus(row.push_status),
         "kind": row.kind,
         "phase": row.phase,
+        "error": row.error,
+        "push_error": row.push_error,
     }
 
 
@@ -153,6 +155,13 @@ class SnapshotService:
         info = workspace.info()
         with self.ctx.store.unit_of_work(read_only=True) as uow:
             latest = uow.snapshots.latest(str(self.root))
+        changed, matches = None, None
+        if info.ready:
+            fingerprint, tree = workspace.state()
+            changed = latest is None or (latest.fingerprint, latest.tree) != (fingerprint, tree)
+            with self.ctx.store.unit_of_work(read_only=True) as uow:
+                found = uow.snapshots.matching(str(self.root), fingerprint, tree)
+            matches = found.id if found else None
         return WorkspaceStatus(
             root=info.root,
             git_root=info.git_root,
@@ -162,13 +171,10 @@ class SnapshotService:
             missing=info.missing(),
             data_paths=list(self.config.snapshot_data_paths),
             latest_id=latest.id if latest else None,
-            changed=self._changed_since(workspace, latest) if info.ready else None,
+            changed=changed,
+            matches_id=matches,
             max_variable_bytes=self.config.snapshot_max_variable_bytes,
         )
-
-    def _changed_since(self, workspace: Workspace, latest: SnapshotRecord | None) -> bool:
-        previous = self._recorded(latest) if latest else None
-        return previous is None or not workspace.unchanged(previous)
 
     def init(self, *, actor: str | None = None) -> WorkspaceStatus:
         actor = actor or self.ctx.actor
@@ -500,9 +506,7 @@ class SnapshotService:
             data=[DataEntry(**entry) for entry in row.data or []],
             profiles={p: TableProfile(**v) for p, v in (row.profiles or {}).items()},
             environment=Environment(**(row.environment or {})),
-            push_error=row.push_error,
             push_attempts=row.push_attempts,
-            error=row.error,
             warnings=list(row.warnings or []),
             variables=VariablesSummary(**row.variables) if row.variables else None,
             jobs=jobs,

@@ -106,6 +106,9 @@ class Workspace(Protocol):
     def unchanged(self, previous: Recorded) -> bool:
         """Whether the project is still what ``previous`` recorded (cheap: no data hashing)."""
 
+    def state(self) -> tuple[str, str]:
+        """(data fingerprint, code tree) of the project now (cheap: no data hashing)."""
+
     def diff_files(self, a: str, b: str) -> list[FileChange]: ...
 
     def diff_data(self, a: list[DataOut], b: list[DataOut]) -> list[FileChange]: ...

@@ -16,7 +16,7 @@ from .base import API_PREFIX, DataOpsHandler
 
 
 class SnapshotsHandler(DataOpsHandler):
-    query_arguments = frozenset({"status", "kind", "order", "limit", "cursor"})
+    query_arguments = frozenset({"id", "status", "kind", "order", "limit", "cursor"})
 
     def body_limit(self) -> int:
         # A snapshot may carry a kernel's variables (base64: 4/3 of their size).
@@ -26,10 +26,11 @@ class SnapshotsHandler(DataOpsHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        """List the project's snapshots, newest first: filter by status and kind, page."""
+        """List the project's snapshots, newest first: filter by id, status and kind, page."""
         query = self.query_model(
             SnapshotQuery,
             {
+                "id": self.get_query_arguments("id") or None,
                 "status": self.get_query_arguments("status") or None,
                 "kind": self.get_query_arguments("kind") or None,
                 "order": self.query_value("order"),
