@@ -68,3 +68,21 @@ async def test_a_read_only_user_can_look_at_schedules_but_not_make_or_change_the
         assert response.code == 403, (method, path, response)
         assert response.json()["error"] == "forbidden"
     assert (await dataops_api("GET", "schedules")).json()["total"] == 0
+
+
+async def test_a_read_only_user_can_look_at_snapshots_but_not_take_or_restore_them(
+    dataops_api, jp_root_dir
+):
+    assert (await dataops_api("GET", "snapshots")).json()["total"] == 0
+    status = await dataops_api("GET", "snapshots", "workspace")
+    assert status.code == 200 and status.json()["ready"] is False
+    for method, path, body in (
+        ("POST", ("snapshots",), {"init": True}),
+        ("POST", ("snapshots", "workspace"), {}),
+        ("POST", ("snapshots", "abcd1234", "restore"), {}),
+        ("POST", ("snapshots", "abcd1234", "push"), {}),
+    ):
+        response = await dataops_api(method, *path, json=body)
+        assert response.code == 403, (method, path, response)
+        assert response.json()["error"] == "forbidden"
+    assert not (jp_root_dir / ".git").exists()  # nothing was set up
