@@ -35,6 +35,10 @@ from .notebooks import write_notebook
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
+# DVC's CLI (the tests run it as users do) would start a daemon that reports usage over the
+# network: that does not belong in a test run.
+os.environ["DVC_NO_ANALYTICS"] = "1"
+
 EXTENSION = "jupyter_dataops"
 #: Upper bound for any wait on a job in server tests (machines are noisy; never a timing assertion).
 JOB_WAIT_SECONDS = 60.0
