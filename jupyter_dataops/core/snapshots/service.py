@@ -218,7 +218,7 @@ class SnapshotService:
                     "API takes init: true).",
                     code="workspace_not_initialised",
                 )
-            workspace.init()
+            info = workspace.init()
         self.reap()
         now = self.ctx.clock.time()
         snapshot_id = new_snapshot_id()
@@ -279,7 +279,7 @@ class SnapshotService:
         except BaseException as exc:
             self._fail(snapshot_id, exc)
             raise
-        has_remote = bool(info.remote) or bool(workspace.info().remote)
+        has_remote = bool(info.remote)
         # Data that a pushed snapshot holds already is on the remote.
         pushed = any(
             s.push_status == PushStatus.PUSHED.value and _data(s) == recorded.data for s in sources
