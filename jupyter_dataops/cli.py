@@ -108,7 +108,7 @@ class TerminalUi:
 
     def load_variables(self, values: dict[str, Any]) -> None:
         raise InvalidInput(
-            "Variables load into a running kernel.",
+            "Variables load into a running kernel; a terminal has none.",
             hint="Run `%dataops snapshots load ID` in the notebook.",
         )
 

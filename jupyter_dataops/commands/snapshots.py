@@ -1,5 +1,5 @@
 """The snapshot commands: ``snapshot`` (takes one), ``snapshots list|show|diff|restore|push|
-status|init``, and ``lineage ID``."""
+status|init|load``, and ``lineage ID``."""
 
 from __future__ import annotations
 
@@ -141,7 +141,10 @@ def load(inv: Invocation) -> tuple[Any, int]:
     from ..core.snapshots.variables import restore as unpickle
 
     if inv.ui.namespace() is None:
-        inv.ui.load_variables({})  # says where it works
+        raise InvalidInput(
+            "Variables load into a running kernel; a terminal has none.",
+            hint="Run `%dataops snapshots load ID` in the notebook.",
+        )
     found = inv.client.snapshot_variables(inv.args.snapshot_id)
     values, problems = unpickle(found.payload, list(inv.args.names) or None)
     inv.ui.load_variables(values)
