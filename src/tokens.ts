@@ -297,8 +297,14 @@ export interface ISnapshotsModel extends IDisposable {
   /** Ask for the project's state soon, once for a burst of changes. */
   workspaceMayHaveChanged(): void;
 
-  /** Take a snapshot (shown in `operations` while it is taken). */
-  takeSnapshot(request: SnapshotCreate): Promise<Snapshot>;
+  /**
+   * Take a snapshot (shown in `operations` while it is taken): through the
+   * REST API, or through `take`, e.g. a kernel that saves its variables too.
+   */
+  takeSnapshot(
+    request: SnapshotCreate,
+    take?: (request: SnapshotCreate) => Promise<Snapshot>
+  ): Promise<Snapshot>;
   /** Restore a snapshot, or some paths of it, after a safety snapshot. */
   restoreSnapshot(id: string, request: SnapshotRestore): Promise<RestoreResult>;
   /** Push a snapshot's data to the DVC remote now. */

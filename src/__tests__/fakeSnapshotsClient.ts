@@ -108,6 +108,7 @@ export function makeWorkspace(
     data_paths: ['data'],
     latest_id: null,
     changed: true,
+    matches_id: null,
     max_variable_bytes: 100 * 1024 * 1024,
     ...overrides
   };
@@ -177,19 +178,10 @@ export class FakeSnapshotsClient implements ISnapshotsClient {
 
   async listSnapshots(query: SnapshotQuery): Promise<SnapshotPage> {
     this.queries.push(query);
-    if (query.id?.length) {
-      const items = this.snapshots.filter(item => query.id!.includes(item.id));
-      return {
-        items: items.map(snapshotSummaryOf),
-        next_cursor: null,
-        prev_cursor: null,
-        total: items.length,
-        total_is_estimate: false,
-        counts: {},
-        seq: 0
-      };
-    }
     let items = this.snapshots;
+    if (query.id?.length) {
+      items = items.filter(item => query.id!.includes(item.id));
+    }
     if (query.status?.length) {
       items = items.filter(item => query.status!.includes(item.status));
     }
@@ -242,7 +234,8 @@ export class FakeSnapshotsClient implements ISnapshotsClient {
       ready: true,
       missing: [],
       latest_id: snapshot.id,
-      changed: false
+      changed: false,
+      matches_id: snapshot.id
     };
     this.seq++;
     return snapshot;
@@ -275,6 +268,13 @@ export class FakeSnapshotsClient implements ISnapshotsClient {
       kind: 'safety'
     });
     this.snapshots = [safety, ...this.snapshots];
+    // The project is what `id` recorded; the newest is the safety snapshot.
+    this.workspace = {
+      ...this.workspace,
+      latest_id: safety.id,
+      changed: true,
+      matches_id: id
+    };
     this.seq++;
     return {
       snapshot_id: id,

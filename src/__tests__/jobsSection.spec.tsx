@@ -3,9 +3,11 @@ import { CommandRegistry } from '@lumino/commands';
 import { Widget } from '@lumino/widgets';
 
 import { addJobActions } from '../jobs/actions';
+import { OPEN_SNAPSHOT } from '../jobs/detail';
 import { JobsModel } from '../jobs/model';
 import { JobsSection } from '../jobs/section';
 import { JOB_EVENT_SCHEMA_ID } from '../jobs/types';
+import { SnapshotCommandIDs } from '../snapshots/commands';
 import { FakeJobsClient } from './fakeJobsClient';
 import { makeJob } from './fixtures';
 
@@ -38,6 +40,7 @@ describe('JobsSection', () => {
   let section: JobsSection;
   let model: JobsModel;
   let client: FakeJobsClient;
+  let commands: CommandRegistry;
 
   beforeEach(async () => {
     client = new FakeJobsClient();
@@ -75,11 +78,8 @@ describe('JobsSection', () => {
     client.info = INFO;
     model = new JobsModel({ client, poll: false, refreshDelay: 0 });
     addJobActions(model, trans);
-    section = new JobsSection({
-      model,
-      commands: new CommandRegistry(),
-      trans
-    });
+    commands = new CommandRegistry();
+    section = new JobsSection({ model, commands, trans });
     Widget.attach(section, document.body);
     await model.loadInfo();
     await model.refresh();
@@ -241,5 +241,42 @@ describe('JobsSection', () => {
       () => section.node.querySelectorAll('.jp-DataOps-job').length === 3
     );
     expect(section.node.querySelector('.jp-DataOps-filterTag')).toBeNull();
+  });
+
+  it('links a job to the snapshot it ran on, through the snapshots command', async () => {
+    const opened: unknown[] = [];
+    client.jobs = client.jobs.map(job =>
+      job.id === 'warn' ? { ...job, snapshot_id: 'snap1234567890ab' } : job
+    );
+    await model.refresh();
+    // Without the snapshots plugin: the id, not a link.
+    section.select('warn');
+    await until(() => !!section.node.querySelector('.jp-DataOps-jobSnapshot'));
+    expect(text('.jp-DataOps-jobSnapshot')).toBe('snap1234');
+    expect(
+      section.node.querySelector('.jp-DataOps-jobSnapshot button')
+    ).toBeNull();
+    commands.addCommand(OPEN_SNAPSHOT, {
+      execute: args => {
+        opened.push(args);
+      }
+    });
+    section.select(null);
+    section.select('warn');
+    await until(
+      () => !!section.node.querySelector('.jp-DataOps-jobSnapshot button')
+    );
+    (
+      section.node.querySelector(
+        '.jp-DataOps-jobSnapshot button'
+      ) as HTMLButtonElement
+    ).click();
+    expect(opened).toEqual([{ id: 'snap1234567890ab' }]);
+    // The snapshots plugin registers it under the same id.
+    expect(OPEN_SNAPSHOT).toBe(SnapshotCommandIDs.openSnapshot);
+    // No snapshot, no field.
+    section.select('bad');
+    await until(() => !!section.node.querySelector('.jp-DataOps-traceback'));
+    expect(section.node.querySelector('.jp-DataOps-jobSnapshot')).toBeNull();
   });
 });

@@ -43,26 +43,24 @@ describe('SnapshotsClient', () => {
     expect(calls[1].url).toBe(`${BASE}/snapshots?limit=10`);
   });
 
-  it('answers snapshots by id one by one (the route has no id filter), leaving out the gone', async () => {
+  it('asks for snapshots by id with the list route, the id repeated', async () => {
     const known = makeSnapshot({ id: 'aaaa1111' });
-    const { client, calls } = setup(call =>
-      call.url.endsWith('/aaaa1111')
-        ? json(known)
-        : json({ error: 'not_found', message: 'No snapshot', details: {} }, 404)
+    const { client, calls } = setup(() =>
+      json({ ...PAGE, items: [snapshotSummaryOf(known)], total: 1, seq: 9 })
     );
     const page = await client.listSnapshots({
       id: ['aaaa1111', 'gone0000'],
       limit: 2
     });
     expect(calls.map(call => call.url)).toEqual([
-      `${BASE}/snapshots/aaaa1111`,
-      `${BASE}/snapshots/gone0000`
+      `${BASE}/snapshots?id=aaaa1111&id=gone0000&limit=2`
     ]);
     expect(page.items).toEqual([snapshotSummaryOf(known)]);
-    expect(page.total).toBe(1);
+    // The store's seq, as for any page.
+    expect(page.seq).toBe(9);
   });
 
-  it('passes other errors of a lookup by id on', async () => {
+  it('passes errors of the list on', async () => {
     const { client } = setup(() =>
       json({ error: 'forbidden', message: 'No', details: {} }, 403)
     );
@@ -150,11 +148,20 @@ describe('SnapshotsClient', () => {
       'nfiles',
       'changed',
       'push_status',
-      'kind'
+      'kind',
+      'error',
+      'push_error'
     ]) {
       expect(summary).toHaveProperty(key);
     }
-    for (const key of ['data', 'profiles', 'environment', 'jobs', 'error']) {
+    for (const key of [
+      'data',
+      'profiles',
+      'environment',
+      'jobs',
+      'variables',
+      'push_attempts'
+    ]) {
       expect(summary).not.toHaveProperty(key);
     }
     expect(phaseOf(summary)).toBe('hashing data');

@@ -18,17 +18,13 @@ import {
   rowChangeText,
   shortId
 } from '../snapshots/format';
-import {
-  canPush,
-  defaultCompareTarget,
-  diffOrder,
-  needsFailureDetails
-} from '../snapshots/model';
+import { canPush, defaultCompareTarget, diffOrder } from '../snapshots/model';
 import {
   elapsedText,
   matchesSnapshotQuery,
   operationText,
-  tailOf
+  tailOf,
+  workspaceState
 } from '../snapshots/section';
 import { makeDiff, makeSnapshot } from './fakeSnapshotsClient';
 
@@ -245,12 +241,6 @@ describe('snapshot choices', () => {
     expect(canPush(summary({ status: 'creating' }))).toBe(false);
   });
 
-  it('knows which failures need the full snapshot for their reason', () => {
-    expect(needsFailureDetails(summary({ status: 'failed' }))).toBe(true);
-    expect(needsFailureDetails(summary({ push_status: 'failed' }))).toBe(true);
-    expect(needsFailureDetails(summary())).toBe(false);
-  });
-
   it('matches the list’s filters', () => {
     const safety = summary({ kind: 'safety' });
     expect(matchesSnapshotQuery(safety, {})).toBe(true);
@@ -259,6 +249,29 @@ describe('snapshot choices', () => {
       true
     );
     expect(matchesSnapshotQuery(safety, { status: ['failed'] })).toBe(false);
+  });
+});
+
+describe('the project’s state', () => {
+  const state = (overrides: object) =>
+    workspaceState({
+      ready: true,
+      latest_id: 'newest',
+      changed: true,
+      matches_id: null,
+      ...overrides
+    });
+
+  it('names the snapshot the project is exactly, the newest or an older one', () => {
+    expect(state({ ready: false })).toBe('not-set-up');
+    expect(state({ latest_id: null })).toBe('empty');
+    expect(state({ matches_id: 'newest', changed: false })).toBe('unchanged');
+    // After a restore: the newest is the safety snapshot.
+    expect(state({ matches_id: 'restored' })).toBe('matches');
+    expect(state({ matches_id: null })).toBe('changed');
+    // A server without matches_id still says whether it changed.
+    expect(state({ matches_id: undefined, changed: false })).toBe('unchanged');
+    expect(state({ matches_id: undefined, changed: true })).toBe('changed');
   });
 });
 
@@ -296,30 +309,38 @@ describe('snapshot words', () => {
     expect(elapsedText(65, trans)).toBe('1 min 05 s');
   });
 
-  it('tells why a snapshot or its push failed', () => {
-    const failed = summary({ status: 'failed' });
-    expect(statusTitle(failed, undefined, trans)).toBe(
-      'Failed (open it for the reason)'
+  it('tells why a snapshot or its push failed, from the summary', () => {
+    expect(statusTitle(summary({ status: 'failed' }), trans)).toBe('Failed');
+    expect(
+      statusTitle(summary({ status: 'failed', error: 'disk full' }), trans)
+    ).toBe('Failed: disk full');
+    expect(statusTitle(summary(), trans)).toBe('Ready');
+    // The summary carries the reasons (no full snapshot needed for them).
+    expect(
+      snapshotSummaryOf(
+        makeSnapshot({ error: 'disk full', push_error: 'remote unreachable' })
+      )
+    ).toMatchObject({ error: 'disk full', push_error: 'remote unreachable' });
+    const unpushed = summary({
+      push_status: 'failed',
+      push_error: 'remote unreachable'
+    });
+    expect(pushTitle(unpushed, 6, trans)).toBe(
+      'Pushing its data to the DVC remote failed (6 tries): remote unreachable'
+    );
+    expect(pushTitle(unpushed, undefined, trans)).toBe(
+      'Pushing its data to the DVC remote failed: remote unreachable'
     );
     expect(
-      statusTitle(failed, makeSnapshot({ error: 'disk full' }), trans)
-    ).toBe('Failed: disk full');
-    expect(statusTitle(summary(), undefined, trans)).toBe('Ready');
-    expect(
       pushTitle(
-        'failed',
-        { push_error: 'remote unreachable', push_attempts: 6 },
+        summary({ push_status: 'pending', push_error: 'timeout' }),
+        1,
         trans
       )
     ).toBe(
-      'Pushing its data to the DVC remote failed (6 tries): remote unreachable'
-    );
-    expect(
-      pushTitle('pending', { push_error: 'timeout', push_attempts: 1 }, trans)
-    ).toBe(
       'Its data is waiting to be pushed to the DVC remote (1 try): timeout'
     );
-    expect(pushTitle('pushed', undefined, trans)).toBe(
+    expect(pushTitle(summary({ push_status: 'pushed' }), 3, trans)).toBe(
       'Its data is on the DVC remote'
     );
   });

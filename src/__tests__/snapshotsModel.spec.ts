@@ -112,7 +112,10 @@ describe('SnapshotsModel', () => {
       })
     );
     await flush(20);
+    // One request for the snapshots events name, with the store's seq.
     expect(client.queries).toContainEqual({ id: ['third0000000'], limit: 1 });
+    expect(client.gets).toEqual([]);
+    expect(model.collection.seq).toBe(9);
     expect(model.getSummary('third0000000')!.status).toBe('creating');
     expect(model.collection.items[0].id).toBe('third0000000');
     // The newest snapshot moved: the project's state is asked for again.
@@ -150,6 +153,34 @@ describe('SnapshotsModel', () => {
     await flush();
     expect(client.workspaceReads).toBeGreaterThan(reads);
     expect(model.workspace!.latest_id).toBe(snapshot.id);
+    model.dispose();
+  });
+
+  it('takes a snapshot through another taker (a kernel), shown the same way', async () => {
+    const { client, model } = setup();
+    await model.refresh();
+    const taken = makeSnapshot({
+      id: 'kernel000000',
+      message: 'with variables',
+      created_at: 1700000120
+    });
+    const asked: object[] = [];
+    const pending = model.takeSnapshot(
+      { message: 'with variables' },
+      async request => {
+        asked.push(request);
+        client.snapshots = [taken, ...client.snapshots];
+        client.seq++;
+        return taken;
+      }
+    );
+    expect(model.operations.map(item => item.kind)).toEqual(['take']);
+    expect((await pending).id).toBe('kernel000000');
+    expect(asked).toEqual([{ message: 'with variables' }]);
+    // Not through the REST API.
+    expect(client.creates).toEqual([]);
+    expect(model.getSnapshot('kernel000000')!.message).toBe('with variables');
+    expect(model.operations).toEqual([]);
     model.dispose();
   });
 
@@ -198,7 +229,7 @@ describe('SnapshotsModel', () => {
     model.dispose();
   });
 
-  it('fetches the full snapshots of failures on the page, for their reasons', async () => {
+  it('shows why a snapshot or its push failed without fetching it in full', async () => {
     const { client, model } = setup();
     client.snapshots = [
       makeSnapshot({
@@ -216,17 +247,13 @@ describe('SnapshotsModel', () => {
     ];
     await model.refresh();
     await flush(20);
-    expect(client.gets.sort()).toEqual(['broken000000', 'unpushed0000']);
-    expect(model.getSnapshot('broken000000')!.error).toBe(
+    expect(model.getSummary('broken000000')!.error).toBe(
       'DVC could not version the data'
     );
-    expect(model.getSnapshot('unpushed0000')!.push_error).toBe(
+    expect(model.getSummary('unpushed0000')!.push_error).toBe(
       'remote unreachable'
     );
-    // Not again for the same state.
-    await model.refresh();
-    await flush(20);
-    expect(client.gets).toHaveLength(2);
+    expect(client.gets).toEqual([]);
     model.dispose();
   });
 

@@ -59,6 +59,7 @@ describe('SnapshotsSection', () => {
   let model: SnapshotsModel;
   let client: FakeSnapshotsClient;
   let commands: CommandRegistry;
+  let loadable = true;
   const executed: [string, any][] = [];
   const now = Date.now() / 1000;
 
@@ -128,6 +129,18 @@ describe('SnapshotsSection', () => {
       workspaceDelay: 0
     });
     commands = new CommandRegistry();
+    loadable = true;
+    commands.addCommand('dataops:load-snapshot-variables', {
+      label: () =>
+        loadable
+          ? 'Load into analysis.ipynb’s kernel'
+          : 'Load into a notebook’s kernel',
+      caption: () => (loadable ? 'Load them' : 'Open a notebook first'),
+      isEnabled: () => loadable,
+      execute: args => {
+        executed.push(['dataops:load-snapshot-variables', args]);
+      }
+    });
     for (const id of [
       'dataops:open-panel',
       'dataops:take-snapshot',
@@ -208,19 +221,21 @@ describe('SnapshotsSection', () => {
     expect(broken.querySelector('.jp-DataOps-jobName')!.textContent).toBe(
       '(no message)'
     );
-    // The reasons come with the full snapshots, fetched for them.
-    await until(
-      () =>
-        (broken.querySelector('.jp-DataOps-snapshotSummary') as HTMLElement)
-          .title === 'Failed: DVC could not version the data'
+    // The reasons come with the summaries: no full snapshot is fetched.
+    expect(
+      (broken.querySelector('.jp-DataOps-snapshotSummary') as HTMLElement).title
+    ).toBe('Failed: DVC could not version the data');
+    const badge = () =>
+      row('second000000').querySelector('.jp-DataOps-pushBadge') as HTMLElement;
+    expect(badge().title).toBe(
+      'Pushing its data to the DVC remote failed: remote unreachable'
     );
+    expect(client.gets).toEqual([]);
+    // Once fetched in full (its detail opened), the tries are told too.
+    await open('second000000');
     await until(
       () =>
-        (
-          row('second000000').querySelector(
-            '.jp-DataOps-pushBadge'
-          ) as HTMLElement
-        ).title ===
+        badge().title ===
         'Pushing its data to the DVC remote failed (6 tries): remote unreachable'
     );
   });
@@ -236,7 +251,8 @@ describe('SnapshotsSection', () => {
 
     client.workspace = makeWorkspace({
       latest_id: 'second000000',
-      changed: false
+      changed: false,
+      matches_id: 'second000000'
     });
     await model.fetchWorkspace();
     await until(
@@ -244,6 +260,36 @@ describe('SnapshotsSection', () => {
         section.node
           .querySelector('.jp-DataOps-workspace')!
           .getAttribute('data-state') === 'unchanged'
+    );
+    // After a restore: the newest is the safety snapshot, the project is
+    // exactly the one restored.
+    client.workspace = makeWorkspace({
+      latest_id: 'first0000000',
+      changed: true,
+      matches_id: 'second000000'
+    });
+    await model.fetchWorkspace();
+    await until(
+      () =>
+        section.node
+          .querySelector('.jp-DataOps-workspace')!
+          .getAttribute('data-state') === 'matches'
+    );
+    const state = section.node.querySelector('.jp-DataOps-workspaceState')!;
+    expect(state.textContent).toBe('Matches second00');
+    section.select(null);
+    click(state.querySelector('.jp-DataOps-snapshotLink'));
+    expect(section.selected).toBe('second000000');
+    client.workspace = makeWorkspace({
+      latest_id: 'second000000',
+      changed: false,
+      matches_id: 'second000000'
+    });
+    await model.fetchWorkspace();
+    await until(() =>
+      section.node
+        .querySelector('.jp-DataOps-workspaceState')!
+        .textContent!.includes('Unchanged since second00')
     );
     client.workspace = makeWorkspace({
       ready: false,
@@ -360,6 +406,23 @@ describe('SnapshotsSection', () => {
     );
     expect(variables.textContent).toContain('cannot be pickled');
     expect(variables.textContent).toContain('%dataops snapshots load second00');
+    // Loaded into the current notebook's kernel, when there is one.
+    const load = () =>
+      variables.querySelector(
+        '[data-action="load-variables"]'
+      ) as HTMLButtonElement;
+    expect(load().textContent).toBe('Load into analysis.ipynb’s kernel');
+    expect(load().disabled).toBe(false);
+    click(load());
+    expect(executed).toContainEqual([
+      'dataops:load-snapshot-variables',
+      { id: 'second000000' }
+    ]);
+    loadable = false;
+    commands.notifyCommandChanged('dataops:load-snapshot-variables');
+    await until(() => load().disabled);
+    expect(load().textContent).toBe('Load into a notebook’s kernel');
+    expect(load().title).toBe('Open a notebook first');
     // The jobs that ran on it open in the Jobs section.
     await until(
       () => detail.querySelector('.jp-DataOps-run[data-job-id]') !== null
@@ -519,7 +582,7 @@ describe('the take dialog', () => {
         missing: ['git', 'DVC'],
         root: '/srv/project'
       }),
-      latest: null,
+      matching: null,
       trans
     });
     Widget.attach(body, document.body);
@@ -535,16 +598,26 @@ describe('the take dialog', () => {
     type(body.node.querySelector('#jp-DataOps-snapshotPaths'), 'data, models');
     expect(body.getValue()).toEqual({
       message: 'first',
-      paths: 'data, models'
+      paths: 'data, models',
+      variables: false
     });
+    // No notebook kernel: nothing to ask about variables.
+    expect(body.node.querySelector('#jp-DataOps-snapshotVariables')).toBeNull();
     body.dispose();
   });
 
-  it('says when nothing changed since the newest snapshot', async () => {
-    const latest = makeSnapshot({ id: 'second000000', message: 'more sales' });
+  it('says when the project is what a snapshot recorded', async () => {
+    const matching = makeSnapshot({
+      id: 'second000000',
+      message: 'more sales'
+    });
     const body = new TakeSnapshotBody({
-      workspace: makeWorkspace({ latest_id: latest.id, changed: false }),
-      latest,
+      workspace: makeWorkspace({
+        latest_id: 'safety000000',
+        changed: true,
+        matches_id: matching.id
+      }),
+      matching,
       trans
     });
     Widget.attach(body, document.body);
@@ -554,6 +627,37 @@ describe('the take dialog', () => {
     expect(body.node.textContent).toContain(
       'Nothing changed since snapshot second00 (“more sales”)'
     );
+    body.dispose();
+  });
+
+  it('offers to save the variables of the current notebook’s kernel', async () => {
+    const body = new TakeSnapshotBody({
+      workspace: makeWorkspace({ max_variable_bytes: 256 * 1024 * 1024 }),
+      matching: null,
+      kernelNotebook: 'analysis.ipynb',
+      initial: { message: 'with variables' },
+      trans
+    });
+    Widget.attach(body, document.body);
+    body.update();
+    await until(() => body.node.querySelector('.jp-DataOps-takeForm') !== null);
+    const box = body.node.querySelector(
+      '#jp-DataOps-snapshotVariables'
+    ) as HTMLInputElement;
+    expect(box.checked).toBe(false);
+    expect(box.closest('label')!.textContent).toBe(
+      'Also save the variables of analysis.ipynb’s kernel'
+    );
+    expect(
+      body.node.querySelector('.jp-DataOps-variablesField')!.textContent
+    ).toContain('up to 256 MB in all');
+    click(box);
+    await until(() => body.getValue().variables);
+    expect(body.getValue()).toEqual({
+      message: 'with variables',
+      paths: '',
+      variables: true
+    });
     body.dispose();
   });
 });

@@ -22,6 +22,13 @@ import { Job, JobSummary } from './types';
 /** The command that opens a schedule, if the schedules plugin is there. */
 const OPEN_SCHEDULES = ScheduleCommandIDs.open;
 
+/**
+ * The command that reveals a snapshot `{ id }`, if the snapshots plugin is
+ * there (its `SnapshotCommandIDs.openSnapshot`): named here, since snapshots
+ * build on jobs and jobs do not import them.
+ */
+export const OPEN_SNAPSHOT = 'dataops:open-snapshot';
+
 /** The detail of a job, under its row. */
 export function JobDetail(
   props: IJobsViewProps & { summary: JobSummary; now: number }
@@ -178,6 +185,34 @@ export function JobDetail(
                 >
                   {trans.__('open schedule')}
                 </button>
+              )}
+            </dd>
+          </>
+        )}
+        {summary.snapshot_id && (
+          <>
+            <dt>{trans.__('Snapshot')}</dt>
+            <dd className="jp-DataOps-jobSnapshot">
+              {props.commands.hasCommand(OPEN_SNAPSHOT) ? (
+                <button
+                  className="jp-DataOps-inlineLink jp-DataOps-snapshotLink"
+                  data-snapshot-id={summary.snapshot_id}
+                  title={trans.__(
+                    'The snapshot of the project this job ran on (%1): show it in the Snapshots section',
+                    summary.snapshot_id
+                  )}
+                  onClick={() =>
+                    void props.commands.execute(OPEN_SNAPSHOT, {
+                      id: summary.snapshot_id
+                    })
+                  }
+                >
+                  {summary.snapshot_id.slice(0, 8)}
+                </button>
+              ) : (
+                <code title={summary.snapshot_id}>
+                  {summary.snapshot_id.slice(0, 8)}
+                </code>
               )}
             </dd>
           </>

@@ -13,36 +13,37 @@ import {
   snapshotKindLabel,
   snapshotStatusLabel
 } from './labels';
-import { PushStatus, Snapshot, SnapshotKind, SnapshotSummary } from './types';
+import { Snapshot, SnapshotKind, SnapshotSummary } from './types';
 
 /** A snapshot's tooltip: its status, and why it failed. */
 export function statusTitle(
-  summary: SnapshotSummary,
-  full: Snapshot | undefined,
+  summary: Pick<SnapshotSummary, 'status' | 'error'>,
   trans: TranslationBundle
 ): string {
   const label = snapshotStatusLabel(summary.status, trans);
-  if (summary.status === 'failed') {
-    return full?.error
-      ? trans.__('%1: %2', label, full.error)
-      : trans.__('%1 (open it for the reason)', label);
+  if (summary.status === 'failed' && summary.error) {
+    return trans.__('%1: %2', label, summary.error);
   }
   return label;
 }
 
-/** A push state's tooltip, with the last push error. */
+/**
+ * A push state's tooltip, with the last push error (from the summary) and
+ * how many tries it took (known once the full snapshot was fetched).
+ */
 export function pushTitle(
-  status: PushStatus,
-  full: Pick<Snapshot, 'push_error' | 'push_attempts'> | undefined,
+  snapshot: Pick<SnapshotSummary, 'push_status' | 'push_error'>,
+  attempts: number | undefined,
   trans: TranslationBundle
 ): string {
+  const status = snapshot.push_status;
   const help = pushStatusHelp(status, trans);
-  if (status === 'failed' || (status === 'pending' && full?.push_error)) {
-    const tries = full?.push_attempts
-      ? trans._n(' (%1 try)', ' (%1 tries)', full.push_attempts)
+  if (status === 'failed' || (status === 'pending' && snapshot.push_error)) {
+    const tries = attempts
+      ? trans._n(' (%1 try)', ' (%1 tries)', attempts)
       : '';
-    return full?.push_error
-      ? `${help}${tries}: ${full.push_error}`
+    return snapshot.push_error
+      ? `${help}${tries}: ${snapshot.push_error}`
       : `${help}${tries}`;
   }
   return help;
@@ -51,6 +52,7 @@ export function pushTitle(
 /** Where a snapshot's data is: waiting to be pushed, on the remote, failed. */
 export function PushBadge(props: {
   snapshot: SnapshotSummary;
+  /** The full snapshot, if fetched: how many tries its push took. */
   full: Snapshot | undefined;
   trans: TranslationBundle;
   /** Show the state's name beside its icon. */
@@ -62,7 +64,7 @@ export function PushBadge(props: {
     return null;
   }
   const Icon = pushStatusIcons[status];
-  const title = pushTitle(status, full, trans);
+  const title = pushTitle(snapshot, full?.push_attempts, trans);
   return (
     <span
       className={`jp-DataOps-pushBadge jp-DataOps-push-${status}`}

@@ -2,7 +2,7 @@
  * The snapshot routes of the DataOps REST API (`/dataops/api/snapshots`,
  * `/snapshots/workspace`, `/snapshots/diff`, `/lineage`).
  */
-import { DataOpsApiError, DataOpsClient, queryString } from '../api';
+import { DataOpsClient, queryString } from '../api';
 import {
   Lineage,
   RestoreResult,
@@ -41,9 +41,13 @@ export interface ISnapshotsClient {
   getLineage(id: string): Promise<Lineage>;
 }
 
-/** The query string of a snapshot list request (`id` is not the route's). */
+/**
+ * The query string of a snapshot list request: lists repeat their key and
+ * empty filters are left out.
+ */
 export function snapshotQueryString(query: SnapshotQuery): string {
   return queryString({
+    id: query.id,
     status: query.status,
     kind: query.kind,
     order: query.order,
@@ -59,9 +63,7 @@ export function snapshotSummaryOf(snapshot: Snapshot): SnapshotSummary {
     data,
     profiles,
     environment,
-    push_error,
     push_attempts,
-    error,
     warnings,
     variables,
     jobs,
@@ -72,9 +74,7 @@ export function snapshotSummaryOf(snapshot: Snapshot): SnapshotSummary {
     data,
     profiles,
     environment,
-    push_error,
     push_attempts,
-    error,
     warnings,
     variables,
     jobs
@@ -97,10 +97,7 @@ export function phaseOf(snapshot: SnapshotSummary): string | null {
 export class SnapshotsClient implements ISnapshotsClient {
   constructor(readonly api: DataOpsClient) {}
 
-  async listSnapshots(query: SnapshotQuery): Promise<SnapshotPage> {
-    if (query.id && query.id.length > 0) {
-      return this._byIds(query.id);
-    }
+  listSnapshots(query: SnapshotQuery): Promise<SnapshotPage> {
     return this.api.requestJSON<SnapshotPage>(
       this.api.url('snapshots') + snapshotQueryString(query)
     );
@@ -155,39 +152,5 @@ export class SnapshotsClient implements ISnapshotsClient {
 
   getLineage(id: string): Promise<Lineage> {
     return this.api.requestJSON<Lineage>(this.api.url('lineage', id));
-  }
-
-  /**
-   * Snapshots by id, as a page: the list route has no id filter, so each is
-   * fetched on its own; the ones that no longer exist are left out.
-   */
-  private async _byIds(ids: ReadonlyArray<string>): Promise<SnapshotPage> {
-    const found = await Promise.all(
-      ids.map(id =>
-        this.getSnapshot(id).catch(reason => {
-          if (
-            reason instanceof DataOpsApiError &&
-            reason.kind === 'not_found'
-          ) {
-            return null;
-          }
-          throw reason;
-        })
-      )
-    );
-    const items = found
-      .filter((item): item is Snapshot => item !== null)
-      .map(snapshotSummaryOf);
-    return {
-      items,
-      next_cursor: null,
-      prev_cursor: null,
-      total: items.length,
-      total_is_estimate: false,
-      counts: {},
-      // Not known from these answers: the model takes them as at least as
-      // new as the changes it saw when it asked.
-      seq: 0
-    };
   }
 }

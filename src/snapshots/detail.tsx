@@ -5,6 +5,7 @@
  * that ran on it, and the comparison with another snapshot.
  */
 import { TranslationBundle } from '@jupyterlab/translation';
+import { CommandRegistry } from '@lumino/commands';
 import * as React from 'react';
 
 import { errorText } from '../api';
@@ -69,10 +70,10 @@ export function SnapshotDetail(
           )}
         </div>
       )}
-      {summary.status === 'failed' && live?.error && (
+      {summary.status === 'failed' && summary.error && (
         <div className="jp-DataOps-errorBox" role="alert">
           <div className="jp-DataOps-errorTitle">
-            {trans.__('It failed: %1', live.error)}
+            {trans.__('It failed: %1', summary.error)}
           </div>
         </div>
       )}
@@ -94,7 +95,12 @@ export function SnapshotDetail(
       )}
       {live && <EnvironmentPart snapshot={live} trans={trans} />}
       {live?.variables && (
-        <VariablesPart id={live.id} variables={live.variables} trans={trans} />
+        <VariablesPart
+          id={live.id}
+          variables={live.variables}
+          commands={props.commands}
+          trans={trans}
+        />
       )}
       {summary.status === 'ready' && <JobsPart {...props} snapshot={live} />}
       {!live && !loadError && (
@@ -301,10 +307,8 @@ function Overview(
                   withLabel={true}
                 />
               )}
-              {snapshot?.push_error && summary.push_status !== 'pushed' && (
-                <div className="jp-DataOps-pushError">
-                  {snapshot.push_error}
-                </div>
+              {summary.push_error && summary.push_status !== 'pushed' && (
+                <div className="jp-DataOps-pushError">{summary.push_error}</div>
               )}
             </dd>
           </>
@@ -555,14 +559,38 @@ function EnvironmentPart(props: {
   );
 }
 
-/** The kernel variables it saved, and the ones it skipped with why. */
+/** Re-render when a command's label, caption or state changes. */
+function useCommandState(commands: CommandRegistry, id: string): void {
+  const [, setTick] = React.useState(0);
+  React.useEffect(() => {
+    const onChanged = (_: CommandRegistry, change: { id?: string }) => {
+      if (change.id === undefined || change.id === id) {
+        setTick(tick => tick + 1);
+      }
+    };
+    commands.commandChanged.connect(onChanged);
+    return () => {
+      commands.commandChanged.disconnect(onChanged);
+    };
+  }, [commands, id]);
+}
+
+/**
+ * The kernel variables it saved, and the ones it skipped with why; "Load
+ * into …'s kernel" loads them into the current notebook's kernel.
+ */
 function VariablesPart(props: {
   id: string;
   variables: VariablesSummary;
+  commands: CommandRegistry;
   trans: TranslationBundle;
 }): JSX.Element {
-  const { id, variables, trans } = props;
+  const { id, variables, commands, trans } = props;
   const { saved, skipped } = variables;
+  const load = SnapshotCommandIDs.loadVariables;
+  useCommandState(commands, load);
+  const canLoad = saved.length > 0 && commands.hasCommand(load);
+  const args = { id };
   return (
     <section className="jp-DataOps-detailPart jp-DataOps-snapshotVariables">
       <h3>
@@ -605,13 +633,30 @@ function VariablesPart(props: {
           </ul>
         </details>
       )}
-      <div
-        className="jp-DataOps-help"
-        title={trans.__('Run it in a notebook of this project')}
-      >
-        {trans.__('Load them into a kernel with:')}{' '}
-        <code>%dataops snapshots load {shortId(id)}</code>
-      </div>
+      {canLoad && (
+        <div className="jp-DataOps-loadVariables">
+          <button
+            className="jp-DataOps-action jp-DataOps-loadButton"
+            data-action="load-variables"
+            title={commands.caption(load, args)}
+            disabled={!commands.isEnabled(load, args)}
+            onClick={() => void commands.execute(load, args)}
+          >
+            {commands.label(load, args)}
+          </button>
+        </div>
+      )}
+      {saved.length > 0 && (
+        <div
+          className="jp-DataOps-help"
+          title={trans.__('Run it in a notebook of this project')}
+        >
+          {canLoad
+            ? trans.__('Or run:')
+            : trans.__('Load them into a kernel with:')}{' '}
+          <code>%dataops snapshots load {shortId(id)}</code>
+        </div>
+      )}
     </section>
   );
 }

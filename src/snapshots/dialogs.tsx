@@ -10,7 +10,7 @@ import { ReactWidget } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
 import { formatTimestamp } from '../jobs/format';
-import { parsePaths, shortId } from './format';
+import { formatBytes, parsePaths, shortId } from './format';
 import { SnapshotCreate, SnapshotSummary, WorkspaceStatus } from './types';
 
 /** "git and DVC": what is missing, in words. */
@@ -35,11 +35,20 @@ export function missingText(
 export interface ITakeInput {
   message: string;
   paths: string;
+  /** Also save the variables of the current notebook's kernel. */
+  variables: boolean;
+}
+
+/** What the user chose in the take dialog. */
+export interface ITakeChoice {
+  request: SnapshotCreate;
+  /** Take it in the notebook's kernel, with the kernel's variables. */
+  variables: boolean;
 }
 
 /** The request a take dialog's input makes: `init` when the project is not set up. */
 export function takeRequest(
-  input: ITakeInput,
+  input: Pick<ITakeInput, 'message' | 'paths'>,
   workspace: Pick<WorkspaceStatus, 'ready'>
 ): SnapshotCreate {
   const request: SnapshotCreate = { message: input.message.trim() };
@@ -53,15 +62,30 @@ export function takeRequest(
   return request;
 }
 
+/** What the take dialog shows besides its fields. */
+export interface ITakeDialogOptions {
+  workspace: WorkspaceStatus;
+  /** The snapshot the project is now exactly, if any (nothing to record). */
+  matching: SnapshotSummary | null;
+  /**
+   * The notebook whose running Python kernel can save its variables with
+   * the snapshot (its file name), or null: no such notebook is current.
+   */
+  kernelNotebook?: string | null;
+  initial?: Partial<ITakeInput>;
+  trans: TranslationBundle;
+}
+
 /** The take dialog's form. */
 export function TakeSnapshotForm(props: {
   workspace: WorkspaceStatus;
-  latest: SnapshotSummary | null;
+  matching: SnapshotSummary | null;
+  kernelNotebook?: string | null;
   initial: ITakeInput;
   trans: TranslationBundle;
   onChange: (input: ITakeInput) => void;
 }): JSX.Element {
-  const { workspace, latest, trans, onChange } = props;
+  const { workspace, matching, kernelNotebook, trans, onChange } = props;
   const [input, setInput] = React.useState<ITakeInput>(props.initial);
   const update = (changes: Partial<ITakeInput>) => {
     const next = { ...input, ...changes };
@@ -115,12 +139,15 @@ export function TakeSnapshotForm(props: {
           </div>
         </div>
       )}
-      {workspace.ready && workspace.changed === false && latest && (
-        <div className="jp-DataOps-alert jp-DataOps-alert-info" role="note">
+      {workspace.ready && matching && (
+        <div
+          className="jp-DataOps-alert jp-DataOps-alert-info jp-DataOps-sameNote"
+          role="note"
+        >
           {trans.__(
             'Nothing changed since snapshot %1 (“%2”): a new one records the same project.',
-            shortId(latest.id),
-            latest.message || formatTimestamp(latest.created_at)
+            shortId(matching.id),
+            matching.message || formatTimestamp(matching.created_at)
           )}
         </div>
       )}
@@ -158,6 +185,30 @@ export function TakeSnapshotForm(props: {
           )}
         </div>
       </div>
+      {kernelNotebook && (
+        <div className="jp-DataOps-field jp-DataOps-variablesField">
+          <label className="jp-DataOps-checkLabel">
+            <input
+              id="jp-DataOps-snapshotVariables"
+              type="checkbox"
+              checked={input.variables}
+              onChange={event => update({ variables: event.target.checked })}
+            />
+            <span>
+              {trans.__(
+                'Also save the variables of %1’s kernel',
+                kernelNotebook
+              )}
+            </span>
+          </label>
+          <div className="jp-DataOps-help">
+            {trans.__(
+              'The kernel pickles them itself, up to %1 in all; what it cannot pickle is skipped and named. Load them back from the snapshot’s detail.',
+              formatBytes(workspace.max_variable_bytes, trans)
+            )}
+          </div>
+        </div>
+      )}
     </div>
   );
 }
@@ -167,16 +218,14 @@ export class TakeSnapshotBody
   extends ReactWidget
   implements Dialog.IBodyWidget<ITakeInput>
 {
-  constructor(
-    private _props: {
-      workspace: WorkspaceStatus;
-      latest: SnapshotSummary | null;
-      initial?: Partial<ITakeInput>;
-      trans: TranslationBundle;
-    }
-  ) {
+  constructor(private _props: ITakeDialogOptions) {
     super();
-    this._input = { message: '', paths: '', ..._props.initial };
+    this._input = {
+      message: '',
+      paths: '',
+      variables: false,
+      ..._props.initial
+    };
     this.addClass('jp-DataOps-takeDialog');
   }
 
@@ -188,7 +237,8 @@ export class TakeSnapshotBody
     return (
       <TakeSnapshotForm
         workspace={this._props.workspace}
-        latest={this._props.latest}
+        matching={this._props.matching}
+        kernelNotebook={this._props.kernelNotebook}
         initial={this._input}
         trans={this._props.trans}
         onChange={input => {
@@ -203,14 +253,12 @@ export class TakeSnapshotBody
 
 /**
  * Ask what to snapshot; in a project that is not set up, ask to set it up
- * too. Resolves with the request, or null if the user cancelled.
+ * too; with a notebook's kernel running, whether to save its variables.
+ * Resolves with the choice, or null if the user cancelled.
  */
-export async function openTakeDialog(options: {
-  workspace: WorkspaceStatus;
-  latest: SnapshotSummary | null;
-  initial?: Partial<ITakeInput>;
-  trans: TranslationBundle;
-}): Promise<SnapshotCreate | null> {
+export async function openTakeDialog(
+  options: ITakeDialogOptions
+): Promise<ITakeChoice | null> {
   const { workspace, trans } = options;
   const result = await showDialog<ITakeInput>({
     title: workspace.ready
@@ -230,7 +278,10 @@ export async function openTakeDialog(options: {
   if (!result.button.accept || !result.value) {
     return null;
   }
-  return takeRequest(result.value, workspace);
+  return {
+    request: takeRequest(result.value, workspace),
+    variables: !!options.kernelNotebook && result.value.variables
+  };
 }
 
 /** The restore dialog's form: what happens, and which paths. */
@@ -345,4 +396,20 @@ export async function confirmRestore(
     return null;
   }
   return { paths: parsePaths(result.value ?? '') };
+}
+
+/** Show a kernel's full report (or error) in a dialog, as it printed it. */
+export async function showKernelReport(
+  title: string,
+  text: string,
+  trans: TranslationBundle
+): Promise<void> {
+  const body = ReactWidget.create(
+    <pre className="jp-DataOps-kernelReport">{text}</pre>
+  );
+  await showDialog({
+    title,
+    body,
+    buttons: [Dialog.okButton({ label: trans.__('Close') })]
+  });
 }

@@ -9,7 +9,19 @@ export * from './model';
 export { SnapshotCommandIDs } from './commands';
 export { KindTag, PushBadge } from './badges';
 export { DiffView, LoadedDiff, SnapshotDiffWidget } from './diff';
-export { confirmRestore, openTakeDialog, takeRequest } from './dialogs';
+export {
+  confirmRestore,
+  ITakeChoice,
+  openTakeDialog,
+  takeRequest
+} from './dialogs';
+export {
+  executeInKernel,
+  KernelCodeError,
+  loadCode,
+  parseSnapshotOutput,
+  takeCode
+} from './kernel';
 export {
   createTakeButton,
   matchesSnapshotQuery,

@@ -45,14 +45,6 @@ export function withSnapshotSummary(
   return { ...snapshot, ...summary };
 }
 
-/**
- * Whether a summary shows a failure whose reason only the full snapshot
- * holds (the list has no `error` or `push_error`).
- */
-export function needsFailureDetails(summary: SnapshotSummary): boolean {
-  return summary.status === 'failed' || summary.push_status === 'failed';
-}
-
 /** Whether a snapshot's data can be pushed now: ready, with data, not pushed. */
 export function canPush(
   snapshot: Pick<SnapshotSummary, 'status' | 'push_status' | 'nfiles'>
@@ -109,15 +101,7 @@ export class SnapshotsModel implements ISnapshotsModel {
     this.client = options.client;
     this._options = options;
     this.collection = new CollectionModel<SnapshotSummary, SnapshotQuery>({
-      fetch: async query => {
-        const since = this.collection.seq;
-        const page = await this.client.listSnapshots(query);
-        // Snapshots asked for by id come without the store's seq: they are
-        // at least as new as the changes seen when they were asked for.
-        return query.id?.length
-          ? { ...page, seq: Math.max(page.seq, since) }
-          : page;
-      },
+      fetch: query => this.client.listSnapshots(query),
       idField: 'id',
       eventSchemaId: SNAPSHOT_EVENT_SCHEMA_ID,
       query: { ...DEFAULT_SNAPSHOT_QUERY, ...options.query },
@@ -129,7 +113,6 @@ export class SnapshotsModel implements ISnapshotsModel {
       name: 'jupyter-dataops:snapshots'
     });
     this.collection.itemChanged.connect(this._onItemChanged, this);
-    this.collection.changed.connect(this._onPageChanged, this);
     if (options.poll !== false) {
       this._workspacePoll = new Poll({
         factory: () => this.fetchWorkspace().then(() => undefined),
@@ -219,7 +202,10 @@ export class SnapshotsModel implements ISnapshotsModel {
     }, this._options.workspaceDelay ?? 1000);
   }
 
-  async takeSnapshot(request: SnapshotCreate): Promise<Snapshot> {
+  async takeSnapshot(
+    request: SnapshotCreate,
+    take?: (request: SnapshotCreate) => Promise<Snapshot>
+  ): Promise<Snapshot> {
     const done = this._begin({
       kind: 'take',
       id: null,
@@ -227,7 +213,9 @@ export class SnapshotsModel implements ISnapshotsModel {
     });
     try {
       const since = this.collection.seq;
-      const snapshot = await this.client.createSnapshot(request);
+      const snapshot = await (take
+        ? take(request)
+        : this.client.createSnapshot(request));
       this._record(snapshot, since);
       void this.collection.refresh();
       return snapshot;
@@ -408,34 +396,13 @@ export class SnapshotsModel implements ISnapshotsModel {
       full.status !== current.status ||
       full.push_status !== current.push_status
     ) {
-      // Its commit, data and profiles (or error, or push error) are in the
-      // full snapshot only.
+      // Its commit and ref, data, profiles and warnings are in the full
+      // snapshot only.
       this._wantSnapshot(id);
     } else {
       const live = withSnapshotSummary(full, current);
       this._snapshots.set(id, live);
       this._snapshotChanged.emit(live);
-    }
-  }
-
-  /** Fetch the full snapshots of failures on the page: their reasons are there. */
-  private _onPageChanged(): void {
-    for (const summary of this.collection.items) {
-      if (!needsFailureDetails(summary)) {
-        continue;
-      }
-      const key = `${summary.id}:${summary.status}:${summary.push_status}`;
-      const full = this._snapshots.get(summary.id);
-      if (
-        this._detailed.has(key) ||
-        (full &&
-          full.status === summary.status &&
-          full.push_status === summary.push_status)
-      ) {
-        continue;
-      }
-      this._detailed.add(key);
-      this._wantSnapshot(summary.id);
     }
   }
 
@@ -466,8 +433,6 @@ export class SnapshotsModel implements ISnapshotsModel {
   private _snapshots = new Map<string, Snapshot>();
   private _fetching = new Map<string, Promise<Snapshot | null>>();
   private _diffs = new Map<string, Promise<SnapshotDiff>>();
-  /** Failures whose full snapshot was asked for, by id, status and push status. */
-  private _detailed = new Set<string>();
   private _wanted = new Set<string>();
   private _timer: ReturnType<typeof setTimeout> | null = null;
   private _workspaceChanged = new Signal<this, void>(this);

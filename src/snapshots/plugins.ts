@@ -17,7 +17,11 @@ import {
 } from '@jupyterlab/apputils';
 import { DocumentRegistry } from '@jupyterlab/docregistry';
 import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
-import { INotebookModel, NotebookPanel } from '@jupyterlab/notebook';
+import {
+  INotebookModel,
+  INotebookTracker,
+  NotebookPanel
+} from '@jupyterlab/notebook';
 import {
   ITranslator,
   nullTranslator,
@@ -31,12 +35,23 @@ import { IDataOpsSidebar, ISnapshotsModel } from '../tokens';
 import { SnapshotsClient } from './client';
 import { SnapshotCommandIDs } from './commands';
 import { SnapshotDiffWidget } from './diff';
-import { confirmRestore, openTakeDialog } from './dialogs';
+import { confirmRestore, openTakeDialog, showKernelReport } from './dialogs';
 import { dataSizeText, shortId } from './format';
 import { snapshotIcon, takeSnapshotIcon } from './icons';
+import {
+  CurrentNotebookKernel,
+  executeInKernel,
+  INotebookKernel,
+  isPythonKernel,
+  KernelCodeError,
+  loadCode,
+  loadReport,
+  parseSnapshotOutput,
+  takeCode
+} from './kernel';
 import { SnapshotsModel } from './model';
 import { createTakeButton, SnapshotsSection } from './section';
-import { SnapshotSummary } from './types';
+import { Snapshot, SnapshotCreate, SnapshotSummary } from './types';
 
 /** The id of the Snapshots section in the DataOps sidebar. */
 export const SNAPSHOTS_SECTION_ID = 'snapshots';
@@ -48,6 +63,66 @@ function reportError(title: string, reason: unknown): void {
     hint ? `${title}: ${message} ${hint}` : `${title}: ${message}`,
     { autoClose: 10000 }
   );
+}
+
+/** The longest notification message JupyterLab shows whole. */
+const NOTIFICATION_LENGTH = 140;
+
+/**
+ * Show what a kernel answered: the first line in a notification, all of it
+ * behind "Details" when there is more.
+ */
+function notifyKernel(
+  kind: 'success' | 'error',
+  title: string,
+  lines: ReadonlyArray<string>,
+  trans: TranslationBundle
+): void {
+  const whole = lines.join(' ');
+  const short = whole.length <= NOTIFICATION_LENGTH;
+  const message = short ? whole : (lines[0] ?? '');
+  const actions =
+    lines.length > 1 || !short
+      ? [
+          {
+            label: trans.__('Details'),
+            callback: () =>
+              void showKernelReport(title, lines.join('\n'), trans)
+          }
+        ]
+      : [];
+  Notification[kind](message, { autoClose: 10000, actions });
+}
+
+/** Show why code in a kernel (or anything else) failed. */
+function reportKernelError(
+  title: string,
+  reason: unknown,
+  trans: TranslationBundle
+): void {
+  if (reason instanceof KernelCodeError) {
+    const lines = reason.userMessage.split('\n').filter(line => line.trim());
+    notifyKernel(
+      'error',
+      title,
+      [`${title}: ${lines[0] ?? reason.ename}`, ...lines.slice(1)],
+      trans
+    );
+  } else {
+    reportError(title, reason);
+  }
+}
+
+/** Take a snapshot in a kernel, with its variables: the magic prints it as JSON. */
+async function takeInKernel(
+  kernel: INotebookKernel,
+  request: SnapshotCreate
+): Promise<Snapshot> {
+  const output = await executeInKernel(
+    kernel.kernel,
+    takeCode(request, kernel.kernel.name)
+  );
+  return parseSnapshotOutput(output.stdout);
 }
 
 /**
@@ -90,17 +165,20 @@ export const snapshotsSectionPlugin: JupyterFrontEndPlugin<void> = {
     'Adds the Snapshots section to the DataOps sidebar, with "Take snapshot", restore, push and compare.',
   autoStart: true,
   requires: [ISnapshotsModel, IDataOpsSidebar, ITranslator],
-  optional: [ICommandPalette, IDefaultFileBrowser],
+  optional: [ICommandPalette, IDefaultFileBrowser, INotebookTracker],
   activate: (
     app: JupyterFrontEnd,
     model: ISnapshotsModel,
     sidebar: IDataOpsSidebar,
     translator: ITranslator,
     palette: ICommandPalette | null,
-    browser: IDefaultFileBrowser | null
+    browser: IDefaultFileBrowser | null,
+    notebooks: INotebookTracker | null
   ): void => {
     const trans = (translator ?? nullTranslator).load('jupyter-dataops');
     const { commands, shell } = app;
+    // The kernel that saves or loads variables: the current notebook's.
+    const kernels = notebooks ? new CurrentNotebookKernel(notebooks) : null;
 
     const section = new SnapshotsSection({ model, commands, trans });
     const refresh = createRefreshButton(
@@ -167,6 +245,22 @@ export const snapshotsSectionPlugin: JupyterFrontEndPlugin<void> = {
       }
     });
 
+    commands.addCommand(SnapshotCommandIDs.openSnapshot, {
+      label: trans.__('Show the Snapshot'),
+      caption: trans.__('Open this snapshot in the Snapshots section'),
+      execute: async args => {
+        const id = typeof args.id === 'string' ? args.id : '';
+        if (!id) {
+          return;
+        }
+        sidebar.showSection(SNAPSHOTS_SECTION_ID);
+        const snapshot = await load(id);
+        if (snapshot) {
+          section.reveal(snapshot.id);
+        }
+      }
+    });
+
     commands.addCommand(SnapshotCommandIDs.refresh, {
       label: trans.__('Refresh the DataOps Snapshot List'),
       execute: () => model.refresh()
@@ -189,27 +283,62 @@ export const snapshotsSectionPlugin: JupyterFrontEndPlugin<void> = {
           reportError(trans.__('Could not read the project’s state'), reason);
           return;
         }
-        let latest: SnapshotSummary | null = null;
-        if (workspace.latest_id) {
-          latest =
-            model.getSummary(workspace.latest_id) ??
-            (await model.fetchSnapshot(workspace.latest_id).catch(() => null));
+        // The snapshot the project is now exactly: a new one records the same.
+        const matchingId =
+          workspace.matches_id ??
+          (workspace.changed === false ? workspace.latest_id : null);
+        let matching: SnapshotSummary | null = null;
+        if (matchingId) {
+          matching =
+            model.getSummary(matchingId) ??
+            (await model.fetchSnapshot(matchingId).catch(() => null));
         }
-        const request = await openTakeDialog({
+        // The current notebook's kernel can save its variables, if it runs Python.
+        const target = kernels?.current ?? null;
+        const python = target ? await isPythonKernel(target.kernel) : false;
+        const choice = await openTakeDialog({
           workspace,
-          latest,
+          matching,
+          kernelNotebook: python && target ? target.name : null,
           initial: {
             message: typeof args.message === 'string' ? args.message : ''
           },
           trans
         });
-        if (!request) {
+        if (!choice) {
           return;
         }
         // Where its progress shows.
         sidebar.showSection(SNAPSHOTS_SECTION_ID);
+        if (choice.variables && target) {
+          try {
+            const snapshot = await model.takeSnapshot(choice.request, request =>
+              takeInKernel(target, request)
+            );
+            section.reveal(snapshot.id);
+            const saved = snapshot.variables?.saved.length ?? 0;
+            Notification.success(
+              trans._n(
+                'Snapshot %2 taken (%3), with %1 variable of %4’s kernel.',
+                'Snapshot %2 taken (%3), with %1 variables of %4’s kernel.',
+                saved,
+                shortId(snapshot.id),
+                dataSizeText(snapshot, trans),
+                target.name
+              ),
+              { autoClose: 5000 }
+            );
+          } catch (reason) {
+            reportKernelError(
+              trans.__('Could not take the snapshot'),
+              reason,
+              trans
+            );
+          }
+          return;
+        }
         try {
-          const snapshot = await model.takeSnapshot(request);
+          const snapshot = await model.takeSnapshot(choice.request);
           Notification.success(
             trans.__(
               'Snapshot %1 taken (%2).',
@@ -228,6 +357,83 @@ export const snapshotsSectionPlugin: JupyterFrontEndPlugin<void> = {
         }
       }
     });
+
+    /** Snapshots whose variables are being loaded. */
+    const loading = new Set<string>();
+    commands.addCommand(SnapshotCommandIDs.loadVariables, {
+      label: args => {
+        const target = kernels?.current;
+        if (loading.has(String(args.id))) {
+          return trans.__('Loading…');
+        }
+        return target
+          ? trans.__('Load into %1’s kernel', target.name)
+          : trans.__('Load into a notebook’s kernel');
+      },
+      caption: () => {
+        const target = kernels?.current;
+        return target
+          ? trans.__(
+              'Load the saved variables into the running kernel of %1, replacing variables of the same names',
+              target.path
+            )
+          : trans.__(
+              'Open a notebook with a running Python kernel to load them into'
+            );
+      },
+      isEnabled: args => !!kernels?.current && !loading.has(String(args.id)),
+      execute: async args => {
+        const id = String(args.id);
+        const names = Array.isArray(args.names)
+          ? args.names.filter(
+              (name): name is string => typeof name === 'string'
+            )
+          : [];
+        const target = kernels?.current;
+        if (!target || loading.has(id)) {
+          return;
+        }
+        const title = trans.__('Could not load the variables');
+        if (!(await isPythonKernel(target.kernel))) {
+          Notification.error(
+            trans.__(
+              '%1: the kernel of %2 does not run Python.',
+              title,
+              target.name
+            ),
+            { autoClose: 10000 }
+          );
+          return;
+        }
+        loading.add(id);
+        commands.notifyCommandChanged(SnapshotCommandIDs.loadVariables);
+        try {
+          const output = await executeInKernel(
+            target.kernel,
+            loadCode(id, names)
+          );
+          const report = loadReport(output.stdout, id, shortId(id));
+          notifyKernel(
+            'success',
+            trans.__('Variables of snapshot %1', shortId(id)),
+            [
+              report.summary ||
+                trans.__('Loaded the variables of %1.', shortId(id)),
+              ...report.details
+            ],
+            trans
+          );
+        } catch (reason) {
+          reportKernelError(title, reason, trans);
+        } finally {
+          loading.delete(id);
+          commands.notifyCommandChanged(SnapshotCommandIDs.loadVariables);
+        }
+      }
+    });
+    kernels?.changed.connect(() =>
+      commands.notifyCommandChanged(SnapshotCommandIDs.loadVariables)
+    );
 
     commands.addCommand(SnapshotCommandIDs.restore, {
       label: trans.__('Restore the Snapshot…'),

@@ -30,7 +30,8 @@ import {
   SNAPSHOT_KINDS,
   SnapshotKind,
   SnapshotQuery,
-  SnapshotSummary
+  SnapshotSummary,
+  WorkspaceStatus
 } from './types';
 
 /** Whether the list's filters let a snapshot through (the page aside). */
@@ -54,6 +55,38 @@ export function tailOf(location: string): string {
   const trimmed = location.replace(/[/\\]+$/, '');
   const index = Math.max(trimmed.lastIndexOf('/'), trimmed.lastIndexOf('\\'));
   return index > 0 ? `…${trimmed.slice(index)}` : trimmed;
+}
+
+/**
+ * The project's state against its snapshots: not set up; no snapshot yet;
+ * exactly the newest (`unchanged`); exactly an older one, e.g. the one
+ * restored, the newest being the safety snapshot (`matches`); or changed
+ * since the newest.
+ */
+export type WorkspaceState =
+  'not-set-up' | 'empty' | 'unchanged' | 'matches' | 'changed';
+
+export function workspaceState(
+  workspace: Pick<
+    WorkspaceStatus,
+    'ready' | 'latest_id' | 'changed' | 'matches_id'
+  >
+): WorkspaceState {
+  if (!workspace.ready) {
+    return 'not-set-up';
+  }
+  const { latest_id: latest, matches_id: matches } = workspace;
+  if (latest === null) {
+    return 'empty';
+  }
+  if (matches) {
+    return matches === latest ? 'unchanged' : 'matches';
+  }
+  // A server that does not name the snapshot it matches still says whether
+  // it changed since the newest.
+  return matches === undefined && workspace.changed === false
+    ? 'unchanged'
+    : 'changed';
 }
 
 /** How long an operation has been going on: nothing at first, then `3 s`, `1 min 05 s`. */
@@ -101,7 +134,7 @@ export function SnapshotsView(props: ISnapshotsViewProps): JSX.Element {
     snapshots.changed,
     model.workspaceChanged,
     model.operationsChanged,
-    // Failure reasons for the tooltips come with full snapshots.
+    // How many tries a failed push took comes with full snapshots.
     model.snapshotChanged,
     pinned ? snapshots.itemChanged : null
   );
@@ -169,42 +202,58 @@ function WorkspaceLine(props: ISnapshotsViewProps): JSX.Element {
       </div>
     );
   }
+  const state = workspaceState(workspace);
+  const link = (id: string | null) =>
+    id && (
+      <button
+        className="jp-DataOps-inlineLink jp-DataOps-snapshotLink"
+        data-snapshot-link={id}
+        title={trans.__('Open snapshot %1', id)}
+        onClick={() => onSelect(id)}
+      >
+        {shortId(id)}
+      </button>
+    );
   const latest = workspace.latest_id;
-  const state =
-    latest === null ? 'empty' : workspace.changed ? 'changed' : 'unchanged';
-  const link = latest && (
-    <button
-      className="jp-DataOps-inlineLink jp-DataOps-snapshotLink"
-      title={trans.__('Open snapshot %1', latest)}
-      onClick={() => onSelect(latest)}
-    >
-      {shortId(latest)}
-    </button>
-  );
+  const matches = workspace.matches_id;
   const paths = workspace.data_paths.join(', ');
+  let title: string;
+  switch (state) {
+    case 'changed':
+      title = trans.__(
+        'Code or data differ from the newest snapshot: take one to record them'
+      );
+      break;
+    case 'unchanged':
+      title = trans.__('The project is what the newest snapshot recorded');
+      break;
+    case 'matches':
+      title = trans.__(
+        'The project is exactly what snapshot %1 recorded (after restoring it, say); the newest snapshot, %2, records something else',
+        shortId(matches),
+        shortId(latest)
+      );
+      break;
+    default:
+      title = trans.__('No snapshot of this project yet');
+  }
   return (
     <div className="jp-DataOps-workspace" data-state={state}>
-      <div
-        className="jp-DataOps-workspaceState"
-        title={
-          state === 'changed'
-            ? trans.__(
-                'Code or data differ from the newest snapshot: take one to record them'
-              )
-            : state === 'unchanged'
-              ? trans.__('The project is what the newest snapshot recorded')
-              : trans.__('No snapshot of this project yet')
-        }
-      >
+      <div className="jp-DataOps-workspaceState" title={title}>
         <span className="jp-DataOps-stateDot" aria-hidden="true" />
         {state === 'changed' && (
           <>
-            {trans.__('Changed since')} {link}
+            {trans.__('Changed since')} {link(latest)}
           </>
         )}
         {state === 'unchanged' && (
           <>
-            {trans.__('Unchanged since')} {link}
+            {trans.__('Unchanged since')} {link(latest)}
+          </>
+        )}
+        {state === 'matches' && (
+          <>
+            {trans.__('Matches')} {link(matches)}
           </>
         )}
         {state === 'empty' && trans.__('No snapshot yet')}
@@ -394,7 +443,7 @@ function SnapshotRow(
   const Icon = snapshotStatusIcons[snapshot.status];
   const full = model.getSnapshot(snapshot.id);
   const toggle = () => props.onSelect(expanded ? null : snapshot.id);
-  const title = statusTitle(snapshot, full, trans);
+  const title = statusTitle(snapshot, trans);
   return (
     <li
       className={`jp-DataOps-job jp-DataOps-snapshot jp-DataOps-snapshotStatus-${

@@ -49,14 +49,8 @@ export type SnapshotSummary = Schemas['SnapshotSummary'];
 /** One page of the snapshot list. */
 export type SnapshotPage = Schemas['SnapshotPage'];
 
-/**
- * How to filter and page the snapshot list. `id` is the collection's own
- * (items named by events): the list route has no id filter, so the client
- * answers it with one request per snapshot.
- */
-export type SnapshotQuery = Schemas['SnapshotQuery'] & {
-  id?: string[] | null;
-};
+/** How to filter and page the snapshot list; `id` asks for those snapshots. */
+export type SnapshotQuery = Schemas['SnapshotQuery'];
 
 /** Take a snapshot: a message, data paths, and whether to set the project up. */
 export type SnapshotCreate = Schemas['SnapshotCreate'];

@@ -13,7 +13,7 @@
 import { expect, test } from '@jupyterlab/galata';
 import { APIRequestContext, Locator, Page } from '@playwright/test';
 
-import { shot } from './helpers';
+import { notebook, shot } from './helpers';
 
 const FIRST_CSV = 'id,city,sales\n1,Lyon,10.5\n2,Nantes,7.25\n3,Lille,\n';
 const SECOND_CSV =
@@ -245,8 +245,11 @@ test.describe('DataOps snapshots', () => {
         .filter({ hasText: `Restored ${firstId.slice(0, 8)}; safety snapshot` })
     ).toBeVisible({ timeout: 60000 });
     expect(await readFile(request, 'data/sales.csv')).toBe(FIRST_CSV);
-    // The project is what the first recorded, which the safety one is not.
-    await expect(workspace).toHaveAttribute('data-state', 'changed');
+    // The project is what the first recorded (not the newest, the safety one).
+    await expect(workspace).toHaveAttribute('data-state', 'matches');
+    await expect(workspace.locator('.jp-DataOps-workspaceState')).toHaveText(
+      `Matches ${firstId.slice(0, 8)}`
+    );
     await expect(
       section.locator('.jp-DataOps-snapshot[data-kind="safety"]').first()
     ).toHaveAttribute('data-status', 'ready');
@@ -291,5 +294,102 @@ test.describe('DataOps snapshots', () => {
         .filter({ hasText: 'from the palette' })
         .first()
     ).toHaveAttribute('data-status', 'ready', { timeout: 60000 });
+  });
+
+  test('saves a notebook kernel’s variables with a snapshot and loads them back', async ({
+    page,
+    tmpPath
+  }) => {
+    test.setTimeout(180000);
+    const tag = Date.now().toString(36).slice(-4);
+    const message = `with alpha ${tag}`;
+    if (!(await page.contents.directoryExists('data'))) {
+      await page.contents.createDirectory('data');
+      await writeFile(page.request, 'data/sales.csv', FIRST_CSV);
+    }
+    const name = 'variables.ipynb';
+    await page.contents.uploadContent(
+      notebook([
+        { source: 'alpha = 0.25' },
+        { source: 'del alpha' },
+        { source: 'print(alpha)' }
+      ]),
+      'text',
+      `${tmpPath}/${name}`
+    );
+    await page.notebook.openByPath(`${tmpPath}/${name}`);
+    await page.notebook.activate(name);
+    await page.notebook.runCell(0);
+
+    await page.sidebar.openTab('jp-DataOps-sidebar');
+    const section = page.locator(
+      '#jp-DataOps-sidebar .jp-DataOps-section[data-section="snapshots"]'
+    );
+    await expect(section).toBeVisible();
+    await collapse(page, 'Jobs');
+    await collapse(page, 'Schedules');
+
+    // Take it from the notebook's toolbar: the dialog offers the kernel's variables.
+    await page
+      .locator('.jp-NotebookPanel-toolbar .jp-DataOps-snapshotButton')
+      .click();
+    const dialog = page.locator('.jp-Dialog');
+    const box = dialog.locator('#jp-DataOps-snapshotVariables');
+    await expect(box).not.toBeChecked();
+    await expect(dialog.locator('.jp-DataOps-variablesField')).toContainText(
+      `Also save the variables of ${name}’s kernel`
+    );
+    await dialog.locator('#jp-DataOps-snapshotMessage').fill(message);
+    await box.check();
+    await shot(page, 'n12-take-dialog-variables');
+    await dialog.locator('.jp-Dialog-button.jp-mod-accept').click();
+    await expect(dialog).toHaveCount(0);
+
+    // The kernel took it; it is listed, selected, with alpha among its variables.
+    const row = rowOf(section, message);
+    await expect(row).toHaveAttribute('data-status', 'ready', {
+      timeout: 60000
+    });
+    const detail = row.locator('.jp-DataOps-snapshotDetail');
+    await expect(detail).toBeVisible();
+    const variables = detail.locator('.jp-DataOps-snapshotVariables');
+    await expect(variables.locator('tr[data-variable="alpha"]')).toContainText(
+      'float'
+    );
+    const load = variables.locator('[data-action="load-variables"]');
+    await expect(load).toHaveText(`Load into ${name}’s kernel`);
+    await expect(load).toBeEnabled();
+    await variables.scrollIntoViewIfNeeded();
+    await shot(page, 'n13-snapshot-variables');
+
+    // Gone from the kernel, then loaded back from the snapshot.
+    await page.notebook.runCell(1);
+    await load.click();
+    const id = (await row.getAttribute('data-snapshot-id'))!;
+    await expect(
+      page
+        .locator('.jp-toast-message')
+        .filter({ hasText: `Loaded alpha from snapshot ${id.slice(0, 8)}` })
+    ).toBeVisible({ timeout: 30000 });
+    await page.waitForTimeout(600);
+    await shot(page, 'n14-variables-loaded');
+    await page.notebook.runCell(2);
+    expect((await page.notebook.getCellTextOutput(2))?.join('')).toContain(
+      '0.25'
+    );
+
+    // What the kernel refuses (the magic's UsageError) is told in a notification.
+    await page.evaluate(() =>
+      (window as any).jupyterapp.commands.execute(
+        'dataops:load-snapshot-variables',
+        { id: 'ffff0000' }
+      )
+    );
+    const refused = page
+      .locator('.jp-toast-message')
+      .filter({ hasText: 'Could not load the variables: ' });
+    await expect(refused).toBeVisible({ timeout: 30000 });
+    await page.waitForTimeout(600);
+    await shot(page, 'n15-load-refused');
   });
 });
