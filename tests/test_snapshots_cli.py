@@ -192,6 +192,10 @@ lock = threading.Lock()
     assert ip.user_ns["alpha"] == 0.25
     assert ip.user_ns["frame"].equals(ip.user_ns["pd"].DataFrame({"a": [1, 2, 3]}))
 
+    with capture_output() as as_json:
+        ip.run_line_magic("dataops", f"snapshots load {snap.id} alpha --json")
+    report = json.loads(as_json.stdout)
+    assert report["loaded"] == ["alpha"] and report["not_loaded"] == []
     with capture_output():
         only = ip.run_cell("%dataops snapshot --variable alpha -m one").result
     assert [v.name for v in only.variables.saved] == ["alpha"] and only.variables.skipped == []

@@ -148,6 +148,17 @@ def load(inv: Invocation) -> tuple[Any, int]:
     found = inv.client.snapshot_variables(inv.args.snapshot_id)
     values, problems = unpickle(found.payload, list(inv.args.names) or None)
     inv.ui.load_variables(values)
+    if inv.as_json:
+        report = {
+            "snapshot_id": inv.args.snapshot_id,
+            "loaded": sorted(values),
+            "not_loaded": [
+                {"name": p.split(":", 1)[0], "reason": p.split(":", 1)[1].strip()} for p in problems
+            ],
+            "not_saved": [v.model_dump() for v in found.skipped] if not inv.args.names else [],
+        }
+        inv.ui.out(to_json(report))
+        return sorted(values), 0 if not problems else 1
     lines = [
         f"Loaded {', '.join(sorted(values)) or 'no variables'} from snapshot {inv.args.snapshot_id}."
     ]
