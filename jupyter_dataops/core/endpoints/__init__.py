@@ -1,0 +1,1 @@
+"""Endpoints: models served over HTTP. ``scoring`` parses and checks MLflow scoring payloads."""
