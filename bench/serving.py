@@ -12,17 +12,23 @@ MLflow sqlite store and registered, served by each in turn (never both at once):
 Per server: launch to first successful response (the time from ``Popen`` until a POST
 /invocations with the payload answers 200, polled every 10 ms; --launches times, median), then
 the same 1-row JSON payload (``dataframe_split``) at concurrency 1, 8 and 32 from one load
-generator: asyncio with raw keep-alive HTTP/1.1 connections in this process (one connection per
+generator (--rounds runs per level and server, the servers taking turns A B B A so that other
+work on the machine falls on both alike; launches alternate too): asyncio with raw keep-alive HTTP/1.1 connections in this process (one connection per
 concurrent client, each sending its next request when the answer to the last one has arrived),
 bounded by --seconds and --max-requests per level after --warmup seconds not counted. Every
 request runs the model: neither server caches answers. Reported: requests/s, p50/p99 latency,
 errors (anything but a 200 with the expected predictions' length, or a broken connection).
 
+Also measured, not one of the issue's fair terms: ours launched by forking a long-lived launcher
+that has called ``model_server.warm()`` (MLflow, scikit-learn and skops imported once), as a
+deployment target that keeps such a launcher would launch it; the clock starts when the launcher
+is told to fork. Its first response is checked like the others; no load is run on it.
+
 Goals (issue 9): ours >= 3x the peer's throughput at 8 and 32 with p99 <= 1/3 of the peer's;
 launch to first response <= 1/2 of the peer's.
 
 Usage: ``python bench/serving.py [--seconds 5] [--warmup 1] [--max-requests 200000]
-[--launches 3] [--json results.json]``; about a minute and a half here. Everything lives in a
+[--launches 3] [--rounds 2] [--json results.json]``; about two minutes here. Everything lives in a
 temporary folder removed at the end; the servers are stopped by PID, also on failure or Ctrl-C.
 """
 
@@ -141,8 +147,8 @@ async def _client(
 
 def load(
     port: int, body: bytes, expected: bytes, concurrency: int, args: argparse.Namespace
-) -> dict[str, Any]:
-    """Bounded closed-loop load: throughput, p50/p99 latency and errors after a warm-up."""
+) -> tuple[list[float], int, float]:
+    """One bounded closed-loop run: the latencies of the good answers, errors, seconds."""
     raw = request_bytes(port, body)
     latencies: list[float] = []
     errors = [0]
@@ -161,12 +167,18 @@ def load(
         return time.perf_counter() - count_from
 
     elapsed = asyncio.run(run())
+    return latencies, errors[0], elapsed
+
+
+def summary(concurrency: int, runs: list[tuple[list[float], int, float]]) -> dict[str, Any]:
+    """Throughput, p50/p99 latency and errors over all the runs of one server at one level."""
+    latencies = sorted(x for run in runs for x in run[0])
     ok = len(latencies)
-    latencies.sort()
+    elapsed = sum(run[2] for run in runs)
     return {
         "concurrency": concurrency,
         "requests": ok,
-        "errors": errors[0],
+        "errors": sum(run[1] for run in runs),
         "rps": ok / elapsed if elapsed > 0 else 0.0,
         "p50_ms": 1000 * latencies[ok // 2] if ok else float("nan"),
         "p99_ms": 1000 * latencies[min(ok - 1, int(ok * 0.99))] if ok else float("nan"),
@@ -247,6 +259,83 @@ class Served:
             self.proc.wait(20)
 
 
+#: A launcher: warm() once, then one forked server per line of arguments on stdin (its PID out).
+LAUNCHER = """
+import os, signal, sys
+from jupyter_dataops.backends.local import model_server
+model_server.warm()
+signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the servers it forks are reaped when they exit
+print("ready", flush=True)
+for line in sys.stdin:
+    pid = os.fork()
+    if pid == 0:
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        os._exit(model_server.main(line.split()) or 0)
+    print(pid, flush=True)
+"""
+
+
+class WarmLauncher:
+    """``LAUNCHER`` in its own session (stopped as a group: the forked servers go with it)."""
+
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        self.log = log
+        with open(log, "wb") as err:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-c", LAUNCHER],
+                env=env,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=err,
+                text=True,
+                start_new_session=True,
+            )
+        assert self.proc.stdout is not None
+        if self.proc.stdout.readline().strip() != "ready":
+            self.stop()
+            raise RuntimeError(f"the launcher did not start:\n{log.read_text()[-2000:]}")
+
+    def launch(self, uri: str, body: bytes, timeout: float = 60) -> float:
+        """Seconds from the fork request to the first 200; the server is stopped after."""
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        port = free_port()
+        args = commands(uri, port)["jupyter-dataops"][3:]
+        start = time.perf_counter()
+        self.proc.stdin.write(" ".join(args) + "\n")
+        self.proc.stdin.flush()
+        child = int(self.proc.stdout.readline())
+        try:
+            while time.perf_counter() < start + timeout:
+                try:
+                    if post(port, body)[0] == 200:
+                        return time.perf_counter() - start
+                except OSError:
+                    pass
+                time.sleep(0.01)
+            raise RuntimeError(f"the forked server did not answer:\n{self.log.read_text()[-2000:]}")
+        finally:
+            try:
+                os.kill(child, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            gone = time.perf_counter() + 20
+            while Path(f"/proc/{child}").exists() and time.perf_counter() < gone:
+                time.sleep(0.02)  # the launcher reaps it; the next launch starts on a quiet machine
+
+    def stop(self) -> None:
+        if self.proc.poll() is not None:
+            return
+        try:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            return
+        try:
+            self.proc.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(20)
+
+
 def commands(uri: str, port: int) -> dict[str, list[str]]:
     return {
         "mlflow models serve": [
@@ -286,10 +375,12 @@ def main() -> int:
     parser.add_argument("--warmup", type=float, default=1.0, help="unmeasured seconds per level")
     parser.add_argument("--max-requests", type=int, default=200_000, help="per level")
     parser.add_argument("--launches", type=int, default=3, help="launches per server (median)")
+    parser.add_argument("--rounds", type=int, default=2, help="load runs per server and level")
     parser.add_argument("--json", help="also write the results to this file")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="dataops-bench-serving-"))
     served: list[Served] = []
+    launchers: list[WarmLauncher] = []
     results: dict[str, Any] = {"servers": {}}
     try:
         print(
@@ -304,47 +395,78 @@ def main() -> int:
         env = dict(os.environ, MLFLOW_TRACKING_URI=f"sqlite:///{work}/mlflow.db")
         env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
         env.pop("MLFLOW_MODELS_WORKERS", None)
-        for name in ("mlflow models serve", "jupyter-dataops"):
-            launches = []
-            server = None
-            for i in range(args.launches):
+        names = ("mlflow models serve", "jupyter-dataops")
+        # Launches alternate between the two (the last of each stays up for the load), so that
+        # work of other processes on the machine falls on both alike.
+        launches: dict[str, list[float]] = {name: [] for name in names}
+        live: dict[str, Served] = {}
+        for i in range(args.launches):
+            for name in names if i % 2 == 0 else names[::-1]:
                 port = free_port()
-                server = Served(name, commands(uri, port)[name], port, env, work / f"{i}.log")
+                log = work / f"{name.split()[0]}-{i}.log"
+                server = Served(name, commands(uri, port)[name], port, env, log)
                 served.append(server)
-                launches.append(server.wait_ready(body))
+                launches[name].append(server.wait_ready(body))
                 if i < args.launches - 1:
                     server.stop()
-            assert server is not None
+                else:
+                    live[name] = server
+        answers = {}
+        for name, server in live.items():
             status, answer = post(server.port, body)
             got = json.loads(answer)["predictions"]
             if status != 200 or got != expected:
                 raise RuntimeError(f"{name} answered {status} {answer!r}, not {expected}")
+            answers[name] = answer
             print(
-                f"{name}: launch to first response {[round(x, 2) for x in launches]} s", flush=True
+                f"{name}: launch to first response {[round(x, 2) for x in launches[name]]} s",
+                flush=True,
             )
-            levels = []
-            for concurrency in LEVELS:
-                result = load(server.port, body, answer, concurrency, args)
+        levels: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
+        for concurrency in LEVELS:
+            runs: dict[str, list[tuple[list[float], int, float]]] = {name: [] for name in names}
+            for r in range(args.rounds):  # ABBA...: the same share of the machine's noise
+                for name in names if r % 2 == 0 else names[::-1]:
+                    server = live[name]
+                    runs[name].append(load(server.port, body, answers[name], concurrency, args))
+            for name in names:
+                result = summary(concurrency, runs[name])
+                levels[name].append(result)
                 print(
-                    f"  c={concurrency:<3} {result['rps']:8.0f} req/s  p50 {result['p50_ms']:6.2f} ms"
-                    f"  p99 {result['p99_ms']:6.2f} ms  errors {result['errors']}",
+                    f"  {name:<20} c={concurrency:<3} {result['rps']:8.0f} req/s"
+                    f"  p50 {result['p50_ms']:6.2f} ms  p99 {result['p99_ms']:6.2f} ms"
+                    f"  errors {result['errors']}",
                     flush=True,
                 )
-                levels.append(result)
-            server.stop()
-            results["servers"][name] = {"launch_s": statistics.median(launches), "levels": levels}
+        for name in names:
+            live[name].stop()
+            results["servers"][name] = {
+                "launch_s": statistics.median(launches[name]),
+                "levels": levels[name],
+            }
+        launcher = WarmLauncher(env, work / "launcher.log")
+        launchers.append(launcher)
+        warm = [launcher.launch(uri, body) for _ in range(args.launches)]
+        launcher.stop()
+        print(f"jupyter-dataops from a warm launcher: {[round(x, 2) for x in warm]} s", flush=True)
+        results["warm_launch_s"] = statistics.median(warm)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
     finally:
         for server in served:
             server.stop()
+        for launcher in launchers:
+            launcher.stop()
         shutil.rmtree(work, ignore_errors=True)
 
     peer = results["servers"]["mlflow models serve"]
     ours = results["servers"]["jupyter-dataops"]
     print()
-    print(f"one server process each; {args.seconds:g} s per level after {args.warmup:g} s warm-up")
+    print(
+        f"one server process each; {args.rounds} x {args.seconds:g} s per level and server "
+        f"(each after {args.warmup:g} s of warm-up), the servers taking turns"
+    )
     print(
         f"{'concurrency':>11} | {'MLflow req/s':>12} {'p50 ms':>7} {'p99 ms':>7} {'err':>4} | "
         f"{'ours req/s':>10} {'p50 ms':>7} {'p99 ms':>7} {'err':>4} | "
@@ -367,12 +489,18 @@ def main() -> int:
         f"launch to first response (median of {args.launches}): MLflow {peer['launch_s']:.2f} s, "
         f"ours {ours['launch_s']:.2f} s: {launch_ratio:.2f}x"
     )
+    warm_ratio = results["warm_launch_s"] / peer["launch_s"]
+    print(
+        f"ours forked from a warm launcher (not the issue's terms): {results['warm_launch_s']:.2f} s: "
+        f"{warm_ratio:.2f}x MLflow's launch"
+    )
     print(
         f"goals: throughput >= {THROUGHPUT_GOAL:g}x and p99 <= {P99_GOAL:.2f}x at 8 and 32: "
         f"{'met' if met else 'NOT met'}; launch <= {LAUNCH_GOAL:g}x: "
         f"{'met' if launch_ratio <= LAUNCH_GOAL else 'NOT met'}"
     )
     results["launch_ratio"] = launch_ratio
+    results["warm_launch_ratio"] = warm_ratio
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))
     return 0

@@ -365,6 +365,7 @@ def test_a_non_loopback_host_without_a_token_refuses_to_start(store):
 
 
 def test_the_app_in_process_token_forms_and_the_fast_path(store):
+    model_server.warm()  # what a launcher calls before forking servers: only imports
     app = model_server.ModelServer(store["model"], token=TOKEN)
     assert app.fast is not None  # a numeric sklearn signature takes the fast path
     body = json.dumps(payloads(rows(store))["dataframe_records"])

@@ -643,6 +643,21 @@ def app_from_environment() -> ModelServer:
     )
 
 
+def warm() -> None:
+    """Import what a server spends seconds importing before it can load a model: MLflow's
+    pyfunc, its scikit-learn flavour with skops (whose import scans all of scikit-learn) and
+    uvicorn. A long-lived launcher calls this once and forks a server per launch (``main`` in
+    the child): the launch then costs the model's download and load, about a second here, not
+    the ~5 s of a new interpreter. No threads are started, so forking afterwards is safe."""
+    import importlib
+
+    for module in ("mlflow.pyfunc", "uvicorn", "pandas", "mlflow.sklearn", "skops.io"):
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            pass
+
+
 def read_token(token_file: str | None) -> str | None:
     if token_file:
         try:
