@@ -73,6 +73,12 @@ def make_model(work: Path) -> tuple[str, dict[str, Any], list[Any]]:
     from sklearn.linear_model import LogisticRegression
 
     mlflow.set_tracking_uri(f"sqlite:///{work}/mlflow.db")
+    # Artifacts in the temporary folder (a sqlite store's default is ./mlruns).
+    mlflow.set_experiment(
+        experiment_id=mlflow.create_experiment(
+            "bench", artifact_location=(work / "artifacts").as_uri()
+        )
+    )
     X, y = load_iris(return_X_y=True, as_frame=True)
     X.columns = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
     clf = LogisticRegression(max_iter=1000).fit(X, y)

@@ -122,6 +122,12 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Any:
     uri = f"sqlite:///{tmp}/mlflow.db"
     previous = mlflow.get_tracking_uri()
     mlflow.set_tracking_uri(uri)
+    # Artifacts in the test's folder (a sqlite store's default is ./mlruns, in the checkout).
+    mlflow.set_experiment(
+        experiment_id=mlflow.create_experiment(
+            "tests", artifact_location=(tmp / "artifacts").as_uri()
+        )
+    )
     X, y = load_iris(return_X_y=True, as_frame=True)
     X.columns = COLUMNS
     clf = LogisticRegression(max_iter=1000).fit(X, y)
