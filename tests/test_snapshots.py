@@ -28,6 +28,7 @@ from jupyter_dataops.core.snapshots.models import SnapshotCreate, SnapshotQuery,
 from jupyter_dataops.core.snapshots.service import SnapshotService
 from jupyter_dataops.services import Services
 
+from .conftest import stop_local_worker
 from .notebooks import write_notebook
 
 DVC = [sys.executable, "-m", "dvc"]
@@ -74,11 +75,13 @@ class Project:
             environment=kernel_environment,
         )
         self.services.snapshots = self.snapshots
+        self.services.jobs.before_run = self.snapshots.for_job
 
     def take(self, message: str = "", **fields: Any) -> Any:
         return self.snapshots.create(SnapshotCreate(message=message, **fields))
 
     def close(self) -> None:
+        stop_local_worker(self.services.supervisor)  # none should run: a safety net
         self.services.close()
 
 
