@@ -681,3 +681,42 @@ def test_the_status_names_the_snapshot_the_project_now_is(project: Project):
     assert status.changed is True and status.matches_id == first.id
     page = project.snapshots.list(SnapshotQuery(id=[first.id, second.id]))
     assert {s.id for s in page.items} == {first.id, second.id} and page.total == 2
+
+
+def test_scheduled_runs_record_the_snapshot_they_run_on(tmp_path, monkeypatch):
+    """A burst of due schedules of one project runs on one snapshot of it (taken at firing)."""
+    from jupyter_dataops.core.schedules.firing import ScheduleFirer
+    from jupyter_dataops.core.schedules.models import ScheduleCreate
+
+    monkeypatch.setenv("GIT_AUTHOR_NAME", "Test User")
+    project = Project(tmp_path, config={"snapshot_jobs": True})
+    try:
+        write_notebook(project.root / "train.ipynb", ["print(alpha)"], parameters="alpha = 0.5")
+        first = project.take("before the schedules", init=True)
+
+        class Parked:
+            def wake(self) -> None:
+                pass
+
+        jobs = project.services.jobs
+        jobs.dispatcher = Parked()  # type: ignore[assignment]
+        made = [
+            project.services.schedules.create(
+                ScheduleCreate(notebook_path="train.ipynb", cron="* * * * *"), actor="alice"
+            )
+            for _ in range(2)
+        ]
+        (project.root / "data" / "iris.csv").write_text("changed\n")  # after the snapshot
+        firer = ScheduleFirer(project.services.ctx, jobs, holder="test")
+        with project.services.ctx.store.unit_of_work(read_only=True) as uow:
+            rows = [uow.schedules.get(s.id) for s in made]
+        assert firer.fire_many(rows, time.time() + 180) == 2
+        runs = [j for j in jobs.list().items if j.schedule_id]
+        assert len(runs) == 2
+        (snapshot_id,) = {jobs.get(j.id).snapshot_id for j in runs}  # one for the burst
+        assert snapshot_id and snapshot_id != first.id
+        taken = project.snapshots.get(snapshot_id)
+        assert taken.kind == "job" and taken.message.startswith("Before schedule ")
+        assert sorted(taken.jobs) == sorted(j.id for j in runs)
+    finally:
+        project.close()

@@ -46,6 +46,16 @@ log = logging.getLogger("jupyter_dataops.worker")
 JOB_TOKEN_SECONDS = 7 * 24 * 3600.0
 
 
+class _Pushes:
+    """The snapshots' dispatcher inside the worker: data to push, wake the pushing thread."""
+
+    def __init__(self, event: threading.Event) -> None:
+        self.event = event
+
+    def wake(self) -> None:
+        self.event.set()
+
+
 class _InProcess:
     """The jobs' dispatcher inside the worker: there is work, wake the loop."""
 
@@ -119,6 +129,11 @@ class WorkerProcess:
         #: Pushes snapshots' data to their DVC remotes (a SnapshotService), in a thread.
         self.snapshots = snapshots
         self._push = threading.Event()
+        if snapshots is not None:
+            snapshots.dispatcher = _Pushes(self._push)  # a snapshot taken here: push it soon
+            if self.firer is not None:
+                # Scheduled runs record the snapshot they run on (c.DataOps.snapshot_jobs).
+                self.firer.jobs.before_run = snapshots.for_job
 
     # -- lifecycle ----------------------------------------------------------------------------
     def serve(self, lock: Any | None = None) -> int:

@@ -93,6 +93,8 @@ class PrepareCache:
     notebooks: dict[tuple[Any, ...], tuple[dict[str, Any], Any, bytes]] = dataclasses.field(
         default_factory=dict
     )
+    #: Per root: the snapshot the burst's runs run on (lineage; c.DataOps.snapshot_jobs).
+    snapshots: dict[str, str | None] = dataclasses.field(default_factory=dict)
 
 
 class Dispatcher(Protocol):
@@ -235,7 +237,8 @@ class JobService:
         self.dispatcher = dispatcher
         self._kernels = kernels
         #: Called with a job's id before it is queued; returns the id of the snapshot it runs on.
-        self.before_run: Callable[[str, str | None], str | None] | None = None
+        #: Called with what is run ("job <id>", "schedule <id>"), the actor and the root.
+        self.before_run: Callable[[str, str | None, str | None], str | None] | None = None
         self._counts_lock = threading.Lock()
         self._counts: dict[Any, tuple[int, float, Any]] = {}
 
@@ -315,7 +318,9 @@ class JobService:
         prepared = self.prepare(**request)
         try:
             # Lineage: the snapshot of the project it runs on (c.DataOps.snapshot_jobs).
-            snapshot_id = self.before_run(prepared.id, actor) if self.before_run else None
+            snapshot_id = (
+                self.before_run(f"job {prepared.id}", actor, None) if self.before_run else None
+            )
             extra = {"snapshot_id": snapshot_id} if snapshot_id else {}
             with self.ctx.store.unit_of_work() as uow:
                 self.insert(uow, prepared, actor=actor, rerun_of=rerun_of, **extra)

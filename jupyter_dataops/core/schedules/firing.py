@@ -276,6 +276,17 @@ class ScheduleFirer:
             plan.kind, plan.reason = FiringOutcome.MISSED, str(exc)
             return
         plan.kind = FiringOutcome.QUEUED
+        if self.jobs.before_run is not None:
+            # One snapshot per project per burst: its runs all run on the project as it is now.
+            if row.root_dir not in cache.snapshots:
+                try:
+                    cache.snapshots[row.root_dir] = self.jobs.before_run(
+                        f"schedule {row.id}", row.owner, row.root_dir
+                    )
+                except DataOpsError as exc:  # the run goes on without: said in the log
+                    log.warning("no snapshot for the runs of %s: %s", row.root_dir, exc)
+                    cache.snapshots[row.root_dir] = None
+            plan.snapshot_id = cache.snapshots[row.root_dir]
 
     @staticmethod
     def _current(plan: _Plan, current: ScheduleRecord | None) -> bool:
@@ -309,6 +320,7 @@ class ScheduleFirer:
                             "schedule_id": plan.row.id,
                             "schedule_version": plan.row.version,
                             "due_at": plan.run_at,
+                            "snapshot_id": plan.snapshot_id,
                         },
                     )
                     for plan in runs
@@ -350,6 +362,7 @@ class ScheduleFirer:
                         schedule_id=row.id,
                         schedule_version=row.version,
                         due_at=plan.run_at,
+                        snapshot_id=plan.snapshot_id,
                     )
                 except QueueFull as exc:
                     plan.kind, plan.reason = FiringOutcome.MISSED, str(exc)
@@ -525,6 +538,8 @@ class _Plan:
     kind: FiringOutcome = FiringOutcome.SKIPPED
     reason: str | None = None
     prepared: PreparedJob | None = None
+    #: The snapshot of the project the run runs on (lineage), if snapshots of jobs are on.
+    snapshot_id: str | None = None
     #: Written: its due times are recorded.
     done: bool = False
 

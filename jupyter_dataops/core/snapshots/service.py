@@ -143,6 +143,15 @@ class SnapshotService:
     def root(self) -> Path:
         return self.ctx.root
 
+    def for_root(self, root: str | Path) -> SnapshotService:
+        """The same service for the project at ``root`` (a worker serves several)."""
+        return SnapshotService(
+            self.ctx.with_root(root),
+            workspace=self._workspace,
+            environment=self._environment,
+            dispatcher=self.dispatcher,
+        )
+
     def workspace(
         self, root: Path | None = None, paths: builtins.list[str] | None = None
     ) -> Workspace:
@@ -777,11 +786,16 @@ class SnapshotService:
 
     # -- jobs ---------------------------------------------------------------------------------
 
-    def for_job(self, job_id: str, actor: str | None = None) -> str | None:
-        """Record which snapshot a job runs on: the newest one when the project is unchanged
-        since, else a new one (``c.DataOps.snapshot_jobs``). None when snapshots of jobs are off
-        or the project is not set up for them."""
-        if not self.config.snapshot_jobs or not self.workspace().info().ready:
+    def for_job(self, what: str, actor: str | None = None, root: str | None = None) -> str | None:
+        """The snapshot a job (``what`` names it) runs on, in the project at ``root`` (default
+        this service's): the newest one when the project is unchanged since, else a new one
+        (``c.DataOps.snapshot_jobs``). None when snapshots of jobs are off or the project is
+        not set up for them."""
+        if not self.config.snapshot_jobs:
+            return None
+        if root is not None and Path(root).resolve() != self.root:
+            return self.for_root(root).for_job(what, actor)
+        if not self.workspace().info().ready:
             return None
         with self.ctx.store.unit_of_work(read_only=True) as uow:
             latest = uow.snapshots.latest(str(self.root))
@@ -790,6 +804,6 @@ class SnapshotService:
             chosen = latest.id
         else:
             chosen = self.create(
-                SnapshotCreate(message=f"Before job {job_id}"), kind="job", actor=actor
+                SnapshotCreate(message=f"Before {what}"), kind="job", actor=actor
             ).id
         return chosen
