@@ -8,7 +8,7 @@ import time
 from collections.abc import Iterable
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, delete, func, or_, select, update
+from sqlalchemy import Table, bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
@@ -17,7 +17,7 @@ from ..core.errors import InvalidInput
 from ..core.schedules.models import ScheduleQuery, ScheduleStatus
 from ..core.schedules.repository import FiringRecord, ScheduleRecord
 from .changes import SqlChangeLog
-from .cursors import pack_cursor, unpack_cursor
+from .cursors import keyset_page, pack_cursor, unpack_cursor
 from .ids import get_by_id_or_prefix
 from .orm import (
     NOT_YET,
@@ -189,35 +189,16 @@ class SqlScheduleRepository:
 
     def page(self, query: ScheduleQuery) -> tuple[list[ScheduleRecord], str | None, str | None]:
         """Keyset paging by (sort key, id), as for jobs (schedules are far fewer)."""
-        key = _SORT_KEYS[query.sort]
-        cursor = _decode(query)
-        direction = cursor[2] if cursor else "next"
-        descending = (query.order == "desc") != (direction == "prev")
-        conditions = self._filters(query)
-        if cursor is not None:
-            value, last_id = cursor[0], cursor[1]
-            if descending:
-                conditions.append(or_(key < value, and_(key == value, SCHEDULES.c.id < last_id)))
-            else:
-                conditions.append(or_(key > value, and_(key == value, SCHEDULES.c.id > last_id)))
-        order = (key.desc(), SCHEDULES.c.id.desc()) if descending else (key, SCHEDULES.c.id)
-        rows: list[Any] = list(
-            self.conn.execute(
-                select(SCHEDULES).where(*conditions).order_by(*order).limit(query.limit + 1)
-            ).all()
+        rows, next_cursor, prev_cursor = keyset_page(
+            self.conn,
+            SCHEDULES,
+            _SORT_KEYS[query.sort],
+            self._filters(query),
+            cursor=_decode(query),
+            order=query.order,
+            limit=query.limit,
+            encode=lambda row, direction: _encode(query, row, direction),
         )
-        more = len(rows) > query.limit
-        rows = rows[: query.limit]
-        if direction == "prev":
-            rows.reverse()
-        if not rows:
-            return [], None, None
-        if direction == "next":
-            next_cursor = _encode(query, rows[-1], "next") if more else None
-            prev_cursor = _encode(query, rows[0], "prev") if cursor else None
-        else:
-            prev_cursor = _encode(query, rows[0], "prev") if more else None
-            next_cursor = _encode(query, rows[-1], "next")
         return cast("list[ScheduleRecord]", rows), next_cursor, prev_cursor
 
     def total(self, query: ScheduleQuery) -> int:

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, func, or_, select, update
+from sqlalchemy import Table, func, or_, select, update
 from sqlalchemy.engine import Connection
 
 from ..core.errors import InvalidInput
 from ..core.snapshots.models import SnapshotQuery
 from ..core.snapshots.repository import SnapshotRecord
 from .changes import SqlChangeLog
-from .cursors import pack_cursor, unpack_cursor
+from .cursors import keyset_page, pack_cursor, unpack_cursor
 from .ids import get_by_id_or_prefix
 from .orm import JobRow, SnapshotRow
 
@@ -52,41 +52,26 @@ class SqlSnapshotRepository:
             ),
         )
 
-    def latest(self, root_dir: str) -> SnapshotRecord | None:
+    def _newest(self, root_dir: str, *conditions: Any) -> SnapshotRecord | None:
+        """The newest ready snapshot of the project that meets ``conditions``."""
         row = self.conn.execute(
             select(SNAPSHOTS)
-            .where(SNAPSHOTS.c.root_dir == root_dir, SNAPSHOTS.c.status == "ready")
+            .where(SNAPSHOTS.c.root_dir == root_dir, SNAPSHOTS.c.status == "ready", *conditions)
             .order_by(SNAPSHOTS.c.created_at.desc(), SNAPSHOTS.c.id.desc())
             .limit(1)
         ).first()
         return cast("SnapshotRecord | None", row)
+
+    def latest(self, root_dir: str) -> SnapshotRecord | None:
+        return self._newest(root_dir)
 
     def matching(self, root_dir: str, fingerprint: str, tree: str) -> SnapshotRecord | None:
-        row = self.conn.execute(
-            select(SNAPSHOTS)
-            .where(
-                SNAPSHOTS.c.root_dir == root_dir,
-                SNAPSHOTS.c.status == "ready",
-                SNAPSHOTS.c.fingerprint == fingerprint,
-                SNAPSHOTS.c.tree == tree,
-            )
-            .order_by(SNAPSHOTS.c.created_at.desc(), SNAPSHOTS.c.id.desc())
-            .limit(1)
-        ).first()
-        return cast("SnapshotRecord | None", row)
+        return self._newest(
+            root_dir, SNAPSHOTS.c.fingerprint == fingerprint, SNAPSHOTS.c.tree == tree
+        )
 
     def with_fingerprint(self, root_dir: str, fingerprint: str) -> SnapshotRecord | None:
-        row = self.conn.execute(
-            select(SNAPSHOTS)
-            .where(
-                SNAPSHOTS.c.root_dir == root_dir,
-                SNAPSHOTS.c.status == "ready",
-                SNAPSHOTS.c.fingerprint == fingerprint,
-            )
-            .order_by(SNAPSHOTS.c.created_at.desc(), SNAPSHOTS.c.id.desc())
-            .limit(1)
-        ).first()
-        return cast("SnapshotRecord | None", row)
+        return self._newest(root_dir, SNAPSHOTS.c.fingerprint == fingerprint)
 
     def creating(self, root_dir: str) -> list[SnapshotRecord]:
         rows = self.conn.execute(
@@ -110,7 +95,6 @@ class SqlSnapshotRepository:
         self, root_dir: str, query: SnapshotQuery
     ) -> tuple[list[SnapshotRecord], str | None, str | None]:
         """Keyset paging by (created_at, id)."""
-        key = SNAPSHOTS.c.created_at
         cursor = None
         if query.cursor:
             try:
@@ -123,37 +107,18 @@ class SqlSnapshotRepository:
             if not same:
                 raise InvalidInput(_BAD_CURSOR, hint="Start again without a cursor.")
             cursor = (float(value), last_id, direction)
-        direction = cursor[2] if cursor else "next"
-        descending = (query.order == "desc") != (direction == "prev")
-        conditions = self._filters(root_dir, query)
-        if cursor is not None:
-            value, last_id = cursor[0], cursor[1]
-            if descending:
-                conditions.append(or_(key < value, and_(key == value, SNAPSHOTS.c.id < last_id)))
-            else:
-                conditions.append(or_(key > value, and_(key == value, SNAPSHOTS.c.id > last_id)))
-        order = (key.desc(), SNAPSHOTS.c.id.desc()) if descending else (key, SNAPSHOTS.c.id)
-        rows: list[Any] = list(
-            self.conn.execute(
-                select(SNAPSHOTS).where(*conditions).order_by(*order).limit(query.limit + 1)
-            ).all()
+        rows, next_cursor, prev_cursor = keyset_page(
+            self.conn,
+            SNAPSHOTS,
+            SNAPSHOTS.c.created_at,
+            self._filters(root_dir, query),
+            cursor=cursor,
+            order=query.order,
+            limit=query.limit,
+            encode=lambda row, to: pack_cursor(
+                "created_at", query.order, row.created_at, row.id, to
+            ),
         )
-        more = len(rows) > query.limit
-        rows = rows[: query.limit]
-        if direction == "prev":
-            rows.reverse()
-        if not rows:
-            return [], None, None
-
-        def encode(row: Any, to: str) -> str:
-            return pack_cursor("created_at", query.order, row.created_at, row.id, to)
-
-        if direction == "next":
-            next_cursor = encode(rows[-1], "next") if more else None
-            prev_cursor = encode(rows[0], "prev") if cursor else None
-        else:
-            prev_cursor = encode(rows[0], "prev") if more else None
-            next_cursor = encode(rows[-1], "next")
         return cast("list[SnapshotRecord]", rows), next_cursor, prev_cursor
 
     def total(self, root_dir: str, query: SnapshotQuery) -> int:

@@ -46,8 +46,8 @@ import { createHtmlWidget, createLogsWidget } from './viewers';
 /** The id of the Jobs section in the DataOps sidebar. */
 export const JOBS_SECTION_ID = 'jobs';
 
-/** Show an error's message and hint in a notification. */
-function reportError(title: string, reason: unknown): void {
+/** Show an error's message and hint in a notification (every DataOps plugin's). */
+export function reportError(title: string, reason: unknown): void {
   const { message, hint } = errorText(reason);
   Notification.error(
     hint ? `${title}: ${message} ${hint}` : `${title}: ${message}`,
@@ -556,6 +556,26 @@ export function announceSchedule(
   }
 }
 
+/**
+ * Save a notebook with unsaved changes before acting on it from its toolbar
+ * (what runs or is recorded is what the user sees); whether it may go on.
+ */
+export async function saveFirst(
+  panel: NotebookPanel,
+  trans: TranslationBundle
+): Promise<boolean> {
+  const context = panel.context;
+  try {
+    if (context.model.dirty && !context.model.readOnly) {
+      await context.save();
+    }
+  } catch (reason) {
+    reportError(trans.__('Could not save the notebook'), reason);
+    return false;
+  }
+  return true;
+}
+
 /** Adds a "Run as job" button to each notebook's toolbar. */
 class RunButtonExtension implements DocumentRegistry.IWidgetExtension<
   NotebookPanel,
@@ -576,12 +596,7 @@ class RunButtonExtension implements DocumentRegistry.IWidgetExtension<
       ),
       onClick: async () => {
         const context = panel.context;
-        try {
-          if (context.model.dirty && !context.model.readOnly) {
-            await context.save();
-          }
-        } catch (reason) {
-          reportError(this._trans.__('Could not save the notebook'), reason);
+        if (!(await saveFirst(panel, this._trans))) {
           return;
         }
         void this._commands.execute(CommandIDs.runJob, {

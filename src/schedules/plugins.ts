@@ -14,13 +14,14 @@ import { INotebookTracker } from '@jupyterlab/notebook';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 
 import { createRefreshButton } from '../collection';
-import { DataOpsClient, errorText } from '../api';
+import { DataOpsClient } from '../api';
 import { CommandIDs } from '../jobs/commands';
 import { formatDuration, stripAnsi } from '../jobs/format';
 import {
   announceSchedule,
   currentNotebookPath,
   JOBS_SECTION_ID,
+  reportError,
   selectedNotebookPath
 } from '../jobs/plugins';
 import { openRunDialog } from '../jobs/runDialog';
@@ -37,15 +38,6 @@ import { Schedule } from './types';
 
 /** The id of the Schedules section in the DataOps sidebar. */
 export const SCHEDULES_SECTION_ID = 'schedules';
-
-/** Show an error's message and hint in a notification. */
-function reportError(title: string, reason: unknown): void {
-  const { message, hint } = errorText(reason);
-  Notification.error(
-    hint ? `${title}: ${message} ${hint}` : `${title}: ${message}`,
-    { autoClose: 10000 }
-  );
-}
 
 /**
  * The schedules model, fed by the server's event bus, and the notification

@@ -29,8 +29,9 @@ import {
 } from '@jupyterlab/translation';
 import { DisposableDelegate, IDisposable } from '@lumino/disposable';
 
-import { DataOpsClient, errorText } from '../api';
+import { DataOpsClient } from '../api';
 import { createRefreshButton } from '../collection';
+import { reportError, saveFirst } from '../jobs/plugins';
 import { IDataOpsSidebar, ISnapshotsModel } from '../tokens';
 import { SnapshotsClient } from './client';
 import { SnapshotCommandIDs } from './commands';
@@ -55,15 +56,6 @@ import { Snapshot, SnapshotCreate, SnapshotSummary } from './types';
 
 /** The id of the Snapshots section in the DataOps sidebar. */
 export const SNAPSHOTS_SECTION_ID = 'snapshots';
-
-/** Show an error's message and hint in a notification. */
-function reportError(title: string, reason: unknown): void {
-  const { message, hint } = errorText(reason);
-  Notification.error(
-    hint ? `${title}: ${message} ${hint}` : `${title}: ${message}`,
-    { autoClose: 10000 }
-  );
-}
 
 /** The longest notification message JupyterLab shows whole. */
 const NOTIFICATION_LENGTH = 140;
@@ -580,17 +572,9 @@ class SnapshotButtonExtension implements DocumentRegistry.IWidgetExtension<
         'Take a snapshot of the project: code, data and packages (DataOps)'
       ),
       onClick: async () => {
-        // The snapshot records what the user sees.
-        const context = panel.context;
-        try {
-          if (context.model.dirty && !context.model.readOnly) {
-            await context.save();
-          }
-        } catch (reason) {
-          reportError(this._trans.__('Could not save the notebook'), reason);
-          return;
+        if (await saveFirst(panel, this._trans)) {
+          void this._commands.execute(SnapshotCommandIDs.take);
         }
-        void this._commands.execute(SnapshotCommandIDs.take);
       }
     });
     // Beside "Run as job", once the toolbar's own items (from the settings)
