@@ -16,6 +16,22 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .core import errors
+from .core.endpoints.models import (
+    DriftReport,
+    Endpoint,
+    EndpointMetrics,
+    EndpointPage,
+    EndpointToken,
+    InvokeRequest,
+    InvokeResult,
+    ModelList,
+    ModelSettings,
+    PromoteRequest,
+    Publication,
+    PublishRequest,
+    Snippets,
+    TrafficRequest,
+)
 from .core.identity import ENV_CERT, ENV_ROOT, ENV_TOKEN, ENV_URL
 from .core.jobs.models import (
     Job,
@@ -92,6 +108,22 @@ class Client(Protocol):
     def init_snapshot_workspace(self) -> WorkspaceStatus: ...
     def lineage(self, thing_id: str) -> Lineage: ...
     def snapshot_variables(self, snapshot_id: str) -> Variables: ...
+    def publish(self, request: PublishRequest) -> Publication: ...
+    def list_endpoints(self) -> EndpointPage: ...
+    def get_endpoint(self, name: str) -> Endpoint: ...
+    def endpoint_action(self, name: str, action: str) -> Endpoint:
+        """start, stop, restart or rollback."""
+
+    def delete_endpoint(self, name: str) -> None: ...
+    def promote_endpoint(self, name: str, request: PromoteRequest) -> Endpoint: ...
+    def split_traffic(self, name: str, request: TrafficRequest) -> Endpoint: ...
+    def endpoint_metrics(self, name: str) -> EndpointMetrics: ...
+    def endpoint_drift(self, name: str) -> DriftReport: ...
+    def endpoint_snippets(self, name: str) -> Snippets: ...
+    def endpoint_token(self, name: str) -> EndpointToken: ...
+    def invoke_endpoint(self, name: str, request: InvokeRequest) -> InvokeResult: ...
+    def list_models(self) -> ModelList: ...
+    def model_settings(self) -> ModelSettings: ...
 
     def wait_for_job(
         self,
@@ -200,6 +232,54 @@ class LocalClient:
     def snapshot_variables(self, snapshot_id: str) -> Variables:
         return self.services.snapshots.variables(snapshot_id)
 
+    def publish(self, request: PublishRequest) -> Publication:
+        return self.services.endpoints.publish(request, actor=self._actor)
+
+    def list_endpoints(self) -> EndpointPage:
+        return self.services.endpoints.list()
+
+    def get_endpoint(self, name: str) -> Endpoint:
+        return self.services.endpoints.get(name)
+
+    def endpoint_action(self, name: str, action: str) -> Endpoint:
+        method = {
+            "start": self.services.endpoints.start,
+            "stop": self.services.endpoints.stop,
+            "restart": self.services.endpoints.restart,
+            "rollback": self.services.endpoints.rollback,
+        }[action]
+        return method(name, actor=self._actor)
+
+    def delete_endpoint(self, name: str) -> None:
+        self.services.endpoints.delete(name, actor=self._actor)
+
+    def promote_endpoint(self, name: str, request: PromoteRequest) -> Endpoint:
+        return self.services.endpoints.promote(name, request, actor=self._actor)
+
+    def split_traffic(self, name: str, request: TrafficRequest) -> Endpoint:
+        return self.services.endpoints.traffic(name, request, actor=self._actor)
+
+    def endpoint_metrics(self, name: str) -> EndpointMetrics:
+        return self.services.endpoints.metrics(name)
+
+    def endpoint_drift(self, name: str) -> DriftReport:
+        return self.services.endpoints.drift(name)
+
+    def endpoint_snippets(self, name: str) -> Snippets:
+        return self.services.endpoints.snippets(name)
+
+    def endpoint_token(self, name: str) -> EndpointToken:
+        return self.services.endpoints.token(name)
+
+    def invoke_endpoint(self, name: str, request: InvokeRequest) -> InvokeResult:
+        return self.services.endpoints.invoke(name, request)
+
+    def list_models(self) -> ModelList:
+        return self.services.endpoints.models()
+
+    def model_settings(self) -> ModelSettings:
+        return self.services.endpoints.settings()
+
     def worker_status(self) -> dict[str, Any]:
         return self.services.supervisor.status()
 
@@ -237,7 +317,70 @@ _ERRORS: dict[str, type[errors.DataOpsError]] = {
 }
 
 
-class HttpClient:
+def _endpoint_path(name: str, *rest: str) -> str:
+    return "/".join(["endpoints", _q(name), *rest])
+
+
+class _HttpEndpoints:
+    """The endpoint and model routes of :class:`HttpClient`."""
+
+    request: Callable[..., Any]
+
+    def publish(self, request: PublishRequest) -> Publication:
+        body = request.model_dump(mode="json", exclude_none=True)
+        # A model may take minutes to load: wait as long as the server's start timeout does.
+        answer = self.request("POST", "endpoints", body=body, timeout=600.0)
+        return Publication.model_validate(answer)
+
+    def list_endpoints(self) -> EndpointPage:
+        return EndpointPage.model_validate(self.request("GET", "endpoints"))
+
+    def get_endpoint(self, name: str) -> Endpoint:
+        return Endpoint.model_validate(self.request("GET", _endpoint_path(name)))
+
+    def endpoint_action(self, name: str, action: str) -> Endpoint:
+        answer = self.request("POST", _endpoint_path(name, action), body={}, timeout=600.0)
+        return Endpoint.model_validate(answer)
+
+    def delete_endpoint(self, name: str) -> None:
+        self.request("DELETE", _endpoint_path(name))
+
+    def promote_endpoint(self, name: str, request: PromoteRequest) -> Endpoint:
+        body = request.model_dump(mode="json", exclude_none=True)
+        answer = self.request("POST", _endpoint_path(name, "promote"), body=body, timeout=600.0)
+        return Endpoint.model_validate(answer)
+
+    def split_traffic(self, name: str, request: TrafficRequest) -> Endpoint:
+        body = request.model_dump(mode="json")
+        answer = self.request("POST", _endpoint_path(name, "traffic"), body=body, timeout=600.0)
+        return Endpoint.model_validate(answer)
+
+    def endpoint_metrics(self, name: str) -> EndpointMetrics:
+        return EndpointMetrics.model_validate(self.request("GET", _endpoint_path(name, "metrics")))
+
+    def endpoint_drift(self, name: str) -> DriftReport:
+        return DriftReport.model_validate(self.request("GET", _endpoint_path(name, "drift")))
+
+    def endpoint_snippets(self, name: str) -> Snippets:
+        return Snippets.model_validate(self.request("GET", _endpoint_path(name, "snippets")))
+
+    def endpoint_token(self, name: str) -> EndpointToken:
+        return EndpointToken.model_validate(self.request("GET", _endpoint_path(name, "token")))
+
+    def invoke_endpoint(self, name: str, request: InvokeRequest) -> InvokeResult:
+        body = request.model_dump(mode="json")
+        return InvokeResult.model_validate(
+            self.request("POST", _endpoint_path(name, "invoke"), body=body)
+        )
+
+    def list_models(self) -> ModelList:
+        return ModelList.model_validate(self.request("GET", "models"))
+
+    def model_settings(self) -> ModelSettings:
+        return ModelSettings.model_validate(self.request("GET", "models/settings"))
+
+
+class HttpClient(_HttpEndpoints):
     """The DataOps REST API of a Jupyter server, as the user a DataOps token names."""
 
     def __init__(
@@ -273,6 +416,7 @@ class HttpClient:
         *,
         body: Any = None,
         params: list[tuple[str, str]] | None = None,
+        timeout: float | None = None,
     ) -> Any:
         url = self.base + path
         if params:
@@ -283,7 +427,9 @@ class HttpClient:
         if data is not None:
             req.add_header("Content-Type", "application/json")
         try:
-            with urllib.request.urlopen(req, timeout=self.timeout, context=self._ssl) as response:
+            with urllib.request.urlopen(
+                req, timeout=timeout or self.timeout, context=self._ssl
+            ) as response:
                 raw = response.read()
         except urllib.error.HTTPError as exc:
             raise _error_from(exc) from None

@@ -19,6 +19,7 @@ from .core.errors import InvalidInput
 
 if TYPE_CHECKING:
     from .core.config import DataOps
+    from .core.endpoints.service import EndpointService
     from .core.jobs.service import JobService, KernelCatalog
     from .core.schedules.service import ScheduleService
     from .core.snapshots.service import SnapshotService
@@ -43,12 +44,14 @@ class Services:
         schedules: ScheduleService,
         snapshots: SnapshotService,
         supervisor: WorkerSupervisor,
+        endpoints: EndpointService,
     ) -> None:
         self.ctx = ctx
         self.jobs = jobs
         self.schedules = schedules
         self.snapshots = snapshots
         self.supervisor = supervisor
+        self.endpoints = endpoints
 
     @classmethod
     def from_config(
@@ -61,6 +64,8 @@ class Services:
         from .backends.files import file_store_factory
         from .backends.local.environment import kernel_environment
         from .backends.local.workspace import workspace_factory
+        from .backends.mlflow_registry import MlflowRegistry
+        from .core.endpoints.service import EndpointService
         from .core.jobs.service import JobService
         from .core.schedules.service import ScheduleService
         from .core.snapshots.service import SnapshotService
@@ -88,10 +93,20 @@ class Services:
                 dispatcher=supervisor,
             )
             jobs.before_run = snapshots.for_job
+            endpoints = EndpointService(
+                ctx,
+                registry=lambda: MlflowRegistry(
+                    dataops.mlflow_tracking_uri,
+                    experiment=dataops.mlflow_experiment,
+                    artifact_location=dataops.mlflow_artifact_location,
+                    ui_url=dataops.mlflow_ui_url,
+                ),
+                target=dataops.endpoint_target_class(parent=dataops, dataops=dataops),
+            )
         except BaseException:
             store.close()
             raise
-        return cls(ctx, jobs, schedules, snapshots, supervisor)
+        return cls(ctx, jobs, schedules, snapshots, supervisor, endpoints)
 
     @property
     def root(self) -> Path:

@@ -321,12 +321,39 @@ def test_health_version_openapi_sample_and_metrics(store):
     assert sample["rows"][-1] == dict(zip(COLUMNS, [1.0, 2.0, 3.0, 4.0], strict=True))
 
     text = httpx.get(f"{server.url}/metrics").text
-    assert 'dataops_model_requests_total{status="200"}' in text
-    assert 'dataops_model_requests_total{status="400"}' in text
+    assert 'dataops_model_requests_total{status="200",version=""}' in text
+    assert 'dataops_model_requests_total{status="400",version=""}' in text
     assert "dataops_model_request_seconds_bucket" in text
     assert "dataops_model_requests_in_flight" in text
     assert "dataops_model_sample_rows" in text
     assert "dataops_model_rows_total" in text
+
+    stats = httpx.get(f"{server.url}/stats").json()
+    assert stats["bucket_seconds"] == 10
+    assert sum(b["requests"] for b in stats["buckets"]) >= 4
+    assert sum(b["client_errors"] for b in stats["buckets"]) >= 1
+    assert all(b["p99"] >= b["p50"] > 0 for b in stats["buckets"])
+
+
+def test_stats_quantiles_read_off_the_histogram():
+    clock = [1000.0]
+    stats = model_server.Stats(clock=lambda: clock[0])
+    for _ in range(98):
+        stats.record(200, 0.0008, "1")
+    stats.record(500, 0.3, "2")
+    stats.record(404, 0.3, "2")
+    clock[0] += 10
+    stats.record(200, 0.002, "1")
+    first, second = json.loads(stats.dump())["buckets"]
+    assert (first["t"], first["requests"], first["client_errors"], first["server_errors"]) == (
+        1000,
+        100,
+        1,
+        1,
+    )
+    assert (first["p50"], first["p99"]) == (0.001, 0.5)
+    assert first["by_version"] == {"1": 98, "2": 2}
+    assert (second["t"], second["requests"], second["p50"]) == (1010, 1, 0.0025)
 
 
 def test_a_token_is_required_once_configured(store):

@@ -19,6 +19,7 @@ from traitlets.config import Config, Configurable
 
 EXECUTOR_ENTRY_POINTS = "jupyter_dataops.executors"
 SCHEDULER_ENTRY_POINTS = "jupyter_dataops.schedulers"
+TARGET_ENTRY_POINTS = "jupyter_dataops.deployment_targets"
 # Built-in names work even from a source tree whose entry points are not installed.
 BUILTIN_BACKENDS = {
     EXECUTOR_ENTRY_POINTS: {"local": "jupyter_dataops.backends.local.LocalExecutor"},
@@ -206,6 +207,93 @@ class DataOps(Configurable):
         is unchanged since, else a new one taken before the job runs. Needs a project set up for
         snapshots. Example: c.DataOps.snapshot_jobs = True""",
     ).tag(config=True)
+
+    mlflow_tracking_uri = Unicode(
+        "",
+        help="""MLflow tracking and registry URI where published models are logged and registered.
+        Default: $MLFLOW_TRACKING_URI, else sqlite:///<data_dir>/mlflow.db.
+        Example: c.DataOps.mlflow_tracking_uri = "http://mlflow.internal:5000" """,
+    ).tag(config=True)
+
+    mlflow_artifact_location = Unicode(
+        "",
+        help="""Where the models' files go when the experiment is created (a folder or URL).
+        Default: <data_dir>/mlartifacts. Example: c.DataOps.mlflow_artifact_location = "s3://b/m" """,
+    ).tag(config=True)
+
+    mlflow_experiment = Unicode(
+        "dataops",
+        help="""The MLflow experiment that `%dataops publish` logs models in.
+        Example: c.DataOps.mlflow_experiment = "churn" """,
+    ).tag(config=True)
+
+    mlflow_ui_url = Unicode(
+        "",
+        help="""The MLflow UI's address, for the catalogue's "Open in MLflow" links (empty: none).
+        Example: c.DataOps.mlflow_ui_url = "http://127.0.0.1:5001" """,
+    ).tag(config=True)
+
+    endpoint_target_class = BackendType(
+        default_value="jupyter_dataops.backends.local.serving.LocalProcessTarget",
+        klass="jupyter_dataops.core.endpoints.target.DeploymentTarget",
+        group=TARGET_ENTRY_POINTS,
+        help="""Where endpoints are served: an entry-point name from the
+        jupyter_dataops.deployment_targets group ("local": a process on this machine) or an
+        import string. Example: c.DataOps.endpoint_target_class = "local" """,
+    ).tag(config=True)
+
+    endpoint_host = Unicode(
+        "127.0.0.1",
+        help="""Address endpoints listen on. Anything but loopback makes each endpoint require a
+        token (GET /dataops/api/endpoints/NAME/token). Example: c.DataOps.endpoint_host = "0.0.0.0" """,
+    ).tag(config=True)
+
+    endpoint_port_min = Int(
+        8700,
+        help="""Lowest port given to a new endpoint (it keeps its port across restarts).
+        Example: c.DataOps.endpoint_port_min = 9000""",
+    ).tag(config=True)
+
+    endpoint_port_max = Int(
+        8899,
+        help="""Highest port given to a new endpoint. Example: c.DataOps.endpoint_port_max = 9100""",
+    ).tag(config=True)
+
+    endpoint_start_timeout = Float(
+        120.0,
+        help="""Seconds an endpoint's server may take to load its model and answer; after that
+        the endpoint is failed, with its log's last lines. Example: c.DataOps.endpoint_start_timeout = 300""",
+    ).tag(config=True)
+
+    endpoint_drift_threshold = Float(
+        0.2,
+        help="""Drift score (largest population stability index of a column) above which an
+        endpoint is reported as drifted. 0.1-0.2 is a moderate shift, above 0.2 a large one.
+        Example: c.DataOps.endpoint_drift_threshold = 0.25""",
+    ).tag(config=True)
+
+    endpoint_sample_bytes = Int(
+        1024 * 1024,
+        help="""Bytes of recent request rows each endpoint keeps for the drift score.
+        Example: c.DataOps.endpoint_sample_bytes = 4 * 1024 * 1024""",
+    ).tag(config=True)
+
+    endpoint_max_body_bytes = Int(
+        16 * 1024 * 1024,
+        help="""Largest scoring request an endpoint reads (bytes); a larger one gets HTTP 413.
+        Example: c.DataOps.endpoint_max_body_bytes = 64 * 1024 * 1024""",
+    ).tag(config=True)
+
+    @default("mlflow_tracking_uri")
+    def _default_mlflow_tracking_uri(self) -> str:
+        return (
+            os.environ.get("MLFLOW_TRACKING_URI")
+            or f"sqlite:///{Path(self.data_dir) / 'mlflow.db'}"
+        )
+
+    @default("mlflow_artifact_location")
+    def _default_mlflow_artifact_location(self) -> str:
+        return str(Path(self.data_dir) / "mlartifacts")
 
     @default("snapshot_remote")
     def _default_snapshot_remote(self) -> str:

@@ -17,6 +17,7 @@ JOB_EVENT_SCHEMA_ID = "https://events.jupyter-dataops.org/job/v2"
 JOB_EVENT_SCHEMA_VERSION = "2"
 SCHEDULE_EVENT_SCHEMA_ID = "https://events.jupyter-dataops.org/schedule/v1"
 SNAPSHOT_EVENT_SCHEMA_ID = "https://events.jupyter-dataops.org/snapshot/v1"
+ENDPOINT_EVENT_SCHEMA_ID = "https://events.jupyter-dataops.org/endpoint/v1"
 SCHEMAS_DIR = Path(__file__).parent.parent / "server" / "event_schemas"
 
 
@@ -47,4 +48,14 @@ def snapshot_event(change: Change, snapshot: Any | None) -> dict[str, Any]:
         data.update(status=snapshot.status.value, push_status=snapshot.push_status.value)
         if snapshot.phase:
             data["phase"] = snapshot.phase
+    return data
+
+
+def endpoint_event(change: Change, endpoint: Any | None) -> dict[str, Any]:
+    """The payload of one endpoint event (schema: server/event_schemas/endpoint/v1.yaml)."""
+    data: dict[str, Any] = {"action": change.action, "id": change.id, "seq": change.seq}
+    if endpoint is not None and change.action != "deleted":
+        data.update(status=endpoint.status.value, version=endpoint.version)
+        if endpoint.drift_score is not None:
+            data["drifted"] = endpoint.drift_score > endpoint.drift_threshold
     return data

@@ -33,6 +33,8 @@ ENV_ROOT = "DATAOPS_ROOT_DIR"
 ENV_CERT = "DATAOPS_SERVER_CERT"
 #: The identity a job kernel acts as when no server runs (the CLI and magic read it).
 ENV_ACTOR = "DATAOPS_ACTOR"
+#: The job a job's kernel runs (what it publishes records it: lineage).
+ENV_JOB = "DATAOPS_JOB_ID"
 
 
 class InvalidToken(DataOpsError):

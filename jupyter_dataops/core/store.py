@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 from pydantic import BaseModel, ConfigDict, Field
 
 if TYPE_CHECKING:
+    from .endpoints.repository import EndpointRepository
     from .jobs.repository import JobRepository
     from .schedules.repository import Leases, ScheduleRepository
     from .snapshots.repository import SnapshotRepository
@@ -95,6 +96,9 @@ class UnitOfWork(Protocol):
 
     @property
     def snapshots(self) -> SnapshotRepository: ...
+
+    @property
+    def endpoints(self) -> EndpointRepository: ...
 
     @property
     def audit(self) -> AuditLog: ...

@@ -19,14 +19,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Float
+from traitlets import Bool, Float
 
 from ..core.config import DataOps
 from ..core.events import (
+    ENDPOINT_EVENT_SCHEMA_ID,
     JOB_EVENT_SCHEMA_ID,
     SCHEDULE_EVENT_SCHEMA_ID,
     SCHEMAS_DIR,
     SNAPSHOT_EVENT_SCHEMA_ID,
+    endpoint_event,
     job_event,
     schedule_event,
     snapshot_event,
@@ -55,6 +57,7 @@ if TYPE_CHECKING:
 JOB_EVENT_SCHEMA_PATH = SCHEMAS_DIR / "job" / "v2.yaml"
 SCHEDULE_EVENT_SCHEMA_PATH = SCHEMAS_DIR / "schedule" / "v1.yaml"
 SNAPSHOT_EVENT_SCHEMA_PATH = SCHEMAS_DIR / "snapshot" / "v1.yaml"
+ENDPOINT_EVENT_SCHEMA_PATH = SCHEMAS_DIR / "endpoint" / "v1.yaml"
 #: How many changes one look at the change log reads.
 _CHANGES_PAGE = 500
 
@@ -93,6 +96,26 @@ class DataOpsExtension(ExtensionApp):
         WorkerLost) within about this long. Example: c.DataOpsExtension.supervise_interval = 5""",
     ).tag(config=True)
 
+    endpoint_interval = Float(
+        5.0,
+        help="""Seconds between checks that the endpoints run as the store says (a crashed
+        server is started again within about this long).
+        Example: c.DataOpsExtension.endpoint_interval = 10""",
+    ).tag(config=True)
+
+    drift_interval = Float(
+        60.0,
+        help="""Seconds between drift scores of each running endpoint (a score over its
+        threshold notifies the catalogue). Example: c.DataOpsExtension.drift_interval = 300""",
+    ).tag(config=True)
+
+    warm_model_launcher = Bool(
+        True,
+        help="""Start the model server launcher (a process with MLflow imported, which forks
+        each endpoint's server) when the server starts, so the first publish is fast.
+        Example: c.DataOpsExtension.warm_model_launcher = False""",
+    ).tag(config=True)
+
     kernel_token_lifetime = Float(
         30 * 24 * 3600.0,
         help="""Longest life of the credential each kernel gets for %dataops (seconds); it also
@@ -113,6 +136,7 @@ class DataOpsExtension(ExtensionApp):
         self._event_logger.register_event_schema(JOB_EVENT_SCHEMA_PATH)
         self._event_logger.register_event_schema(SCHEDULE_EVENT_SCHEMA_PATH)
         self._event_logger.register_event_schema(SNAPSHOT_EVENT_SCHEMA_PATH)
+        self._event_logger.register_event_schema(ENDPOINT_EVENT_SCHEMA_PATH)
         self._give_kernels_credentials()
         self._protect_cache_on_save()
 
@@ -249,6 +273,8 @@ class DataOpsExtension(ExtensionApp):
                 schema_id, data = SCHEDULE_EVENT_SCHEMA_ID, schedule_event(change, summary)
             elif change.kind == "snapshot":
                 schema_id, data = SNAPSHOT_EVENT_SCHEMA_ID, snapshot_event(change, summary)
+            elif change.kind == "endpoint":
+                schema_id, data = ENDPOINT_EVENT_SCHEMA_ID, endpoint_event(change, summary)
             else:
                 schema_id, data = JOB_EVENT_SCHEMA_ID, job_event(change, summary)
             self._event_logger.emit(schema_id=schema_id, data=data)
@@ -273,6 +299,7 @@ class DataOpsExtension(ExtensionApp):
             self._tasks = [
                 asyncio.create_task(self._watch(since), name="jupyter_dataops-events"),
                 asyncio.create_task(self._supervise(), name="jupyter_dataops-supervise"),
+                asyncio.create_task(self._serve_endpoints(), name="jupyter_dataops-endpoints"),
             ]
 
     def _write_server_file(self) -> None:
@@ -314,6 +341,39 @@ class DataOpsExtension(ExtensionApp):
                     "jupyter_dataops: the job worker was gone with jobs to run; started a new one"
                 )
 
+    async def _serve_endpoints(self) -> None:
+        """Keep the endpoints as the store says (the store is the source of truth): start again
+        the ones that should run but whose server died, on the same port; score their drift
+        every ``drift_interval``. The first pass runs at start-up, after a restart."""
+        first = True
+        while True:
+            try:
+                done = await asyncio.to_thread(
+                    lambda: self.services.endpoints.reconcile(drift_every=self.drift_interval)
+                )
+                for line in done:
+                    self.log.warning("jupyter_dataops: endpoint %s", line)
+                if first:
+                    first = False
+                    await asyncio.to_thread(self._warm_launcher)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self.log.debug("jupyter_dataops: cannot reconcile endpoints: %s", exc)
+            await asyncio.sleep(self.endpoint_interval)
+
+    def _warm_launcher(self) -> None:
+        """Have the model server launcher warm before the first publish (a fork, not ~5 s of
+        imports), when this project publishes at all."""
+        if not self.warm_model_launcher:
+            return
+        services = self.services
+        start = getattr(services.endpoints.target, "start_launcher", None)
+        uri = self.dataops.mlflow_tracking_uri
+        registry_exists = not uri.startswith("sqlite:///") or Path(uri[10:]).exists()
+        if start is not None and (services.endpoints.list().total or registry_exists):
+            start(wait=False)
+
     async def _watch(self, seq: int | None = None) -> None:
         """Emit one event per job or schedule change in the store's change log, in order."""
         failures = 0
@@ -324,7 +384,7 @@ class DataOpsExtension(ExtensionApp):
                 while True:  # read in a thread, emit on the loop (event listeners need it)
                     changes, summaries = await asyncio.to_thread(self._read_changes, seq)
                     for change in changes:
-                        if change.kind in ("job", "schedule", "snapshot"):
+                        if change.kind in ("job", "schedule", "snapshot", "endpoint"):
                             self._emit(change, summaries.get((change.kind, change.id)))
                         seq = change.seq
                     if len(changes) < _CHANGES_PAGE:
@@ -344,7 +404,7 @@ class DataOpsExtension(ExtensionApp):
         """The changes after ``since`` and the summaries of the jobs and schedules they concern."""
         services = self.services
         changes = services.jobs.changes(since, limit=_CHANGES_PAGE)
-        alive: dict[str, list[str]] = {"job": [], "schedule": [], "snapshot": []}
+        alive: dict[str, list[str]] = {"job": [], "schedule": [], "snapshot": [], "endpoint": []}
         for change in changes:
             if change.action != "deleted" and change.kind in alive:
                 alive[change.kind].append(change.id)
@@ -357,6 +417,9 @@ class DataOpsExtension(ExtensionApp):
         for snapshot_id in alive["snapshot"]:
             with contextlib.suppress(Exception):  # of another project, or gone meanwhile
                 found[("snapshot", snapshot_id)] = services.snapshots.get(snapshot_id)
+        for name in alive["endpoint"]:
+            with contextlib.suppress(Exception):  # of another project, or gone meanwhile
+                found[("endpoint", name)] = services.endpoints.get(name)
         return changes, found
 
     async def stop_extension(self) -> None:

@@ -18,6 +18,24 @@ from pydantic import BaseModel
 from pydantic.json_schema import GenerateJsonSchema, models_json_schema
 from pydantic_core import core_schema
 
+from ..core.endpoints.models import (
+    DriftReport,
+    Endpoint,
+    EndpointEvent,
+    EndpointMetrics,
+    EndpointPage,
+    EndpointToken,
+    InvokeRequest,
+    InvokeResult,
+    ModelList,
+    ModelSettings,
+    PromoteRequest,
+    Publication,
+    PublishRequest,
+    RegisteredModel,
+    Snippets,
+    TrafficRequest,
+)
 from ..core.jobs.models import (
     Job,
     JobCreate,
@@ -103,6 +121,22 @@ MODELS: list[tuple[type[BaseModel], Mode]] = [
     (Lineage, "serialization"),
     (Variables, "serialization"),
     (SnapshotEvent, "validation"),
+    (PublishRequest, "validation"),
+    (PromoteRequest, "validation"),
+    (TrafficRequest, "validation"),
+    (InvokeRequest, "validation"),
+    (Publication, "serialization"),
+    (Endpoint, "serialization"),
+    (EndpointPage, "serialization"),
+    (EndpointMetrics, "serialization"),
+    (DriftReport, "serialization"),
+    (Snippets, "serialization"),
+    (EndpointToken, "serialization"),
+    (InvokeResult, "serialization"),
+    (ModelList, "serialization"),
+    (ModelSettings, "serialization"),
+    (RegisteredModel, "serialization"),
+    (EndpointEvent, "validation"),
 ]
 
 

@@ -267,3 +267,52 @@ class SnapshotRow(Base):
 _SN = SnapshotRow.__table__
 Index("ix_snapshots_root_created", _SN.c.root_dir, _SN.c.created_at, _SN.c.id)
 Index("ix_snapshots_push", _SN.c.push_status, _SN.c.push_next_at)
+
+
+class EndpointRow(Base):
+    """A model endpoint: what it serves, where, and whether it should run (the supervisor
+    starts again one that should run but whose server is gone, on the same port)."""
+
+    __tablename__ = "endpoints"
+
+    name: Mapped[str] = mapped_column(String(63), primary_key=True)
+    root_dir: Mapped[str] = mapped_column(Text)
+    model_name: Mapped[str] = mapped_column(String(200))
+    version: Mapped[int] = mapped_column(Integer)
+    alias: Mapped[str] = mapped_column(String(100))
+    model_uri: Mapped[str] = mapped_column(Text)
+    canary_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    canary_percent: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(16))
+    desired: Mapped[str] = mapped_column(String(16))  # running, stopped
+    target: Mapped[str] = mapped_column(String(64))
+    host: Mapped[str] = mapped_column(String(255))
+    port: Mapped[int] = mapped_column(Integer)
+    # The bearer token clients send when it listens off loopback (never logged).
+    token: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    # The server process and what tells it from another that reused its id.
+    pid: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    identity: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    restarts: Mapped[int] = mapped_column(Integer, default=0)
+    history: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # Versions served before the current one, oldest first (what rollback goes back to).
+    previous: Mapped[list[int]] = mapped_column(JSON, default=list)
+    # The drift reference's profile (core.endpoints.drift) and a few rows of input example.
+    reference: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    example: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)
+    drift_threshold: Mapped[float] = mapped_column(Float)
+    drift_score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    drift_checked_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    run_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    job_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    snapshot_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    owner: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    created_at: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[float] = mapped_column(Float)
+    started_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+_EP = EndpointRow.__table__
+Index("ix_endpoints_root", _EP.c.root_dir, _EP.c.name)
+Index("ix_endpoints_job", _EP.c.job_id)

@@ -8,13 +8,14 @@ from sqlalchemy.engine import Connection
 
 from .audit import SqlAuditLog
 from .changes import SqlChangeLog
+from .endpoints import SqlEndpointRepository
 from .jobs import SqlJobRepository
 from .schedules import SqlLeases, SqlScheduleRepository
 from .snapshots import SqlSnapshotRepository
 
 
 class SqlUnitOfWork:
-    """``uow.jobs``, ``uow.schedules``, ``uow.leases``, ``uow.snapshots``, ``uow.audit``, ``uow.changes`` share one
+    """``uow.jobs``, ``uow.schedules``, ``uow.leases``, ``uow.snapshots``, ``uow.endpoints``, ``uow.audit``, ``uow.changes`` share one
     transaction."""
 
     def __init__(self, conn: Connection) -> None:
@@ -25,6 +26,7 @@ class SqlUnitOfWork:
         self.schedules = SqlScheduleRepository(conn, self.changes)
         self.leases = SqlLeases(conn)
         self.snapshots = SqlSnapshotRepository(conn, self.changes)
+        self.endpoints = SqlEndpointRepository(conn, self.changes)
 
     def lock_writes(self) -> None:
         self.changes.lock()

@@ -31,7 +31,15 @@ from typing import Any
 from ..backends.local.kernelspecs import installed_kernels
 from ..core.config import DataOps
 from ..core.context import Context
-from ..core.identity import ENV_ACTOR, ENV_ROOT, ENV_TOKEN, ENV_URL, TokenSigner, load_secret
+from ..core.identity import (
+    ENV_ACTOR,
+    ENV_JOB,
+    ENV_ROOT,
+    ENV_TOKEN,
+    ENV_URL,
+    TokenSigner,
+    load_secret,
+)
 from ..core.jobs.runner import JobRunner
 from ..core.jobs.service import JobService
 from ..core.schedules.firing import ScheduleFirer
@@ -321,8 +329,9 @@ class WorkerProcess:
                 ENV_URL: str(server["url"]),
                 ENV_TOKEN: token,
                 ENV_ROOT: str(server.get("root_dir") or job.root_dir),
+                ENV_JOB: job.id,
             }
-        return {ENV_ACTOR: owner}
+        return {ENV_ACTOR: owner, ENV_JOB: job.id}
 
 
 def _os_user() -> str | None:

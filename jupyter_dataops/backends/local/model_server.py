@@ -7,8 +7,13 @@ model once and serves, as a raw ASGI app under uvicorn:
 - ``POST /invocations``: ``dataframe_split``, ``dataframe_records``, ``instances``, ``inputs``
   (JSON) or a CSV body, answered ``{"predictions": [...]}`` as MLflow's server answers;
 - ``GET /ping``, ``/health``, ``/version`` (no token needed: liveness probes);
-- ``GET /metrics`` (Prometheus text), ``/openapi.json`` (the model's signature as a schema) and
-  ``/sample`` (the recent payload rows kept for drift), with the token like ``/invocations``.
+- ``GET /metrics`` (Prometheus text), ``/openapi.json`` (the model's signature as a schema),
+  ``/sample`` (the recent payload rows kept for drift) and ``/stats`` (requests, errors and latency
+  p50/p99 per 10 s over the last hour, per version), with the token like ``/invocations``.
+
+Canary: ``--canary-uri URI --canary-percent P`` loads a second model and sends exactly P of every
+100 requests to it (deterministically, not at random); each answer names the version that made it
+in an ``x-dataops-version`` header, and the metrics count requests per version.
 
 Errors: a body over the limit is a 413; one that does not parse, a 400; a missing column or a value
 of the wrong type, a 422 naming it; the model raising on the input, a 422 with the exception's
@@ -64,6 +69,11 @@ _JSON = [(b"content-type", b"application/json")]
 _TEXT = [(b"content-type", b"text/plain; charset=utf-8")]
 _PROMETHEUS = [(b"content-type", b"text/plain; version=0.0.4; charset=utf-8")]
 _CODES = {400: "BAD_REQUEST", 401: "UNAUTHENTICATED", 404: "RESOURCE_DOES_NOT_EXIST"}
+#: Latency histogram buckets (seconds), for Prometheus and the /stats series alike.
+LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10)
+#: The /stats series: one bucket per STATS_SECONDS, the last STATS_BUCKETS of them.
+STATS_SECONDS = 10
+STATS_BUCKETS = 360
 
 
 class ServerError(Exception):
@@ -120,13 +130,13 @@ class Metrics:
         self.requests = Counter(
             "dataops_model_requests",
             "Scoring requests by HTTP status.",
-            ["status"],
+            ["status", "version"],
             registry=self.registry,
         )
         self.latency = Histogram(
             "dataops_model_request_seconds",
             "Time to answer a scoring request.",
-            buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10),
+            buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
         self.in_flight = Gauge(
@@ -140,18 +150,77 @@ class Metrics:
             "Payload rows kept for the drift sample.",
             registry=self.registry,
         )
-        self._by_status: dict[int, Any] = {}
+        self._by_status: dict[tuple[int, str], Any] = {}
 
-    def count(self, status: int) -> None:
-        child = self._by_status.get(status)
+    def count(self, status: int, version: str = "") -> None:
+        child = self._by_status.get((status, version))
         if child is None:
-            child = self._by_status[status] = self.requests.labels(str(status))
+            child = self._by_status[status, version] = self.requests.labels(str(status), version)
         child.inc()
 
     def render(self) -> bytes:
         from prometheus_client import generate_latest
 
         return bytes(generate_latest(self.registry))
+
+
+class Stats:
+    """Requests, errors and a latency histogram per STATS_SECONDS, for the last hour: what the
+    catalogue charts. Quantiles are read off the histogram (the upper edge of the bucket that
+    holds them), as Prometheus's histogram_quantile does."""
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self.clock = clock
+        self.buckets: collections.deque[list[Any]] = collections.deque(maxlen=STATS_BUCKETS)
+
+    def record(self, status: int, seconds: float, version: str) -> None:
+        start = int(self.clock()) // STATS_SECONDS * STATS_SECONDS
+        if not self.buckets or self.buckets[-1][0] != start:
+            # [start, requests, 4xx, 5xx, latency counts, {version: requests}]
+            self.buckets.append([start, 0, 0, 0, [0] * (len(LATENCY_BUCKETS) + 1), {}])
+        bucket = self.buckets[-1]
+        bucket[1] += 1
+        if 400 <= status < 500:
+            bucket[2] += 1
+        elif status >= 500:
+            bucket[3] += 1
+        at = 0
+        while at < len(LATENCY_BUCKETS) and seconds > LATENCY_BUCKETS[at]:
+            at += 1
+        bucket[4][at] += 1
+        bucket[5][version] = bucket[5].get(version, 0) + 1
+
+    @staticmethod
+    def quantile(counts: list[int], q: float) -> float | None:
+        total = sum(counts)
+        if not total:
+            return None
+        rank = q * total
+        seen = 0
+        for at, n in enumerate(counts):
+            seen += n
+            if seen >= rank:
+                return LATENCY_BUCKETS[min(at, len(LATENCY_BUCKETS) - 1)]
+        return LATENCY_BUCKETS[-1]
+
+    def dump(self) -> bytes:
+        return orjson.dumps(
+            {
+                "bucket_seconds": STATS_SECONDS,
+                "buckets": [
+                    {
+                        "t": start,
+                        "requests": requests,
+                        "client_errors": client,
+                        "server_errors": server,
+                        "p50": self.quantile(counts, 0.5),
+                        "p99": self.quantile(counts, 0.99),
+                        "by_version": versions,
+                    }
+                    for start, requests, client, server, counts, versions in self.buckets
+                ],
+            }
+        )
 
 
 class FastPath:
@@ -265,22 +334,14 @@ def _error_body(status: int, message: str, hint: str | None, reason: str) -> byt
     return orjson.dumps({"error_code": code, "message": message, "error": reason, "hint": hint})
 
 
-class ModelServer:
-    """The ASGI app around one loaded pyfunc model."""
+class Variant:
+    """One loaded model the server answers with: its signature and its fast path, if any."""
 
-    def __init__(
-        self,
-        model: Any,
-        *,
-        token: str | None = None,
-        max_body_bytes: int = DEFAULT_MAX_BODY,
-        sample_bytes: int = DEFAULT_SAMPLE_BYTES,
-        model_uri: str = "",
-    ) -> None:
+    def __init__(self, model: Any, label: str = "", model_uri: str = "") -> None:
         self.model = model
+        self.label = label
+        self.header = label.encode("latin-1", "replace")
         self.model_uri = model_uri
-        self.token = token.encode() if token else None
-        self.max_body_bytes = max_body_bytes
         input_schema = model.metadata.get_input_schema()
         self.schema: list[dict[str, Any]] | None = (
             input_schema.to_dict() if input_schema is not None else None
@@ -290,8 +351,51 @@ class ModelServer:
         # Fitted on a DataFrame, predicted on the fast path's array: the same numbers, by design.
         warnings.filterwarnings("ignore", message="X does not have valid feature names")
         self.fast = _fast_path(model, self.schema)
+
+    def predict(self, payload: scoring.Payload) -> Any:
+        if self.fast is not None and not payload.params:
+            predictions = self.fast.predict(payload)
+            if predictions is not None:
+                return predictions
+        data = scoring.to_model_input(payload, self.schema)
+        if payload.params:
+            return self.model.predict(data, params=payload.params)
+        return self.model.predict(data)
+
+
+class ModelServer:
+    """The ASGI app around one loaded pyfunc model (and, for a canary, a second one)."""
+
+    def __init__(
+        self,
+        model: Any,
+        *,
+        token: str | None = None,
+        max_body_bytes: int = DEFAULT_MAX_BODY,
+        sample_bytes: int = DEFAULT_SAMPLE_BYTES,
+        model_uri: str = "",
+        label: str = "",
+        canary: Any = None,
+        canary_label: str = "canary",
+        canary_uri: str = "",
+        canary_percent: int = 0,
+        endpoint: str = "",
+    ) -> None:
+        self.main = Variant(model, label, model_uri)
+        self.canary = Variant(canary, canary_label, canary_uri) if canary is not None else None
+        self.canary_percent = max(0, min(100, canary_percent)) if canary is not None else 0
+        self._served = 0
+        self.model = model
+        self.model_uri = model_uri
+        self.schema = self.main.schema
+        self.output_schema = self.main.output_schema
+        self.fast = self.main.fast
+        self.endpoint = endpoint.encode("latin-1", "replace")
+        self.token = token.encode() if token else None
+        self.max_body_bytes = max_body_bytes
         self.sample = PayloadSample(sample_bytes)
         self.metrics = Metrics()
+        self.stats = Stats()
         try:
             from mlflow.version import VERSION as mlflow_version
         except ImportError:  # pragma: no cover
@@ -316,10 +420,11 @@ class ModelServer:
                 return
             await self._invocations(scope, receive, send)
         elif path in ("/ping", "/health"):
-            await self._send(send, 200, b"\n", _JSON)
+            # The endpoint's name lets its supervisor tell this server from a stranger's.
+            await self._send(send, 200, b"\n", [*_JSON, (b"x-dataops-endpoint", self.endpoint)])
         elif path == "/version":
             await self._send(send, 200, self.version, _JSON)
-        elif path in ("/metrics", "/sample", "/openapi.json"):
+        elif path in ("/metrics", "/sample", "/openapi.json", "/stats"):
             if not self._authorized(scope):
                 await self._unauthorized(send)
             elif path == "/metrics":
@@ -327,6 +432,8 @@ class ModelServer:
                 await self._send(send, 200, self.metrics.render(), _PROMETHEUS)
             elif path == "/sample":
                 await self._send(send, 200, self.sample.dump(), _JSON)
+            elif path == "/stats":
+                await self._send(send, 200, self.stats.dump(), _JSON)
             else:
                 await self._send(send, 200, self.openapi(), _JSON)
         else:
@@ -403,6 +510,7 @@ class ModelServer:
         metrics = self.metrics
         metrics.in_flight.inc()
         status = 500
+        variant = self._route()
         try:
             if not self._authorized(scope):
                 status = 401
@@ -422,24 +530,36 @@ class ModelServer:
                 if key == b"content-type":
                     content_type = value.decode("latin-1")
                     break
-            status, answer = await self._score(body, content_type)
-            await self._send(send, status, answer, _JSON)
+            status, answer = await self._score(variant, body, content_type)
+            await self._send(send, status, answer, [*_JSON, (b"x-dataops-version", variant.header)])
         finally:
             metrics.in_flight.dec()
-            metrics.count(status)
-            metrics.latency.observe(time.perf_counter() - start)
+            metrics.count(status, variant.label)
+            seconds = time.perf_counter() - start
+            metrics.latency.observe(seconds)
+            self.stats.record(status, seconds, variant.label)
 
-    async def _score(self, body: bytes, content_type: str | None) -> tuple[int, bytes]:
+    def _route(self) -> Variant:
+        """The canary for exactly ``canary_percent`` of every 100 requests, spread evenly."""
+        if self.canary is None or not self.canary_percent:
+            return self.main
+        self._served += 1
+        n, p = self._served, self.canary_percent
+        return self.canary if (n * p) // 100 != ((n - 1) * p) // 100 else self.main
+
+    async def _score(
+        self, variant: Variant, body: bytes, content_type: str | None
+    ) -> tuple[int, bytes]:
         try:
-            payload = scoring.parse(body, content_type, self.schema)
+            payload = scoring.parse(body, content_type, variant.schema)
         except InvalidInput as e:
             status = int(e.details.get("status", 400))
             return status, _error_body(status, e.message, e.hint, e.reason)
         try:
             if payload.rows <= INLINE_ROWS:
-                predictions = self._predict(payload)
+                predictions = variant.predict(payload)
             else:
-                predictions = await asyncio.to_thread(self._predict, payload)
+                predictions = await asyncio.to_thread(variant.predict, payload)
         except InvalidInput as e:
             status = int(e.details.get("status", 400))
             return status, _error_body(status, e.message, e.hint, e.reason)
@@ -459,16 +579,6 @@ class ModelServer:
             return 500, _error_body(
                 500, "The server failed to encode the predictions.", None, "error"
             )
-
-    def _predict(self, payload: scoring.Payload) -> Any:
-        if self.fast is not None and not payload.params:
-            predictions = self.fast.predict(payload)
-            if predictions is not None:
-                return predictions
-        data = scoring.to_model_input(payload, self.schema)
-        if payload.params:
-            return self.model.predict(data, params=payload.params)
-        return self.model.predict(data)
 
     def openapi(self) -> bytes:
         if self._openapi is None:
@@ -618,29 +728,36 @@ def build_app(
     token: str | None = None,
     max_body_bytes: int = DEFAULT_MAX_BODY,
     sample_bytes: int = DEFAULT_SAMPLE_BYTES,
+    label: str = "",
+    canary_uri: str | None = None,
+    canary_label: str = "canary",
+    canary_percent: int = 0,
+    endpoint: str = "",
 ) -> ModelServer:
-    """Load the model (once) and make the app."""
+    """Load the model (and the canary's, if any) once and make the app."""
     import mlflow.pyfunc
 
     model = mlflow.pyfunc.load_model(model_uri)
+    canary = mlflow.pyfunc.load_model(canary_uri) if canary_uri else None
     return ModelServer(
         model,
         token=token,
         max_body_bytes=max_body_bytes,
         sample_bytes=sample_bytes,
         model_uri=model_uri,
+        label=label,
+        canary=canary,
+        canary_label=canary_label,
+        canary_uri=canary_uri or "",
+        canary_percent=canary_percent,
+        endpoint=endpoint,
     )
 
 
 def app_from_environment() -> ModelServer:
     """The app factory uvicorn's worker processes call (--workers above 1)."""
     config = orjson.loads(os.environ[_CONFIG_ENV])
-    return build_app(
-        config["model_uri"],
-        token=config.get("token"),
-        max_body_bytes=config["max_body_bytes"],
-        sample_bytes=config["sample_bytes"],
-    )
+    return build_app(**config)
 
 
 def warm() -> None:
@@ -694,7 +811,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sample-bytes", type=int, default=DEFAULT_SAMPLE_BYTES)
     parser.add_argument("--max-body-bytes", type=int, default=DEFAULT_MAX_BODY)
     parser.add_argument("--log-level", default="info")
+    parser.add_argument("--label", default="", help="the version the answers name")
+    parser.add_argument("--canary-uri", help="a second model for part of the traffic")
+    parser.add_argument("--canary-label", default="canary")
+    parser.add_argument("--canary-percent", type=int, default=0, help="0-100 (default 0)")
+    parser.add_argument("--endpoint", default="", help="the endpoint's name (sent on /ping)")
+    parser.add_argument("--tracking-uri", help="the MLflow registry that models:/ URIs name")
     args = parser.parse_args(argv)
+    if args.tracking_uri:
+        os.environ["MLFLOW_TRACKING_URI"] = args.tracking_uri
+        os.environ["MLFLOW_REGISTRY_URI"] = args.tracking_uri
+        if "mlflow" in sys.modules:  # forked from a warm launcher: set what it read already
+            import mlflow
+
+            mlflow.set_tracking_uri(args.tracking_uri)
+            mlflow.set_registry_uri(args.tracking_uri)
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -716,26 +847,24 @@ def main(argv: list[str] | None = None) -> int:
         "http": "h11",
         "loop": "asyncio",
     }
+    settings: dict[str, Any] = {
+        "token": token,
+        "max_body_bytes": args.max_body_bytes,
+        "sample_bytes": args.sample_bytes,
+        "label": args.label,
+        "canary_uri": args.canary_uri,
+        "canary_label": args.canary_label,
+        "canary_percent": args.canary_percent,
+        "endpoint": args.endpoint,
+    }
     if args.workers > 1:
-        os.environ[_CONFIG_ENV] = orjson.dumps(
-            {
-                "model_uri": args.model_uri,
-                "token": token,
-                "max_body_bytes": args.max_body_bytes,
-                "sample_bytes": args.sample_bytes,
-            }
-        ).decode()
+        os.environ[_CONFIG_ENV] = orjson.dumps({"model_uri": args.model_uri, **settings}).decode()
         uvicorn.run(
             f"{__name__}:app_from_environment", factory=True, workers=args.workers, **common
         )
         return 0
     try:
-        app = build_app(
-            args.model_uri,
-            token=token,
-            max_body_bytes=args.max_body_bytes,
-            sample_bytes=args.sample_bytes,
-        )
+        app = build_app(args.model_uri, **settings)
     except Exception as e:
         log.error("the model %s could not be loaded: %s", args.model_uri, e)
         return 1

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import info, jobs, not_found, notebooks, schedules, snapshots, worker
+from . import endpoints, info, jobs, not_found, notebooks, schedules, snapshots, worker
 
 default_handlers: list[tuple[str, Any]] = [
     *jobs.handlers,
     *schedules.handlers,
     *snapshots.handlers,
+    *endpoints.handlers,
     *notebooks.handlers,
     *info.handlers,
     *worker.handlers,
