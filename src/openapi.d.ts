@@ -565,6 +565,325 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/dataops/api/models': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The registered models and their versions
+     * @description Every registered model of the configured MLflow registry, newest versions first, with the aliases that mark what endpoints serve.
+     */
+    get: operations['listModels'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/dataops/api/models/settings': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Where a kernel logs a model */
+    get: operations['getModelSettings'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/dataops/api/models/{model_name}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description A registered model's name. */
+        model_name: components['parameters']['ModelName'];
+      };
+      cookie?: never;
+    };
+    /** A registered model and its versions */
+    get: operations['getModel'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/dataops/api/endpoints': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The catalogue of endpoints */
+    get: operations['listEndpoints'];
+    put?: never;
+    /**
+     * Publish a model: register it as a new version and serve it
+     * @description Registers `model_uri` as a new version of `model_name`, points `alias` at it and starts (or updates) the endpoint `name` on it, on the same port as before. With `canary_percent` the new version takes that share of requests next to the one served. Answers once the endpoint has answered a request, or with the reason it could not start.
+     */
+    post: operations['publish'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/dataops/api/endpoints/{name}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description An endpoint's name. */
+        name: components['parameters']['EndpointName'];
+      };
+      cookie?: never;
+    };
+    /** An endpoint */
+    get: operations['getEndpoint'];
+    put?: never;
+    post?: never;
+    /** Stop an endpoint and forget it (the model versions stay) */
+    delete: operations['deleteEndpoint'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/dataops/api/endpoints/{name}/start': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description An endpoint's name. */
+        name: components['parameters']['EndpointName'];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Start a stopped endpoint on its port */
+    post: operations['startEndpoint'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/dataops/api/endpoints/{name}/stop': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description An endpoint's name. */
+        name: components['parameters']['EndpointName'];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Stop an endpoint (it stays stopped across restarts) */
+    post: operations['stopEndpoint'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/dataops/api/endpoints/{name}/restart': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description An endpoint's name. */
+        name: components['parameters']['EndpointName'];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Start an endpoint's server again */
+    post: operations['restartEndpoint'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/dataops/api/endpoints/{name}/rollback': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description An endpoint's name. */
+        name: components['parameters']['EndpointName'];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Serve the version served before the current one */
+    post: operations['rollbackEndpoint'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/dataops/api/endpoints/{name}/promote': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description An endpoint's name. */
+        name: components['parameters']['EndpointName'];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Serve another version (default: the canary) to all requests */
+    post: operations['promoteEndpoint'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/dataops/api/endpoints/{name}/traffic': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description An endpoint's name. */
+        name: components['parameters']['EndpointName'];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Split traffic between the served version and a canary */
+    post: operations['splitTraffic'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/dataops/api/endpoints/{name}/metrics': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description An endpoint's name. */
+        name: components['parameters']['EndpointName'];
+      };
+      cookie?: never;
+    };
+    /** Requests, errors and latency over the last hour */
+    get: operations['getEndpointMetrics'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/dataops/api/endpoints/{name}/drift': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description An endpoint's name. */
+        name: components['parameters']['EndpointName'];
+      };
+      cookie?: never;
+    };
+    /** How far recent requests drifted from the reference data */
+    get: operations['getEndpointDrift'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/dataops/api/endpoints/{name}/snippets': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description An endpoint's name. */
+        name: components['parameters']['EndpointName'];
+      };
+      cookie?: never;
+    };
+    /** curl and Python requests built from the input example */
+    get: operations['getEndpointSnippets'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/dataops/api/endpoints/{name}/token': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description An endpoint's name. */
+        name: components['parameters']['EndpointName'];
+      };
+      cookie?: never;
+    };
+    /** The token an endpoint off loopback requires */
+    get: operations['getEndpointToken'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/dataops/api/endpoints/{name}/invoke': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description An endpoint's name. */
+        name: components['parameters']['EndpointName'];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Send a scoring request through the server (try it) */
+    post: operations['invokeEndpoint'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -592,6 +911,21 @@ export interface components {
       after: {
         [key: string]: unknown;
       } | null;
+    };
+    /** ColumnDrift */
+    ColumnDrift: {
+      /** Name */
+      name: string;
+      /**
+       * Kind
+       * @enum {string}
+       */
+      kind: 'numeric' | 'categorical';
+      /**
+       * Score
+       * @description Population stability index
+       */
+      score: number;
     };
     /** ColumnProfile */
     ColumnProfile: {
@@ -674,6 +1008,228 @@ export interface components {
        * @default null
        */
       b?: string | null;
+    };
+    /** DriftReport */
+    DriftReport: {
+      /** Name */
+      name: string;
+      /**
+       * Score
+       * @description The largest column score (PSI)
+       * @default null
+       */
+      score: number | null;
+      /** Threshold */
+      threshold: number;
+      /** Drifted */
+      drifted: boolean;
+      /** Columns */
+      columns: components['schemas']['ColumnDrift'][];
+      /**
+       * Sample Rows
+       * @default 0
+       */
+      sample_rows: number;
+      /**
+       * Reference Rows
+       * @default 0
+       */
+      reference_rows: number;
+      /** Message */
+      message: string;
+    };
+    /** Endpoint */
+    Endpoint: {
+      /** Name */
+      name: string;
+      /** Model Name */
+      model_name: string;
+      /** Version */
+      version: number;
+      /** Alias */
+      alias: string;
+      /** Model Uri */
+      model_uri: string;
+      /**
+       * Canary Version
+       * @default null
+       */
+      canary_version: number | null;
+      /**
+       * Canary Percent
+       * @default 0
+       */
+      canary_percent: number;
+      status: components['schemas']['EndpointStatus'];
+      /**
+       * Desired
+       * @enum {string}
+       */
+      desired: 'running' | 'stopped';
+      /**
+       * Target
+       * @description Where it is served: local (a process here), ...
+       */
+      target: string;
+      /** Host */
+      host: string;
+      /** Port */
+      port: number;
+      /**
+       * Url
+       * @description The scoring URL: POST it MLflow's JSON
+       */
+      url: string;
+      /** Token Required */
+      token_required: boolean;
+      /**
+       * Pid
+       * @default null
+       */
+      pid: number | null;
+      /**
+       * Error
+       * @default null
+       */
+      error: string | null;
+      /**
+       * Restarts
+       * @description Times it was started again after its process died
+       * @default 0
+       */
+      restarts: number;
+      /** History */
+      history: components['schemas']['EndpointAction'][];
+      /** Drift Threshold */
+      drift_threshold: number;
+      /**
+       * Drift Score
+       * @default null
+       */
+      drift_score: number | null;
+      /**
+       * Drift Checked At
+       * @default null
+       */
+      drift_checked_at: number | null;
+      /**
+       * Run Id
+       * @default null
+       */
+      run_id: string | null;
+      /**
+       * Job Id
+       * @default null
+       */
+      job_id: string | null;
+      /**
+       * Snapshot Id
+       * @default null
+       */
+      snapshot_id: string | null;
+      /**
+       * Owner
+       * @default null
+       */
+      owner: string | null;
+      /** Created At */
+      created_at: number;
+      /** Updated At */
+      updated_at: number;
+      /**
+       * Started At
+       * @default null
+       */
+      started_at: number | null;
+    };
+    /**
+     * EndpointAction
+     * @description What the supervisor did, for the endpoint's history.
+     */
+    EndpointAction: {
+      /** At */
+      at: number;
+      /** Action */
+      action: string;
+      /**
+       * Version
+       * @default null
+       */
+      version: number | null;
+      /**
+       * Actor
+       * @default null
+       */
+      actor: string | null;
+      /**
+       * Detail
+       * @default null
+       */
+      detail: string | null;
+    };
+    /**
+     * EndpointEvent
+     * @description An endpoint event on the server's event bus (https://events.jupyter-dataops.org/endpoint/v1).
+     */
+    EndpointEvent: {
+      /**
+       * Action
+       * @enum {string}
+       */
+      action: 'created' | 'updated' | 'deleted';
+      /** Id */
+      id: string;
+      /** Seq */
+      seq: number;
+      /** @default null */
+      status?: components['schemas']['EndpointStatus'] | null;
+      /**
+       * Version
+       * @default null
+       */
+      version?: number | null;
+      /**
+       * Drifted
+       * @default null
+       */
+      drifted?: boolean | null;
+    };
+    /** EndpointMetrics */
+    EndpointMetrics: {
+      /** Name */
+      name: string;
+      /** Bucket Seconds */
+      bucket_seconds: number;
+      /** Points */
+      points: components['schemas']['MetricPoint'][];
+      /**
+       * Available
+       * @description False when the endpoint is not answering
+       */
+      available: boolean;
+    };
+    /** EndpointPage */
+    EndpointPage: {
+      /** Items */
+      items: components['schemas']['Endpoint'][];
+      /** Total */
+      total: number;
+    };
+    /**
+     * EndpointStatus
+     * @enum {string}
+     */
+    EndpointStatus: 'starting' | 'running' | 'stopped' | 'failed';
+    /** EndpointToken */
+    EndpointToken: {
+      /** Name */
+      name: string;
+      /**
+       * Token
+       * @description None: the endpoint needs none (loopback)
+       * @default null
+       */
+      token: string | null;
     };
     /** Environment */
     Environment: {
@@ -805,6 +1361,34 @@ export interface components {
        * @default 100
        */
       limit?: number;
+    };
+    /**
+     * InvokeRequest
+     * @description A scoring request sent through the server (the catalogue's try-it form).
+     */
+    InvokeRequest: {
+      /**
+       * Payload
+       * @description MLflow's JSON: dataframe_split, dataframe_records, instances or inputs
+       */
+      payload: {
+        [key: string]: unknown;
+      };
+    };
+    /** InvokeResult */
+    InvokeResult: {
+      /** Status */
+      status: number;
+      /** Body */
+      body: unknown;
+      /**
+       * Version
+       * @description The version that answered
+       * @default null
+       */
+      version: string | null;
+      /** Seconds */
+      seconds: number;
     };
     /**
      * Job
@@ -1359,6 +1943,153 @@ export interface components {
        */
       offset?: number;
     };
+    /** MetricPoint */
+    MetricPoint: {
+      /**
+       * T
+       * @description Start of the interval (epoch seconds)
+       */
+      t: number;
+      /** Requests */
+      requests: number;
+      /**
+       * Rate
+       * @description Requests per second
+       */
+      rate: number;
+      /**
+       * Error Rate
+       * @description Share of requests answered 4xx or 5xx
+       */
+      error_rate: number;
+      /** Server Errors */
+      server_errors: number;
+      /**
+       * P50 Ms
+       * @default null
+       */
+      p50_ms: number | null;
+      /**
+       * P99 Ms
+       * @default null
+       */
+      p99_ms: number | null;
+      /** By Version */
+      by_version: {
+        [key: string]: number;
+      };
+    };
+    /** ModelList */
+    ModelList: {
+      /** Items */
+      items: components['schemas']['RegisteredModel'][];
+      /**
+       * Tracking Uri
+       * @description Where the kernel logs models (no password)
+       */
+      tracking_uri: string;
+      /**
+       * Ui Url
+       * @description The MLflow UI, when c.DataOps.mlflow_ui_url is set
+       * @default null
+       */
+      ui_url: string | null;
+    };
+    /**
+     * ModelSettings
+     * @description Where a kernel logs a model before it is published (what `%dataops publish` uses).
+     */
+    ModelSettings: {
+      /** Tracking Uri */
+      tracking_uri: string;
+      /** Experiment */
+      experiment: string;
+      /**
+       * Artifact Location
+       * @default null
+       */
+      artifact_location: string | null;
+    };
+    /**
+     * ModelVersion
+     * @description One version of a registered model, as the MLflow registry knows it.
+     */
+    ModelVersion: {
+      /** Name */
+      name: string;
+      /** Version */
+      version: number;
+      /**
+       * Run Id
+       * @default null
+       */
+      run_id: string | null;
+      /**
+       * Source
+       * @description Where its files are (the URI it was registered from)
+       */
+      source: string;
+      /**
+       * Model Uri
+       * @description models:/NAME/VERSION
+       */
+      model_uri: string;
+      /** Aliases */
+      aliases: string[];
+      /** Flavors */
+      flavors: string[];
+      /**
+       * Signature
+       * @description MLflow's inputs/outputs schema
+       * @default null
+       */
+      signature: {
+        [key: string]: unknown;
+      } | null;
+      /** Created At */
+      created_at: number;
+      /**
+       * Description
+       * @default null
+       */
+      description: string | null;
+      /** Tags */
+      tags: {
+        [key: string]: string;
+      };
+      /**
+       * Params
+       * @description The run's parameters
+       */
+      params: {
+        [key: string]: string;
+      };
+      /**
+       * Metrics
+       * @description The run's metrics
+       */
+      metrics: {
+        [key: string]: number;
+      };
+      /**
+       * Job Id
+       * @description The job whose notebook made it
+       * @default null
+       */
+      job_id: string | null;
+      /**
+       * Snapshot Id
+       * @description The snapshot of the project it came from
+       * @default null
+       */
+      snapshot_id: string | null;
+      /**
+       * Run Url
+       * @description The run in the MLflow UI, when one is set
+       * @default null
+       */
+      run_url: string | null;
+    };
     /**
      * NotebookParameters
      * @description What the run dialog needs to build its form for one notebook.
@@ -1510,11 +2241,134 @@ export interface components {
        */
       timezone?: string;
     };
+    /** PromoteRequest */
+    PromoteRequest: {
+      /**
+       * Version
+       * @description Default: the canary's version
+       * @default null
+       */
+      version?: number | null;
+    };
+    /** Publication */
+    Publication: {
+      endpoint: components['schemas']['Endpoint'];
+      version: components['schemas']['ModelVersion'];
+      /**
+       * Seconds
+       * @description From the request to the first good answer
+       */
+      seconds: number;
+    };
+    /**
+     * PublishRequest
+     * @description Register a logged model as a new version and serve it.
+     */
+    PublishRequest: {
+      /**
+       * Model Uri
+       * @description Any MLflow model URI: runs:/ID/model, models:/NAME/3, a local path
+       */
+      model_uri: string;
+      /**
+       * Name
+       * @description The endpoint's name
+       */
+      name: string;
+      /**
+       * Model Name
+       * @description The registered model (default: the endpoint's name)
+       * @default null
+       */
+      model_name?: string | null;
+      /**
+       * Alias
+       * @description The alias that marks the version served
+       * @default production
+       */
+      alias?: string;
+      /**
+       * Canary Percent
+       * @description Serve the new version to this share of requests next to the current one, instead of replacing it (promote it later)
+       * @default null
+       */
+      canary_percent?: number | null;
+      /**
+       * Host
+       * @description Where to listen (default: c.DataOps.endpoint_host)
+       * @default null
+       */
+      host?: string | null;
+      /**
+       * Port
+       * @description Default: a free port, kept
+       * @default null
+       */
+      port?: number | null;
+      /**
+       * Description
+       * @default null
+       */
+      description?: string | null;
+      /**
+       * Job Id
+       * @description The job that made it (lineage)
+       * @default null
+       */
+      job_id?: string | null;
+      /**
+       * Snapshot Id
+       * @description Default: the job's
+       * @default null
+       */
+      snapshot_id?: string | null;
+      /**
+       * Drift Threshold
+       * @default null
+       */
+      drift_threshold?: number | null;
+      /**
+       * Reference
+       * @description Rows of training data the drift score compares requests with (default: the model's input example)
+       * @default null
+       */
+      reference?:
+        | {
+            [key: string]: unknown;
+          }[]
+        | null;
+    };
     /**
      * PushStatus
      * @enum {string}
      */
     PushStatus: 'pending' | 'pushed' | 'failed' | 'none';
+    /** RegisteredModel */
+    RegisteredModel: {
+      /** Name */
+      name: string;
+      /**
+       * Description
+       * @default null
+       */
+      description: string | null;
+      /** Aliases */
+      aliases: {
+        [key: string]: number;
+      };
+      /**
+       * Latest Version
+       * @default null
+       */
+      latest_version: number | null;
+      /**
+       * Updated At
+       * @default null
+       */
+      updated_at: number | null;
+      /** Versions */
+      versions: components['schemas']['ModelVersion'][];
+    };
     /** RestoreResult */
     RestoreResult: {
       /** Snapshot Id */
@@ -2247,6 +3101,23 @@ export interface components {
        */
       push_error: string | null;
     };
+    /**
+     * Snippets
+     * @description Requests that call the endpoint, built from the model's input example.
+     */
+    Snippets: {
+      /** Curl */
+      curl: string;
+      /** Python */
+      python: string;
+      /**
+       * Example
+       * @default null
+       */
+      example: {
+        [key: string]: unknown;
+      } | null;
+    };
     /** TableChange */
     TableChange: {
       /** Path */
@@ -2284,6 +3155,20 @@ export interface components {
        * @default null
        */
       error: string | null;
+    };
+    /**
+     * TrafficRequest
+     * @description Split traffic: ``percent`` of requests to ``canary_version``, the rest to the served
+     *     version. ``percent`` 0 (or no canary version) ends the split.
+     */
+    TrafficRequest: {
+      /**
+       * Canary Version
+       * @default null
+       */
+      canary_version?: number | null;
+      /** Percent */
+      percent: number;
     };
     /**
      * VariableInfo
@@ -2524,6 +3409,10 @@ export interface components {
     ScheduleId: string;
     /** @description A snapshot id, or a unique prefix of at least 4 characters. */
     SnapshotId: string;
+    /** @description An endpoint's name. */
+    EndpointName: string;
+    /** @description A registered model's name. */
+    ModelName: string;
   };
   requestBodies: never;
   headers: never;
@@ -3435,6 +4324,480 @@ export interface operations {
       400: components['responses']['BadRequest'];
       403: components['responses']['Forbidden'];
       404: components['responses']['NotFound'];
+    };
+  };
+  listModels: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The catalogue of models. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ModelList'];
+        };
+      };
+      403: components['responses']['Forbidden'];
+      503: components['responses']['Unavailable'];
+    };
+  };
+  getModelSettings: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The tracking URI and experiment. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ModelSettings'];
+        };
+      };
+      403: components['responses']['Forbidden'];
+    };
+  };
+  getModel: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description A registered model's name. */
+        model_name: components['parameters']['ModelName'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The model. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['RegisteredModel'];
+        };
+      };
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      503: components['responses']['Unavailable'];
+    };
+  };
+  listEndpoints: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Every endpoint of the project, by name. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['EndpointPage'];
+        };
+      };
+      403: components['responses']['Forbidden'];
+    };
+  };
+  publish: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['PublishRequest'];
+      };
+    };
+    responses: {
+      /** @description The endpoint answers (its first request succeeded). */
+      201: {
+        headers: {
+          /** @description The endpoint's URL in this API. */
+          Location?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Publication'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      409: components['responses']['Conflict'];
+      413: components['responses']['TooLarge'];
+      503: components['responses']['Unavailable'];
+    };
+  };
+  getEndpoint: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description An endpoint's name. */
+        name: components['parameters']['EndpointName'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The endpoint. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Endpoint'];
+        };
+      };
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+    };
+  };
+  deleteEndpoint: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description An endpoint's name. */
+        name: components['parameters']['EndpointName'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Deleted. */
+      204: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+    };
+  };
+  startEndpoint: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description An endpoint's name. */
+        name: components['parameters']['EndpointName'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The endpoint. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Endpoint'];
+        };
+      };
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      409: components['responses']['Conflict'];
+      503: components['responses']['Unavailable'];
+    };
+  };
+  stopEndpoint: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description An endpoint's name. */
+        name: components['parameters']['EndpointName'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The endpoint. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Endpoint'];
+        };
+      };
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      409: components['responses']['Conflict'];
+      503: components['responses']['Unavailable'];
+    };
+  };
+  restartEndpoint: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description An endpoint's name. */
+        name: components['parameters']['EndpointName'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The endpoint. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Endpoint'];
+        };
+      };
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      409: components['responses']['Conflict'];
+      503: components['responses']['Unavailable'];
+    };
+  };
+  rollbackEndpoint: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description An endpoint's name. */
+        name: components['parameters']['EndpointName'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The endpoint. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Endpoint'];
+        };
+      };
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      409: components['responses']['Conflict'];
+      503: components['responses']['Unavailable'];
+    };
+  };
+  promoteEndpoint: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description An endpoint's name. */
+        name: components['parameters']['EndpointName'];
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['PromoteRequest'];
+      };
+    };
+    responses: {
+      /** @description The endpoint. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Endpoint'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      409: components['responses']['Conflict'];
+      503: components['responses']['Unavailable'];
+    };
+  };
+  splitTraffic: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description An endpoint's name. */
+        name: components['parameters']['EndpointName'];
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['TrafficRequest'];
+      };
+    };
+    responses: {
+      /** @description The endpoint. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Endpoint'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      409: components['responses']['Conflict'];
+      503: components['responses']['Unavailable'];
+    };
+  };
+  getEndpointMetrics: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description An endpoint's name. */
+        name: components['parameters']['EndpointName'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Per 10 s interval. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['EndpointMetrics'];
+        };
+      };
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+    };
+  };
+  getEndpointDrift: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description An endpoint's name. */
+        name: components['parameters']['EndpointName'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The drift score per column (PSI). */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['DriftReport'];
+        };
+      };
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+    };
+  };
+  getEndpointSnippets: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description An endpoint's name. */
+        name: components['parameters']['EndpointName'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The snippets. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Snippets'];
+        };
+      };
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+    };
+  };
+  getEndpointToken: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description An endpoint's name. */
+        name: components['parameters']['EndpointName'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The token. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['EndpointToken'];
+        };
+      };
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+    };
+  };
+  invokeEndpoint: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description An endpoint's name. */
+        name: components['parameters']['EndpointName'];
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['InvokeRequest'];
+      };
+    };
+    responses: {
+      /** @description The endpoint's answer, 4xx included. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['InvokeResult'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      409: components['responses']['Conflict'];
+      413: components['responses']['TooLarge'];
     };
   };
 }

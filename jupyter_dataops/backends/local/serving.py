@@ -217,6 +217,10 @@ class LocalProcessTarget(DeploymentTarget):
                 pid, signal.SIGKILL
             )
 
+    def alive_pid(self, pid: int | None) -> bool:
+        """Whether a process with this id runs (a zombie does not)."""
+        return pid is not None and process_identity(pid) is not None
+
     def alive(self, handle: Handle) -> bool:
         if handle.pid is None:
             return False

@@ -248,6 +248,8 @@ class EndpointService:
             self._registry_call(
                 lambda: self.registry.set_alias(model_name, request.alias, version.version)
             )
+            aliases = sorted({*version.aliases, request.alias})
+            version = version.model_copy(update={"aliases": aliases})
         with self.ctx.store.unit_of_work() as uow:
             current = uow.endpoints.find(request.name)
             if current is None:
@@ -321,7 +323,10 @@ class EndpointService:
                         "history": _push(
                             current.history, _action(now, "published", version.version, actor)
                         ),
-                        "reference": reference or current.reference,
+                        # Training rows sent with this version, else the endpoint's.
+                        "reference": reference
+                        if request.reference
+                        else current.reference or reference,
                         "example": example or current.example,
                         "run_id": version.run_id,
                         "job_id": job_id,
