@@ -10,10 +10,18 @@
  * schedule commands and "Schedule…". Snapshots come after: their model
  * plugin provides `ISnapshotsModel`, their section plugin adds the Snapshots
  * section, the snapshot commands and "Take snapshot" (palette, notebook
- * toolbar).
+ * toolbar). Endpoints come last: their model plugin provides
+ * `IEndpointsModel`, their section plugin adds the Endpoints section (the
+ * catalogue of served models, each with its traffic chart, drift, "Try it"
+ * and snippets), the endpoint commands, drift warnings and "Publish model"
+ * (palette, section heading, code cell toolbar and context menu).
  */
 import { JupyterFrontEndPlugin } from '@jupyterlab/application';
 
+import {
+  endpointsModelPlugin,
+  endpointsSectionPlugin
+} from './endpoints/plugins';
 import { jobsModelPlugin, jobsSectionPlugin, runPlugin } from './jobs/plugins';
 import {
   schedulesModelPlugin,
@@ -32,6 +40,7 @@ export { DataOpsSidebar } from './sidebar';
 export * from './jobs';
 export * from './schedules';
 export * from './snapshots';
+export * from './endpoints';
 
 const plugins: JupyterFrontEndPlugin<any>[] = [
   sidebarPlugin,
@@ -41,7 +50,9 @@ const plugins: JupyterFrontEndPlugin<any>[] = [
   schedulesModelPlugin,
   schedulesSectionPlugin,
   snapshotsModelPlugin,
-  snapshotsSectionPlugin
+  snapshotsSectionPlugin,
+  endpointsModelPlugin,
+  endpointsSectionPlugin
 ];
 
 export default plugins;

@@ -1,7 +1,7 @@
 /**
  * The tokens DataOps plugins use to reach each other: the sidebar host, which
- * every capability adds its section to, and the jobs, schedules and snapshots
- * models.
+ * every capability adds its section to, and the jobs, schedules, snapshots
+ * and endpoints models.
  */
 import { Event } from '@jupyterlab/services';
 import { LabIcon } from '@jupyterlab/ui-components';
@@ -13,6 +13,20 @@ import type * as React from 'react';
 
 import type { DataOpsApiError, ExecutorCapabilities, ServerInfo } from './api';
 import type { ICollectionModel } from './collection';
+import type { IEndpointsClient } from './endpoints/client';
+import type {
+  DriftReport,
+  Endpoint,
+  EndpointMetrics,
+  EndpointQuery,
+  InvokeResult,
+  ModelList,
+  Publication,
+  PublishRequest,
+  RegisteredModel,
+  Snippets,
+  TrafficRequest
+} from './endpoints/types';
 import type { IJobsClient } from './jobs/client';
 import type {
   Job,
@@ -325,4 +339,84 @@ export interface ISnapshotsModel extends IDisposable {
 export const ISnapshotsModel = new Token<ISnapshotsModel>(
   'jupyter-dataops:ISnapshotsModel',
   'The DataOps snapshots model: the live snapshot list, the project’s state and snapshot operations.'
+);
+
+/** An endpoint's requests drifted over its threshold. */
+export interface IDriftCrossing {
+  /** The endpoint's name. */
+  name: string;
+  /** Its drift score, when known (an event only says it crossed). */
+  score: number | null;
+  threshold: number | null;
+}
+
+/**
+ * The endpoints model: the catalogue (a collection of endpoints by name, kept
+ * live from endpoint events), their recent traffic, drift crossings, and the
+ * endpoint operations.
+ */
+export interface IEndpointsModel extends IDisposable {
+  /** The REST client for endpoints and registered models. */
+  readonly client: IEndpointsClient;
+  /** The catalogue: every endpoint, with counts by status. */
+  readonly collection: ICollectionModel<Endpoint, EndpointQuery>;
+  /** An endpoint's metrics were fetched; with its name. */
+  readonly metricsChanged: ISignal<IEndpointsModel, string>;
+  /**
+   * An endpoint's drift went over its threshold: once per crossing (it must
+   * fall back under it before it is told again).
+   */
+  readonly driftCrossed: ISignal<IEndpointsModel, IDriftCrossing>;
+
+  /** The last known state of an endpoint. */
+  getEndpoint(name: string): Endpoint | undefined;
+  /** Fetch an endpoint (null if it no longer exists). */
+  fetchEndpoint(name: string): Promise<Endpoint | null>;
+  /** The last fetched metrics of an endpoint. */
+  getMetrics(name: string): EndpointMetrics | undefined;
+  /** Fetch an endpoint's last hour of metrics now. */
+  fetchMetrics(name: string): Promise<EndpointMetrics>;
+  /**
+   * Keep the traffic of the catalogue's answering endpoints fresh (every
+   * 10 s) until the result is disposed.
+   */
+  watchMetrics(): IDisposable;
+  /** Fetch an endpoint's drift report (and note whether it drifted). */
+  fetchDrift(name: string): Promise<DriftReport>;
+  /** curl and Python requests for an endpoint, and its input example. */
+  snippets(name: string): Promise<Snippets>;
+  /** Send a scoring request through the server. */
+  invoke(
+    name: string,
+    payload: { [key: string]: unknown }
+  ): Promise<InvokeResult>;
+  listModels(): Promise<ModelList>;
+  /** A registered model, its versions (with MLflow links) and aliases. */
+  getModel(modelName: string): Promise<RegisteredModel>;
+
+  /** Publish a model through the REST API. */
+  publish(request: PublishRequest): Promise<Publication>;
+  /** Show what a publication made elsewhere (a kernel's magic) at once. */
+  recordPublication(publication: Publication): void;
+  startEndpoint(name: string): Promise<Endpoint>;
+  stopEndpoint(name: string): Promise<Endpoint>;
+  restartEndpoint(name: string): Promise<Endpoint>;
+  /** Serve the version served before the current one. */
+  rollbackEndpoint(name: string): Promise<Endpoint>;
+  /** Serve `version` (default: the canary) to all requests. */
+  promoteEndpoint(name: string, version?: number | null): Promise<Endpoint>;
+  /** Split traffic between the version served and a canary. */
+  splitTraffic(name: string, request: TrafficRequest): Promise<Endpoint>;
+  /** Stop an endpoint and forget it (its model versions stay). */
+  deleteEndpoint(name: string): Promise<void>;
+  /** Fetch the catalogue now. */
+  refresh(): Promise<void>;
+  /** Take a server event; anything but an endpoint event is ignored. */
+  handleEvent(event: Event.Emission): void;
+}
+
+/** The endpoints model token. */
+export const IEndpointsModel = new Token<IEndpointsModel>(
+  'jupyter-dataops:IEndpointsModel',
+  'The DataOps endpoints model: the live catalogue of model endpoints, their traffic and drift, and endpoint operations.'
 );

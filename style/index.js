@@ -1,3 +1,4 @@
 import './base.css';
 import './schedules.css';
 import './snapshots.css';
+import './endpoints.css';

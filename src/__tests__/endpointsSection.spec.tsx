@@ -1,0 +1,708 @@
+import { nullTranslator } from '@jupyterlab/translation';
+import { ReactWidget } from '@jupyterlab/ui-components';
+import { CommandRegistry } from '@lumino/commands';
+import { PromiseDelegate } from '@lumino/coreutils';
+import { Widget } from '@lumino/widgets';
+import * as React from 'react';
+
+import {
+  initialPublishInput,
+  IPublishPanelProps,
+  publishChoice,
+  PublishPanel
+} from '../endpoints/dialogs';
+import {
+  ICandidates,
+  IPublishChoice,
+  IPublishProgress,
+  PublishError
+} from '../endpoints/kernel';
+import { EndpointsModel } from '../endpoints/model';
+import { catalogueOrder, EndpointsSection } from '../endpoints/section';
+import { Publication } from '../endpoints/types';
+import {
+  FakeEndpointsClient,
+  makeDrift,
+  makeEndpoint,
+  makeMetrics,
+  makeSnippets,
+  makeVersion
+} from './fakeEndpointsClient';
+
+const trans = nullTranslator.load('jupyter-dataops');
+
+async function until(check: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !check(); i++) {
+    await new Promise(resolve => setTimeout(resolve, 10));
+  }
+  expect(check()).toBe(true);
+}
+
+function type(node: Element | null, value: string): void {
+  const input = node as HTMLInputElement;
+  const proto = Object.getPrototypeOf(input);
+  Object.getOwnPropertyDescriptor(proto, 'value')!.set!.call(input, value);
+  input.dispatchEvent(new Event('input', { bubbles: true }));
+}
+
+function select(node: Element | null, value: string): void {
+  const element = node as HTMLSelectElement;
+  const proto = Object.getPrototypeOf(element);
+  Object.getOwnPropertyDescriptor(proto, 'value')!.set!.call(element, value);
+  element.dispatchEvent(new Event('change', { bubbles: true }));
+}
+
+function click(node: Element | null): void {
+  (node as HTMLElement).click();
+}
+
+/** Render a React element in an attached widget, and wait for it. */
+async function render(element: JSX.Element): Promise<Widget> {
+  const widget = ReactWidget.create(element);
+  Widget.attach(widget, document.body);
+  widget.update();
+  await until(() => widget.node.childElementCount > 0);
+  return widget;
+}
+
+describe('EndpointsSection', () => {
+  let section: EndpointsSection;
+  let model: EndpointsModel;
+  let client: FakeEndpointsClient;
+  let commands: CommandRegistry;
+  const executed: [string, any][] = [];
+
+  beforeEach(async () => {
+    executed.length = 0;
+    client = new FakeEndpointsClient();
+    client.endpoints = [
+      makeEndpoint({
+        name: 'iris',
+        canary_version: 4,
+        canary_percent: 10,
+        drift_score: 0.04
+      }),
+      makeEndpoint({
+        name: 'churn',
+        model_name: 'churn',
+        status: 'failed',
+        error: 'The model could not be loaded: No module named xgboost',
+        url: 'http://127.0.0.1:5002/invocations',
+        drift_score: null
+      }),
+      makeEndpoint({
+        name: 'fraud',
+        model_name: 'fraud',
+        status: 'running',
+        drift_score: 0.6,
+        url: 'http://127.0.0.1:5003/invocations'
+      }),
+      makeEndpoint({
+        name: 'old',
+        status: 'stopped',
+        desired: 'stopped',
+        drift_score: null
+      })
+    ];
+    client.metrics.set(
+      'iris',
+      makeMetrics('iris', Math.floor(Date.now() / 1000), 30)
+    );
+    client.drift = makeDrift();
+    model = new EndpointsModel({ client, poll: false, refreshDelay: 0 });
+    commands = new CommandRegistry();
+    for (const id of [
+      'dataops:start-endpoint',
+      'dataops:stop-endpoint',
+      'dataops:restart-endpoint',
+      'dataops:rollback-endpoint',
+      'dataops:promote-endpoint',
+      'dataops:split-endpoint-traffic',
+      'dataops:delete-endpoint',
+      'dataops:publish-model'
+    ]) {
+      commands.addCommand(id, {
+        execute: args => {
+          executed.push([id, args]);
+          return true;
+        }
+      });
+    }
+    section = new EndpointsSection({ model, commands, trans });
+    Widget.attach(section, document.body);
+    await model.refresh();
+    section.update();
+    await until(
+      () => section.node.querySelectorAll('.jp-DataOps-endpoint').length === 4
+    );
+  });
+
+  afterEach(() => {
+    section.dispose();
+    model.dispose();
+  });
+
+  const row = (name: string) =>
+    section.node.querySelector(`.jp-DataOps-endpoint[data-name="${name}"]`)!;
+
+  it('lists failed endpoints first, then drifted ones, then by name', () => {
+    const names = [
+      ...section.node.querySelectorAll('.jp-DataOps-endpoint')
+    ].map(node => node.getAttribute('data-name'));
+    expect(names).toEqual(['churn', 'fraud', 'iris', 'old']);
+    expect(catalogueOrder([]).length).toBe(0);
+  });
+
+  it('counts endpoints by status, and the drifted ones', () => {
+    const chips = [
+      ...section.node.querySelectorAll(
+        '.jp-DataOps-endpointCounts .jp-DataOps-countChip'
+      )
+    ].map(node => node.textContent);
+    expect(chips).toEqual(['2 running', '1 failed', '1 stopped', '1 drifted']);
+  });
+
+  it('shows each row’s status, version split, URL, traffic and drift', async () => {
+    const iris = row('iris');
+    expect(iris.querySelector('.jp-DataOps-statusBadge')!.textContent).toBe(
+      'Running'
+    );
+    expect(iris.querySelector('.jp-DataOps-modelName')!.textContent).toBe(
+      'iris'
+    );
+    expect(
+      [...iris.querySelectorAll('.jp-DataOps-versionTag')].map(
+        n => n.textContent
+      )
+    ).toEqual(['v3', 'v4 · 10 %']);
+    expect(
+      iris.querySelector('.jp-DataOps-endpointUrl code')!.textContent
+    ).toBe('http://127.0.0.1:5001/invocations');
+    expect(iris.querySelector('.jp-DataOps-copyButton')).not.toBeNull();
+    expect(iris.querySelector('.jp-DataOps-driftBadge')!.textContent).toBe(
+      'drift 0.04'
+    );
+    // Traffic comes with the metrics the section watches.
+    await until(() => !!iris.querySelector('[data-stat="rate"]'));
+    expect(iris.querySelector('[data-stat="rate"]')!.textContent).toBe('2/s');
+    expect(iris.querySelector('[data-stat="latency"]')!.textContent).toBe(
+      '4.0 ms/12 ms'.replace('4.0', '4')
+    );
+    expect(iris.querySelector('.jp-DataOps-rateSpark')).not.toBeNull();
+    // Drifted: a red badge.
+    expect(
+      row('fraud').querySelector('.jp-DataOps-driftBadge.jp-mod-drifted')!
+        .textContent
+    ).toBe('drift 0.6');
+    // Failed: why, instead of traffic.
+    expect(
+      row('churn').querySelector('.jp-DataOps-jobErrorLine')!.textContent
+    ).toMatch(/xgboost/);
+    expect(
+      row('old').querySelector('.jp-DataOps-trafficLine')!.textContent
+    ).toBe('Not serving');
+    // No traffic asked for endpoints that do not answer.
+    expect(client.metricsReads).not.toContain('old');
+    expect(client.metricsReads).not.toContain('churn');
+  });
+
+  it('opens a detail with the chart, drift bars, snippets and history', async () => {
+    click(row('iris').querySelector('.jp-DataOps-endpointSummary'));
+    await until(
+      () => !!row('iris').querySelector('.jp-DataOps-endpointDetail')
+    );
+    const detail = row('iris').querySelector('.jp-DataOps-endpointDetail')!;
+    await until(
+      () => detail.querySelectorAll('.jp-DataOps-chartRow').length === 3
+    );
+    expect(
+      [...detail.querySelectorAll('.jp-DataOps-chartRow')].map(node =>
+        node.getAttribute('data-chart')
+      )
+    ).toEqual(['rate', 'latency', 'errors']);
+    expect(
+      detail.querySelector('.jp-DataOps-rateLine')!.getAttribute('d')
+    ).toMatch(/^M0,100/);
+    // Two versions answered: their shares.
+    expect(detail.querySelector('.jp-DataOps-chartShares')!.textContent).toBe(
+      'v3 90 % · v4 10 %'
+    );
+    await until(
+      () => detail.querySelectorAll('.jp-DataOps-driftColumn').length === 2
+    );
+    const drift = detail.querySelector('.jp-DataOps-endpointDrift')!;
+    expect(drift.getAttribute('data-drift')).toBe('drifted');
+    expect(drift.querySelector('.jp-DataOps-driftScore')!.textContent).toBe(
+      '0.31'
+    );
+    const columns = [...drift.querySelectorAll('.jp-DataOps-driftColumn')];
+    // The most drifted column first, over the threshold marked.
+    expect(columns[0].getAttribute('data-column')).toBe('petal width (cm)');
+    expect(columns[0].classList.contains('jp-mod-drifted')).toBe(true);
+    expect(columns[1].classList.contains('jp-mod-drifted')).toBe(false);
+    await until(() => !!detail.querySelector('.jp-DataOps-snippetCode'));
+    expect(
+      detail.querySelector('.jp-DataOps-snippetCode')!.textContent
+    ).toMatch(/^curl -X POST/);
+    click(detail.querySelector('.jp-DataOps-snippetTab[data-tab="python"]'));
+    await until(() =>
+      /import requests/.test(
+        detail.querySelector('.jp-DataOps-snippetCode')!.textContent!
+      )
+    );
+    // The run of the version served, in MLflow.
+    await until(() => !!detail.querySelector('.jp-DataOps-mlflowLink'));
+    expect(
+      detail
+        .querySelector('.jp-DataOps-endpointServed .jp-DataOps-mlflowLink')!
+        .getAttribute('href')
+    ).toBe('http://mlflow.example/#/runs/run3');
+    const history = [
+      ...detail.querySelectorAll(
+        '.jp-DataOps-timelineEntry .jp-DataOps-timelineAction'
+      )
+    ].map(node => node.textContent);
+    expect(history).toEqual(['Publishedv3', 'Publishedv1']);
+  });
+
+  it('sends the example with “Try it” and shows the answer', async () => {
+    click(row('iris').querySelector('.jp-DataOps-endpointSummary'));
+    const detail = () =>
+      row('iris').querySelector('.jp-DataOps-endpointDetail')!;
+    await until(() => {
+      const area = detail()?.querySelector('.jp-DataOps-tryItBody') as
+        HTMLTextAreaElement | undefined;
+      return !!area && area.value.includes('dataframe_split');
+    });
+    click(detail().querySelector('[data-action="send"]'));
+    await until(() => !!detail().querySelector('.jp-DataOps-invokeResult'));
+    expect(client.invokes).toEqual([['iris', makeSnippets().example]]);
+    const result = detail().querySelector('.jp-DataOps-invokeResult')!;
+    expect(result.querySelector('.jp-DataOps-httpStatus')!.textContent).toBe(
+      '200'
+    );
+    expect(result.querySelector('.jp-DataOps-versionTag')!.textContent).toBe(
+      'v3'
+    );
+    expect(result.querySelector('.jp-DataOps-invokeTime')!.textContent).toBe(
+      '12 ms'
+    );
+    expect(
+      result.querySelector('.jp-DataOps-invokeBody')!.textContent
+    ).toContain('"predictions"');
+    // Not JSON: said at once, and not sent.
+    type(detail().querySelector('.jp-DataOps-tryItBody'), '{"inputs": ');
+    await until(() => !!detail().querySelector('.jp-DataOps-fieldError'));
+    expect(
+      (detail().querySelector('[data-action="send"]') as HTMLButtonElement)
+        .disabled
+    ).toBe(true);
+    // An error the endpoint answered shows as such.
+    type(detail().querySelector('.jp-DataOps-tryItBody'), '{"inputs": [[1]]}');
+    client.answer = {
+      status: 400,
+      body: { error_code: 'BAD_REQUEST', message: 'Expected 4 columns' },
+      version: '4',
+      seconds: 0.003
+    };
+    click(detail().querySelector('[data-action="send"]'));
+    await until(
+      () =>
+        detail()
+          .querySelector('.jp-DataOps-invokeResult')!
+          .getAttribute('data-status') === '400'
+    );
+    expect(client.invokes[1]).toEqual(['iris', { inputs: [[1]] }]);
+    expect(
+      detail().querySelector('.jp-DataOps-invokeResult.jp-mod-error')
+    ).not.toBeNull();
+  });
+
+  it('runs the actions as commands with the endpoint’s name', async () => {
+    click(row('iris').querySelector('.jp-DataOps-endpointSummary'));
+    const detail = () =>
+      row('iris').querySelector('.jp-DataOps-endpointDetail')!;
+    await until(() => !!detail());
+    const actions = ['stop', 'restart', 'rollback', 'delete'];
+    for (const [index, action] of actions.entries()) {
+      click(detail().querySelector(`[data-action="${action}"]`));
+      // The buttons wait for the command to finish.
+      await new Promise(resolve => setTimeout(resolve, 30));
+      await until(
+        () =>
+          executed.length === index + 1 &&
+          !(
+            detail().querySelector(
+              `[data-action="${action}"]`
+            ) as HTMLButtonElement
+          ).disabled
+      );
+    }
+    expect(executed).toEqual([
+      ['dataops:stop-endpoint', { name: 'iris' }],
+      ['dataops:restart-endpoint', { name: 'iris' }],
+      ['dataops:rollback-endpoint', { name: 'iris' }],
+      ['dataops:delete-endpoint', { name: 'iris' }]
+    ]);
+    // A stopped endpoint offers Start instead.
+    click(row('old').querySelector('.jp-DataOps-endpointSummary'));
+    await until(() => !!row('old').querySelector('[data-action="start"]'));
+    expect(row('old').querySelector('[data-action="stop"]')).toBeNull();
+  });
+
+  it('promotes a version chosen among the registered model’s others', async () => {
+    click(row('iris').querySelector('.jp-DataOps-endpointSummary'));
+    const detail = () =>
+      row('iris').querySelector('.jp-DataOps-endpointDetail')!;
+    await until(() => !!detail());
+    expect(detail().querySelector('[data-action="promote"]')!.textContent).toBe(
+      'Promote canary…'
+    );
+    click(detail().querySelector('[data-action="promote"]'));
+    await until(() => !!detail().querySelector('.jp-DataOps-promoteVersion'));
+    const choice = detail().querySelector(
+      '.jp-DataOps-promoteVersion'
+    ) as HTMLSelectElement;
+    // Not the version served; the canary chosen first.
+    expect([...choice.options].map(option => option.value)).toEqual([
+      '4',
+      '2',
+      '1'
+    ]);
+    expect(choice.value).toBe('4');
+    expect(client.modelReads).toEqual(['iris']);
+    // Its metrics and its run in MLflow.
+    expect(
+      detail()
+        .querySelector('[data-panel="promote"] .jp-DataOps-mlflowLink')!
+        .getAttribute('href')
+    ).toBe('http://mlflow.example/#/runs/run4');
+    select(choice, '2');
+    await until(
+      () =>
+        detail().querySelector('[data-action="promote-apply"]')!.textContent ===
+        'Serve v2 to all requests'
+    );
+    // v2 has no run URL.
+    expect(
+      detail().querySelector('[data-panel="promote"] .jp-DataOps-mlflowLink')
+    ).toBeNull();
+    click(detail().querySelector('[data-action="promote-apply"]'));
+    await until(() => !detail().querySelector('[data-panel="promote"]'));
+    expect(executed).toEqual([
+      ['dataops:promote-endpoint', { name: 'iris', version: 2 }]
+    ]);
+  });
+
+  it('splits traffic: a canary version and a share', async () => {
+    click(row('iris').querySelector('.jp-DataOps-endpointSummary'));
+    const detail = () =>
+      row('iris').querySelector('.jp-DataOps-endpointDetail')!;
+    await until(() => !!detail());
+    click(detail().querySelector('[data-action="traffic"]'));
+    await until(() => !!detail().querySelector('.jp-DataOps-percentInput'));
+    expect(
+      (detail().querySelector('.jp-DataOps-canaryVersion') as HTMLSelectElement)
+        .value
+    ).toBe('4');
+    type(detail().querySelector('.jp-DataOps-percentInput'), '250');
+    await until(
+      () =>
+        (detail().querySelector('.jp-DataOps-percentInput') as HTMLInputElement)
+          .value === '99'
+    );
+    type(detail().querySelector('.jp-DataOps-percentInput'), '25');
+    await until(() =>
+      /v4 · 25 %/.test(
+        detail().querySelector('.jp-DataOps-splitPreview')!.textContent!
+      )
+    );
+    click(detail().querySelector('[data-action="traffic-apply"]'));
+    await until(() => executed.length === 1);
+    expect(executed[0]).toEqual([
+      'dataops:split-endpoint-traffic',
+      { name: 'iris', canary_version: 4, percent: 25 }
+    ]);
+  });
+
+  it('shows an empty catalogue with what to do', async () => {
+    client.endpoints = [];
+    await model.refresh();
+    section.update();
+    await until(
+      () => !!section.node.querySelector('.jp-DataOps-endpointsEmpty')
+    );
+    expect(section.node.textContent).toMatch(/Publish model/);
+  });
+
+  it('shows why the catalogue could not be read', async () => {
+    client.listEndpoints = () =>
+      Promise.reject(
+        Object.assign(new Error('MLflow is not installed.'), {
+          hint: 'pip install mlflow'
+        })
+      );
+    await model.refresh();
+    section.update();
+    await until(() => !!section.node.querySelector('.jp-DataOps-alert-error'));
+    expect(
+      section.node.querySelector('.jp-DataOps-alert-error')!.textContent
+    ).toMatch(/MLflow is not installed/);
+  });
+});
+
+const CANDIDATES: ICandidates = {
+  models: [
+    {
+      name: 'scaler',
+      type: 'StandardScaler',
+      flavor: 'sklearn',
+      in_cell: false
+    },
+    {
+      name: 'clf',
+      type: 'LogisticRegression',
+      flavor: 'sklearn',
+      in_cell: true
+    }
+  ],
+  examples: [
+    { name: 'X', type: 'DataFrame', shape: [150, 4] },
+    { name: 'y', type: 'Series', shape: [150] }
+  ]
+};
+
+describe('the publish form', () => {
+  it('starts from the cell’s model, its name, and the first example’s first rows', () => {
+    const input = initialPublishInput(CANDIDATES);
+    expect(input).toMatchObject({
+      variable: 'clf',
+      name: 'clf',
+      example: 'X',
+      slice: '[:5]',
+      alias: 'production',
+      canary: false
+    });
+    expect(publishChoice(input, trans)).toEqual({
+      choice: {
+        variable: 'clf',
+        name: 'clf',
+        example: 'X[:5]',
+        alias: 'production',
+        canary: null
+      }
+    });
+  });
+
+  it('refuses a bad name or alias, and bounds the canary share', () => {
+    const input = initialPublishInput(CANDIDATES);
+    expect(publishChoice({ ...input, name: 'My_Model' }, trans)).toEqual({
+      error: 'Lower-case letters only.'
+    });
+    expect(publishChoice({ ...input, alias: '1st' }, trans)).toHaveProperty(
+      'error'
+    );
+    expect(
+      (publishChoice({ ...input, canary: true, percent: 150 }, trans) as any)
+        .choice.canary
+    ).toBe(99);
+    expect(
+      (publishChoice({ ...input, example: '\u0000none' }, trans) as any).choice
+        .example
+    ).toBeNull();
+    expect(
+      (
+        publishChoice(
+          { ...input, example: '\u0000other', expression: ' X_test.head() ' },
+          trans
+        ) as any
+      ).choice.example
+    ).toBe('X_test.head()');
+  });
+});
+
+describe('PublishPanel', () => {
+  let widget: Widget;
+  let published: IPublishChoice[];
+  let pending: PromiseDelegate<Publication>;
+  let report: (progress: IPublishProgress) => void;
+  let shown: string[];
+  let closed: number;
+
+  async function open(
+    overrides: Partial<IPublishPanelProps> = {},
+    ready = '.jp-DataOps-publishForm'
+  ) {
+    published = [];
+    shown = [];
+    closed = 0;
+    pending = new PromiseDelegate<Publication>();
+    widget = await render(
+      <PublishPanel
+        trans={trans}
+        notebook="train.ipynb"
+        loadCandidates={async () => CANDIDATES}
+        publish={(choice, onProgress) => {
+          published.push(choice);
+          report = onProgress;
+          return pending.promise;
+        }}
+        existing={name =>
+          name === 'iris' ? makeEndpoint({ name: 'iris' }) : undefined
+        }
+        loadSnippets={async () => makeSnippets()}
+        onShow={name => shown.push(name)}
+        onClose={() => closed++}
+        {...overrides}
+      />
+    );
+    await until(() => !!widget.node.querySelector(ready));
+  }
+
+  afterEach(() => widget?.dispose());
+
+  const node = (selector: string) => widget.node.querySelector(selector);
+
+  it('offers the kernel’s models, the cell’s own chosen', async () => {
+    await open();
+    const models = [...widget.node.querySelectorAll('.jp-DataOps-candidate')];
+    expect(models.map(item => item.getAttribute('data-variable'))).toEqual([
+      'scaler',
+      'clf'
+    ]);
+    expect(models[1].classList.contains('jp-mod-active')).toBe(true);
+    expect(models[0].textContent).toMatch(/earlier cell/);
+    expect((node('#jp-DataOps-endpointName') as HTMLInputElement).value).toBe(
+      'clf'
+    );
+    expect(
+      (node('#jp-DataOps-publishExample') as HTMLSelectElement).value
+    ).toBe('X');
+    expect((node('.jp-DataOps-exampleSlice') as HTMLInputElement).value).toBe(
+      '[:5]'
+    );
+    // Choosing another model renames the endpoint, until a name is typed.
+    click(models[0].querySelector('input'));
+    await until(
+      () =>
+        (node('#jp-DataOps-endpointName') as HTMLInputElement).value ===
+        'scaler'
+    );
+    type(node('#jp-DataOps-endpointName'), 'Iris_1');
+    await until(() => !!node('.jp-DataOps-fieldError'));
+    expect(node('.jp-DataOps-fieldError')!.textContent).toBe(
+      'Lower-case letters only.'
+    );
+    type(node('#jp-DataOps-endpointName'), 'iris');
+    // An existing endpoint: the new version replaces its own; a canary is offered.
+    await until(() => !!node('.jp-DataOps-fieldWarning'));
+    expect(node('.jp-DataOps-fieldWarning')!.textContent).toMatch(
+      /iris exists \(v3/
+    );
+    expect((node('.jp-DataOps-canaryCheck') as HTMLInputElement).disabled).toBe(
+      false
+    );
+    click(models[1].querySelector('input'));
+    await until(
+      () =>
+        (node('#jp-DataOps-endpointName') as HTMLInputElement).value === 'iris'
+    );
+  });
+
+  it('publishes, shows each step, then the URL and snippets', async () => {
+    await open();
+    type(node('#jp-DataOps-endpointName'), 'iris');
+    click(node('.jp-DataOps-canaryCheck'));
+    await until(() => !!node('.jp-DataOps-percentInput'));
+    type(node('.jp-DataOps-percentInput'), '20');
+    click(node('[data-action="publish"]'));
+    await until(() => !!node('.jp-DataOps-publishProgress'));
+    expect(published).toEqual([
+      {
+        variable: 'clf',
+        name: 'iris',
+        example: 'X[:5]',
+        alias: 'production',
+        canary: 20
+      }
+    ]);
+    report({
+      phase: 'registering version 4 of iris',
+      step: 2,
+      error: null,
+      log: []
+    });
+    await until(
+      () =>
+        node('.jp-DataOps-publishPhase')!.textContent ===
+        'registering version 4 of iris…'
+    );
+    const steps = [
+      ...widget.node.querySelectorAll('.jp-DataOps-publishStep')
+    ].map(item => item.getAttribute('data-state'));
+    expect(steps).toEqual(['done', 'current', 'todo', 'todo']);
+    expect(node('.jp-DataOps-progressBar')!.getAttribute('style')).toMatch(
+      /width: 38%/
+    );
+    pending.resolve({
+      endpoint: makeEndpoint({ name: 'iris' }),
+      version: makeVersion({ version: 4 }),
+      seconds: 6.5
+    });
+    await until(() => !!node('.jp-DataOps-published'));
+    expect(node('.jp-DataOps-alert-success')!.textContent).toMatch(
+      /iris v4 answers at iris/
+    );
+    expect(node('.jp-DataOps-publishedUrl code')!.textContent).toBe(
+      'http://127.0.0.1:5001/invocations'
+    );
+    await until(() => !!node('.jp-DataOps-snippetCode'));
+    click(node('[data-action="show"]'));
+    expect(shown).toEqual(['iris']);
+    expect(closed).toBe(1);
+  });
+
+  it('shows the magic’s error in the form, to try again', async () => {
+    await open();
+    click(node('[data-action="publish"]'));
+    await until(() => !!node('.jp-DataOps-publishProgress'));
+    pending.reject(
+      new PublishError('port 5001 is taken', [
+        'Traceback (most recent call last):'
+      ])
+    );
+    await until(() => !!node('.jp-DataOps-publishError'));
+    expect(node('.jp-DataOps-publishError')!.textContent).toMatch(
+      /port 5001 is taken/
+    );
+    expect(node('.jp-DataOps-publishError pre')!.textContent).toMatch(
+      /Traceback/
+    );
+    expect(node('[data-action="publish"]')!.textContent).toBe('Try again');
+  });
+
+  it('says when the kernel has no model yet, or could not be asked', async () => {
+    await open(
+      { loadCandidates: async () => ({ models: [], examples: [] }) },
+      '.jp-DataOps-alert-info'
+    );
+    expect(node('.jp-DataOps-alert-info')!.textContent).toMatch(
+      /No model in train.ipynb/
+    );
+    widget.dispose();
+    widget = await render(
+      <PublishPanel
+        trans={trans}
+        notebook="train.ipynb"
+        loadCandidates={() => Promise.reject(new Error('kernel busy'))}
+        publish={() => pending.promise}
+        existing={() => undefined}
+        loadSnippets={async () => makeSnippets()}
+        onShow={() => undefined}
+        onClose={() => undefined}
+      />
+    );
+    await until(() => !!node('.jp-DataOps-alert-error'));
+    expect(node('.jp-DataOps-alert-error')!.textContent).toMatch(/kernel busy/);
+  });
+});

@@ -1,0 +1,46 @@
+/**
+ * Everything about model endpoints: types, client, model, the Endpoints
+ * section with its chart and detail, the publish dialog and the kernel code
+ * it runs, and the plugins that wire them up.
+ */
+export * from './types';
+export * from './client';
+export * from './format';
+export * from './model';
+export * from './kernel';
+export { EndpointCommandIDs } from './commands';
+export {
+  CopyButton,
+  DriftBadge,
+  RateSparkline,
+  StatusBadge,
+  VersionSplit
+} from './badges';
+export {
+  areaPath,
+  linePath,
+  MetricsChart,
+  niceMax,
+  versionShares
+} from './chart';
+export { DriftView, EndpointDetail, InvokeAnswer, SnippetTabs } from './detail';
+export {
+  confirmDeleteEndpoint,
+  initialPublishInput,
+  IPublishInput,
+  IPublishPanelProps,
+  openPublishDialog,
+  publishChoice,
+  PublishForm,
+  PublishPanel,
+  PublishProgress
+} from './dialogs';
+export { driftMessage, notifyDriftCrossings } from './notify';
+export {
+  catalogueOrder,
+  createPublishButton,
+  EndpointsSection,
+  EndpointsView,
+  IEndpointsViewProps
+} from './section';
+export { ENDPOINTS_SECTION_ID } from './plugins';
