@@ -185,8 +185,10 @@ def log_model(
         )
     import mlflow
 
-    mlflow.set_tracking_uri(settings.tracking_uri)
-    mlflow.set_registry_uri(settings.tracking_uri)
+    from .backends.mlflow_registry import tracking
+
+    # The user's own run counts only when it is in the store models are published from.
+    user_uri = mlflow.get_tracking_uri()
     if example is not None:
         pandas = sys.modules.get("pandas")
         if pandas is not None and isinstance(example, pandas.DataFrame | pandas.Series):
@@ -203,18 +205,24 @@ def log_model(
         if signature is not None:
             kwargs["signature"] = signature
     active = mlflow.active_run()
-    if active is None:
-        mlflow.set_experiment(settings.experiment)
-        run = mlflow.start_run(run_name=name, tags=tags or {})
-    else:
-        run = None
+    if active is not None and user_uri == settings.tracking_uri:
         if tags:
             mlflow.set_tags(tags)
-    try:
-        info = _log(flavor, value, kwargs)
-    finally:
-        if run is not None:
-            mlflow.end_run()
+        return str(_log(flavor, value, kwargs).model_uri)
+    with tracking(settings.tracking_uri):
+        client = mlflow.MlflowClient(settings.tracking_uri)
+        experiment = client.get_experiment_by_name(settings.experiment)
+        experiment_id = (
+            experiment.experiment_id
+            if experiment is not None
+            else client.create_experiment(
+                settings.experiment, artifact_location=settings.artifact_location
+            )
+        )
+        with mlflow.start_run(
+            run_name=name, experiment_id=experiment_id, tags=tags or {}, nested=active is not None
+        ):
+            info = _log(flavor, value, kwargs)
     return str(info.model_uri)
 
 

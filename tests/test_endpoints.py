@@ -19,18 +19,18 @@ import pytest
 pytest.importorskip("mlflow")
 pytest.importorskip("sklearn")
 
-from jupyter_dataops import publishing  # noqa: E402
-from jupyter_dataops.core.endpoints import drift  # noqa: E402
-from jupyter_dataops.core.endpoints.examples import resolve  # noqa: E402
-from jupyter_dataops.core.endpoints.models import (  # noqa: E402
+from jupyter_dataops import publishing
+from jupyter_dataops.core.endpoints import drift
+from jupyter_dataops.core.endpoints.examples import resolve
+from jupyter_dataops.core.endpoints.models import (
     InvokeRequest,
     PromoteRequest,
     PublishRequest,
     TrafficRequest,
 )
-from jupyter_dataops.core.errors import Conflict, InvalidInput, NotFound  # noqa: E402
+from jupyter_dataops.core.errors import Conflict, InvalidInput, NotFound
 
-from .schedule_helpers import SchedEnv  # noqa: E402
+from .schedule_helpers import SchedEnv
 
 PORTS = {"endpoint_port_min": 18700, "endpoint_port_max": 18799}
 

@@ -4,9 +4,11 @@ MLflow is imported when first used, never at start-up."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,29 @@ from ..core.errors import InvalidInput, NotFound
 log = logging.getLogger("jupyter_dataops")
 #: Versions listed per model in the catalogue at most (newest first).
 MAX_VERSIONS = 50
+
+
+@contextlib.contextmanager
+def tracking(uri: str) -> Iterator[None]:
+    """MLflow's process-wide tracking and registry URIs set to ``uri`` for a block, then put
+    back as they were (``mlflow.set_tracking_uri`` also writes the environment, which every
+    process started afterwards would inherit)."""
+    import mlflow
+
+    saved_env = {k: os.environ.get(k) for k in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")}
+    tracking_uri, registry_uri = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    try:
+        yield
+    finally:
+        mlflow.set_tracking_uri(tracking_uri)
+        mlflow.set_registry_uri(registry_uri)
+        for key, value in saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 def _artifact_uri(location: str) -> str:
@@ -35,12 +60,8 @@ class MlflowRegistry:
     @property
     def client(self) -> Any:
         if self._client is None:
-            import mlflow
             from mlflow import MlflowClient
 
-            # register_model and friends use the process's URIs: this process serves one store.
-            mlflow.set_tracking_uri(self.tracking_uri)
-            mlflow.set_registry_uri(self.tracking_uri)
             self._client = MlflowClient(
                 tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri
             )
@@ -55,25 +76,18 @@ class MlflowRegistry:
 
         client = self.client
         try:
-            version = mlflow.register_model(model_uri, name, tags=tags)
-        except MlflowException as exc:
-            code = getattr(exc, "error_code", "")
-            text = str(getattr(exc, "message", exc)).splitlines()[0][:300]
-            if code in ("RESOURCE_DOES_NOT_EXIST", "NOT_FOUND") or "not found" in text.lower():
-                raise NotFound(
-                    f"No model at {model_uri!r}: {text}",
-                    hint="Give a model URI MLflow knows: runs:/RUN_ID/model, models:/NAME/N, "
-                    "or a folder with an MLmodel file.",
-                ) from None
-            raise InvalidInput(
-                f"MLflow cannot register {model_uri!r}: {text}",
-                hint="Give a logged model's URI (runs:/RUN_ID/model, models:/NAME/N).",
-            ) from None
-        except OSError as exc:
-            raise NotFound(
-                f"No model at {model_uri!r}: {exc.strerror or exc}",
-                hint="Give a folder with an MLmodel file, or a runs:/ or models:/ URI.",
-            ) from None
+            client.get_registered_model(name)
+            existed = True
+        except MlflowException:
+            existed = False
+        try:
+            with tracking(self.tracking_uri):  # register_model reads the process's URIs
+                version = mlflow.register_model(model_uri, name, tags=tags)
+        except (MlflowException, OSError) as exc:
+            if not existed:  # a failed publish leaves no empty model behind
+                with contextlib.suppress(MlflowException):
+                    client.delete_registered_model(name)
+            raise _refused(model_uri, exc) from None
         if description:
             client.update_model_version(name, version.version, description=description)
         return self.version(name, int(version.version))
@@ -107,7 +121,8 @@ class MlflowRegistry:
             try:
                 from mlflow.models import get_model_info
 
-                info = get_model_info(f"models:/{found.name}/{found.version}")
+                with tracking(self.tracking_uri):
+                    info = get_model_info(f"models:/{found.name}/{found.version}")
                 flavors = sorted(info.flavors)
                 signature = info.signature.to_dict() if info.signature is not None else None
             except Exception as exc:
@@ -186,7 +201,8 @@ class MlflowRegistry:
         else:
             base = model_uri
         try:
-            meta_path = mlflow.artifacts.download_artifacts(artifact_uri=f"{base}/MLmodel")
+            with tracking(self.tracking_uri):
+                meta_path = mlflow.artifacts.download_artifacts(artifact_uri=f"{base}/MLmodel")
         except Exception:
             return None
         import yaml
@@ -196,7 +212,10 @@ class MlflowRegistry:
         info = meta.get("saved_input_example_info")
         if not info:
             return None
-        path = mlflow.artifacts.download_artifacts(artifact_uri=f"{base}/{info['artifact_path']}")
+        with tracking(self.tracking_uri):
+            path = mlflow.artifacts.download_artifacts(
+                artifact_uri=f"{base}/{info['artifact_path']}"
+            )
         with open(path, encoding="utf-8") as f:
             data = json.load(f)
         return _rows(data)
@@ -249,3 +268,26 @@ def _rows(data: Any) -> list[dict[str, Any]] | None:
         if all(isinstance(r, list) for r in data):
             return [{str(i): v for i, v in enumerate(r)} for r in data]
     return None
+
+
+def _refused(model_uri: str, exc: Exception) -> Exception:
+    """The core error that says why MLflow refused to register ``model_uri``."""
+    from mlflow.exceptions import MlflowException
+
+    if isinstance(exc, OSError):
+        return NotFound(
+            f"No model at {model_uri!r}: {exc.strerror or exc}",
+            hint="Give a folder with an MLmodel file, or a runs:/ or models:/ URI.",
+        )
+    text = str(getattr(exc, "message", exc)).splitlines()[0][:300]
+    code = getattr(exc, "error_code", "") if isinstance(exc, MlflowException) else ""
+    if code in ("RESOURCE_DOES_NOT_EXIST", "NOT_FOUND") or "not found" in text.lower():
+        return NotFound(
+            f"No model at {model_uri!r}: {text}",
+            hint="Give a model URI MLflow knows: runs:/RUN_ID/model, models:/NAME/N, "
+            "or a folder with an MLmodel file.",
+        )
+    return InvalidInput(
+        f"MLflow cannot register {model_uri!r}: {text}",
+        hint="Give a logged model's URI (runs:/RUN_ID/model, models:/NAME/N).",
+    )

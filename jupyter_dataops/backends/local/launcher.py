@@ -56,10 +56,9 @@ def _child(argv: list[str], log_path: str, env: dict[str, str], listener: socket
         os._exit(code)
 
 
-def serve(path: str, idle: float) -> int:
+def serve(path: str, idle: float, pid_file: str | None = None) -> int:
     from . import model_server
 
-    model_server.warm()
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         listener.bind(path)
@@ -75,11 +74,18 @@ def serve(path: str, idle: float) -> int:
         finally:
             probe.close()
     os.chmod(path, 0o600)
+    # Bound before warming: a second launcher started meanwhile finds this one and leaves, and
+    # launches wait in the backlog until the imports are done.
     listener.listen(16)
-    listener.settimeout(min(idle, 60.0))
-    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped for us
-    last = time.monotonic()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # leave through the clean-up below
     try:
+        if pid_file:
+            with open(pid_file, "w", encoding="utf-8") as f:
+                f.write(f"{os.getpid()} {_start_time(os.getpid())}")
+        model_server.warm()
+        listener.settimeout(min(idle, 60.0))
+        signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped for us
+        last = time.monotonic()
         while True:
             try:
                 conn, _ = listener.accept()
@@ -109,19 +115,24 @@ def serve(path: str, idle: float) -> int:
                     conn.sendall(json.dumps({"pid": pid}).encode() + b"\n")
     finally:
         listener.close()
-        try:
-            if os.path.exists(path):
-                os.unlink(path)
-        except OSError:
-            pass
+        for leftover in (path, pid_file):
+            if leftover:
+                with contextlib.suppress(OSError):
+                    os.unlink(leftover)
+
+
+def _start_time(pid: int) -> str:
+    with open(f"/proc/{pid}/stat", "rb") as f:
+        return f.read().rsplit(b")", 1)[1].split()[19].decode()
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m jupyter_dataops.backends.local.launcher")
     parser.add_argument("--socket", required=True)
     parser.add_argument("--idle", type=float, default=1800.0)
+    parser.add_argument("--pid-file", help="where to write its pid and start time")
     args = parser.parse_args(argv)
-    return serve(args.socket, args.idle)
+    return serve(args.socket, args.idle, args.pid_file)
 
 
 if __name__ == "__main__":

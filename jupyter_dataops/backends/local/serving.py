@@ -123,7 +123,8 @@ class LocalProcessTarget(DeploymentTarget):
         for attempt in range(2):
             try:
                 with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
-                    client.settimeout(10)
+                    # A launcher still importing answers once it is warm (seconds).
+                    client.settimeout(LAUNCHER_WAIT)
                     client.connect(str(self.socket_path))
                     client.sendall(request)
                     answer = json.loads(client.makefile("rb").readline())
@@ -171,13 +172,15 @@ class LocalProcessTarget(DeploymentTarget):
                     "jupyter_dataops.backends.local.launcher",
                     "--socket",
                     str(self.socket_path),
+                    "--pid-file",
+                    str(self.pid_path),
                 ],
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        self.pid_path.write_text(f"{launcher.pid} {process_identity(launcher.pid)}")
+        del launcher  # it writes its own pid file once it holds the socket
         if not wait:
             return True
         deadline = time.monotonic() + LAUNCHER_WAIT

@@ -11,7 +11,7 @@ from typing import Any
 
 from . import endpoints, info, jobs, not_found, notebooks, schedules, snapshots, worker
 
-default_handlers: list[tuple[str, Any]] = [
+default_handlers: list[tuple[Any, ...]] = [
     *jobs.handlers,
     *schedules.handlers,
     *snapshots.handlers,

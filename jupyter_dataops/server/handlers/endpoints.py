@@ -83,12 +83,17 @@ class EndpointHandler(DataOpsHandler):
 
 
 class EndpointActionHandler(DataOpsHandler):
-    """POST .../start, .../stop, .../restart, .../rollback."""
+    """POST .../start, .../stop, .../restart, .../rollback (one route each)."""
+
+    def initialize(self, action: str, **kwargs: Any) -> None:  # type: ignore[override]
+        super().initialize(**kwargs)
+        self.action = action
 
     @web.authenticated
     @authorized("write")
-    async def post(self, name: str, action: str) -> None:
+    async def post(self, name: str) -> None:
         actor = self.actor
+        action = self.action
         methods = {
             "start": lambda s: s.endpoints.start(name, actor=actor),
             "stop": lambda s: s.endpoints.stop(name, actor=actor),
@@ -117,11 +122,16 @@ class EndpointTrafficHandler(DataOpsHandler):
 
 
 class EndpointReadHandler(DataOpsHandler):
-    """GET .../metrics, .../drift, .../snippets, .../token."""
+    """GET .../metrics, .../drift, .../snippets, .../token (one route each)."""
+
+    def initialize(self, what: str, **kwargs: Any) -> None:  # type: ignore[override]
+        super().initialize(**kwargs)
+        self.what = what
 
     @web.authenticated
     @authorized
-    async def get(self, name: str, what: str) -> None:
+    async def get(self, name: str) -> None:
+        what = self.what
         methods = {
             "metrics": lambda s: s.endpoints.metrics(name),
             "drift": lambda s: s.endpoints.drift(name),
@@ -142,21 +152,21 @@ class EndpointInvokeHandler(DataOpsHandler):
 
 _NAME = r"(?P<name>[^/]+)"
 
-handlers: list[tuple[str, Any]] = [
+handlers: list[tuple[Any, ...]] = [
     (rf"{API_PREFIX}/models", ModelsHandler),
     (rf"{API_PREFIX}/models/settings", ModelSettingsHandler),
     (rf"{API_PREFIX}/models/(?P<model_name>[^/]+)", ModelHandler),
     (rf"{API_PREFIX}/endpoints", EndpointsHandler),
     (rf"{API_PREFIX}/endpoints/{_NAME}", EndpointHandler),
-    (
-        rf"{API_PREFIX}/endpoints/{_NAME}/(?P<action>start|stop|restart|rollback)",
-        EndpointActionHandler,
-    ),
+    *[
+        (rf"{API_PREFIX}/endpoints/{_NAME}/{action}", EndpointActionHandler, {"action": action})
+        for action in ("start", "stop", "restart", "rollback")
+    ],
     (rf"{API_PREFIX}/endpoints/{_NAME}/promote", EndpointPromoteHandler),
     (rf"{API_PREFIX}/endpoints/{_NAME}/traffic", EndpointTrafficHandler),
-    (
-        rf"{API_PREFIX}/endpoints/{_NAME}/(?P<what>metrics|drift|snippets|token)",
-        EndpointReadHandler,
-    ),
+    *[
+        (rf"{API_PREFIX}/endpoints/{_NAME}/{what}", EndpointReadHandler, {"what": what})
+        for what in ("metrics", "drift", "snippets", "token")
+    ],
     (rf"{API_PREFIX}/endpoints/{_NAME}/invoke", EndpointInvokeHandler),
 ]
