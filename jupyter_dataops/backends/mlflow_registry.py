@@ -25,17 +25,20 @@ def tracking(uri: str) -> Iterator[None]:
     """MLflow's process-wide tracking and registry URIs set to ``uri`` for a block, then put
     back as they were (``mlflow.set_tracking_uri`` also writes the environment, which every
     process started afterwards would inherit)."""
-    import mlflow
+    from mlflow.tracking._model_registry import utils as registry_utils
+    from mlflow.tracking._tracking_service import utils as tracking_utils
 
     saved_env = {k: os.environ.get(k) for k in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")}
-    tracking_uri, registry_uri = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_registry_uri(uri)
+    # The raw settings (None: "follow the environment / the tracking URI"), not what they
+    # resolve to: putting back a resolved value would pin it.
+    saved = tracking_utils._tracking_uri, registry_utils._registry_uri
+    tracking_utils.set_tracking_uri(uri)
+    registry_utils.set_registry_uri(uri)
     try:
         yield
     finally:
-        mlflow.set_tracking_uri(tracking_uri)
-        mlflow.set_registry_uri(registry_uri)
+        tracking_utils.set_tracking_uri(saved[0])  # type: ignore[arg-type]  # None unsets
+        registry_utils._registry_uri = saved[1]
         for key, value in saved_env.items():
             if value is None:
                 os.environ.pop(key, None)
