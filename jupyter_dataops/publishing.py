@@ -173,6 +173,7 @@ def log_model(
     example: Any = None,
     name: str = "model",
     tags: dict[str, str] | None = None,
+    metrics: dict[str, float] | None = None,
 ) -> str:
     """Log ``value`` to MLflow (in the kernel's active run if there is one, so its parameters
     and metrics come along; else a new run) and return the model's URI."""
@@ -208,6 +209,8 @@ def log_model(
     if active is not None and user_uri == settings.tracking_uri:
         if tags:
             mlflow.set_tags(tags)
+        if metrics:
+            mlflow.log_metrics(metrics)
         return str(_log(flavor, value, kwargs).model_uri)
     with tracking(settings.tracking_uri):
         client = mlflow.MlflowClient(settings.tracking_uri)
@@ -222,6 +225,8 @@ def log_model(
         with mlflow.start_run(
             run_name=name, experiment_id=experiment_id, tags=tags or {}, nested=active is not None
         ):
+            if metrics:
+                mlflow.log_metrics(metrics)
             info = _log(flavor, value, kwargs)
     return str(info.model_uri)
 

@@ -1924,7 +1924,7 @@ export interface components {
        * Kind
        * @enum {string}
        */
-      kind: 'snapshot' | 'job' | 'data' | 'package';
+      kind: 'snapshot' | 'job' | 'data' | 'package' | 'model' | 'endpoint';
       /** Id */
       id: string;
       /** Label */
@@ -2259,6 +2259,18 @@ export interface components {
        * @description From the request to the first good answer
        */
       seconds: number;
+      /**
+       * Published
+       * @description False: only_if_better found it no better; the endpoint is unchanged
+       * @default true
+       */
+      published: boolean;
+      /**
+       * Reason
+       * @description Why it was or was not served (the gate)
+       * @default null
+       */
+      reason: string | null;
     };
     /**
      * PublishRequest
@@ -2327,6 +2339,18 @@ export interface components {
        * @default null
        */
       drift_threshold?: number | null;
+      /**
+       * Only If Better
+       * @description Serve the new version only if this metric of its run beats the served version's (a scheduled retrain); otherwise it is registered and nothing else changes
+       * @default null
+       */
+      only_if_better?: string | null;
+      /**
+       * Lower Is Better
+       * @description For only_if_better: lower wins (a loss)
+       * @default false
+       */
+      lower_is_better?: boolean;
       /**
        * Reference
        * @description Rows of training data the drift score compares requests with (default: the model's input example)

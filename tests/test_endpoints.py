@@ -394,3 +394,35 @@ def test_the_magic_logs_a_kernel_variable_and_publishes_it(env, iris, monkeypatc
     finally:
         shell.run_line_magic("unload_ext", "jupyter_dataops")
         env.services.endpoints.delete("magic-iris")
+
+
+def test_a_retrain_is_served_only_if_its_metric_beats_the_served_one(env, iris):
+    service = env.services.endpoints
+    X = iris["X"]
+    settings = service.settings()
+
+    def publish(accuracy: float, **gate: Any):
+        uri = publishing.log_model(
+            iris["v1"], settings, example=X[:5], name="gated", metrics={"accuracy": accuracy}
+        )
+        return service.publish(PublishRequest(model_uri=uri, name="gated", **gate))
+
+    first = publish(0.90, only_if_better="accuracy")  # nothing to beat yet
+    assert first.published and first.endpoint.version == 1
+    worse = publish(0.85, only_if_better="accuracy")
+    assert not worse.published and worse.version.version == 2
+    assert worse.reason == "accuracy 0.85 does not beat 0.9 of version 1"
+    assert service.get("gated").version == 1
+    assert service.registry.model("gated").aliases == {"production": 1}
+    better = publish(0.95, only_if_better="accuracy")
+    assert better.published and better.endpoint.version == 3
+    assert better.reason == "accuracy 0.95 beats 0.9 of version 1"
+    lower = publish(0.99, only_if_better="accuracy", lower_is_better=True)
+    assert not lower.published and service.get("gated").version == 3
+    with pytest.raises(InvalidInput, match="no metric 'loss'"):
+        publish(0.5, only_if_better="loss")
+
+    lineage = env.services.snapshots.lineage("gated")
+    assert (lineage.root.kind, lineage.root.id) == ("endpoint", "gated")
+    assert [(n.kind, n.id) for n in lineage.upstream] == [("model", "gated/3")]
+    service.delete("gated")

@@ -55,8 +55,27 @@ def _kernel_model(inv: Invocation, namespace: dict[str, Any]) -> tuple[str, Any]
         )
     settings = inv.client.model_settings()
     _phase(inv, "logging the model to MLflow")
-    uri = publishing.log_model(value, settings, example=example, name=a.name or a.model)
+    uri = publishing.log_model(
+        value, settings, example=example, name=a.name or a.model, metrics=_metrics(a.metric)
+    )
     return uri, reference
+
+
+def _metrics(given: list[str] | None) -> dict[str, float]:
+    """``--metric accuracy=0.93`` (repeatable) as {name: value}."""
+    found: dict[str, float] = {}
+    for item in given or []:
+        name, sep, text = item.partition("=")
+        try:
+            if not sep or not name.strip():
+                raise ValueError
+            found[name.strip()] = float(text)
+        except ValueError:
+            raise InvalidInput(
+                f"--metric {item!r} is not NAME=NUMBER.",
+                hint="For example --metric accuracy=0.93 (in a notebook: --metric accuracy={acc}).",
+            ) from None
+    return found
 
 
 def publish(inv: Invocation) -> tuple[Any, int]:
@@ -68,9 +87,10 @@ def publish(inv: Invocation) -> tuple[Any, int]:
         a.name = name
         model_uri, reference = _kernel_model(inv, namespace)
     else:
-        if a.example or a.reference:
+        if a.example or a.reference or a.metric:
             raise InvalidInput(
-                "--example and --reference name kernel variables; a terminal has none.",
+                "--example, --reference and --metric go with a kernel variable; a terminal "
+                "has none.",
                 hint="Log the model with its input example first and publish its URI, or run "
                 "%dataops publish in the notebook.",
             )
@@ -98,6 +118,8 @@ def publish(inv: Invocation) -> tuple[Any, int]:
             job_id=os.environ.get(ENV_JOB) or None,
             drift_threshold=a.drift_threshold,
             reference=reference,
+            only_if_better=a.only_if_better,
+            lower_is_better=a.lower_is_better,
         )
     except ValidationError as exc:
         raise invalid_input_from(exc, "publish request") from None
@@ -109,6 +131,11 @@ def publish(inv: Invocation) -> tuple[Any, int]:
 
 def format_publication(done: Publication) -> str:
     e, v = done.endpoint, done.version
+    if not done.published:
+        return (
+            f"Registered {v.name} version {v.version}, not served: {done.reason}.\n"
+            f"Endpoint {e.name} still serves version {e.version} at {e.url}"
+        )
     what = (
         f"as a canary for {e.canary_percent}% of requests"
         if e.canary_version == v.version
@@ -349,6 +376,20 @@ COMMANDS = [
             Arg("--port", type=int, help="port (default: a free one, kept across restarts)"),
             Arg("--description"),
             Arg("--drift-threshold", type=float, metavar="PSI"),
+            Arg(
+                "--metric",
+                action="append",
+                metavar="NAME=VALUE",
+                help="a metric to log "
+                "with the model, in a notebook (repeatable): --metric accuracy={acc}",
+            ),
+            Arg(
+                "--only-if-better",
+                metavar="METRIC",
+                help="serve it only if this metric beats "
+                "the served version's (scheduled retraining)",
+            ),
+            Arg("--lower-is-better", action="store_true", help="for --only-if-better: a loss"),
         ),
     ),
     CommandSpec(("endpoints", "list"), "list the project's endpoints", list_endpoints),

@@ -138,6 +138,13 @@ class PublishRequest(_Model):
     job_id: str | None = Field(None, max_length=64, description="The job that made it (lineage)")
     snapshot_id: str | None = Field(None, max_length=64, description="Default: the job's")
     drift_threshold: float | None = Field(None, gt=0, le=100)
+    only_if_better: str | None = Field(
+        None,
+        max_length=250,
+        description="Serve the new version only if this metric of its run beats the served "
+        "version's (a scheduled retrain); otherwise it is registered and nothing else changes",
+    )
+    lower_is_better: bool = Field(False, description="For only_if_better: lower wins (a loss)")
     reference: list[dict[str, Any]] | None = Field(
         None,
         max_length=10000,
@@ -150,6 +157,10 @@ class Publication(_Model):
     endpoint: Endpoint
     version: ModelVersion
     seconds: float = Field(..., description="From the request to the first good answer")
+    published: bool = Field(
+        True, description="False: only_if_better found it no better; the endpoint is unchanged"
+    )
+    reason: str | None = Field(None, description="Why it was or was not served (the gate)")
 
 
 class TrafficRequest(_Model):

@@ -239,6 +239,19 @@ class EndpointService:
                 self.registry.log_params(version.run_id, params)
             except Exception as exc:  # lineage is a bonus, never a reason to fail
                 log.warning("jupyter_dataops: could not log the job's parameters: %s", exc)
+        if request.only_if_better and existing is not None:
+            better, reason = self._beats(existing, version, request)
+            if not better:
+                log.info("jupyter_dataops: %s not published: %s", request.name, reason)
+                return Publication(
+                    endpoint=self.to_endpoint(existing),
+                    version=version,
+                    seconds=round(time.monotonic() - started, 3),
+                    published=False,
+                    reason=reason,
+                )
+        else:
+            reason = None
         example = self._example(version.model_uri)
         rows = request.reference or example
         reference = drift.profile(rows) if rows else None
@@ -357,7 +370,31 @@ class EndpointService:
             endpoint=endpoint,
             version=version,
             seconds=round(time.monotonic() - started, 3),
+            reason=reason,
         )
+
+    def _beats(
+        self, existing: EndpointRecord, version: ModelVersion, request: PublishRequest
+    ) -> tuple[bool, str]:
+        """Whether the new version's metric beats the served version's, and why (a sentence)."""
+        metric = request.only_if_better or ""
+        new = version.metrics.get(metric)
+        if new is None:
+            raise InvalidInput(
+                f"The new model's run has no metric {metric!r} to compare "
+                f"(it has: {', '.join(sorted(version.metrics)) or 'none'}).",
+                hint="Log it with the model: %dataops publish ... --metric NAME=VALUE, or "
+                "mlflow.log_metric in the run.",
+            )
+        served = self._registry_call(
+            lambda: self.registry.version(existing.model_name, existing.version)
+        )
+        old = served.metrics.get(metric)
+        if old is None:
+            return True, f"version {existing.version} has no {metric}: nothing to beat"
+        better = new < old if request.lower_is_better else new > old
+        verb = "beats" if better else "does not beat"
+        return better, f"{metric} {new:g} {verb} {old:g} of version {existing.version}"
 
     def _lineage(self, request: PublishRequest) -> tuple[str | None, str | None, dict[str, Any]]:
         """The job and snapshot a model came from, and the job's parameters."""

@@ -238,7 +238,7 @@ class WorkspaceStatus(_Model):
 
 
 class LineageNode(_Model):
-    kind: Literal["snapshot", "job", "data", "package"]
+    kind: Literal["snapshot", "job", "data", "package", "model", "endpoint"]
     id: str
     label: str
     detail: dict[str, Any] = Field(default_factory=dict)

@@ -708,15 +708,22 @@ class SnapshotService:
 
     def lineage(self, thing_id: str) -> Lineage:
         """For a snapshot: what it holds and which jobs ran on it. For a job: the snapshot it ran
-        on, with its data, parameters and packages."""
+        on, with its data, parameters and packages, and the endpoints serving what it made. For
+        an endpoint (by name): the model version it serves, the job that made it and that job's
+        snapshot: data to job to model to endpoint."""
         with self.ctx.store.unit_of_work(read_only=True) as uow:
             try:
                 row = uow.snapshots.get(thing_id)
             except NotFound:
                 row = None
             job = None
+            endpoints: builtins.list[Any] = []
             if row is None:
+                endpoint = uow.endpoints.find(thing_id)
+                if endpoint is not None:
+                    return self._endpoint_lineage(endpoint)
                 job = uow.jobs.get(thing_id)
+                endpoints = uow.endpoints.of_job(job.id)
         if job is not None:
             node = LineageNode(
                 kind="job",
@@ -729,10 +736,11 @@ class SnapshotService:
                     "kernel_name": job.kernel_name,
                 },
             )
+            served = [_endpoint_node(e) for e in endpoints]
             if not job.snapshot_id:
-                return Lineage(root=node, upstream=[], downstream=[])
+                return Lineage(root=node, upstream=[], downstream=served)
             snapshot = self.get(job.snapshot_id)
-            return Lineage(root=node, upstream=self._holds(snapshot), downstream=[])
+            return Lineage(root=node, upstream=self._holds(snapshot), downstream=served)
         assert row is not None
         snapshot = self.get(row.id)
         node = self._node(snapshot)
@@ -751,6 +759,39 @@ class SnapshotService:
             for j in jobs
         ]
         return Lineage(root=node, upstream=upstream, downstream=downstream)
+
+    def _endpoint_lineage(self, endpoint: Any) -> Lineage:
+        upstream = [
+            LineageNode(
+                kind="model",
+                id=f"{endpoint.model_name}/{endpoint.version}",
+                label=f"{endpoint.model_name} v{endpoint.version}",
+                detail={"run_id": endpoint.run_id, "model_uri": endpoint.model_uri},
+            )
+        ]
+        if endpoint.job_id:
+            with self.ctx.store.unit_of_work(read_only=True) as uow:
+                try:
+                    job = uow.jobs.get(endpoint.job_id)
+                    upstream.append(
+                        LineageNode(
+                            kind="job",
+                            id=job.id,
+                            label=job.name,
+                            detail={
+                                "notebook_path": job.notebook_path,
+                                "parameters": job.parameters,
+                            },
+                        )
+                    )
+                except NotFound:  # deleted since
+                    pass
+        if endpoint.snapshot_id:
+            try:
+                upstream.extend(self._holds(self.get(endpoint.snapshot_id)))
+            except NotFound:
+                pass
+        return Lineage(root=_endpoint_node(endpoint), upstream=upstream, downstream=[])
 
     @staticmethod
     def _node(snapshot: Snapshot) -> LineageNode:
@@ -807,3 +848,12 @@ class SnapshotService:
                 SnapshotCreate(message=f"Before {what}"), kind="job", actor=actor
             ).id
         return chosen
+
+
+def _endpoint_node(endpoint: Any) -> LineageNode:
+    return LineageNode(
+        kind="endpoint",
+        id=endpoint.name,
+        label=f"{endpoint.name} ({endpoint.model_name} v{endpoint.version})",
+        detail={"status": endpoint.status, "port": endpoint.port, "host": endpoint.host},
+    )
