@@ -353,7 +353,11 @@ def test_the_cli_publishes_a_model_uri_and_manages_the_endpoint(env, iris):
         (("publish", "runs:/0123456789abcdef/model", "--name", "x"), 3, "No model at"),
         (("publish", "models:/x/1", "--name", "Bad Name"), 2, "Invalid publish request"),
         (("publish", "models:/x/1"), 2, "--name"),
-        (("publish", "models:/x/1", "--name", "x", "--example", "X[:5]"), 2, "kernel variables"),
+        (
+            ("publish", "models:/x/1", "--name", "x", "--example", "X[:5]"),
+            2,
+            "go with a kernel variable",
+        ),
         (("endpoints", "show", "nobody"), 3, "No endpoint named 'nobody'"),
         (("endpoints", "traffic", "nobody", "--percent", "200"), 2, "percent"),
         (("endpoints", "invoke", "nobody", "--data", "{bad"), 2, "--data is not JSON"),

@@ -159,6 +159,9 @@ class MlflowRegistry:
             run_url=run_url,
         )
 
+    def download_uri(self, name: str, version: int) -> str:
+        return str(self.client.get_model_version_download_uri(name, str(version)))
+
     def set_alias(self, name: str, alias: str, version: int) -> None:
         self.client.set_registered_model_alias(name, alias, str(version))
 

@@ -20,6 +20,9 @@ class ModelRegistry(Protocol):
 
     def set_alias(self, name: str, alias: str, version: int) -> None: ...
 
+    def download_uri(self, name: str, version: int) -> str:
+        """Where the version's files are (what a server loads without asking the registry)."""
+
     def models(self) -> list[RegisteredModel]: ...
 
     def model(self, name: str) -> RegisteredModel: ...

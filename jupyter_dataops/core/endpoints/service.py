@@ -12,6 +12,7 @@ not is stopped. The target (local processes, later Kubernetes) does as it is tol
 from __future__ import annotations
 
 import builtins
+import dataclasses
 import json
 import logging
 import secrets
@@ -446,13 +447,21 @@ class EndpointService:
         with self.ctx.store.unit_of_work(read_only=True) as uow:
             record = uow.endpoints.get(name)
         spec = self.spec(record)
+        try:
+            serving = self._resolved(spec, record)
+        except Exception as exc:
+            return self._failed(name, f"The model's files cannot be found: {exc}")
         if record.pid is not None:
             self.target.stop(Handle(record.pid, record.identity))
         try:
-            handle = self.target.start(spec)
+            handle = self.target.start(serving)
         except Exception as exc:
             return self._failed(name, f"The server could not be started: {exc}")
-        self._update(name, pid=handle.pid, identity=handle.identity)
+        try:
+            self._update(name, pid=handle.pid, identity=handle.identity)
+        except NotFound:  # deleted meanwhile: never leave a server nobody knows of
+            self.target.stop(handle)
+            raise
         deadline = time.monotonic() + self.ctx.config.endpoint_start_timeout
         while True:
             if self.target.answers(spec):
@@ -482,6 +491,20 @@ class EndpointService:
             record = uow.endpoints.get(name)
             uow.commit()
         return self.to_endpoint(record)
+
+    def _resolved(self, spec: ServingSpec, record: EndpointRecord) -> ServingSpec:
+        """The spec with the versions' file locations for ``models:/`` URIs: a server that
+        loads from files starts in a fraction of a second; one that asks a sqlite registry
+        first spends seconds opening it."""
+        registry = self.registry
+        canary = spec.canary_uri and record.canary_version
+        return dataclasses.replace(
+            spec,
+            model_uri=registry.download_uri(record.model_name, record.version),
+            canary_uri=registry.download_uri(record.model_name, record.canary_version)
+            if canary and record.canary_version
+            else spec.canary_uri,
+        )
 
     def _failed(self, name: str, error: str, **fields: Any) -> Endpoint:
         log.warning("jupyter_dataops: endpoint %s failed: %s", name, error.splitlines()[0])
