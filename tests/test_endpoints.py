@@ -241,15 +241,29 @@ def test_bad_publishes_are_refused_and_change_nothing(env, iris):
         PublishRequest(model_uri="models:/x/1", name="Not A DNS Label")
 
 
-@pytest.mark.parametrize("flavor", ["xgboost", "lightgbm", "pyfunc"])
+#: Gigabytes of wheels: tested where installed, skipped (and said so) in CI.
+HEAVY = "not installed here (its wheels are gigabytes); CI skips it, a machine that has it runs it"
+
+
+@pytest.mark.parametrize("flavor", ["xgboost", "lightgbm", "pyfunc", "pytorch", "keras"])
 def test_other_flavours_publish_and_serve(env, iris, flavor):
     X, y = iris["X"], iris["y"]
     if flavor == "xgboost":
-        xgboost = pytest.importorskip("xgboost")
+        import xgboost  # a test requirement: never skipped
+
         model: Any = xgboost.XGBClassifier(n_estimators=5, max_depth=2).fit(X, y)
     elif flavor == "lightgbm":
-        lightgbm = pytest.importorskip("lightgbm")
+        import lightgbm  # a test requirement: never skipped
+
         model = lightgbm.LGBMClassifier(n_estimators=5, verbose=-1).fit(X, y)
+    elif flavor == "pytorch":
+        torch = pytest.importorskip("torch", reason=f"PyTorch is {HEAVY}")
+        model = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.Softmax(dim=1))
+        X = X.astype("float32")
+    elif flavor == "keras":
+        keras = pytest.importorskip("keras", reason=f"Keras is {HEAVY}")
+        model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="softmax")])
+        X = X.astype("float32")
     else:
 
         def model(frame):  # a plain function, as a notebook defines one
@@ -267,8 +281,11 @@ def test_other_flavours_publish_and_serve(env, iris, flavor):
     )
     assert answer.status_code == 200, answer.text
     predictions = answer.json()["predictions"]
-    expected = model(rows) if flavor == "pyfunc" else model.predict(rows)
-    assert [int(p) for p in predictions] == [int(p) for p in list(expected)]
+    if flavor in ("pytorch", "keras"):
+        assert len(predictions) == 3  # probabilities of 3 classes per row
+    else:
+        expected = model(rows) if flavor == "pyfunc" else model.predict(rows)
+        assert [int(p) for p in predictions] == [int(p) for p in list(expected)]
     service.delete(name)
     with pytest.raises(NotFound):
         service.get(name)

@@ -57,6 +57,9 @@ class LocalProcessTarget(DeploymentTarget):
         self.base = data_dir / "endpoints"
         self.tracking_uri = self.dataops.mlflow_tracking_uri if self.dataops is not None else ""
         digest = hashlib.sha256(str(data_dir.resolve()).encode()).hexdigest()[:16]
+        #: Which store's endpoints these are: the name a server answers with is
+        #: "<endpoint>@<this>", so two stores' endpoints of one name are never confused.
+        self.store_tag = digest
         # Unix socket paths are short (108 bytes): a private folder under the temp dir.
         self.socket_dir = Path(tempfile.gettempdir()) / f"dataops-{os.getuid()}"
         self.socket_path = self.socket_dir / f"launcher-{digest}.sock"
@@ -74,7 +77,7 @@ class LocalProcessTarget(DeploymentTarget):
             "--label",
             spec.label,
             "--endpoint",
-            spec.name,
+            self.identity_of(spec),
             "--sample-bytes",
             str(spec.sample_bytes),
             "--max-body-bytes",
@@ -257,7 +260,10 @@ class LocalProcessTarget(DeploymentTarget):
             status, headers, _ = self.request(spec, "GET", "/ping", timeout=1.0)
         except (OSError, http.client.HTTPException):
             return False
-        return status == 200 and headers.get("x-dataops-endpoint") == spec.name
+        return status == 200 and headers.get("x-dataops-endpoint") == self.identity_of(spec)
+
+    def identity_of(self, spec: ServingSpec) -> str:
+        return f"{spec.name}@{self.store_tag}"
 
     def free_port(self, host: str, low: int, high: int, taken: set[int]) -> int:
         for port in range(low, high + 1):
