@@ -234,9 +234,15 @@ def test_bad_publishes_are_refused_and_change_nothing(env, iris):
                 model_uri=log(env, iris["v1"], iris["X"][:5]), name="ghost", canary_percent=10
             )
         )
+    uri = log(env, iris["v1"], iris["X"][:5], "ghost")
+    with pytest.raises(InvalidInput, match="not a host name"):
+        service.publish(PublishRequest(model_uri=uri, name="ghost", host="bad host;"))
+    with pytest.raises(Conflict, match="held by another endpoint"):
+        service.publish(PublishRequest(model_uri=uri, name="ghost", port=service.get("iris").port))
     with pytest.raises(NotFound, match="No endpoint named"):
         service.get("ghost")
     assert service.list().total == before
+    assert "ghost" not in [m.name for m in service.models().items]
     with pytest.raises(ValueError, match="name"):
         PublishRequest(model_uri="models:/x/1", name="Not A DNS Label")
 

@@ -15,6 +15,7 @@ import builtins
 import dataclasses
 import json
 import logging
+import re
 import secrets
 import shlex
 import time
@@ -224,6 +225,7 @@ class EndpointService:
                 f"There is no endpoint {request.name!r} to add a canary to.",
                 hint="Publish it once without --canary.",
             )
+        self._check_address(host, request.port if existing is None else None)
         job_id, snapshot_id, params = self._lineage(request)
         tags = {"dataops.endpoint": request.name}
         if job_id:
@@ -270,11 +272,6 @@ class EndpointService:
                 port = request.port or self.target.free_port(
                     host, config.endpoint_port_min, config.endpoint_port_max, uow.endpoints.ports()
                 )
-                if request.port and request.port in uow.endpoints.ports():
-                    raise Conflict(
-                        f"Port {request.port} is held by another endpoint.",
-                        hint="Leave --port out to get a free one.",
-                    )
                 uow.endpoints.insert(
                     name=request.name,
                     root_dir=self.root_dir,
@@ -396,6 +393,29 @@ class EndpointService:
         better = new < old if request.lower_is_better else new > old
         verb = "beats" if better else "does not beat"
         return better, f"{metric} {new:g} {verb} {old:g} of version {existing.version}"
+
+    def _check_address(self, host: str, port: int | None) -> None:
+        """Refuse an address the server could not listen on, before anything is registered."""
+        if not host or not re.fullmatch(r"[A-Za-z0-9.:\[\]-]{1,255}", host):
+            raise InvalidInput(
+                f"{host!r} is not a host name or address to listen on.",
+                hint="Give an address such as 127.0.0.1 or 0.0.0.0 (--host).",
+            )
+        if port is None:
+            return
+        with self.ctx.store.unit_of_work(read_only=True) as uow:
+            taken = uow.endpoints.ports()
+        if port in taken:
+            raise Conflict(
+                f"Port {port} is held by another endpoint.",
+                hint="Leave --port out to get a free one.",
+            )
+        try:
+            self.target.free_port(host, port, port, taken)
+        except (Conflict, OSError):
+            raise Conflict(
+                f"Port {port} is in use on {host}.", hint="Leave --port out to get a free one."
+            ) from None
 
     def _lineage(self, request: PublishRequest) -> tuple[str | None, str | None, dict[str, Any]]:
         """The job and snapshot a model came from, and the job's parameters."""
@@ -916,6 +936,4 @@ def _push(history: list[dict[str, Any]], entry: dict[str, Any]) -> list[dict[str
 
 def _safe_uri(uri: str) -> str:
     """A tracking URI without its password."""
-    import re
-
     return re.sub(r"//([^/@:]+):[^/@]*@", r"//\1:***@", uri)
