@@ -284,6 +284,13 @@ class DataOps(Configurable):
         Example: c.DataOps.endpoint_max_body_bytes = 64 * 1024 * 1024""",
     ).tag(config=True)
 
+    endpoint_launcher_idle = Float(
+        1800.0,
+        help="""Seconds the model server launcher (which forks endpoints' servers from a warm
+        interpreter) stays with nothing to launch before it exits; the next publish starts it
+        again. Endpoints it started keep running. Example: c.DataOps.endpoint_launcher_idle = 300""",
+    ).tag(config=True)
+
     @default("mlflow_tracking_uri")
     def _default_mlflow_tracking_uri(self) -> str:
         return (

@@ -56,6 +56,7 @@ class LocalProcessTarget(DeploymentTarget):
         data_dir = Path(self.dataops.data_dir) if self.dataops is not None else Path(".")
         self.base = data_dir / "endpoints"
         self.tracking_uri = self.dataops.mlflow_tracking_uri if self.dataops is not None else ""
+        self.idle = self.dataops.endpoint_launcher_idle if self.dataops is not None else 1800.0
         digest = hashlib.sha256(str(data_dir.resolve()).encode()).hexdigest()[:16]
         #: Which store's endpoints these are: the name a server answers with is
         #: "<endpoint>@<this>", so two stores' endpoints of one name are never confused.
@@ -177,6 +178,8 @@ class LocalProcessTarget(DeploymentTarget):
                     str(self.socket_path),
                     "--pid-file",
                     str(self.pid_path),
+                    "--idle",
+                    str(self.idle),
                 ],
                 stdin=subprocess.DEVNULL,
                 stdout=log,
