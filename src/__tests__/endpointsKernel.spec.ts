@@ -104,6 +104,18 @@ describe('the candidates of a cell', () => {
       models: [{ name: 'm', type: '', flavor: '', in_cell: false }],
       examples: [{ name: 'X', type: '', shape: null }]
     });
+    // The shape as the kernel writes it, too.
+    expect(
+      parseCandidates(
+        JSON.stringify({
+          models: [],
+          examples: [
+            { name: 'X', type: 'DataFrame', shape: '150x4' },
+            { name: 'y', type: 'Series', shape: '150' }
+          ]
+        })
+      ).examples.map(example => example.shape)
+    ).toEqual([[150, 4], [150]]);
     expect(parseCandidates('{"models": []}')).toEqual({
       models: [],
       examples: []
@@ -231,15 +243,25 @@ describe('the phases of publishing', () => {
     });
   });
 
-  it('reads the publication from the last JSON line', () => {
+  it('reads the publication the magic printed last, on one line or indented', () => {
     const publication = {
       endpoint: makeEndpoint(),
       version: makeVersion(),
-      seconds: 4.2
+      seconds: 4.2,
+      published: true,
+      reason: null
     };
     expect(
       parsePublication(`noise\n{"not": "it"}\n${JSON.stringify(publication)}\n`)
     ).toEqual(publication);
+    expect(
+      parsePublication(
+        `{ "warning": 1 }\n${JSON.stringify(publication, null, 2)}\n`
+      )
+    ).toEqual(publication);
+    expect(() => parsePublication('{\n  "endpoint": ')).toThrow(
+      'did not print a publication'
+    );
     expect(() => parsePublication('')).toThrow('no publication');
   });
 });
@@ -248,7 +270,9 @@ describe('publishing in a kernel', () => {
   const publication = {
     endpoint: makeEndpoint(),
     version: makeVersion(),
-    seconds: 4.2
+    seconds: 4.2,
+    published: true,
+    reason: null
   };
 
   it('tells each phase, then answers the publication', async () => {
@@ -258,7 +282,7 @@ describe('publishing in a kernel', () => {
         stream('stderr', 'dataops: registering version 3 of iris\n'),
         stream('stderr', 'dataops: starting the endpoint\n'),
         stream('stderr', 'dataops: waiting for the first answer\n'),
-        stream('stdout', JSON.stringify(publication) + '\n')
+        stream('stdout', JSON.stringify(publication, null, 2) + '\n')
       ],
       { status: 'ok' } as any
     );

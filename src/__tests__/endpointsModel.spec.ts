@@ -186,7 +186,9 @@ describe('EndpointsModel', () => {
     model.recordPublication({
       endpoint: makeEndpoint({ name: 'fresh' }),
       version: {} as any,
-      seconds: 3
+      seconds: 3,
+      published: true,
+      reason: null
     });
     expect(model.getEndpoint('fresh')!.status).toBe('running');
     model.dispose();

@@ -647,11 +647,13 @@ describe('PublishPanel', () => {
     pending.resolve({
       endpoint: makeEndpoint({ name: 'iris' }),
       version: makeVersion({ version: 4 }),
-      seconds: 6.5
+      seconds: 6.5,
+      published: true,
+      reason: null
     });
     await until(() => !!node('.jp-DataOps-published'));
-    expect(node('.jp-DataOps-alert-success')!.textContent).toMatch(
-      /iris v4 answers at iris/
+    expect(node('.jp-DataOps-alert-success')!.textContent).toBe(
+      '✓Endpoint iris serves iris v4 (published in 6.5 s).'
     );
     expect(node('.jp-DataOps-publishedUrl code')!.textContent).toBe(
       'http://127.0.0.1:5001/invocations'
@@ -660,6 +662,24 @@ describe('PublishPanel', () => {
     click(node('[data-action="show"]'));
     expect(shown).toEqual(['iris']);
     expect(closed).toBe(1);
+  });
+
+  it('says so when the new version was not served (no better)', async () => {
+    await open();
+    click(node('[data-action="publish"]'));
+    await until(() => !!node('.jp-DataOps-publishProgress'));
+    pending.resolve({
+      endpoint: makeEndpoint({ name: 'clf', version: 3 }),
+      version: makeVersion({ version: 5 }),
+      seconds: 2,
+      published: false,
+      reason: 'accuracy 0.91 is not better than v3’s 0.97'
+    });
+    await until(() => !!node('.jp-DataOps-published'));
+    expect(node('.jp-DataOps-alert-success')).toBeNull();
+    expect(node('.jp-DataOps-alert-warn')!.textContent).toBe(
+      'v5 of iris was registered but not served: accuracy 0.91 is not better than v3’s 0.97. clf still serves v3.'
+    );
   });
 
   it('shows the magic’s error in the form, to try again', async () => {

@@ -203,7 +203,13 @@ export class FakeEndpointsClient implements IEndpointsClient {
     this.calls.push(['publish', request.name, request]);
     const endpoint = makeEndpoint({ name: request.name });
     this.endpoints = [...this.endpoints, endpoint];
-    return { endpoint, version: makeVersion(), seconds: 3.2 };
+    return {
+      endpoint,
+      version: makeVersion(),
+      seconds: 3.2,
+      published: true,
+      reason: null
+    };
   }
 
   async deleteEndpoint(name: string): Promise<void> {

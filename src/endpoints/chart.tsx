@@ -10,6 +10,7 @@ import * as React from 'react';
 
 import { formatTimestamp } from '../jobs/format';
 import {
+  chartSpan,
   formatLatency,
   formatPercent,
   formatRate,
@@ -40,22 +41,33 @@ export function niceMax(value: number, floor = 1): number {
 
 /**
  * An SVG path through the values (null: a gap), `x` one unit per point,
- * `y` scaled so `max` is the top.
+ * `y` scaled so `max` is the top. A value alone between gaps is a short
+ * dash, so a single busy interval still shows.
  */
 export function linePath(
   values: ReadonlyArray<number | null>,
   max: number
 ): string {
+  const last = values.length - 1;
+  const y = (value: number) =>
+    round(UNITS - (Math.min(value, max) / max) * UNITS);
+  const known = (index: number) => {
+    const value = values[index];
+    return value !== null && value !== undefined && Number.isFinite(value);
+  };
   let path = '';
-  let open = false;
   values.forEach((value, index) => {
-    if (value === null || !Number.isFinite(value)) {
-      open = false;
+    if (!known(index)) {
       return;
     }
-    const y = UNITS - (Math.min(value, max) / max) * UNITS;
-    path += `${open ? 'L' : 'M'}${index},${round(y)}`;
-    open = true;
+    const alone = !known(index - 1) && !known(index + 1);
+    if (alone) {
+      const from = Math.max(0, index - 0.4);
+      const to = Math.min(last, index + 0.4);
+      path += `M${round(from)},${y(value!)}L${round(to)},${y(value!)}`;
+    } else {
+      path += `${known(index - 1) ? 'L' : 'M'}${index},${y(value!)}`;
+    }
   });
   return path;
 }
@@ -142,16 +154,34 @@ function ChartRow(props: {
   );
 }
 
-/** The chart of an endpoint's last hour, from its metrics. */
+/** The labels of a span's time axis, evenly spaced, in minutes before now. */
+export function axisTicks(span: number): number[] {
+  const minutes = Math.round(span / 60);
+  const step =
+    minutes <= 5 ? 1 : minutes <= 10 ? 2 : minutes <= 30 ? minutes / 3 : 15;
+  const ticks: number[] = [];
+  for (let tick = minutes; tick > 0; tick -= step) {
+    ticks.push(tick);
+  }
+  return [...ticks, 0];
+}
+
+/** The chart of an endpoint's recent traffic (up to an hour), from its metrics. */
 export function MetricsChart(props: {
   metrics: EndpointMetrics;
-  /** The time the hour ends (epoch seconds). */
+  /** The time the chart ends (epoch seconds). */
   now: number;
+  /** When the endpoint began, so a young one's chart spans its life. */
+  since?: number | null;
   trans: TranslationBundle;
 }): JSX.Element {
   const { metrics, now, trans } = props;
   const [hover, setHover] = React.useState<number | null>(null);
-  const grid = React.useMemo(() => metricsGrid(metrics, now), [metrics, now]);
+  const span = chartSpan(metrics, props.since ?? null, now);
+  const grid = React.useMemo(
+    () => metricsGrid(metrics, now, span),
+    [metrics, now, span]
+  );
   const summary = React.useMemo(() => trafficSummary(metrics), [metrics]);
   const count = grid.length;
   const rates = grid.map(point => point.rate);
@@ -208,11 +238,18 @@ export function MetricsChart(props: {
           </span>
         ) : (
           <span className="jp-DataOps-chartWhen">
-            {trans._n(
-              'Last hour · %1 request',
-              'Last hour · %1 requests',
-              total
-            )}
+            {span >= 3600
+              ? trans._n(
+                  'Last hour · %1 request',
+                  'Last hour · %1 requests',
+                  total
+                )
+              : trans._n(
+                  'Last %2 min · %1 request',
+                  'Last %2 min · %1 requests',
+                  total,
+                  Math.round(span / 60)
+                )}
           </span>
         )}
         {shares.length > 1 && (
@@ -296,11 +333,15 @@ export function MetricsChart(props: {
           />
         </ChartRow>
         <div className="jp-DataOps-chartAxis" aria-hidden="true">
-          <span>{trans.__('−60 min')}</span>
-          <span>{trans.__('−45')}</span>
-          <span>{trans.__('−30')}</span>
-          <span>{trans.__('−15')}</span>
-          <span>{trans.__('now')}</span>
+          {axisTicks(span).map((tick, index) => (
+            <span key={tick}>
+              {tick === 0
+                ? trans.__('now')
+                : index === 0
+                  ? trans.__('−%1 min', tick)
+                  : trans.__('−%1', tick)}
+            </span>
+          ))}
         </div>
       </div>
     </div>

@@ -17,6 +17,7 @@ import { CopyButton, StatusBadge, VersionSplit } from './badges';
 import { MetricsChart } from './chart';
 import { EndpointCommandIDs } from './commands';
 import {
+  compactJSON,
   exampleText,
   formatScore,
   formatSeconds,
@@ -583,7 +584,12 @@ function MetricsPart(
     <section className="jp-DataOps-detailPart jp-DataOps-endpointMetrics">
       {metrics ? (
         <>
-          <MetricsChart metrics={metrics} now={now} trans={trans} />
+          <MetricsChart
+            metrics={metrics}
+            now={now}
+            since={endpoint.created_at}
+            trans={trans}
+          />
           {!metrics.available && endpoint.status === 'running' && (
             <div className="jp-DataOps-help">
               {trans.__('It did not answer the last request for its metrics.')}
@@ -740,7 +746,7 @@ export function DriftView(props: {
           ))}
         </ul>
       )}
-      {(report.sample_rows > 0 || report.reference_rows > 0) && (
+      {report.score !== null && (
         <div className="jp-DataOps-help">
           {trans.__(
             '%1 recent rows against %2 reference rows',
@@ -875,9 +881,7 @@ export function InvokeAnswer(props: {
   const { result, trans } = props;
   const ok = result.status >= 200 && result.status < 300;
   const body =
-    typeof result.body === 'string'
-      ? result.body
-      : JSON.stringify(result.body, null, 2);
+    typeof result.body === 'string' ? result.body : compactJSON(result.body);
   return (
     <div
       className={`jp-DataOps-invokeResult${ok ? '' : ' jp-mod-error'}`}

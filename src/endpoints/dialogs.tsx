@@ -652,7 +652,9 @@ export function PublishProgress(props: {
           : trans.__('Publishing %1…', props.name)}
       </div>
       <div
-        className="jp-DataOps-progressTrack"
+        className={`jp-DataOps-progressTrack${
+          progress.step === 0 ? ' jp-DataOps-indeterminate' : ''
+        }`}
         role="progressbar"
         aria-valuemin={0}
         aria-valuemax={PUBLISH_STEPS}
@@ -660,7 +662,11 @@ export function PublishProgress(props: {
       >
         <div
           className="jp-DataOps-progressBar"
-          style={{ width: `${Math.round(fraction * 100)}%` }}
+          style={
+            progress.step === 0
+              ? undefined
+              : { width: `${Math.round(fraction * 100)}%` }
+          }
         />
       </div>
       <ol className="jp-DataOps-publishSteps">
@@ -692,6 +698,33 @@ export function PublishProgress(props: {
   );
 }
 
+/**
+ * A version registered but not served (`--only-if-better` found it no
+ * better), in words.
+ */
+export function notServedText(
+  publication: Publication,
+  trans: TranslationBundle
+): string {
+  const { endpoint, version } = publication;
+  return publication.reason
+    ? trans.__(
+        'v%1 of %2 was registered but not served: %3. %4 still serves v%5.',
+        version.version,
+        version.name,
+        publication.reason.replace(/[.\s]+$/, ''),
+        endpoint.name,
+        endpoint.version
+      )
+    : trans.__(
+        'v%1 of %2 was registered but not served. %3 still serves v%4.',
+        version.version,
+        version.name,
+        endpoint.name,
+        endpoint.version
+      );
+}
+
 /** Published: the URL to copy, how long it took, and the snippets. */
 function Published(props: {
   publication: Publication;
@@ -710,20 +743,39 @@ function Published(props: {
   }, [endpoint.name]);
   return (
     <div className="jp-DataOps-published">
-      <div className="jp-DataOps-alert jp-DataOps-alert-success" role="status">
-        <span className="jp-DataOps-publishedCheck" aria-hidden="true">
-          ✓
-        </span>
-        <span>
-          {trans.__(
-            '%1 v%2 answers at %3 (published in %4).',
-            publication.version.name,
-            publication.version.version,
-            endpoint.name,
-            formatSeconds(publication.seconds, trans)
-          )}
-        </span>
-      </div>
+      {publication.published === false ? (
+        <div className="jp-DataOps-alert jp-DataOps-alert-warn" role="status">
+          {notServedText(publication, trans)}
+        </div>
+      ) : (
+        <div
+          className="jp-DataOps-alert jp-DataOps-alert-success"
+          role="status"
+        >
+          <span className="jp-DataOps-publishedCheck" aria-hidden="true">
+            ✓
+          </span>
+          <span>
+            {endpoint.canary_version === publication.version.version &&
+            endpoint.canary_percent > 0
+              ? trans.__(
+                  'Endpoint %1 sends %2 % of requests to %3 v%4 (published in %5).',
+                  endpoint.name,
+                  endpoint.canary_percent,
+                  publication.version.name,
+                  publication.version.version,
+                  formatSeconds(publication.seconds, trans)
+                )
+              : trans.__(
+                  'Endpoint %1 serves %2 v%3 (published in %4).',
+                  endpoint.name,
+                  publication.version.name,
+                  publication.version.version,
+                  formatSeconds(publication.seconds, trans)
+                )}
+          </span>
+        </div>
+      )}
       <div className="jp-DataOps-field">
         <label>{trans.__('URL')}</label>
         <div className="jp-DataOps-urlValue jp-DataOps-publishedUrl">

@@ -145,8 +145,6 @@ export interface ITrafficSummary {
   p99: number | null;
   /** The share of requests answered 4xx or 5xx (null: no requests). */
   errorRate: number | null;
-  /** Requests per second per interval over the whole hour, oldest first. */
-  rates: number[];
 }
 
 /**
@@ -160,15 +158,13 @@ export function trafficSummary(
 ): ITrafficSummary {
   const points = [...metrics.points].sort((a, b) => a.t - b.t);
   const bucket = metrics.bucket_seconds > 0 ? metrics.bucket_seconds : 10;
-  const rates = points.map(point => point.rate);
   if (points.length === 0) {
     return {
       rate: 0,
       requests: 0,
       p50: null,
       p99: null,
-      errorRate: null,
-      rates
+      errorRate: null
     };
   }
   const last = points[points.length - 1].t;
@@ -187,8 +183,7 @@ export function trafficSummary(
     requests,
     p50: answered?.p50_ms ?? null,
     p99: answered?.p99_ms ?? null,
-    errorRate: requests > 0 ? errors / requests : null,
-    rates
+    errorRate: requests > 0 ? errors / requests : null
   };
 }
 
@@ -231,6 +226,29 @@ export function metricsGrid(
   return grid;
 }
 
+/** The spans a chart of recent traffic shows (s): 5, 10, 15, 30 and 60 minutes. */
+export const CHART_SPANS: ReadonlyArray<number> = [300, 600, 900, 1800, 3600];
+
+/**
+ * The span a chart shows: the shortest that covers the endpoint's life (from
+ * `since`, or its first request if earlier), at most `max`. A new endpoint's
+ * first requests fill its chart instead of a sliver at the right edge.
+ */
+export function chartSpan(
+  metrics: Pick<EndpointMetrics, 'points'>,
+  since: number | null,
+  now: number,
+  max = 3600
+): number {
+  const first = metrics.points
+    .filter(point => point.requests > 0)
+    .reduce((earliest, point) => Math.min(earliest, point.t), Infinity);
+  const start = Math.min(since ?? Infinity, first);
+  const age = Number.isFinite(start) ? now - start : Infinity;
+  const spans = CHART_SPANS.filter(span => span <= max);
+  return spans.find(span => span >= age) ?? spans[spans.length - 1] ?? max;
+}
+
 /** Whether an endpoint's last drift score is over its threshold (null: not measured). */
 export function isDrifted(
   endpoint: Pick<Endpoint, 'drift_score' | 'drift_threshold'>
@@ -264,12 +282,66 @@ export function hasCanary(
   return endpoint.canary_version !== null && endpoint.canary_percent > 0;
 }
 
-/** A JSON value as the try-it form shows it: indented, or `''` for none. */
+/** A JSON value on one line, with a space after each `,` and `:`. */
+function inlineJSON(value: unknown): string {
+  if (Array.isArray(value)) {
+    return `[${value.map(inlineJSON).join(', ')}]`;
+  }
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as object).filter(
+      ([, item]) => item !== undefined
+    );
+    return `{${entries
+      .map(([key, item]) => `${JSON.stringify(key)}: ${inlineJSON(item)}`)
+      .join(', ')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+/**
+ * JSON for a narrow panel: what fits in `width` characters stays on one
+ * line (a row of a table, a list of predictions), the rest is indented by
+ * two spaces.
+ *
+ * ```ts
+ * compactJSON({ inputs: [[1, 2], [3, 4]] }); // '{"inputs": [[1, 2], [3, 4]]}'
+ * ```
+ */
+export function compactJSON(value: unknown, width = 48, indent = ''): string {
+  const inline = inlineJSON(value);
+  if (indent.length + inline.length <= width || value === null) {
+    return inline;
+  }
+  const inner = `${indent}  `;
+  if (Array.isArray(value)) {
+    if (value.length === 0) {
+      return '[]';
+    }
+    const items = value.map(item => inner + compactJSON(item, width, inner));
+    return `[\n${items.join(',\n')}\n${indent}]`;
+  }
+  if (typeof value === 'object') {
+    const entries = Object.entries(value as object).filter(
+      ([, item]) => item !== undefined
+    );
+    if (entries.length === 0) {
+      return '{}';
+    }
+    const items = entries.map(([key, item]) => {
+      const head = `${inner}${JSON.stringify(key)}: `;
+      return head + compactJSON(item, width, inner);
+    });
+    return `{\n${items.join(',\n')}\n${indent}}`;
+  }
+  return inline;
+}
+
+/** A JSON value as the try-it form shows it: compact, or `''` for none. */
 export function exampleText(example: unknown): string {
   if (example === null || example === undefined) {
     return '';
   }
-  return JSON.stringify(example, null, 2);
+  return compactJSON(example);
 }
 
 /**

@@ -29,6 +29,7 @@ export {
   initialPublishInput,
   IPublishInput,
   IPublishPanelProps,
+  notServedText,
   openPublishDialog,
   publishChoice,
   PublishForm,

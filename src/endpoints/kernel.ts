@@ -55,6 +55,23 @@ function isObject(value: unknown): value is { [key: string]: unknown } {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
+/** A shape as a list of sizes: `[150, 4]` or `'150x4'` (null: none). */
+function shapeOf(value: unknown): number[] | null {
+  if (Array.isArray(value) && value.every(size => typeof size === 'number')) {
+    return value as number[];
+  }
+  if (
+    typeof value === 'string' &&
+    /^\d+(\s*[x×,]\s*\d+)*$/.test(value.trim())
+  ) {
+    return value
+      .trim()
+      .split(/\s*[x×,]\s*/)
+      .map(Number);
+  }
+  return null;
+}
+
 /**
  * The candidates `print_candidates` printed: the last stdout line that is a
  * JSON object with `models` (anything else printed is left out); entries
@@ -92,11 +109,7 @@ export function parseCandidates(stdout: string): ICandidates {
       .map(item => ({
         name: text(item, 'name'),
         type: text(item, 'type'),
-        shape:
-          Array.isArray(item.shape) &&
-          item.shape.every(size => typeof size === 'number')
-            ? (item.shape as number[])
-            : null
+        shape: shapeOf(item.shape)
       }));
     return { models, examples };
   }
@@ -276,22 +289,24 @@ export class PhaseReader {
 }
 
 /**
- * The publication `%dataops publish --json` printed: the last stdout line
- * that is a JSON object with an `endpoint`.
+ * The publication `%dataops publish --json` printed: the last JSON object
+ * with an `endpoint` that starts a line and runs to the end of stdout, on
+ * one line or indented over many (anything printed before it is left out).
  */
 export function parsePublication(stdout: string): Publication {
-  const lines = stdout
-    .split('\n')
-    .map(line => line.trim())
-    .filter(line => line.startsWith('{'));
-  for (const line of lines.reverse()) {
+  const lines = stdout.trimEnd().split('\n');
+  for (let index = lines.length - 1; index >= 0; index--) {
+    if (!lines[index].trimStart().startsWith('{')) {
+      continue;
+    }
+    let value: unknown;
     try {
-      const value = JSON.parse(line);
-      if (isObject(value) && isObject(value.endpoint)) {
-        return value as unknown as Publication;
-      }
+      value = JSON.parse(lines.slice(index).join('\n'));
     } catch {
       continue;
+    }
+    if (isObject(value) && isObject(value.endpoint)) {
+      return value as unknown as Publication;
     }
   }
   throw new Error(

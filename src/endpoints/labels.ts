@@ -59,6 +59,11 @@ export function historyActionLabel(
     case 'traffic':
     case 'split':
       return trans.__('Traffic split');
+    case 'canary':
+      return trans.__('Canary');
+    case 'deleted':
+    case 'delete':
+      return trans.__('Deleted');
     case 'started':
     case 'start':
       return trans.__('Started');

@@ -10,7 +10,11 @@ import {
 } from '@jupyterlab/application';
 import { ICommandPalette, Notification } from '@jupyterlab/apputils';
 import { INotebookTracker } from '@jupyterlab/notebook';
-import { ITranslator, nullTranslator } from '@jupyterlab/translation';
+import {
+  ITranslator,
+  nullTranslator,
+  TranslationBundle
+} from '@jupyterlab/translation';
 
 import { DataOpsApiError, DataOpsClient } from '../api';
 import { createRefreshButton } from '../collection';
@@ -19,10 +23,15 @@ import { currentNotebookKernel, isPythonKernel } from '../snapshots/kernel';
 import { IDataOpsSidebar, IEndpointsModel } from '../tokens';
 import { EndpointsClient } from './client';
 import { EndpointCommandIDs } from './commands';
-import { confirmDeleteEndpoint, openPublishDialog } from './dialogs';
+import {
+  confirmDeleteEndpoint,
+  notServedText,
+  openPublishDialog
+} from './dialogs';
 import { formatSeconds } from './format';
 import { endpointIcon, publishModelIcon } from './icons';
 import {
+  IPublishProgress,
   kernelErrorText,
   loadCandidates,
   PublishError,
@@ -32,6 +41,71 @@ import { EndpointsModel } from './model';
 import { notifyDriftCrossings } from './notify';
 import { createPublishButton, EndpointsSection } from './section';
 import { Endpoint } from './types';
+
+/**
+ * The progress of a publish: the magic's phases (logging, registering),
+ * then the endpoint's own events (starting, answering), never going back.
+ */
+class PublishSteps {
+  constructor(
+    private _model: IEndpointsModel,
+    private _name: string,
+    private _onProgress: (progress: IPublishProgress) => void,
+    private _trans: TranslationBundle
+  ) {
+    _model.collection.itemChanged.connect(this._onItem, this);
+  }
+
+  /** What the kernel says. */
+  kernel(progress: IPublishProgress): void {
+    const newer = progress.step >= this._progress.step;
+    this._progress = {
+      ...progress,
+      phase: newer ? progress.phase : this._progress.phase,
+      step: Math.max(progress.step, this._progress.step)
+    };
+    this._onProgress(this._progress);
+  }
+
+  dispose(): void {
+    this._model.collection.itemChanged.disconnect(this._onItem, this);
+  }
+
+  private _onItem(
+    _: unknown,
+    change: { id: string; current: Endpoint | null }
+  ): void {
+    // Only once the kernel registered the version: before, an existing
+    // endpoint's events are about the version it serves.
+    if (
+      change.id !== this._name ||
+      !change.current ||
+      this._progress.step < 2
+    ) {
+      return;
+    }
+    const status = change.current.status;
+    const step = status === 'starting' ? 3 : status === 'running' ? 4 : 0;
+    if (step > this._progress.step) {
+      this._progress = {
+        ...this._progress,
+        step,
+        phase:
+          step === 3
+            ? this._trans.__('starting the endpoint')
+            : this._trans.__('waiting for the first answer')
+      };
+      this._onProgress(this._progress);
+    }
+  }
+
+  private _progress: IPublishProgress = {
+    phase: null,
+    step: 0,
+    error: null,
+    log: []
+  };
+}
 
 /** The id of the Endpoints section in the DataOps sidebar. */
 export const ENDPOINTS_SECTION_ID = 'endpoints';
@@ -341,14 +415,26 @@ export const endpointsSectionPlugin: JupyterFrontEndPlugin<void> = {
           notebook: target.name,
           loadCandidates: () => loadCandidates(kernel, source),
           publish: async (choice, onProgress) => {
+            // The magic tells its own phases; the server's events tell when
+            // the endpoint starts and answers.
+            const steps = new PublishSteps(
+              model,
+              choice.name,
+              onProgress,
+              trans
+            );
             try {
               const publication = await publishInKernel(
                 kernel,
                 choice,
-                onProgress
+                progress => steps.kernel(progress)
               );
               model.recordPublication(publication);
-              if (!open) {
+              if (!open && publication.published === false) {
+                Notification.warning(notServedText(publication, trans), {
+                  autoClose: 10000
+                });
+              } else if (!open) {
                 Notification.success(
                   trans.__(
                     'Published %1 v%2 at %3 (%4).',
@@ -380,6 +466,8 @@ export const endpointsSectionPlugin: JupyterFrontEndPlugin<void> = {
                 );
               }
               throw reason;
+            } finally {
+              steps.dispose();
             }
           },
           existing: name => model.getEndpoint(name),

@@ -23,15 +23,20 @@ import {
 import { EndpointCommandIDs } from './commands';
 import { EndpointDetail } from './detail';
 import {
+  chartSpan,
   formatLatency,
   formatPercent,
   formatRate,
   isDrifted,
+  metricsGrid,
   trafficSummary
 } from './format';
 import { publishModelIcon } from './icons';
 import { endpointStatusLabel } from './labels';
 import { Endpoint, ENDPOINT_STATUSES } from './types';
+
+/** How far back a row's sparkline goes (s). */
+const SPARK_SECONDS = 15 * 60;
 
 export interface IEndpointsViewProps {
   model: IEndpointsModel;
@@ -189,16 +194,35 @@ function TrafficLine(
     );
   }
   const summary = trafficSummary(metrics);
+  const now = Date.now() / 1000;
+  const span = chartSpan(metrics, endpoint.created_at, now, SPARK_SECONDS);
+  const recent = metricsGrid(metrics, now, span).map(point => point.rate);
+  const spark = (
+    <RateSparkline
+      rates={recent}
+      label={trans.__(
+        'Requests per second, last %1 min',
+        Math.round(span / 60)
+      )}
+    />
+  );
+  if (summary.requests === 0) {
+    return (
+      <div className="jp-DataOps-trafficLine">
+        {spark}
+        <span className="jp-DataOps-muted">
+          {trans.__('no requests in the last minute')}
+        </span>
+      </div>
+    );
+  }
   const errorClass =
     summary.errorRate !== null && summary.errorRate > 0.05
       ? ' jp-mod-error'
       : '';
   return (
     <div className="jp-DataOps-trafficLine">
-      <RateSparkline
-        rates={summary.rates}
-        label={trans.__('Requests per second over the last hour')}
-      />
+      {spark}
       <span
         className="jp-DataOps-stat"
         data-stat="rate"
