@@ -4,6 +4,7 @@ import { CommandRegistry } from '@lumino/commands';
 
 import { DataOpsApiError } from '../api';
 import { EndpointsModel } from '../endpoints/model';
+import { PublishSteps } from '../endpoints/steps';
 import { driftMessage, notifyDriftCrossings } from '../endpoints/notify';
 import { ENDPOINT_EVENT_SCHEMA_ID } from '../endpoints/types';
 import { SNAPSHOT_EVENT_SCHEMA_ID } from '../snapshots/types';
@@ -233,8 +234,9 @@ describe('EndpointsModel', () => {
         );
       }
       expect(crossings).toEqual([
-        { name: 'iris', score: 0.04, threshold: 0.2 }
+        { name: 'iris', score: null, threshold: null }
       ]);
+      // (The score known, 0.04, is older than the event: not the crossing's.)
       // The catalogue then brings the new score: no second warning.
       client.set({ ...client.find('iris'), drift_score: 0.35 });
       await model.refresh();
@@ -283,9 +285,10 @@ describe('EndpointsModel', () => {
       model.dispose();
     });
 
-    it('warns with a button that opens the endpoint', async () => {
-      const { model } = setup();
+    it('warns with the score and a button that opens the endpoint', async () => {
+      const { client, model } = setup();
       await model.refresh();
+      client.set({ ...client.find('iris'), drift_score: 0.35 });
       const commands = new CommandRegistry();
       const opened: any[] = [];
       commands.addCommand('dataops:open-endpoints', {
@@ -303,10 +306,13 @@ describe('EndpointsModel', () => {
       model.handleEvent(
         endpointEvent({ action: 'updated', id: 'iris', seq: 31, drifted: true })
       );
+      // The endpoint is asked for its score first.
+      await flush(10);
+      expect(client.gets).toEqual(['iris']);
       expect(warning).toHaveBeenCalledTimes(1);
       const [message, options] = warning.mock.calls[0];
       expect(message).toBe(
-        'Endpoint iris: requests drifted from the reference data (score 0.04, over the threshold 0.2).'
+        'Endpoint iris: requests drifted from the reference data (score 0.35, over the threshold 0.2).'
       );
       (options!.actions![0] as any).callback(new Event('click'));
       expect(opened).toEqual([{ select: 'iris' }]);
@@ -322,5 +328,54 @@ describe('EndpointsModel', () => {
         'Endpoint x: requests drifted from the reference data, over its threshold.'
       );
     });
+  });
+
+  it('tells a publish’s steps: the kernel’s phases, then the endpoint’s events', async () => {
+    const { client, model } = setup();
+    await model.refresh();
+    const seen: [number, string | null][] = [];
+    const steps = new PublishSteps(
+      model,
+      'fresh',
+      progress => seen.push([progress.step, progress.phase]),
+      trans
+    );
+    const kernel = (step: number, phase: string) =>
+      steps.kernel({ step, phase, error: null, log: [] });
+    // Events of the endpoint before its version is registered are not the publish's.
+    client.endpoints = [
+      ...client.endpoints,
+      makeEndpoint({ name: 'fresh', status: 'starting' })
+    ];
+    model.handleEvent(
+      endpointEvent({
+        action: 'created',
+        id: 'fresh',
+        seq: 40,
+        status: 'starting'
+      })
+    );
+    await flush(20);
+    kernel(1, 'logging the model to MLflow');
+    kernel(2, 'registering a new version of fresh and serving it');
+    client.set({ ...client.find('fresh'), status: 'running' });
+    model.handleEvent(
+      endpointEvent({
+        action: 'updated',
+        id: 'fresh',
+        seq: 41,
+        status: 'running'
+      })
+    );
+    // A later phase the kernel does not number keeps the step.
+    kernel(0, 'done');
+    expect(seen).toEqual([
+      [1, 'logging the model to MLflow'],
+      [2, 'registering a new version of fresh and serving it'],
+      [4, 'waiting for the first answer'],
+      [4, 'waiting for the first answer']
+    ]);
+    steps.dispose();
+    model.dispose();
   });
 });

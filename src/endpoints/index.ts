@@ -44,4 +44,5 @@ export {
   EndpointsView,
   IEndpointsViewProps
 } from './section';
+export { PublishSteps } from './steps';
 export { ENDPOINTS_SECTION_ID } from './plugins';

@@ -215,12 +215,15 @@ export class EndpointsModel implements IEndpointsModel {
       return;
     }
     if (typeof event.drifted === 'boolean') {
+      // The event has no score: the one known is the crossing's only if it
+      // says the same (else it is older than the event).
       const known = this.collection.get(event.id);
+      const same = known !== undefined && isDrifted(known) === event.drifted;
       this._noteDrift(
         event.id,
         event.drifted,
-        known?.drift_score ?? null,
-        known?.drift_threshold ?? null,
+        same ? known.drift_score : null,
+        same ? known.drift_threshold : null,
         true
       );
     }

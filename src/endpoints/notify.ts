@@ -11,7 +11,7 @@ import { IDisposable } from '@lumino/disposable';
 
 import { IDriftCrossing, IEndpointsModel } from '../tokens';
 import { EndpointCommandIDs } from './commands';
-import { formatScore } from './format';
+import { formatScore, isDrifted } from './format';
 
 /** The words of a drift warning. */
 export function driftMessage(
@@ -38,7 +38,7 @@ export function notifyDriftCrossings(
   commands: CommandRegistry,
   trans: TranslationBundle
 ): IDisposable {
-  const onCrossed = (_: unknown, crossing: IDriftCrossing) => {
+  const warn = (crossing: IDriftCrossing) => {
     Notification.warning(driftMessage(crossing, trans), {
       autoClose: 15000,
       actions: [
@@ -51,6 +51,27 @@ export function notifyDriftCrossings(
         }
       ]
     });
+  };
+  const onCrossed = (_: unknown, crossing: IDriftCrossing) => {
+    if (crossing.score !== null) {
+      warn(crossing);
+      return;
+    }
+    // An event said it crossed: the endpoint itself has the score.
+    model.client
+      .getEndpoint(crossing.name)
+      .then(endpoint =>
+        warn(
+          endpoint && isDrifted(endpoint)
+            ? {
+                ...crossing,
+                score: endpoint.drift_score,
+                threshold: endpoint.drift_threshold
+              }
+            : crossing
+        )
+      )
+      .catch(() => warn(crossing));
   };
   model.driftCrossed.connect(onCrossed);
   let disposed = false;

@@ -10,11 +10,7 @@ import {
 } from '@jupyterlab/application';
 import { ICommandPalette, Notification } from '@jupyterlab/apputils';
 import { INotebookTracker } from '@jupyterlab/notebook';
-import {
-  ITranslator,
-  nullTranslator,
-  TranslationBundle
-} from '@jupyterlab/translation';
+import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 
 import { DataOpsApiError, DataOpsClient } from '../api';
 import { createRefreshButton } from '../collection';
@@ -31,7 +27,6 @@ import {
 import { formatSeconds } from './format';
 import { endpointIcon, publishModelIcon } from './icons';
 import {
-  IPublishProgress,
   kernelErrorText,
   loadCandidates,
   PublishError,
@@ -40,72 +35,8 @@ import {
 import { EndpointsModel } from './model';
 import { notifyDriftCrossings } from './notify';
 import { createPublishButton, EndpointsSection } from './section';
+import { PublishSteps } from './steps';
 import { Endpoint } from './types';
-
-/**
- * The progress of a publish: the magic's phases (logging, registering),
- * then the endpoint's own events (starting, answering), never going back.
- */
-class PublishSteps {
-  constructor(
-    private _model: IEndpointsModel,
-    private _name: string,
-    private _onProgress: (progress: IPublishProgress) => void,
-    private _trans: TranslationBundle
-  ) {
-    _model.collection.itemChanged.connect(this._onItem, this);
-  }
-
-  /** What the kernel says. */
-  kernel(progress: IPublishProgress): void {
-    const newer = progress.step >= this._progress.step;
-    this._progress = {
-      ...progress,
-      phase: newer ? progress.phase : this._progress.phase,
-      step: Math.max(progress.step, this._progress.step)
-    };
-    this._onProgress(this._progress);
-  }
-
-  dispose(): void {
-    this._model.collection.itemChanged.disconnect(this._onItem, this);
-  }
-
-  private _onItem(
-    _: unknown,
-    change: { id: string; current: Endpoint | null }
-  ): void {
-    // Only once the kernel registered the version: before, an existing
-    // endpoint's events are about the version it serves.
-    if (
-      change.id !== this._name ||
-      !change.current ||
-      this._progress.step < 2
-    ) {
-      return;
-    }
-    const status = change.current.status;
-    const step = status === 'starting' ? 3 : status === 'running' ? 4 : 0;
-    if (step > this._progress.step) {
-      this._progress = {
-        ...this._progress,
-        step,
-        phase:
-          step === 3
-            ? this._trans.__('starting the endpoint')
-            : this._trans.__('waiting for the first answer')
-      };
-      this._onProgress(this._progress);
-    }
-  }
-
-  private _progress: IPublishProgress = {
-    phase: null,
-    step: 0,
-    error: null,
-    log: []
-  };
-}
 
 /** The id of the Endpoints section in the DataOps sidebar. */
 export const ENDPOINTS_SECTION_ID = 'endpoints';
@@ -170,6 +101,9 @@ export const endpointsSectionPlugin: JupyterFrontEndPlugin<void> = {
       rank: 400,
       icon: endpointIcon,
       content: section,
+      // Collapsed at first, so the sections above keep their room; publishing,
+      // "Show" and the palette's command expand it.
+      expanded: false,
       toolbar: [
         { name: 'publish', widget: createPublishButton({ commands, trans }) },
         {

@@ -40,6 +40,15 @@ async function collapse(page: Page, title: string): Promise<void> {
   await expect(heading).toHaveAttribute('aria-expanded', 'false');
 }
 
+/** Expand a section of the DataOps sidebar. */
+async function expand(page: Page, title: string): Promise<void> {
+  const heading = headingOf(page, title);
+  if ((await heading.getAttribute('aria-expanded')) !== 'true') {
+    await heading.locator('.lm-AccordionPanel-titleLabel').click();
+  }
+  await expect(heading).toHaveAttribute('aria-expanded', 'true');
+}
+
 test.use({ autoGoto: true });
 
 test.describe('DataOps endpoints', () => {
@@ -62,10 +71,13 @@ test.describe('DataOps endpoints', () => {
     const section = page.locator(
       '#jp-DataOps-sidebar .jp-DataOps-section[data-section="endpoints"]'
     );
-    await expect(section).toBeVisible();
+    // It starts collapsed, leaving the others their room.
+    await expect(headingOf(page, 'Endpoints')).toBeVisible();
     await collapse(page, 'Jobs');
     await collapse(page, 'Schedules');
     await collapse(page, 'Snapshots');
+    await expand(page, 'Endpoints');
+    await expect(section).toBeVisible();
     await expect(
       section
         .locator('.jp-DataOps-endpointsEmpty, .jp-DataOps-endpoint')
