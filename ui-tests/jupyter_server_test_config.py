@@ -19,6 +19,36 @@ _data_dir = mkdtemp(prefix="dataops-ui-tests-")
 c.DataOps.data_dir = _data_dir  # noqa: F821
 atexit.register(shutil.rmtree, _data_dir, ignore_errors=True)
 
+
+def _stop_endpoints() -> None:
+    """Endpoints outlive the server by design; the test server's must not outlive the tests.
+    Stop every one this data dir's store knows, and its launcher (before the rmtree above:
+    atexit runs last-registered first)."""
+    from pathlib import Path
+
+    from jupyter_dataops.backends.local.serving import LocalProcessTarget
+    from jupyter_dataops.core.config import DataOps
+    from jupyter_dataops.core.endpoints.target import Handle
+    from jupyter_dataops.store import Database
+
+    dataops = DataOps(data_dir=_data_dir)
+    if not (Path(_data_dir) / "dataops.db").exists():
+        return
+    store = Database(dataops.store_url)
+    target = LocalProcessTarget(dataops=dataops)
+    try:
+        with store.unit_of_work(read_only=True) as uow:
+            for endpoint in uow.endpoints.all():
+                target.stop(Handle(endpoint.pid, endpoint.identity))
+        target.stop_launcher()
+    finally:
+        store.close()
+
+
+atexit.register(_stop_endpoints)
+# The launcher of model servers goes soon after the tests stop using it.
+c.DataOps.endpoint_launcher_idle = 120  # noqa: F821
+
 # The schedule tests use every-minute expressions, which the default minimum
 # interval between runs refuses.
 c.DataOps.min_schedule_interval = 0  # noqa: F821
