@@ -7,8 +7,10 @@ MLflow sqlite store and registered, served by each in turn (never both at once):
 - the peer: ``mlflow models serve -m models:/bench-iris/1 --env-manager local -h 127.0.0.1 -p P``
   (the venv's bin/ on PATH: it execs ``uvicorn`` by name). Its default is one server process
   (``--workers`` / MLFLOW_MODELS_WORKERS unset: ``PyFuncBackend(workers=None)`` means 1);
-- ours, the product's path: ``LocalProcessTarget.start(spec)`` (``backends.local.serving``), which
-  forks the server from the warm launcher (``backends.local.launcher``: MLflow, scikit-learn and
+- ours, the product's path: the version's file location from the registry (what
+  ``EndpointService`` hands its servers, so they never open the registry), then
+  ``LocalProcessTarget.start(spec)`` (``backends.local.serving``), which forks the server from
+  the warm launcher (``backends.local.launcher``: MLflow, scikit-learn and
   uvicorn imported once) that the Jupyter server keeps running; the launcher is started
   (``start_launcher(wait=True)``) before any clock starts and stays up for the whole run;
 - ours cold, a new interpreter: ``python -m jupyter_dataops.backends.local.model_server
@@ -54,6 +56,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import json
 import os
 import platform
@@ -358,6 +361,9 @@ class LauncherPath:
         from jupyter_dataops.backends.local.serving import process_identity
 
         self.target = services.endpoints.target
+        #: The service resolves a version's files before it starts a server (so the server
+        #: never opens the registry); the bench does the same, inside the clock.
+        self.registry = services.endpoints.registry
         self.handles: list[Any] = []
         self.pid: int | None = None
         started = self.target.start_launcher(wait=True) and self.wait_warm()
@@ -395,7 +401,10 @@ class LauncherPath:
 
         port = self.target.free_port("127.0.0.1", PORT_MIN, PORT_MAX, set())
         spec = ServingSpec(name=self.NAME, model_uri=uri, label="1", host="127.0.0.1", port=port)
+        name, _, version = uri.removeprefix("models:/").partition("/")
+        self.registry.download_uri(name, int(version))  # a warm client, as the server's is
         start = time.perf_counter()
+        spec = dataclasses.replace(spec, model_uri=self.registry.download_uri(name, int(version)))
         handle = self.target.start(spec)
         self.handles.append(handle)
         try:
