@@ -38,7 +38,6 @@ import argparse
 import asyncio
 import collections
 import hmac
-import ipaddress
 import logging
 import os
 import sys
@@ -50,6 +49,7 @@ from typing import Any
 import orjson
 
 from ...core.endpoints import scoring
+from ...core.endpoints.target import is_loopback
 from ...core.errors import InvalidInput
 
 log = logging.getLogger("jupyter_dataops.model_server")
@@ -78,15 +78,6 @@ STATS_BUCKETS = 360
 
 class ServerError(Exception):
     """The server cannot start as asked (a non-loopback host without a token, ...)."""
-
-
-def is_loopback(host: str) -> bool:
-    if host in ("localhost", "ip6-localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 class PayloadSample:

@@ -46,7 +46,7 @@ from .models import (
     Snippets,
     TrafficRequest,
 )
-from .target import DeploymentTarget, Handle, ServingSpec
+from .target import DeploymentTarget, Handle, ServingSpec, is_loopback
 
 if TYPE_CHECKING:
     from ..context import Context
@@ -66,17 +66,6 @@ MAX_RESTARTS = 5
 RESTART_WINDOW = 600.0
 #: A crashed server is started again after this many seconds times the recent restarts.
 RESTART_BACKOFF = 2.0
-
-
-def is_loopback(host: str) -> bool:
-    import ipaddress
-
-    if host in ("localhost", "ip6-localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 class EndpointService:
@@ -608,28 +597,10 @@ class EndpointService:
             )
         if version == record.version and not record.canary_percent:
             return self.to_endpoint(record)
-        found = self._registry_call(lambda: self.registry.version(record.model_name, version))
-        self._registry_call(
-            lambda: self.registry.set_alias(record.model_name, record.alias, version)
-        )
-        self._change(
-            name,
-            "promoted",
-            actor,
-            version=version,
-            model_uri=found.model_uri,
-            run_id=found.run_id,
-            canary_version=None,
-            canary_percent=0,
-            previous=[*record.previous, record.version][-MAX_HISTORY:]
-            if version != record.version
-            else record.previous,
-            status="starting",
-            desired="running",
-            error=None,
-            drift_score=None,
-        )
-        return self._deploy(name)
+        previous = record.previous
+        if version != record.version:
+            previous = [*record.previous, record.version][-MAX_HISTORY:]
+        return self._serve_version(record, version, "promoted", actor, None, previous)
 
     def rollback(self, name: str, *, actor: str | None = None) -> Endpoint:
         """Serve the version served before the current one (again and again, further back)."""
@@ -639,28 +610,46 @@ class EndpointService:
                 f"The endpoint {name!r} has served no other version.",
                 hint="Promote a version instead: dataops endpoints promote NAME --version N.",
             )
-        version = record.previous[-1]
+        return self._serve_version(
+            record,
+            record.previous[-1],
+            "rolled back",
+            actor,
+            f"from {record.version}",
+            record.previous[:-1],
+        )
+
+    def _serve_version(
+        self,
+        record: EndpointRecord,
+        version: int,
+        action: str,
+        actor: str | None,
+        detail: str | None,
+        previous: builtins.list[int],
+    ) -> Endpoint:
+        """Serve ``version`` alone (no canary), move the alias to it, and record why."""
         found = self._registry_call(lambda: self.registry.version(record.model_name, version))
         self._registry_call(
             lambda: self.registry.set_alias(record.model_name, record.alias, version)
         )
         self._change(
-            name,
-            "rolled back",
+            record.name,
+            action,
             actor,
-            f"from {record.version}",
+            detail,
             version=version,
             model_uri=found.model_uri,
             run_id=found.run_id,
             canary_version=None,
             canary_percent=0,
-            previous=record.previous[:-1],
+            previous=previous,
             status="starting",
             desired="running",
             error=None,
             drift_score=None,
         )
-        return self._deploy(name)
+        return self._deploy(record.name)
 
     def traffic(self, name: str, request: TrafficRequest, *, actor: str | None = None) -> Endpoint:
         """Send ``percent`` of requests to ``canary_version``; 0 ends the split."""

@@ -11,6 +11,18 @@ from typing import Any, ClassVar
 from traitlets.config import LoggingConfigurable
 
 
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` names this machine only (an endpoint there needs no token)."""
+    import ipaddress
+
+    if host in ("localhost", "ip6-localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 @dataclasses.dataclass(frozen=True)
 class ServingSpec:
     """Everything a target needs to serve one endpoint."""
