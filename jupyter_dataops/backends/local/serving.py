@@ -255,13 +255,15 @@ class LocalProcessTarget(DeploymentTarget):
             response = conn.getresponse()
             data = response.read()
             return response.status, {k.lower(): v for k, v in response.getheaders()}, data
+        except http.client.HTTPException as exc:  # a broken answer: as unreachable
+            raise ConnectionError(f"a broken HTTP answer: {exc!r}") from None
         finally:
             conn.close()
 
     def answers(self, spec: ServingSpec) -> bool:
         try:
             status, headers, _ = self.request(spec, "GET", "/ping", timeout=1.0)
-        except (OSError, http.client.HTTPException):
+        except OSError:
             return False
         return status == 200 and headers.get("x-dataops-endpoint") == self.identity_of(spec)
 
