@@ -418,6 +418,20 @@ def test_the_magic_logs_a_kernel_variable_and_publishes_it(env, iris, monkeypatc
         assert record.reference["rows"] == len(iris["X"])
         with pytest.raises(UsageError, match="no variable 'nothing_here'"):
             shell.run_line_magic("dataops", "publish nothing_here --name x")
+        # Options are checked before anything is logged: no run is made for a bad name.
+        from mlflow import MlflowClient
+
+        settings = env.services.endpoints.settings()
+        client = MlflowClient(settings.tracking_uri)
+        experiment = client.get_experiment_by_name(settings.experiment).experiment_id
+        runs = len(client.search_runs([experiment]))
+        for bad, says in (
+            ("--name Bad_Name", "Invalid publish request"),
+            ("--metric acc", "NAME=NUMBER"),
+        ):
+            with pytest.raises(UsageError, match=says):
+                shell.run_line_magic("dataops", f"publish clf {bad}")
+        assert len(client.search_runs([experiment])) == runs
     finally:
         shell.run_line_magic("unload_ext", "jupyter_dataops")
         env.services.endpoints.delete("magic-iris")

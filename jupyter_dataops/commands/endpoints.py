@@ -39,7 +39,9 @@ def _phase(inv: Invocation, text: str) -> None:
     inv.ui.err(f"dataops: {text}")
 
 
-def _kernel_model(inv: Invocation, namespace: dict[str, Any]) -> tuple[str, Any]:
+def _kernel_model(
+    inv: Invocation, namespace: dict[str, Any], metrics: dict[str, float]
+) -> tuple[str, Any]:
     """Log the kernel variable ``MODEL`` to MLflow; its URI and the reference rows."""
     from .. import publishing
     from ..core.endpoints.examples import resolve
@@ -55,9 +57,7 @@ def _kernel_model(inv: Invocation, namespace: dict[str, Any]) -> tuple[str, Any]
         )
     settings = inv.client.model_settings()
     _phase(inv, "logging the model to MLflow")
-    uri = publishing.log_model(
-        value, settings, example=example, name=a.name or a.model, metrics=_metrics(a.metric)
-    )
+    uri = publishing.log_model(value, settings, example=example, name=a.name, metrics=metrics)
     return uri, reference
 
 
@@ -81,12 +81,8 @@ def _metrics(given: list[str] | None) -> dict[str, float]:
 def publish(inv: Invocation) -> tuple[Any, int]:
     a = inv.args
     namespace = inv.ui.namespace()
-    reference = None
-    if namespace is not None and a.model.isidentifier() and a.model in namespace:
-        name = a.name or slug(a.model)
-        a.name = name
-        model_uri, reference = _kernel_model(inv, namespace)
-    else:
+    from_kernel = namespace is not None and a.model.isidentifier() and a.model in namespace
+    if not from_kernel:
         if a.example or a.reference or a.metric:
             raise InvalidInput(
                 "--example, --reference and --metric go with a kernel variable; a terminal "
@@ -99,15 +95,15 @@ def publish(inv: Invocation) -> tuple[Any, int]:
                 f"The kernel has no variable {a.model!r}, and it is not a model URI.",
                 hint="Run the cell that trains it first, or give a URI such as runs:/ID/model.",
             )
-        model_uri = a.model
-        name = a.name
-        if not name:
+        if not a.name:
             raise InvalidInput(
                 "An endpoint name is needed to publish a model URI.", hint="Add --name NAME."
             )
-    try:
+    name = a.name or slug(a.model)
+    metrics = _metrics(a.metric)
+    try:  # every option is checked before anything is logged
         request = PublishRequest(
-            model_uri=model_uri,
+            model_uri=a.model,
             name=name,
             model_name=a.model_name,
             alias=a.alias,
@@ -117,12 +113,16 @@ def publish(inv: Invocation) -> tuple[Any, int]:
             description=a.description,
             job_id=os.environ.get(ENV_JOB) or None,
             drift_threshold=a.drift_threshold,
-            reference=reference,
             only_if_better=a.only_if_better,
             lower_is_better=a.lower_is_better,
         )
     except ValidationError as exc:
         raise invalid_input_from(exc, "publish request") from None
+    if from_kernel:
+        assert namespace is not None
+        a.name = name
+        model_uri, reference = _kernel_model(inv, namespace, metrics)
+        request = request.model_copy(update={"model_uri": model_uri, "reference": reference})
     _phase(inv, f"registering a new version of {request.model_name or name} and serving it")
     done = inv.client.publish(request)
     inv.ui.out(to_json(done) if inv.as_json else format_publication(done))
