@@ -269,9 +269,7 @@ function PromotePanel(
   }
 ): JSX.Element {
   const { commands, endpoint, trans, registered, now } = props;
-  const versions = (registered.model?.versions ?? []).filter(
-    version => version.version !== endpoint.version
-  );
+  const versions = otherVersions(registered, endpoint);
   const initial =
     endpoint.canary_version ??
     versions.find(version => version.version > endpoint.version)?.version ??
@@ -291,71 +289,123 @@ function PromotePanel(
       data-panel="promote"
     >
       <h3>{trans.__('Promote a version')}</h3>
+      <VersionChoice
+        registered={registered}
+        versions={versions}
+        empty={trans.__(
+          'v%1 is the only version of %2: publish another to promote it.',
+          endpoint.version,
+          endpoint.model_name
+        )}
+        id={`jp-DataOps-promote-${endpoint.name}`}
+        className="jp-DataOps-promoteVersion"
+        label={trans.__('Version of %1', endpoint.model_name)}
+        value={chosen}
+        onChange={setChosen}
+        optionSuffix={version =>
+          version.version === endpoint.canary_version
+            ? trans.__(' · canary')
+            : ''
+        }
+        trans={trans}
+        now={now}
+      >
+        {selected && <VersionFacts version={selected} trans={trans} />}
+        <div className="jp-DataOps-panelButtons">
+          <button
+            className="jp-DataOps-action jp-DataOps-primary"
+            data-action="promote-apply"
+            disabled={busy || chosen === null}
+            onClick={() => {
+              setBusy(true);
+              void commands
+                .execute(EndpointCommandIDs.promote, {
+                  name: endpoint.name,
+                  version: chosen
+                })
+                .then(done => {
+                  setBusy(false);
+                  if (done) {
+                    props.onDone();
+                  }
+                })
+                .catch(() => setBusy(false));
+            }}
+          >
+            {busy
+              ? trans.__('Promoting…')
+              : trans.__('Serve v%1 to all requests', chosen ?? '')}
+          </button>
+        </div>
+      </VersionChoice>
+    </section>
+  );
+}
+
+/** The served model's versions but the one served to most requests. */
+function otherVersions(
+  registered: IRegistered,
+  endpoint: Endpoint
+): ModelVersion[] {
+  return (registered.model?.versions ?? []).filter(
+    version => version.version !== endpoint.version
+  );
+}
+
+/**
+ * A panel's choice of a version: the registered model's problem, "Loading
+ * versions…" or the `empty` message while there is nothing to choose, else a
+ * labelled list of the versions followed by the panel's `children`.
+ */
+function VersionChoice(props: {
+  registered: IRegistered;
+  versions: ModelVersion[];
+  /** Shown when the model has no version but the one served. */
+  empty: string;
+  /** The list's id, and its class (besides `jp-mod-styled`). */
+  id: string;
+  className: string;
+  label: string;
+  value: number | null;
+  onChange: (version: number) => void;
+  /** Words after a version's text in the list (` · canary`). */
+  optionSuffix?: (version: ModelVersion) => string;
+  trans: TranslationBundle;
+  now: number;
+  children?: React.ReactNode;
+}): JSX.Element {
+  const { registered, versions, trans, now } = props;
+  return (
+    <>
       {registered.problem && <Problem problem={registered.problem} />}
       {!registered.model && !registered.problem && (
         <div className="jp-DataOps-muted">{trans.__('Loading versions…')}</div>
       )}
       {registered.model && versions.length === 0 && (
-        <div className="jp-DataOps-muted">
-          {trans.__(
-            'v%1 is the only version of %2: publish another to promote it.',
-            endpoint.version,
-            endpoint.model_name
-          )}
-        </div>
+        <div className="jp-DataOps-muted">{props.empty}</div>
       )}
       {versions.length > 0 && (
         <>
           <div className="jp-DataOps-field">
-            <label htmlFor={`jp-DataOps-promote-${endpoint.name}`}>
-              {trans.__('Version of %1', endpoint.model_name)}
-            </label>
+            <label htmlFor={props.id}>{props.label}</label>
             <select
-              id={`jp-DataOps-promote-${endpoint.name}`}
-              className="jp-mod-styled jp-DataOps-promoteVersion"
-              value={chosen ?? ''}
-              onChange={event => setChosen(Number(event.target.value))}
+              id={props.id}
+              className={`jp-mod-styled ${props.className}`}
+              value={props.value ?? ''}
+              onChange={event => props.onChange(Number(event.target.value))}
             >
               {versions.map(version => (
                 <option key={version.version} value={version.version}>
                   {versionOptionText(version, trans, now)}
-                  {version.version === endpoint.canary_version
-                    ? trans.__(' · canary')
-                    : ''}
+                  {props.optionSuffix?.(version)}
                 </option>
               ))}
             </select>
           </div>
-          {selected && <VersionFacts version={selected} trans={trans} />}
-          <div className="jp-DataOps-panelButtons">
-            <button
-              className="jp-DataOps-action jp-DataOps-primary"
-              data-action="promote-apply"
-              disabled={busy || chosen === null}
-              onClick={() => {
-                setBusy(true);
-                void commands
-                  .execute(EndpointCommandIDs.promote, {
-                    name: endpoint.name,
-                    version: chosen
-                  })
-                  .then(done => {
-                    setBusy(false);
-                    if (done) {
-                      props.onDone();
-                    }
-                  })
-                  .catch(() => setBusy(false));
-              }}
-            >
-              {busy
-                ? trans.__('Promoting…')
-                : trans.__('Serve v%1 to all requests', chosen ?? '')}
-            </button>
-          </div>
+          {props.children}
         </>
       )}
-    </section>
+    </>
   );
 }
 
@@ -397,9 +447,7 @@ function TrafficPanel(
   }
 ): JSX.Element {
   const { commands, endpoint, trans, registered, now } = props;
-  const versions = (registered.model?.versions ?? []).filter(
-    version => version.version !== endpoint.version
-  );
+  const versions = otherVersions(registered, endpoint);
   const [canary, setCanary] = React.useState<number | null>(
     endpoint.canary_version
   );
@@ -438,104 +486,83 @@ function TrafficPanel(
       data-panel="traffic"
     >
       <h3>{trans.__('Split traffic')}</h3>
-      {registered.problem && <Problem problem={registered.problem} />}
-      {!registered.model && !registered.problem && (
-        <div className="jp-DataOps-muted">{trans.__('Loading versions…')}</div>
-      )}
-      {registered.model && versions.length === 0 && (
-        <div className="jp-DataOps-muted">
-          {trans.__(
-            'v%1 is the only version of %2: publish another (as a canary) to split traffic.',
-            endpoint.version,
-            endpoint.model_name
-          )}
-        </div>
-      )}
-      {versions.length > 0 && (
-        <>
-          <div className="jp-DataOps-field">
-            <label htmlFor={`jp-DataOps-canary-${endpoint.name}`}>
-              {trans.__('Canary version')}
-            </label>
-            <select
-              id={`jp-DataOps-canary-${endpoint.name}`}
-              className="jp-mod-styled jp-DataOps-canaryVersion"
-              value={canary ?? ''}
-              onChange={event => setCanary(Number(event.target.value))}
-            >
-              {versions.map(version => (
-                <option key={version.version} value={version.version}>
-                  {versionOptionText(version, trans, now)}
-                </option>
-              ))}
-            </select>
+      <VersionChoice
+        registered={registered}
+        versions={versions}
+        empty={trans.__(
+          'v%1 is the only version of %2: publish another (as a canary) to split traffic.',
+          endpoint.version,
+          endpoint.model_name
+        )}
+        id={`jp-DataOps-canary-${endpoint.name}`}
+        className="jp-DataOps-canaryVersion"
+        label={trans.__('Canary version')}
+        value={canary}
+        onChange={setCanary}
+        trans={trans}
+        now={now}
+      >
+        <div className="jp-DataOps-field">
+          <label htmlFor={`jp-DataOps-percent-${endpoint.name}`}>
+            {trans.__('Share of requests')}
+          </label>
+          <div className="jp-DataOps-percentRow">
+            <input
+              type="range"
+              className="jp-DataOps-percentSlider"
+              min={0}
+              max={99}
+              value={percent}
+              aria-label={trans.__('Canary share (slider)')}
+              onChange={event => setPercent(clamp(Number(event.target.value)))}
+            />
+            <input
+              id={`jp-DataOps-percent-${endpoint.name}`}
+              type="number"
+              className="jp-mod-styled jp-DataOps-percentInput"
+              min={0}
+              max={99}
+              value={percent}
+              onChange={event => setPercent(clamp(Number(event.target.value)))}
+            />
+            <span>%</span>
           </div>
-          <div className="jp-DataOps-field">
-            <label htmlFor={`jp-DataOps-percent-${endpoint.name}`}>
-              {trans.__('Share of requests')}
-            </label>
-            <div className="jp-DataOps-percentRow">
-              <input
-                type="range"
-                className="jp-DataOps-percentSlider"
-                min={0}
-                max={99}
-                value={percent}
-                aria-label={trans.__('Canary share (slider)')}
-                onChange={event =>
-                  setPercent(clamp(Number(event.target.value)))
-                }
-              />
-              <input
-                id={`jp-DataOps-percent-${endpoint.name}`}
-                type="number"
-                className="jp-mod-styled jp-DataOps-percentInput"
-                min={0}
-                max={99}
-                value={percent}
-                onChange={event =>
-                  setPercent(clamp(Number(event.target.value)))
-                }
-              />
-              <span>%</span>
-            </div>
-            <div className="jp-DataOps-splitPreview" aria-hidden="true">
-              <span style={{ flexGrow: 100 - percent }}>
-                {trans.__('v%1 · %2 %', endpoint.version, 100 - percent)}
-              </span>
-              {percent > 0 && (
-                <span
-                  className="jp-mod-canary"
-                  style={{ flexGrow: Math.max(percent, 12) }}
-                >
-                  {trans.__('v%1 · %2 %', canary ?? '?', percent)}
-                </span>
-              )}
-            </div>
-          </div>
-          <div className="jp-DataOps-panelButtons">
-            <button
-              className="jp-DataOps-action jp-DataOps-primary"
-              data-action="traffic-apply"
-              disabled={busy || canary === null}
-              onClick={() => apply({ canary_version: canary, percent })}
-            >
-              {busy ? trans.__('Applying…') : trans.__('Apply split')}
-            </button>
-            {hasCanary(endpoint) && (
-              <button
-                className="jp-DataOps-action"
-                data-action="traffic-end"
-                disabled={busy}
-                title={trans.__('Send every request to v%1', endpoint.version)}
-                onClick={() => apply({ canary_version: null, percent: 0 })}
+          <div className="jp-DataOps-splitPreview" aria-hidden="true">
+            <span style={{ flexGrow: 100 - percent }}>
+              {trans.__('v%1 · %2 %', endpoint.version, 100 - percent)}
+            </span>
+            {percent > 0 && (
+              <span
+                className="jp-mod-canary"
+                style={{ flexGrow: Math.max(percent, 12) }}
               >
-                {trans.__('End the split')}
-              </button>
+                {trans.__('v%1 · %2 %', canary ?? '?', percent)}
+              </span>
             )}
           </div>
-        </>
-      )}
+        </div>
+        <div className="jp-DataOps-panelButtons">
+          <button
+            className="jp-DataOps-action jp-DataOps-primary"
+            data-action="traffic-apply"
+            disabled={busy || canary === null}
+            onClick={() => apply({ canary_version: canary, percent })}
+          >
+            {busy ? trans.__('Applying…') : trans.__('Apply split')}
+          </button>
+          {hasCanary(endpoint) && (
+            <button
+              className="jp-DataOps-action"
+              data-action="traffic-end"
+              disabled={busy}
+              title={trans.__('Send every request to v%1', endpoint.version)}
+              onClick={() => apply({ canary_version: null, percent: 0 })}
+            >
+              {trans.__('End the split')}
+            </button>
+          )}
+        </div>
+      </VersionChoice>
     </section>
   );
 }

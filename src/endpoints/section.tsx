@@ -7,10 +7,9 @@
 import { TranslationBundle } from '@jupyterlab/translation';
 import { ReactWidget } from '@jupyterlab/ui-components';
 import { CommandRegistry } from '@lumino/commands';
-import { ISignal, Signal } from '@lumino/signaling';
 import * as React from 'react';
 
-import { CollectionError, useSignals } from '../collection';
+import { CollectionError, CollectionSection, useSignals } from '../collection';
 import { useNow } from '../jobs/section';
 import { IEndpointsModel } from '../tokens';
 import {
@@ -325,53 +324,14 @@ function EndpointRow(
 }
 
 /** The Endpoints section's body: the view, and which endpoint's detail is open. */
-export class EndpointsSection extends ReactWidget {
-  constructor(options: {
-    model: IEndpointsModel;
-    commands: CommandRegistry;
-    trans: TranslationBundle;
-  }) {
-    super();
-    this.model = options.model;
-    this._commands = options.commands;
-    this._trans = options.trans;
-    this.addClass('jp-DataOps-endpointsSection');
-  }
-
-  readonly model: IEndpointsModel;
-
-  /** The endpoint whose detail is open, or null. */
-  get selected(): string | null {
-    return this._selected;
-  }
-
-  /** Open one endpoint's detail (and close any other). */
-  select(name: string | null): void {
-    this._selected = name;
-    this._selectionChanged.emit();
-    this.update();
-  }
-
-  get selectionChanged(): ISignal<this, void> {
-    return this._selectionChanged;
+export class EndpointsSection extends CollectionSection<IEndpointsModel> {
+  constructor(options: CollectionSection.IOptions<IEndpointsModel>) {
+    super(options, 'jp-DataOps-endpointsSection');
   }
 
   render(): JSX.Element {
-    return (
-      <EndpointsView
-        model={this.model}
-        commands={this._commands}
-        trans={this._trans}
-        selected={this._selected}
-        onSelect={name => this.select(name)}
-      />
-    );
+    return <EndpointsView {...this.viewProps()} />;
   }
-
-  private _commands: CommandRegistry;
-  private _trans: TranslationBundle;
-  private _selected: string | null = null;
-  private _selectionChanged = new Signal<this, void>(this);
 }
 
 /** The "Publish model" button of the section heading. */

@@ -3,14 +3,13 @@
  * and each job's detail.
  */
 import { TranslationBundle } from '@jupyterlab/translation';
-import { ReactWidget } from '@jupyterlab/ui-components';
 import { CommandRegistry } from '@lumino/commands';
-import { ISignal, Signal } from '@lumino/signaling';
 import * as React from 'react';
 
 import {
   CollectionError,
   CollectionPager,
+  CollectionSection,
   formatCount,
   useSignals
 } from '../collection';
@@ -438,31 +437,9 @@ function JobRow(
 }
 
 /** The Jobs section's body: the view, and which job's detail is open. */
-export class JobsSection extends ReactWidget {
-  constructor(options: {
-    model: IJobsModel;
-    commands: CommandRegistry;
-    trans: TranslationBundle;
-  }) {
-    super();
-    this.model = options.model;
-    this._commands = options.commands;
-    this._trans = options.trans;
-    this.addClass('jp-DataOps-jobsSection');
-  }
-
-  readonly model: IJobsModel;
-
-  /** The job whose detail is open, or null. */
-  get selected(): string | null {
-    return this._selected;
-  }
-
-  /** Open one job's detail (and close any other). */
-  select(id: string | null): void {
-    this._selected = id;
-    this._selectionChanged.emit();
-    this.update();
+export class JobsSection extends CollectionSection<IJobsModel> {
+  constructor(options: CollectionSection.IOptions<IJobsModel>) {
+    super(options, 'jp-DataOps-jobsSection');
   }
 
   /**
@@ -478,24 +455,7 @@ export class JobsSection extends ReactWidget {
     this.select(id);
   }
 
-  get selectionChanged(): ISignal<this, void> {
-    return this._selectionChanged;
-  }
-
   render(): JSX.Element {
-    return (
-      <JobsView
-        model={this.model}
-        commands={this._commands}
-        trans={this._trans}
-        selected={this._selected}
-        onSelect={id => this.select(id)}
-      />
-    );
+    return <JobsView {...this.viewProps()} />;
   }
-
-  private _commands: CommandRegistry;
-  private _trans: TranslationBundle;
-  private _selected: string | null = null;
-  private _selectionChanged = new Signal<this, void>(this);
 }

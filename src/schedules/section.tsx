@@ -4,14 +4,13 @@
  * and each schedule's detail.
  */
 import { TranslationBundle } from '@jupyterlab/translation';
-import { ReactWidget } from '@jupyterlab/ui-components';
 import { CommandRegistry } from '@lumino/commands';
-import { ISignal, Signal } from '@lumino/signaling';
 import * as React from 'react';
 
 import {
   CollectionError,
   CollectionPager,
+  CollectionSection,
   formatCount,
   useSignals
 } from '../collection';
@@ -380,31 +379,9 @@ function ScheduleRow(
 }
 
 /** The Schedules section's body: the view, and which schedule's detail is open. */
-export class SchedulesSection extends ReactWidget {
-  constructor(options: {
-    model: ISchedulesModel;
-    commands: CommandRegistry;
-    trans: TranslationBundle;
-  }) {
-    super();
-    this.model = options.model;
-    this._commands = options.commands;
-    this._trans = options.trans;
-    this.addClass('jp-DataOps-schedulesSection');
-  }
-
-  readonly model: ISchedulesModel;
-
-  /** The schedule whose detail is open, or null. */
-  get selected(): string | null {
-    return this._selected;
-  }
-
-  /** Open one schedule's detail (and close any other). */
-  select(id: string | null): void {
-    this._selected = id;
-    this._selectionChanged.emit();
-    this.update();
+export class SchedulesSection extends CollectionSection<ISchedulesModel> {
+  constructor(options: CollectionSection.IOptions<ISchedulesModel>) {
+    super(options, 'jp-DataOps-schedulesSection');
   }
 
   /** Show a schedule: open its detail, clearing filters that hide it. */
@@ -421,24 +398,7 @@ export class SchedulesSection extends ReactWidget {
     this.select(id);
   }
 
-  get selectionChanged(): ISignal<this, void> {
-    return this._selectionChanged;
-  }
-
   render(): JSX.Element {
-    return (
-      <SchedulesView
-        model={this.model}
-        commands={this._commands}
-        trans={this._trans}
-        selected={this._selected}
-        onSelect={id => this.select(id)}
-      />
-    );
+    return <SchedulesView {...this.viewProps()} />;
   }
-
-  private _commands: CommandRegistry;
-  private _trans: TranslationBundle;
-  private _selected: string | null = null;
-  private _selectionChanged = new Signal<this, void>(this);
 }

@@ -7,10 +7,14 @@
 import { TranslationBundle } from '@jupyterlab/translation';
 import { ReactWidget } from '@jupyterlab/ui-components';
 import { CommandRegistry } from '@lumino/commands';
-import { ISignal, Signal } from '@lumino/signaling';
 import * as React from 'react';
 
-import { CollectionError, CollectionPager, useSignals } from '../collection';
+import {
+  CollectionError,
+  CollectionPager,
+  CollectionSection,
+  useSignals
+} from '../collection';
 import {
   formatDuration,
   formatRelativeTime,
@@ -528,31 +532,9 @@ function SnapshotRow(
 }
 
 /** The Snapshots section's body: the view, and which snapshot's detail is open. */
-export class SnapshotsSection extends ReactWidget {
-  constructor(options: {
-    model: ISnapshotsModel;
-    commands: CommandRegistry;
-    trans: TranslationBundle;
-  }) {
-    super();
-    this.model = options.model;
-    this._commands = options.commands;
-    this._trans = options.trans;
-    this.addClass('jp-DataOps-snapshotsSection');
-  }
-
-  readonly model: ISnapshotsModel;
-
-  /** The snapshot whose detail is open, or null. */
-  get selected(): string | null {
-    return this._selected;
-  }
-
-  /** Open one snapshot's detail (and close any other). */
-  select(id: string | null): void {
-    this._selected = id;
-    this._selectionChanged.emit();
-    this.update();
+export class SnapshotsSection extends CollectionSection<ISnapshotsModel> {
+  constructor(options: CollectionSection.IOptions<ISnapshotsModel>) {
+    super(options, 'jp-DataOps-snapshotsSection');
   }
 
   /** Show a snapshot: open its detail, clearing filters that hide it. */
@@ -569,26 +551,14 @@ export class SnapshotsSection extends ReactWidget {
     this.select(id);
   }
 
-  get selectionChanged(): ISignal<this, void> {
-    return this._selectionChanged;
-  }
-
   render(): JSX.Element {
     return (
       <SnapshotsView
-        model={this.model}
-        commands={this._commands}
-        trans={this._trans}
-        selected={this._selected}
+        {...this.viewProps()}
         onSelect={id => (id === null ? this.select(null) : this.reveal(id))}
       />
     );
   }
-
-  private _commands: CommandRegistry;
-  private _trans: TranslationBundle;
-  private _selected: string | null = null;
-  private _selectionChanged = new Signal<this, void>(this);
 }
 
 /**
