@@ -38,6 +38,20 @@ pytest_plugins = ["pytest_jupyter.jupyter_server"]
 # DVC's CLI (the tests run it as users do) would start a daemon that reports usage over the
 # network: that does not belong in a test run.
 os.environ["DVC_NO_ANALYTICS"] = "1"
+# MLflow's URIs come from each test's own configuration, never from the developer's shell (a
+# server would log and register there).
+for _name in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI"):
+    os.environ.pop(_name, None)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _no_mlflow_uri_leaks() -> Iterator[None]:
+    """A test module that sets MLflow's process-wide URIs (``mlflow.set_tracking_uri`` also
+    writes the environment) must put them back: the servers of later tests would use them."""
+    yield
+    for name in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI"):
+        assert os.environ.pop(name, None) is None, f"the test left {name} set"
+
 
 EXTENSION = "jupyter_dataops"
 #: Upper bound for any wait on a job in server tests (machines are noisy; never a timing assertion).

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import signal
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -24,10 +25,14 @@ from .test_schedules_server import assert_error, wait_until
 
 
 @pytest.fixture
-def jp_server_config(jp_server_config: dict[str, Any]) -> dict[str, Any]:
+def jp_server_config(jp_server_config: dict[str, Any], tmp_path: Path) -> dict[str, Any]:
     return {
         **jp_server_config,
-        "DataOps": {"endpoint_port_min": 18800, "endpoint_port_max": 18850},
+        "DataOps": {
+            "endpoint_port_min": 18800,
+            "endpoint_port_max": 18850,
+            "mlflow_tracking_uri": f"sqlite:///{tmp_path / 'mlflow.db'}",
+        },
         "DataOpsExtension": {"endpoint_interval": 0.5, "drift_interval": 3600.0},
     }
 
@@ -55,15 +60,16 @@ def cleanup(dataops_server: Any, jp_serverapp: Any):
 
 
 async def test_publish_and_manage_an_endpoint_through_the_api(
-    dataops_api, endpoint_events, cleanup, monkeypatch
+    dataops_api, endpoint_events, cleanup, tmp_path
 ):
     from sklearn.datasets import load_iris
     from sklearn.linear_model import LogisticRegression
 
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     X, y = load_iris(return_X_y=True, as_frame=True)
     settings = ModelSettings(**(await dataops_api("GET", "models", "settings")).json())
-    assert settings.tracking_uri.startswith("sqlite:///") and settings.experiment == "dataops"
+    assert (
+        settings.tracking_uri.endswith(f"{tmp_path}/mlflow.db") and settings.experiment == "dataops"
+    )
     uri = publishing.log_model(LogisticRegression(max_iter=500).fit(X, y), settings, example=X[:5])
 
     # Bad requests are refused with the reason and leave nothing behind.

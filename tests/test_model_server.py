@@ -118,10 +118,13 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Any:
     from sklearn.datasets import load_iris
     from sklearn.linear_model import LogisticRegression
 
+    from jupyter_dataops.backends.mlflow_registry import tracking
+
     tmp = tmp_path_factory.mktemp("mlflow")
     uri = f"sqlite:///{tmp}/mlflow.db"
-    previous = mlflow.get_tracking_uri()
-    mlflow.set_tracking_uri(uri)
+    # MLflow's URIs set for the module, then put back as they were (environment included).
+    uris = tracking(uri)
+    uris.__enter__()
     # Artifacts in the test's folder (a sqlite store's default is ./mlruns, in the checkout).
     mlflow.set_experiment(
         experiment_id=mlflow.create_experiment(
@@ -168,7 +171,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Any:
     finally:
         for server in servers.values():
             server.stop()
-        mlflow.set_tracking_uri(previous)
+        uris.__exit__(None, None, None)
 
 
 def rows(store: Any) -> pd.DataFrame:
