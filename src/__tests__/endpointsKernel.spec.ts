@@ -179,6 +179,25 @@ describe('the publish line', () => {
     ).toBe('publish m --name m --alias staging --json');
   });
 
+  it('sends --host only when the choice has one', () => {
+    const choice = {
+      variable: 'clf',
+      name: 'iris',
+      example: null,
+      alias: '',
+      canary: null
+    };
+    expect(publishMagicLine({ ...choice, host: '0.0.0.0' })).toBe(
+      'publish clf --name iris --host 0.0.0.0 --json'
+    );
+    expect(publishMagicLine({ ...choice, host: null })).toBe(
+      'publish clf --name iris --json'
+    );
+    expect(publishMagicLine({ ...choice, host: ' ' })).toBe(
+      'publish clf --name iris --json'
+    );
+  });
+
   it('runs the magic with the extension loaded', () => {
     expect(
       publishCode({

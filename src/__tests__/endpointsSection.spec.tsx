@@ -6,11 +6,15 @@ import { Widget } from '@lumino/widgets';
 import * as React from 'react';
 
 import {
+  chosenServeTarget,
   initialPublishInput,
   IPublishPanelProps,
+  isLoopbackHost,
   publishChoice,
-  PublishPanel
+  PublishPanel,
+  serveTargetOf
 } from '../endpoints/dialogs';
+import { publishMagicLine } from '../endpoints/kernel';
 import {
   ICandidates,
   IPublishChoice,
@@ -481,7 +485,9 @@ describe('the publish form', () => {
       example: 'X',
       slice: '[:5]',
       alias: 'production',
-      canary: false
+      canary: false,
+      serve: 'loopback',
+      serveEdited: false
     });
     expect(publishChoice(input, trans)).toEqual({
       choice: {
@@ -518,6 +524,81 @@ describe('the publish form', () => {
         ) as any
       ).choice.example
     ).toBe('X_test.head()');
+  });
+});
+
+describe('where the publish form serves the model', () => {
+  const line = (result: ReturnType<typeof publishChoice>) =>
+    publishMagicLine((result as any).choice);
+
+  it('knows loopback addresses as the server does', () => {
+    for (const host of [
+      '127.0.0.1',
+      '127.1.2.3',
+      'localhost',
+      '::1',
+      '[::1]'
+    ]) {
+      expect(isLoopbackHost(host)).toBe(true);
+    }
+    for (const host of ['0.0.0.0', '10.0.0.5', 'example.org', '::']) {
+      expect(isLoopbackHost(host)).toBe(false);
+    }
+    expect(serveTargetOf(undefined)).toBe('loopback');
+    expect(serveTargetOf(makeEndpoint({ host: '127.0.0.1' }))).toBe('loopback');
+    expect(serveTargetOf(makeEndpoint({ host: '0.0.0.0' }))).toBe('all');
+    expect(serveTargetOf(makeEndpoint({ host: '10.0.0.5' }))).toBe('current');
+  });
+
+  it('sends --host 0.0.0.0 only for all interfaces', () => {
+    const input = initialPublishInput(CANDIDATES);
+    expect(line(publishChoice(input, trans))).toBe(
+      "publish clf --name clf --example 'X[:5]' --alias production --json"
+    );
+    expect(
+      line(publishChoice({ ...input, serve: 'all', serveEdited: true }, trans))
+    ).toBe(
+      "publish clf --name clf --example 'X[:5]' --alias production --host 0.0.0.0 --json"
+    );
+    expect(
+      line(
+        publishChoice({ ...input, serve: 'loopback', serveEdited: true }, trans)
+      )
+    ).not.toMatch(/--host/);
+    // The disabled Kubernetes choice never reaches the magic.
+    expect(
+      line(
+        publishChoice(
+          { ...input, serve: 'kubernetes', serveEdited: true },
+          trans
+        )
+      )
+    ).not.toMatch(/--host/);
+  });
+
+  it('follows the existing endpoint’s address until the user picks', () => {
+    const input = initialPublishInput(CANDIDATES);
+    const open = makeEndpoint({ name: 'clf', host: '0.0.0.0' });
+    const loopback = makeEndpoint({ name: 'clf' });
+    const other = makeEndpoint({ name: 'clf', host: '10.0.0.5' });
+    expect(chosenServeTarget(input, open)).toBe('all');
+    expect(chosenServeTarget(input, loopback)).toBe('loopback');
+    expect(chosenServeTarget(input, other)).toBe('current');
+    expect(line(publishChoice(input, trans, open))).toMatch(
+      / --host 0\.0\.0\.0 --json$/
+    );
+    // Kept where it is: no --host.
+    expect(line(publishChoice(input, trans, other))).not.toMatch(/--host/);
+    // Moved back to loopback: said so, the server keeps the address else.
+    const back = { ...input, serve: 'loopback' as const, serveEdited: true };
+    expect(line(publishChoice(back, trans, open))).toMatch(
+      / --host 127\.0\.0\.1 --json$/
+    );
+    expect(line(publishChoice(back, trans, loopback))).not.toMatch(/--host/);
+    // "As now" does not fit an endpoint on 0.0.0.0: its own address then.
+    expect(
+      chosenServeTarget({ ...input, serve: 'current', serveEdited: true }, open)
+    ).toBe('all');
   });
 });
 
@@ -699,6 +780,146 @@ describe('PublishPanel', () => {
       /Traceback/
     );
     expect(node('[data-action="publish"]')!.textContent).toBe('Try again');
+  });
+
+  const targets = () =>
+    [...widget.node.querySelectorAll('.jp-DataOps-serveTarget')].map(item => ({
+      target: item.getAttribute('data-target'),
+      checked: (item.querySelector('input') as HTMLInputElement).checked,
+      disabled: (item.querySelector('input') as HTMLInputElement).disabled
+    }));
+
+  it('asks where to serve: loopback first, Kubernetes disabled', async () => {
+    await open();
+    expect(targets()).toEqual([
+      { target: 'loopback', checked: true, disabled: false },
+      { target: 'all', checked: false, disabled: false },
+      { target: 'kubernetes', checked: false, disabled: true }
+    ]);
+    const kubernetes = node('[data-target="kubernetes"]')!;
+    expect(kubernetes.textContent).toBe('Kubernetes cluster: not configured');
+    expect(kubernetes.getAttribute('title')).toMatch(/Kubernetes backend/);
+    expect(kubernetes.classList.contains('jp-mod-disabled')).toBe(true);
+    expect(node('.jp-DataOps-serveTokenNote')).toBeNull();
+    click(node('[data-target="all"] input'));
+    await until(() => !!node('.jp-DataOps-serveTokenNote'));
+    expect(node('.jp-DataOps-serveTokenNote')!.textContent).toBe(
+      'Clients then need the endpoint’s token: dataops endpoints token clf, or GET /dataops/api/endpoints/clf/token.'
+    );
+    expect(targets().map(item => item.checked)).toEqual([false, true, false]);
+    click(node('[data-action="publish"]'));
+    await until(() => !!node('.jp-DataOps-publishProgress'));
+    expect(published).toEqual([
+      {
+        variable: 'clf',
+        name: 'clf',
+        example: 'X[:5]',
+        alias: 'production',
+        canary: null,
+        host: '0.0.0.0'
+      }
+    ]);
+    expect(publishMagicLine(published[0])).toMatch(
+      / --host 0\.0\.0\.0 --json$/
+    );
+  });
+
+  it('publishes on loopback without --host by default', async () => {
+    await open();
+    click(node('[data-action="publish"]'));
+    await until(() => !!node('.jp-DataOps-publishProgress'));
+    expect(published[0].host).toBeUndefined();
+    expect(publishMagicLine(published[0])).not.toMatch(/--host/);
+  });
+
+  it('preselects where an existing endpoint is served now', async () => {
+    await open({
+      existing: name =>
+        name === 'iris'
+          ? makeEndpoint({
+              name: 'iris',
+              host: '0.0.0.0',
+              token_required: true
+            })
+          : name === 'edge'
+            ? makeEndpoint({
+                name: 'edge',
+                host: '10.0.0.5',
+                token_required: true
+              })
+            : undefined
+    });
+    type(node('#jp-DataOps-endpointName'), 'iris');
+    await until(() => targets()[1].checked);
+    expect(targets().map(item => item.target)).toEqual([
+      'loopback',
+      'all',
+      'kubernetes'
+    ]);
+    expect(node('.jp-DataOps-serveTokenNote')).not.toBeNull();
+    // Another address: offered as it is, and kept.
+    type(node('#jp-DataOps-endpointName'), 'edge');
+    await until(() => !!node('[data-target="current"]'));
+    expect(node('[data-target="current"]')!.textContent).toBe(
+      'This machine, as now (10.0.0.5), token required'
+    );
+    expect(targets().find(item => item.checked)!.target).toBe('current');
+    // A new name: loopback again.
+    type(node('#jp-DataOps-endpointName'), 'fresh');
+    await until(() => targets()[0].checked);
+    expect(node('[data-target="current"]')).toBeNull();
+    type(node('#jp-DataOps-endpointName'), 'iris');
+    await until(() => targets()[1].checked);
+    click(node('[data-action="publish"]'));
+    await until(() => !!node('.jp-DataOps-publishProgress'));
+    expect(published[0]).toMatchObject({ name: 'iris', host: '0.0.0.0' });
+  });
+
+  it('says a token is required once published off loopback', async () => {
+    await open();
+    click(node('[data-target="all"] input'));
+    await until(() => targets()[1].checked);
+    click(node('[data-action="publish"]'));
+    await until(() => !!node('.jp-DataOps-publishProgress'));
+    pending.resolve({
+      endpoint: makeEndpoint({
+        name: 'clf',
+        host: '0.0.0.0',
+        url: 'http://0.0.0.0:5001/invocations',
+        token_required: true
+      }),
+      version: makeVersion({ version: 1 }),
+      seconds: 3,
+      published: true,
+      reason: null
+    });
+    await until(() => !!node('.jp-DataOps-publishedToken'));
+    expect(node('.jp-DataOps-publishedToken label')!.textContent).toBe(
+      'Token required'
+    );
+    expect(node('.jp-DataOps-tokenCommand code')!.textContent).toBe(
+      'dataops endpoints token clf'
+    );
+    expect(
+      node('.jp-DataOps-tokenCommand .jp-DataOps-copyButton')!.getAttribute(
+        'aria-label'
+      )
+    ).toBe('Copy the command that prints the token');
+  });
+
+  it('shows no token note for an endpoint on loopback', async () => {
+    await open();
+    click(node('[data-action="publish"]'));
+    await until(() => !!node('.jp-DataOps-publishProgress'));
+    pending.resolve({
+      endpoint: makeEndpoint({ name: 'clf' }),
+      version: makeVersion({ version: 1 }),
+      seconds: 3,
+      published: true,
+      reason: null
+    });
+    await until(() => !!node('.jp-DataOps-published'));
+    expect(node('.jp-DataOps-publishedToken')).toBeNull();
   });
 
   it('says when the kernel has no model yet, or could not be asked', async () => {

@@ -1,8 +1,9 @@
 /**
  * The endpoint dialogs: publish a model a notebook cell trained (pick the
- * variable, name the endpoint, choose an input example, an alias and maybe
- * a canary share; then follow the kernel's progress and get the URL and
- * snippets), and confirm deleting an endpoint.
+ * variable, name the endpoint, choose an input example, an alias, maybe a
+ * canary share, and where to serve it; then follow the kernel's progress and
+ * get the URL, the snippets and how to get the token if one is required),
+ * and confirm deleting an endpoint.
  */
 import { Dialog, showDialog } from '@jupyterlab/apputils';
 import { TranslationBundle } from '@jupyterlab/translation';
@@ -38,6 +39,88 @@ const OTHER_EXAMPLE = '\u0000other';
 /** The "no example" choice of the example select. */
 const NO_EXAMPLE = '\u0000none';
 
+/** The address an endpoint on loopback listens on. */
+export const LOOPBACK_HOST = '127.0.0.1';
+/** The address an endpoint on all interfaces listens on. */
+export const ALL_INTERFACES_HOST = '0.0.0.0';
+
+/**
+ * Where to serve the model: this machine on loopback (no token), on all
+ * interfaces (token required), as it is now (an existing endpoint on
+ * another address), or a Kubernetes cluster (not configured yet: shown
+ * disabled, so users see where it will be).
+ */
+export type ServeTarget = 'loopback' | 'all' | 'current' | 'kubernetes';
+
+/**
+ * Whether an address names this machine only (as the server's
+ * `is_loopback`: `localhost`, `127.x.x.x`, `::1`).
+ */
+export function isLoopbackHost(host: string): boolean {
+  const text = host
+    .trim()
+    .replace(/^\[|\]$/g, '')
+    .toLowerCase();
+  return (
+    text === 'localhost' ||
+    text === 'ip6-localhost' ||
+    text === '::1' ||
+    /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(text)
+  );
+}
+
+/** Where an endpoint is served now (a new one: loopback, the default). */
+export function serveTargetOf(
+  endpoint: Endpoint | undefined
+): Exclude<ServeTarget, 'kubernetes'> {
+  if (!endpoint || isLoopbackHost(endpoint.host)) {
+    return 'loopback';
+  }
+  const host = endpoint.host.trim();
+  return host === ALL_INTERFACES_HOST || host === '::' || host === '[::]'
+    ? 'all'
+    : 'current';
+}
+
+/**
+ * Where the form serves the model: what the user picked, else what the
+ * endpoint of that name uses now (a pick that no longer fits the name,
+ * "as now" for an endpoint that is not there, falls back the same way).
+ */
+export function chosenServeTarget(
+  input: IPublishInput,
+  current: Endpoint | undefined
+): Exclude<ServeTarget, 'kubernetes'> {
+  const now = serveTargetOf(current);
+  if (
+    !input.serveEdited ||
+    input.serve === 'kubernetes' ||
+    (input.serve === 'current' && now !== 'current')
+  ) {
+    return now;
+  }
+  return input.serve;
+}
+
+/**
+ * The `--host` a serving choice sends: `0.0.0.0` for all interfaces;
+ * loopback only to move an endpoint back from another address (else the
+ * server's default, loopback); none to keep an endpoint where it is.
+ */
+export function serveHost(
+  target: ServeTarget,
+  current: Endpoint | undefined
+): string | null {
+  switch (target) {
+    case 'all':
+      return ALL_INTERFACES_HOST;
+    case 'loopback':
+      return current && !isLoopbackHost(current.host) ? LOOPBACK_HOST : null;
+    default:
+      return null;
+  }
+}
+
 /** What the publish form's fields hold. */
 export interface IPublishInput {
   variable: string;
@@ -52,6 +135,10 @@ export interface IPublishInput {
   alias: string;
   canary: boolean;
   percent: number;
+  /** Where to serve it (see `chosenServeTarget`). */
+  serve: ServeTarget;
+  /** Whether the user picked where (else it follows the endpoint's name). */
+  serveEdited: boolean;
 }
 
 /** The form's first values for the kernel's candidates. */
@@ -67,14 +154,20 @@ export function initialPublishInput(candidates: ICandidates): IPublishInput {
     expression: '',
     alias: DEFAULT_ALIAS,
     canary: false,
-    percent: 10
+    percent: 10,
+    serve: 'loopback',
+    serveEdited: false
   };
 }
 
-/** What the form asks the kernel to do, or the first thing wrong with it. */
+/**
+ * What the form asks the kernel to do, or the first thing wrong with it;
+ * `current` is the endpoint of that name, if there is one.
+ */
 export function publishChoice(
   input: IPublishInput,
-  trans: TranslationBundle
+  trans: TranslationBundle,
+  current?: Endpoint
 ): { choice: IPublishChoice } | { error: string } {
   if (!input.variable) {
     return { error: trans.__('Choose the model to publish.') };
@@ -101,6 +194,7 @@ export function publishChoice(
       )
     };
   }
+  const host = serveHost(chosenServeTarget(input, current), current);
   return {
     choice: {
       variable: input.variable,
@@ -109,7 +203,8 @@ export function publishChoice(
       alias: input.alias.trim(),
       canary: input.canary
         ? Math.max(1, Math.min(99, Math.round(input.percent)))
-        : null
+        : null,
+      ...(host ? { host } : {})
     }
   };
 }
@@ -186,7 +281,12 @@ export function PublishPanel(props: IPublishPanelProps): JSX.Element {
     if (!input) {
       return;
     }
-    const checked = publishChoice(input, trans);
+    const nameError = endpointNameError(input.name, trans);
+    const checked = publishChoice(
+      input,
+      trans,
+      nameError ? undefined : props.existing(input.name)
+    );
     if ('error' in checked) {
       setStage({ kind: 'form', error: checked.error, log: [] });
       return;
@@ -615,6 +715,13 @@ export function PublishForm(props: {
           )}
         </div>
       </div>
+      <ServeField
+        target={chosenServeTarget(input, current)}
+        current={current}
+        name={input.name}
+        onChange={serve => update({ serve, serveEdited: true })}
+        trans={trans}
+      />
       {chosen && (
         <div className="jp-DataOps-help jp-DataOps-publishSummary">
           {trans.__(
@@ -627,6 +734,107 @@ export function PublishForm(props: {
         </div>
       )}
     </form>
+  );
+}
+
+/** The command that prints an endpoint's token. */
+export function tokenCommand(name: string): string {
+  return `dataops endpoints token ${name}`;
+}
+
+/**
+ * Where to serve the model: this machine on loopback or on all interfaces
+ * (then with a note on the token), as now for an endpoint on another
+ * address, and the Kubernetes cluster to come (disabled).
+ */
+export function ServeField(props: {
+  target: Exclude<ServeTarget, 'kubernetes'>;
+  current: Endpoint | undefined;
+  /** The endpoint's name, for the token's command and route. */
+  name: string;
+  onChange: (target: ServeTarget) => void;
+  trans: TranslationBundle;
+}): JSX.Element {
+  const { target, current, trans } = props;
+  const name = props.name || 'NAME';
+  const options: {
+    value: ServeTarget;
+    label: string;
+    title?: string;
+    disabled?: boolean;
+  }[] = [
+    {
+      value: 'loopback',
+      label: trans.__('This machine, loopback only (%1)', LOOPBACK_HOST),
+      title: trans.__('Only programs on this machine can call it; no token')
+    },
+    {
+      value: 'all',
+      label: trans.__(
+        'This machine, all interfaces (%1), token required',
+        ALL_INTERFACES_HOST
+      ),
+      title: trans.__('Other machines can call it, with the endpoint’s token')
+    }
+  ];
+  if (current && serveTargetOf(current) === 'current') {
+    options.push({
+      value: 'current',
+      label: trans.__(
+        'This machine, as now (%1), token required',
+        current.host
+      ),
+      title: trans.__('Keep the address %1 listens on', current.name)
+    });
+  }
+  options.push({
+    value: 'kubernetes',
+    label: trans.__('Kubernetes cluster: not configured'),
+    title: trans.__(
+      'Comes with the Kubernetes backend: once a cluster is configured, endpoints can be served there'
+    ),
+    disabled: true
+  });
+  return (
+    <div className="jp-DataOps-field jp-DataOps-serveField">
+      <label>{trans.__('Serve on')}</label>
+      <div
+        className="jp-DataOps-candidates jp-DataOps-serveTargets"
+        role="radiogroup"
+        aria-label={trans.__('Serve on')}
+      >
+        {options.map(option => (
+          <label
+            key={option.value}
+            className={`jp-DataOps-serveTarget${
+              option.value === target ? ' jp-mod-active' : ''
+            }${option.disabled ? ' jp-mod-disabled' : ''}`}
+            data-target={option.value}
+            title={option.title}
+          >
+            <input
+              type="radio"
+              name="jp-DataOps-publishServe"
+              value={option.value}
+              checked={option.value === target}
+              disabled={option.disabled}
+              aria-disabled={option.disabled}
+              onChange={() => props.onChange(option.value)}
+            />
+            <span>{option.label}</span>
+          </label>
+        ))}
+      </div>
+      {target !== 'loopback' && (
+        <div className="jp-DataOps-help jp-DataOps-serveTokenNote">
+          {trans.__(
+            'Clients then need the endpoint’s token: %1, or GET /dataops/api/endpoints/%2/token.',
+            tokenCommand(name),
+            name
+          )}
+        </div>
+      )}
+    </div>
   );
 }
 
@@ -787,6 +995,26 @@ function Published(props: {
           />
         </div>
       </div>
+      {endpoint.token_required && (
+        <div className="jp-DataOps-field jp-DataOps-publishedToken">
+          <label>{trans.__('Token required')}</label>
+          <div className="jp-DataOps-help">
+            {trans.__(
+              '%1 listens on %2: clients send its token (Authorization: Bearer …). This prints it:',
+              endpoint.name,
+              endpoint.host
+            )}
+          </div>
+          <div className="jp-DataOps-urlValue jp-DataOps-publishedUrl jp-DataOps-tokenCommand">
+            <code>{tokenCommand(endpoint.name)}</code>
+            <CopyButton
+              text={tokenCommand(endpoint.name)}
+              label={trans.__('Copy the command that prints the token')}
+              trans={trans}
+            />
+          </div>
+        </div>
+      )}
       {snippets && (
         <SnippetTabs
           snippets={snippets}

@@ -25,16 +25,25 @@ export {
 } from './chart';
 export { DriftView, EndpointDetail, InvokeAnswer, SnippetTabs } from './detail';
 export {
+  ALL_INTERFACES_HOST,
+  chosenServeTarget,
   confirmDeleteEndpoint,
   initialPublishInput,
   IPublishInput,
   IPublishPanelProps,
+  isLoopbackHost,
+  LOOPBACK_HOST,
   notServedText,
   openPublishDialog,
   publishChoice,
   PublishForm,
   PublishPanel,
-  PublishProgress
+  PublishProgress,
+  ServeField,
+  serveHost,
+  ServeTarget,
+  serveTargetOf,
+  tokenCommand
 } from './dialogs';
 export { driftMessage, notifyDriftCrossings } from './notify';
 export {

@@ -152,11 +152,17 @@ export interface IPublishChoice {
   alias: string;
   /** Serve it as a canary to this share of requests, or null to replace. */
   canary: number | null;
+  /**
+   * The address to listen on (`--host`), e.g. `0.0.0.0` for all interfaces
+   * (a token is then required); null or left out: the endpoint's own, or
+   * for a new one the server's default (`c.DataOps.endpoint_host`).
+   */
+  host?: string | null;
 }
 
 /**
  * The `%dataops publish` line: `publish clf --name iris --example 'X[:5]'
- * --alias production --json`, every word quoted for shlex.
+ * --alias production --host 0.0.0.0 --json`, every word quoted for shlex.
  */
 export function publishMagicLine(choice: IPublishChoice): string {
   const words = [
@@ -173,6 +179,9 @@ export function publishMagicLine(choice: IPublishChoice): string {
   }
   if (choice.canary !== null) {
     words.push('--canary', String(Math.round(choice.canary)));
+  }
+  if (choice.host?.trim()) {
+    words.push('--host', shellQuote(choice.host.trim()));
   }
   words.push('--json');
   return words.join(' ');
