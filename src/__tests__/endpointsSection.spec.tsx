@@ -495,6 +495,7 @@ describe('the publish form', () => {
         name: 'clf',
         example: 'X[:5]',
         alias: 'production',
+        host: '127.0.0.1',
         canary: null
       }
     });
@@ -553,7 +554,7 @@ describe('where the publish form serves the model', () => {
   it('sends --host 0.0.0.0 only for all interfaces', () => {
     const input = initialPublishInput(CANDIDATES);
     expect(line(publishChoice(input, trans))).toBe(
-      "publish clf --name clf --example 'X[:5]' --alias production --json"
+      "publish clf --name clf --example 'X[:5]' --alias production --host 127.0.0.1 --json"
     );
     expect(
       line(publishChoice({ ...input, serve: 'all', serveEdited: true }, trans))
@@ -564,8 +565,8 @@ describe('where the publish form serves the model', () => {
       line(
         publishChoice({ ...input, serve: 'loopback', serveEdited: true }, trans)
       )
-    ).not.toMatch(/--host/);
-    // The disabled Kubernetes choice never reaches the magic.
+    ).toMatch(/ --host 127\.0\.0\.1 --json$/);
+    // The disabled Kubernetes choice never reaches the magic: loopback then.
     expect(
       line(
         publishChoice(
@@ -573,7 +574,7 @@ describe('where the publish form serves the model', () => {
           trans
         )
       )
-    ).not.toMatch(/--host/);
+    ).toMatch(/ --host 127\.0\.0\.1 --json$/);
   });
 
   it('follows the existing endpoint’s address until the user picks', () => {
@@ -824,12 +825,14 @@ describe('PublishPanel', () => {
     );
   });
 
-  it('publishes on loopback without --host by default', async () => {
+  it('publishes a new endpoint on loopback, whatever the server’s default', async () => {
     await open();
     click(node('[data-action="publish"]'));
     await until(() => !!node('.jp-DataOps-publishProgress'));
-    expect(published[0].host).toBeUndefined();
-    expect(publishMagicLine(published[0])).not.toMatch(/--host/);
+    expect(published[0].host).toBe('127.0.0.1');
+    expect(publishMagicLine(published[0])).toMatch(
+      / --host 127\.0\.0\.1 --json$/
+    );
   });
 
   it('preselects where an existing endpoint is served now', async () => {

@@ -104,8 +104,9 @@ export function chosenServeTarget(
 
 /**
  * The `--host` a serving choice sends: `0.0.0.0` for all interfaces;
- * loopback only to move an endpoint back from another address (else the
- * server's default, loopback); none to keep an endpoint where it is.
+ * `127.0.0.1` for a new endpoint on loopback (whatever an operator made the
+ * server's default: the user chose loopback) or to move one back there; none
+ * to keep an endpoint where it is.
  */
 export function serveHost(
   target: ServeTarget,
@@ -115,7 +116,7 @@ export function serveHost(
     case 'all':
       return ALL_INTERFACES_HOST;
     case 'loopback':
-      return current && !isLoopbackHost(current.host) ? LOOPBACK_HOST : null;
+      return current && isLoopbackHost(current.host) ? null : LOOPBACK_HOST;
     default:
       return null;
   }
