@@ -25,11 +25,12 @@ import time
 ALLOWED_ENV = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI", "DATAOPS_MODEL_TOKEN")
 
 
-def _child(argv: list[str], log_path: str, env: dict[str, str], listener: socket.socket) -> None:
+def _child(argv: list[str], log_path: str, env: dict[str, str], *inherited: socket.socket) -> None:
     """In the forked child: detach, log to the file, serve; never return."""
     code = 1
     try:
-        listener.close()
+        for sock in inherited:  # the launcher's socket and the request's connection
+            sock.close()
         os.setsid()
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -110,7 +111,7 @@ def serve(path: str, idle: float, pid_file: str | None = None) -> int:
                     continue
                 pid = os.fork()
                 if pid == 0:
-                    _child(argv, log_path, env, listener)
+                    _child(argv, log_path, env, listener, conn)
                 with contextlib.suppress(OSError):
                     conn.sendall(json.dumps({"pid": pid}).encode() + b"\n")
     finally:
