@@ -93,34 +93,44 @@ interface IRegistered {
   problem: LoadProblem | null;
 }
 
+/**
+ * What `ask` answers, asked again when `deps` change: the last answer (kept
+ * while the next one comes) and the problem of the last ask, if it failed.
+ * An answer that comes after the view moved on is dropped.
+ */
+function useAnswer<T>(
+  ask: () => Promise<T>,
+  deps: React.DependencyList
+): [T | null, LoadProblem | null] {
+  const [answer, setAnswer] = React.useState<T | null>(null);
+  const [problem, setProblem] = React.useState<LoadProblem | null>(null);
+  React.useEffect(() => {
+    let cancelled = false;
+    ask()
+      .then(value => {
+        if (!cancelled) {
+          setAnswer(value);
+          setProblem(null);
+        }
+      })
+      .catch(reason => !cancelled && setProblem(errorText(reason)));
+    return () => {
+      cancelled = true;
+    };
+  }, deps);
+  return [answer, problem];
+}
+
 function useRegisteredModel(
   props: IEndpointsViewProps & { endpoint: Endpoint }
 ): IRegistered {
   const { model, endpoint } = props;
-  const [state, setState] = React.useState<IRegistered>({
-    model: null,
-    problem: null
-  });
   const key = `${endpoint.model_name}:${endpoint.version}:${endpoint.canary_version}`;
-  React.useEffect(() => {
-    let cancelled = false;
-    model
-      .getModel(endpoint.model_name)
-      .then(registered => {
-        if (!cancelled) {
-          setState({ model: registered, problem: null });
-        }
-      })
-      .catch(reason => {
-        if (!cancelled) {
-          setState(state => ({ ...state, problem: errorText(reason) }));
-        }
-      });
-    return () => {
-      cancelled = true;
-    };
-  }, [model, key]);
-  return state;
+  const [registered, problem] = useAnswer(
+    () => model.getModel(endpoint.model_name),
+    [model, key]
+  );
+  return { model: registered, problem };
 }
 
 /** Stop or start, restart, roll back, promote…, split traffic…, delete. */
@@ -637,23 +647,10 @@ function DriftPart(
   props: IEndpointsViewProps & { endpoint: Endpoint }
 ): JSX.Element {
   const { model, endpoint, trans } = props;
-  const [report, setReport] = React.useState<DriftReport | null>(null);
-  const [problem, setProblem] = React.useState<LoadProblem | null>(null);
-  React.useEffect(() => {
-    let cancelled = false;
-    model
-      .fetchDrift(endpoint.name)
-      .then(answer => {
-        if (!cancelled) {
-          setReport(answer);
-          setProblem(null);
-        }
-      })
-      .catch(reason => !cancelled && setProblem(errorText(reason)));
-    return () => {
-      cancelled = true;
-    };
-  }, [model, endpoint.name, endpoint.drift_checked_at, endpoint.drift_score]);
+  const [report, problem] = useAnswer<DriftReport>(
+    () => model.fetchDrift(endpoint.name),
+    [model, endpoint.name, endpoint.drift_checked_at, endpoint.drift_score]
+  );
   if (!report) {
     return (
       <section className="jp-DataOps-detailPart jp-DataOps-endpointDrift">
@@ -791,24 +788,10 @@ function useSnippets(
   props: IEndpointsViewProps & { endpoint: Endpoint }
 ): [Snippets | null, LoadProblem | null] {
   const { model, endpoint } = props;
-  const [snippets, setSnippets] = React.useState<Snippets | null>(null);
-  const [problem, setProblem] = React.useState<LoadProblem | null>(null);
-  React.useEffect(() => {
-    let cancelled = false;
-    model
-      .snippets(endpoint.name)
-      .then(answer => {
-        if (!cancelled) {
-          setSnippets(answer);
-          setProblem(null);
-        }
-      })
-      .catch(reason => !cancelled && setProblem(errorText(reason)));
-    return () => {
-      cancelled = true;
-    };
-  }, [model, endpoint.name, endpoint.version, endpoint.url]);
-  return [snippets, problem];
+  return useAnswer<Snippets>(
+    () => model.snippets(endpoint.name),
+    [model, endpoint.name, endpoint.version, endpoint.url]
+  );
 }
 
 /** Send a JSON request (the input example at first), see the answer. */

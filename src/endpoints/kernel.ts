@@ -8,9 +8,10 @@
  * The code sent is built by pure functions (quoting for Python and for the
  * magic's shlex split), tested on their own.
  */
-import { Kernel, KernelMessage } from '@jupyterlab/services';
+import { Kernel } from '@jupyterlab/services';
 
 import {
+  executeInKernel,
   KernelCodeError,
   magicCode,
   pythonString,
@@ -336,49 +337,6 @@ export class PublishError extends Error {
   }
 }
 
-/**
- * Run code in a kernel out of the notebook's history, handing what it
- * prints to `onStream` as it comes; resolves with all of it. Rejects with a
- * `KernelCodeError` when the code raised or the kernel aborted it.
- */
-export async function streamInKernel(
-  kernel: Pick<Kernel.IKernelConnection, 'requestExecute'>,
-  code: string,
-  onStream?: (name: 'stdout' | 'stderr', text: string) => void
-): Promise<{ stdout: string; stderr: string }> {
-  const future = kernel.requestExecute({
-    code,
-    silent: false,
-    store_history: false,
-    allow_stdin: false,
-    stop_on_error: false
-  });
-  const output = { stdout: '', stderr: '' };
-  future.onIOPub = message => {
-    if (KernelMessage.isStreamMsg(message)) {
-      const name = message.content.name === 'stdout' ? 'stdout' : 'stderr';
-      output[name] += message.content.text;
-      onStream?.(name, message.content.text);
-    }
-  };
-  const reply = await future.done;
-  const content = reply.content;
-  if (content.status === 'error') {
-    throw new KernelCodeError(
-      content.ename,
-      content.evalue,
-      content.traceback ?? []
-    );
-  }
-  if (content.status === 'aborted') {
-    throw new KernelCodeError(
-      'Aborted',
-      'The kernel did not run it (an earlier cell failed, or it was interrupted).'
-    );
-  }
-  return output;
-}
-
 /** What to tell the user when code in the kernel failed. */
 export function kernelErrorText(reason: unknown): string {
   if (reason instanceof KernelCodeError) {
@@ -401,7 +359,7 @@ export async function loadCandidates(
   kernel: Pick<Kernel.IKernelConnection, 'requestExecute'>,
   cellSource: string
 ): Promise<ICandidates> {
-  const output = await streamInKernel(kernel, candidatesCode(cellSource));
+  const output = await executeInKernel(kernel, candidatesCode(cellSource));
   return parseCandidates(output.stdout);
 }
 
@@ -417,11 +375,15 @@ export async function publishInKernel(
   const reader = new PhaseReader();
   let output: { stdout: string; stderr: string };
   try {
-    output = await streamInKernel(kernel, publishCode(choice), (name, text) => {
-      if (name === 'stderr' && reader.feed(text)) {
-        onProgress(reader.progress);
+    output = await executeInKernel(
+      kernel,
+      publishCode(choice),
+      (name, text) => {
+        if (name === 'stderr' && reader.feed(text)) {
+          onProgress(reader.progress);
+        }
       }
-    });
+    );
   } catch (reason) {
     reader.end();
     throw new PublishError(

@@ -190,12 +190,14 @@ export interface IKernelOutput {
 
 /**
  * Run code in a kernel, out of the notebook's history (no execution count,
- * no `_`), and gather what it printed. Rejects with a `KernelCodeError` when
- * the code raised, or the kernel aborted it.
+ * no `_`), and gather what it printed, handing each piece to `onStream` as
+ * it comes. Rejects with a `KernelCodeError` when the code raised, or the
+ * kernel aborted it.
  */
 export async function executeInKernel(
   kernel: Pick<Kernel.IKernelConnection, 'requestExecute'>,
-  code: string
+  code: string,
+  onStream?: (name: 'stdout' | 'stderr', text: string) => void
 ): Promise<IKernelOutput> {
   const future = kernel.requestExecute({
     code,
@@ -207,11 +209,9 @@ export async function executeInKernel(
   const output: IKernelOutput = { stdout: '', stderr: '' };
   future.onIOPub = message => {
     if (KernelMessage.isStreamMsg(message)) {
-      if (message.content.name === 'stdout') {
-        output.stdout += message.content.text;
-      } else {
-        output.stderr += message.content.text;
-      }
+      const name = message.content.name === 'stdout' ? 'stdout' : 'stderr';
+      output[name] += message.content.text;
+      onStream?.(name, message.content.text);
     }
   };
   const reply = await future.done;
