@@ -42,6 +42,7 @@ from .core.jobs.models import (
     JobRerun,
     JobSummary,
 )
+from .core.sandboxes.models import ProfileList, Sandbox, SandboxCreate, SandboxPage
 from .core.schedules.models import (
     CronPreview,
     Firing,
@@ -124,6 +125,11 @@ class Client(Protocol):
     def invoke_endpoint(self, name: str, request: InvokeRequest) -> InvokeResult: ...
     def list_models(self) -> ModelList: ...
     def model_settings(self) -> ModelSettings: ...
+    def list_profiles(self) -> ProfileList: ...
+    def start_sandbox(self, request: SandboxCreate) -> Sandbox: ...
+    def list_sandboxes(self) -> SandboxPage: ...
+    def get_sandbox(self, sandbox_id: str) -> Sandbox: ...
+    def stop_sandbox(self, sandbox_id: str) -> Sandbox: ...
 
     def wait_for_job(
         self,
@@ -280,6 +286,22 @@ class LocalClient:
     def model_settings(self) -> ModelSettings:
         return self.services.endpoints.settings()
 
+    def list_profiles(self) -> ProfileList:
+        return self.services.sandboxes.profiles(self._actor)
+
+    def start_sandbox(self, request: SandboxCreate) -> Sandbox:
+        # This process does the provisioning: a terminal command waits for it.
+        return self.services.sandboxes.start(request, actor=self._actor, background=False)
+
+    def list_sandboxes(self) -> SandboxPage:
+        return self.services.sandboxes.list()
+
+    def get_sandbox(self, sandbox_id: str) -> Sandbox:
+        return self.services.sandboxes.get(sandbox_id)
+
+    def stop_sandbox(self, sandbox_id: str) -> Sandbox:
+        return self.services.sandboxes.stop(sandbox_id, actor=self._actor)
+
     def worker_status(self) -> dict[str, Any]:
         return self.services.supervisor.status()
 
@@ -380,7 +402,32 @@ class _HttpEndpoints:
         return ModelSettings.model_validate(self.request("GET", "models/settings"))
 
 
-class HttpClient(_HttpEndpoints):
+class _HttpSandboxes:
+    """The profile and sandbox routes of :class:`HttpClient`."""
+
+    request: Callable[..., Any]
+
+    def list_profiles(self) -> ProfileList:
+        return ProfileList.model_validate(self.request("GET", "profiles"))
+
+    def start_sandbox(self, request: SandboxCreate) -> Sandbox:
+        body = request.model_dump(mode="json", exclude_none=True)
+        # Installing a profile's packages may take minutes.
+        answer = self.request("POST", "sandboxes", body=body, timeout=3600.0)
+        return Sandbox.model_validate(answer)
+
+    def list_sandboxes(self) -> SandboxPage:
+        return SandboxPage.model_validate(self.request("GET", "sandboxes"))
+
+    def get_sandbox(self, sandbox_id: str) -> Sandbox:
+        return Sandbox.model_validate(self.request("GET", f"sandboxes/{_q(sandbox_id)}"))
+
+    def stop_sandbox(self, sandbox_id: str) -> Sandbox:
+        answer = self.request("POST", f"sandboxes/{_q(sandbox_id)}/stop", body={}, timeout=120.0)
+        return Sandbox.model_validate(answer)
+
+
+class HttpClient(_HttpEndpoints, _HttpSandboxes):
     """The DataOps REST API of a Jupyter server, as the user a DataOps token names."""
 
     def __init__(

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from .core.config import DataOps
     from .core.endpoints.service import EndpointService
     from .core.jobs.service import JobService, KernelCatalog
+    from .core.sandboxes.service import SandboxService
     from .core.schedules.service import ScheduleService
     from .core.snapshots.service import SnapshotService
     from .worker.supervisor import WorkerSupervisor
@@ -45,6 +46,7 @@ class Services:
         snapshots: SnapshotService,
         supervisor: WorkerSupervisor,
         endpoints: EndpointService,
+        sandboxes: SandboxService,
     ) -> None:
         self.ctx = ctx
         self.jobs = jobs
@@ -52,6 +54,7 @@ class Services:
         self.snapshots = snapshots
         self.supervisor = supervisor
         self.endpoints = endpoints
+        self.sandboxes = sandboxes
 
     @classmethod
     def from_config(
@@ -67,6 +70,7 @@ class Services:
         from .backends.mlflow_registry import MlflowRegistry
         from .core.endpoints.service import EndpointService
         from .core.jobs.service import JobService
+        from .core.sandboxes.service import SandboxService
         from .core.schedules.service import ScheduleService
         from .core.snapshots.service import SnapshotService
         from .store import Database
@@ -103,18 +107,61 @@ class Services:
                 ),
                 target=dataops.endpoint_target_class(parent=dataops, dataops=dataops),
             )
+            sandboxes = SandboxService(
+                ctx,
+                provider=dataops.sandbox_provider_class(parent=dataops, dataops=dataops),
+                profiles=lambda: sandbox_profiles(dataops),
+                policy=lambda: sandbox_policy(dataops),
+                inventory=lambda: gpu_inventory(dataops),
+                warn_before=dataops.sandbox_warn_before,
+            )
         except BaseException:
             store.close()
             raise
-        return cls(ctx, jobs, schedules, snapshots, supervisor, endpoints)
+        return cls(ctx, jobs, schedules, snapshots, supervisor, endpoints, sandboxes)
 
     @property
     def root(self) -> Path:
         return self.ctx.root
 
     def close(self) -> None:
+        self.sandboxes.close()
         self.jobs.close()
         self.ctx.store.close()
+
+
+def machine(dataops: DataOps) -> Any:
+    """This machine's CPUs, memory and GPUs, as the sandbox settings bound them."""
+    import os
+
+    import psutil
+
+    from .core.sandboxes.settings import Machine
+
+    devices, _ = gpu_inventory(dataops)
+    return Machine(
+        cpus=len(os.sched_getaffinity(0)),
+        memory_bytes=int(psutil.virtual_memory().total),
+        gpus=len(devices),
+    )
+
+
+def gpu_inventory(dataops: DataOps) -> tuple[list[Any], str]:
+    from .backends.local.gpus import inventory
+
+    return inventory(dataops.gpu_inventory)
+
+
+def sandbox_profiles(dataops: DataOps) -> list[Any]:
+    from .core.sandboxes.settings import load_profiles
+
+    return load_profiles(list(dataops.sandbox_profiles), machine(dataops))
+
+
+def sandbox_policy(dataops: DataOps) -> Any:
+    from .core.sandboxes.settings import load_policy
+
+    return load_policy(dict(dataops.sandbox_policy), machine(dataops))
 
 
 def services_from_environment(root_dir: str | Path | None = None, **kwargs: Any) -> Services:

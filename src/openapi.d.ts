@@ -884,6 +884,87 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/dataops/api/profiles': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The sandbox profiles, with the policy's limits and the caller's quotas
+     * @description Each profile says whether it can start here (and why not), the range and default of each field and whether the caller may change it, and what is left of the caller's (and their team's) quotas. Also how limits are applied here and the GPU inventory.
+     */
+    get: operations['listProfiles'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/dataops/api/sandboxes': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The project's sandboxes (active ones, then recently ended ones) */
+    get: operations['listSandboxes'];
+    put?: never;
+    /**
+     * Start a sandbox from a profile
+     * @description Checked against the policy (403 naming each broken limit and by how much), the quotas (403) and the free GPUs (409 when they are held) before anything is recorded. Sizes are Kubernetes quantities (16Gi, 16G); anything else is a 400 with the spelling probably meant. Answers 202 while it provisions (follow it with GET or the sandbox events), or with `wait` 201 once it is ready or failed.
+     */
+    post: operations['startSandbox'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/dataops/api/sandboxes/{sandbox_id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description A sandbox's id, or a unique prefix of it (4 to 32 characters). */
+        sandbox_id: components['parameters']['SandboxId'];
+      };
+      cookie?: never;
+    };
+    /** A sandbox: what it holds, its steps, kernels and usage */
+    get: operations['getSandbox'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/dataops/api/sandboxes/{sandbox_id}/stop': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description A sandbox's id, or a unique prefix of it (4 to 32 characters). */
+        sandbox_id: components['parameters']['SandboxId'];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Stop a sandbox's kernels, take it out of the kernel picker and free its devices */
+    post: operations['stopSandbox'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -985,6 +1066,29 @@ export interface components {
       size: number;
       /** Nfiles */
       nfiles: number;
+    };
+    /**
+     * DataSource
+     * @description Data a sandbox gets in its ``data/`` folder.
+     */
+    DataSource: {
+      /**
+       * Kind
+       * @default directory
+       * @enum {string}
+       */
+      kind: 'directory' | 'dvc' | 'snapshot';
+      /**
+       * Source
+       * @description A folder (relative to the project or absolute), a DVC-tracked path of the project, or a snapshot id
+       */
+      source: string;
+      /**
+       * Name
+       * @description Its name under data/ (default: the source's)
+       * @default null
+       */
+      name: string | null;
     };
     /** DeleteQuery */
     DeleteQuery: {
@@ -1319,6 +1423,46 @@ export interface components {
       max_concurrent_jobs: number | null;
     };
     /**
+     * FieldLimit
+     * @description What the start form shows for one field: the profile's value, the allowed range, and
+     *     whether (and why not) the user may change it.
+     */
+    FieldLimit: {
+      /** Field */
+      field: string;
+      /**
+       * Default
+       * @default null
+       */
+      default: unknown;
+      /**
+       * Min
+       * @default null
+       */
+      min: number | null;
+      /**
+       * Max
+       * @default null
+       */
+      max: number | null;
+      /**
+       * Choices
+       * @default null
+       */
+      choices: string[] | null;
+      /**
+       * Overridable
+       * @default false
+       */
+      overridable: boolean;
+      /**
+       * Reason
+       * @description Why it cannot be changed, when it cannot
+       * @default null
+       */
+      reason: string | null;
+    };
+    /**
      * Firing
      * @description One due time of a schedule and what became of it (recorded exactly once).
      */
@@ -1361,6 +1505,32 @@ export interface components {
        * @default 100
        */
       limit?: number;
+    };
+    /**
+     * GpuDevice
+     * @description One GPU of the inventory.
+     */
+    GpuDevice: {
+      /**
+       * Index
+       * @description What CUDA_VISIBLE_DEVICES names it by
+       */
+      index: number;
+      /**
+       * Uuid
+       * @default null
+       */
+      uuid: string | null;
+      /**
+       * Type
+       * @description Its model, as profiles and policy name it (a100, t4)
+       */
+      type: string;
+      /**
+       * Memory Bytes
+       * @default null
+       */
+      memory_bytes: number | null;
     };
     /**
      * InvokeRequest
@@ -1895,6 +2065,38 @@ export interface components {
        */
       warning_count: number;
     };
+    /**
+     * KernelRecord
+     * @description A kernel that ran in a sandbox; how it ended, when it did.
+     */
+    KernelRecord: {
+      /** Id */
+      id: string;
+      /**
+       * Pid
+       * @default null
+       */
+      pid: number | null;
+      /** Started At */
+      started_at: number;
+      /**
+       * Ended At
+       * @default null
+       */
+      ended_at: number | null;
+      /**
+       * Exit
+       * @description How it ended, for users (killed by signal 9 ...)
+       * @default null
+       */
+      exit: string | null;
+      /**
+       * Oom
+       * @description The out-of-memory killer ended it
+       * @default false
+       */
+      oom: boolean;
+    };
     /** LastRun */
     LastRun: {
       /** Job Id */
@@ -1906,6 +2108,19 @@ export interface components {
        * @default null
        */
       due_at: number | null;
+    };
+    /** Limits */
+    Limits: {
+      /**
+       * Method
+       * @description cgroup v2, rlimits, or the provider's own
+       */
+      method: string;
+      /**
+       * Detail
+       * @default
+       */
+      detail: string;
     };
     /**
      * Lineage
@@ -2241,6 +2456,132 @@ export interface components {
        */
       timezone?: string;
     };
+    /**
+     * Profile
+     * @description What an operator offers, from ``c.DataOps.sandbox_profiles``.
+     */
+    Profile: {
+      /** Name */
+      name: string;
+      /**
+       * Description
+       * @default
+       */
+      description: string;
+      /** Cpus */
+      cpus: number;
+      /** Memory Bytes */
+      memory_bytes: number;
+      /**
+       * Gpus
+       * @default 0
+       */
+      gpus: number;
+      /**
+       * Gpu Type
+       * @default null
+       */
+      gpu_type: string | null;
+      /**
+       * Environment
+       * @description The Python environment: an interpreter or an environment's folder (empty: the interpreter of the default kernel)
+       * @default
+       */
+      environment: string;
+      /**
+       * Image
+       * @description The container image (on a cluster only)
+       * @default null
+       */
+      image: string | null;
+      /**
+       * Packages
+       * @description pip requirements to preload
+       */
+      packages: string[];
+      /**
+       * Tools
+       * @description Programs that must be on PATH
+       */
+      tools: string[];
+      /** Data */
+      data: components['schemas']['DataSource'][];
+      /** Env */
+      env: {
+        [key: string]: string;
+      };
+      /**
+       * Secrets
+       * @description Environment variable -> reference (env:VAR or file:PATH), resolved when a kernel starts; values never leave the server
+       */
+      secrets: {
+        [key: string]: string;
+      };
+      /**
+       * Idle Timeout
+       * @description Seconds; 0: never stopped for idling
+       * @default 3600
+       */
+      idle_timeout: number;
+      /**
+       * Max Lifetime
+       * @description Seconds; 0: no limit
+       * @default 0
+       */
+      max_lifetime: number;
+    };
+    /** ProfileList */
+    ProfileList: {
+      /** Items */
+      items: components['schemas']['ProfileView'][];
+      /**
+       * Limits Method
+       * @description How limits are applied here (cgroup v2, rlimits)
+       */
+      limits_method: string;
+      /** Gpu Inventory */
+      gpu_inventory: components['schemas']['GpuDevice'][];
+      /**
+       * Gpu Inventory Source
+       * @description nvml, configuration or none
+       * @default
+       */
+      gpu_inventory_source: string;
+    };
+    /**
+     * ProfileView
+     * @description A profile as a user sees it: its settings, whether it can start here, the limits of
+     *     each field and what is left of their quotas.
+     */
+    ProfileView: {
+      profile: components['schemas']['Profile'];
+      /** Available */
+      available: boolean;
+      /**
+       * Reason
+       * @description Why it cannot start here, when it cannot
+       * @default null
+       */
+      reason: string | null;
+      /**
+       * Where
+       * @default local
+       * @enum {string}
+       */
+      where: 'local' | 'cluster';
+      /** Fields */
+      fields: components['schemas']['FieldLimit'][];
+      /** Quotas */
+      quotas: {
+        [key: string]: components['schemas']['QuotaUse'];
+      };
+      /**
+       * Gpus Free
+       * @description GPUs of its type free now
+       * @default 0
+       */
+      gpus_free: number;
+    };
     /** PromoteRequest */
     PromoteRequest: {
       /**
@@ -2367,6 +2708,22 @@ export interface components {
      * @enum {string}
      */
     PushStatus: 'pending' | 'pushed' | 'failed' | 'none';
+    /** QuotaUse */
+    QuotaUse: {
+      /** Used */
+      used: number;
+      /**
+       * Limit
+       * @default null
+       */
+      limit: number | null;
+      /**
+       * Scope
+       * @description 'user' or 'team NAME'
+       * @default user
+       */
+      scope: string;
+    };
     /** RegisteredModel */
     RegisteredModel: {
       /** Name */
@@ -2393,6 +2750,23 @@ export interface components {
       /** Versions */
       versions: components['schemas']['ModelVersion'][];
     };
+    /** Resources */
+    Resources: {
+      /** Cpus */
+      cpus: number;
+      /** Memory Bytes */
+      memory_bytes: number;
+      /**
+       * Gpus
+       * @default 0
+       */
+      gpus: number;
+      /**
+       * Gpu Type
+       * @default null
+       */
+      gpu_type: string | null;
+    };
     /** RestoreResult */
     RestoreResult: {
       /** Snapshot Id */
@@ -2413,6 +2787,203 @@ export interface components {
        */
       verified: number;
     };
+    /** Sandbox */
+    Sandbox: {
+      /** Id */
+      id: string;
+      /** Profile */
+      profile: string;
+      /**
+       * Owner
+       * @default null
+       */
+      owner: string | null;
+      /**
+       * Team
+       * @default null
+       */
+      team: string | null;
+      status: components['schemas']['SandboxStatus'];
+      resources: components['schemas']['Resources'];
+      /** Devices */
+      devices: components['schemas']['GpuDevice'][];
+      /** Provider */
+      provider: string;
+      /**
+       * Kernel Name
+       * @description Its kernel spec (in the kernel picker)
+       * @default null
+       */
+      kernel_name: string | null;
+      /** Display Name */
+      display_name: string;
+      /**
+       * Workdir
+       * @description Its folder, relative to the project
+       * @default null
+       */
+      workdir: string | null;
+      /** @default null */
+      limits: components['schemas']['Limits'] | null;
+      /**
+       * Env
+       * @description Variables it sets (no secrets)
+       */
+      env: {
+        [key: string]: string;
+      };
+      /** Steps */
+      steps: components['schemas']['Step'][];
+      /**
+       * Progress
+       * @default 0
+       */
+      progress: number;
+      /** Kernels */
+      kernels: components['schemas']['KernelRecord'][];
+      usage: components['schemas']['Usage'];
+      /** Idle Timeout */
+      idle_timeout: number;
+      /** Max Lifetime */
+      max_lifetime: number;
+      /** Created At */
+      created_at: number;
+      /**
+       * Ready At
+       * @default null
+       */
+      ready_at: number | null;
+      /**
+       * Stopped At
+       * @default null
+       */
+      stopped_at: number | null;
+      /**
+       * Last Activity At
+       * @default null
+       */
+      last_activity_at: number | null;
+      /**
+       * Idle Stop At
+       * @description When it stops if it stays idle
+       * @default null
+       */
+      idle_stop_at: number | null;
+      /**
+       * Expires At
+       * @description When its lifetime ends
+       * @default null
+       */
+      expires_at: number | null;
+      /**
+       * Warning
+       * @description It will stop soon, and why
+       * @default null
+       */
+      warning: string | null;
+      /**
+       * Stop Reason
+       * @default null
+       */
+      stop_reason: string | null;
+      /**
+       * Error
+       * @default null
+       */
+      error: string | null;
+    };
+    /**
+     * SandboxCreate
+     * @description ``POST /dataops/api/sandboxes``: start a profile, optionally changing what the policy
+     *     lets users change. Sizes are Kubernetes quantities.
+     */
+    SandboxCreate: {
+      /** Profile */
+      profile: string;
+      /**
+       * Cpus
+       * @description e.g. 2, 1.5 or 500m
+       * @default null
+       */
+      cpus?: string | number | null;
+      /**
+       * Memory
+       * @description e.g. 8Gi or 8G
+       * @default null
+       */
+      memory?: string | number | null;
+      /**
+       * Gpus
+       * @default null
+       */
+      gpus?: number | null;
+      /**
+       * Gpu Type
+       * @default null
+       */
+      gpu_type?: string | null;
+      /**
+       * Idle Timeout
+       * @default null
+       */
+      idle_timeout?: number | null;
+      /**
+       * Max Lifetime
+       * @default null
+       */
+      max_lifetime?: number | null;
+      /**
+       * Wait
+       * @description Answer once it is ready (or failed)
+       * @default false
+       */
+      wait?: boolean;
+    };
+    /**
+     * SandboxEvent
+     * @description What the server emits for each sandbox change (``sandbox/v1``).
+     */
+    SandboxEvent: {
+      /** Id */
+      id: string;
+      /**
+       * Action
+       * @enum {string}
+       */
+      action: 'created' | 'updated' | 'deleted';
+      /**
+       * Status
+       * @default null
+       */
+      status?: string | null;
+      /**
+       * Profile
+       * @default null
+       */
+      profile?: string | null;
+      /**
+       * Warning
+       * @default null
+       */
+      warning?: string | null;
+      /**
+       * Error
+       * @default null
+       */
+      error?: string | null;
+    };
+    /** SandboxPage */
+    SandboxPage: {
+      /** Items */
+      items: components['schemas']['Sandbox'][];
+      /** Total */
+      total: number;
+    };
+    /**
+     * SandboxStatus
+     * @enum {string}
+     */
+    SandboxStatus: 'provisioning' | 'ready' | 'stopping' | 'stopped' | 'failed';
     /**
      * Schedule
      * @description A schedule in full.
@@ -3142,6 +3713,27 @@ export interface components {
         [key: string]: unknown;
       } | null;
     };
+    /** Step */
+    Step: {
+      /** Name */
+      name: string;
+      /**
+       * Status
+       * @default pending
+       * @enum {string}
+       */
+      status: 'pending' | 'running' | 'done' | 'failed' | 'skipped';
+      /**
+       * Detail
+       * @default null
+       */
+      detail: string | null;
+      /**
+       * Seconds
+       * @default null
+       */
+      seconds: number | null;
+    };
     /** TableChange */
     TableChange: {
       /** Path */
@@ -3193,6 +3785,32 @@ export interface components {
       canary_version?: number | null;
       /** Percent */
       percent: number;
+    };
+    /**
+     * Usage
+     * @description What a sandbox (or a job) used: for comparing runs on cost as well as on accuracy.
+     */
+    Usage: {
+      /**
+       * Cpu Seconds
+       * @default 0
+       */
+      cpu_seconds: number;
+      /**
+       * Gpu Seconds
+       * @default 0
+       */
+      gpu_seconds: number;
+      /**
+       * Peak Memory Bytes
+       * @default 0
+       */
+      peak_memory_bytes: number;
+      /**
+       * Wall Seconds
+       * @default 0
+       */
+      wall_seconds: number;
     };
     /**
      * VariableInfo
@@ -3437,6 +4055,8 @@ export interface components {
     EndpointName: string;
     /** @description A registered model's name. */
     ModelName: string;
+    /** @description A sandbox's id, or a unique prefix of it (4 to 32 characters). */
+    SandboxId: string;
   };
   requestBodies: never;
   headers: never;
@@ -4822,6 +5442,141 @@ export interface operations {
       404: components['responses']['NotFound'];
       409: components['responses']['Conflict'];
       413: components['responses']['TooLarge'];
+    };
+  };
+  listProfiles: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The profiles. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ProfileList'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      403: components['responses']['Forbidden'];
+    };
+  };
+  listSandboxes: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The sandboxes. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['SandboxPage'];
+        };
+      };
+      403: components['responses']['Forbidden'];
+    };
+  };
+  startSandbox: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['SandboxCreate'];
+      };
+    };
+    responses: {
+      /** @description The sandbox is ready (or failed), with `wait`. */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Sandbox'];
+        };
+      };
+      /** @description The sandbox is provisioning. */
+      202: {
+        headers: {
+          /** @description The sandbox's URL in this API. */
+          Location?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Sandbox'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      409: components['responses']['Conflict'];
+      503: components['responses']['Unavailable'];
+    };
+  };
+  getSandbox: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description A sandbox's id, or a unique prefix of it (4 to 32 characters). */
+        sandbox_id: components['parameters']['SandboxId'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The sandbox. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Sandbox'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+    };
+  };
+  stopSandbox: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description A sandbox's id, or a unique prefix of it (4 to 32 characters). */
+        sandbox_id: components['parameters']['SandboxId'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The sandbox, stopped (an ended one as it is). */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Sandbox'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
     };
   };
 }

@@ -3,7 +3,7 @@ its module here: its groups and commands join the table."""
 
 from __future__ import annotations
 
-from . import endpoints, jobs, schedules, snapshots
+from . import endpoints, jobs, sandboxes, schedules, snapshots
 from .base import (
     CommandSpec,
     CommandTable,
@@ -14,8 +14,20 @@ from .base import (
 )
 
 TABLE = CommandTable(
-    groups=[*jobs.GROUPS, *schedules.GROUPS, *snapshots.GROUPS, *endpoints.GROUPS],
-    commands=[*jobs.COMMANDS, *schedules.COMMANDS, *snapshots.COMMANDS, *endpoints.COMMANDS],
+    groups=[
+        *jobs.GROUPS,
+        *schedules.GROUPS,
+        *snapshots.GROUPS,
+        *endpoints.GROUPS,
+        *sandboxes.GROUPS,
+    ],
+    commands=[
+        *jobs.COMMANDS,
+        *schedules.COMMANDS,
+        *snapshots.COMMANDS,
+        *endpoints.COMMANDS,
+        *sandboxes.COMMANDS,
+    ],
 )
 
 __all__ = ["TABLE", "CommandSpec", "CommandTable", "Invocation", "Progress", "Ui", "UsageProblem"]

@@ -14,16 +14,33 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
-from traitlets import Bool, Float, Int, List, TraitError, Type, Unicode, default, validate
+from traitlets import (
+    Bool,
+    Dict,
+    Float,
+    Int,
+    List,
+    TraitError,
+    Type,
+    Unicode,
+    Union,
+    default,
+    validate,
+)
 from traitlets.config import Config, Configurable
 
 EXECUTOR_ENTRY_POINTS = "jupyter_dataops.executors"
 SCHEDULER_ENTRY_POINTS = "jupyter_dataops.schedulers"
 TARGET_ENTRY_POINTS = "jupyter_dataops.deployment_targets"
+PROVIDER_ENTRY_POINTS = "jupyter_dataops.sandbox_providers"
 # Built-in names work even from a source tree whose entry points are not installed.
 BUILTIN_BACKENDS = {
     EXECUTOR_ENTRY_POINTS: {"local": "jupyter_dataops.backends.local.LocalExecutor"},
     SCHEDULER_ENTRY_POINTS: {"local": "jupyter_dataops.backends.local.scheduler.LocalScheduler"},
+    TARGET_ENTRY_POINTS: {"local": "jupyter_dataops.backends.local.serving.LocalProcessTarget"},
+    PROVIDER_ENTRY_POINTS: {
+        "local": "jupyter_dataops.backends.local.sandboxes.LocalSandboxProvider"
+    },
 }
 
 
@@ -289,6 +306,52 @@ class DataOps(Configurable):
         help="""Seconds the model server launcher (which forks endpoints' servers from a warm
         interpreter) stays with nothing to launch before it exits; the next publish starts it
         again. Endpoints it started keep running. Example: c.DataOps.endpoint_launcher_idle = 300""",
+    ).tag(config=True)
+
+    sandbox_provider_class = BackendType(
+        default_value="jupyter_dataops.backends.local.sandboxes.LocalSandboxProvider",
+        klass="jupyter_dataops.core.sandboxes.provider.SandboxProvider",
+        group=PROVIDER_ENTRY_POINTS,
+        help="""Where sandboxes run: an entry-point name from the jupyter_dataops.sandbox_providers
+        group ("local": a folder, limits and kernels on this machine) or an import string.
+        Example: c.DataOps.sandbox_provider_class = "local" """,
+    ).tag(config=True)
+
+    sandbox_profiles = List(
+        Dict(),
+        help="""The sandbox profiles users start from (empty: one profile, "local", with this
+        machine's CPUs and memory and no GPU). Sizes are Kubernetes quantities. Example:
+        c.DataOps.sandbox_profiles = [{"name": "gpu-small", "description": "One T4",
+        "cpus": "4", "memory": "16Gi", "gpus": 1, "gpu_type": "t4",
+        "environment": "/opt/envs/torch", "packages": ["torch>=2.3"], "tools": ["git"],
+        "data": [{"kind": "directory", "source": "data/train"}],
+        "env": {"HF_HOME": "/scratch/hf"}, "secrets": {"HF_TOKEN": "env:HF_TOKEN"},
+        "idle_timeout": 3600, "max_lifetime": 86400}]""",
+    ).tag(config=True)
+
+    sandbox_policy = Dict(
+        help="""What users may ask for when they start a sandbox, and how much they may hold.
+        Bounds left open are the machine's. Example: c.DataOps.sandbox_policy = {
+        "cpus": {"min": "500m", "max": "8"}, "memory": {"max": "64Gi"}, "gpus": {"max": 2},
+        "gpu_types": ["t4", "a100"], "idle_timeout": {"max": 14400},
+        "overridable": ["cpus", "memory", "gpus", "gpu_type", "idle_timeout"],
+        "user_quota": {"sandboxes": 2, "gpus": 2, "gpu_hours_per_day": 8},
+        "team_quotas": {"vision": {"gpus": 4}}, "teams": {"vision": ["alice", "bob"]}}""",
+    ).tag(config=True)
+
+    gpu_inventory = Union(
+        [Unicode(), List(Dict())],
+        default_value="auto",
+        help="""The GPUs sandboxes are given: "auto" (NVIDIA's management library, nvidia-ml-py,
+        where it loads; else none), "nvml", "none", or a list. Example:
+        c.DataOps.gpu_inventory = [{"index": 0, "type": "a100", "memory": "40Gi"},
+        {"index": 1, "type": "a100", "memory": "40Gi"}]""",
+    ).tag(config=True)
+
+    sandbox_warn_before = Float(
+        300.0,
+        help="""Seconds before an idle sandbox is stopped (or its lifetime ends) that its owner
+        is warned. Example: c.DataOps.sandbox_warn_before = 600""",
     ).tag(config=True)
 
     @default("mlflow_tracking_uri")

@@ -18,6 +18,7 @@ JOB_EVENT_SCHEMA_VERSION = "2"
 SCHEDULE_EVENT_SCHEMA_ID = "https://events.jupyter-dataops.org/schedule/v1"
 SNAPSHOT_EVENT_SCHEMA_ID = "https://events.jupyter-dataops.org/snapshot/v1"
 ENDPOINT_EVENT_SCHEMA_ID = "https://events.jupyter-dataops.org/endpoint/v1"
+SANDBOX_EVENT_SCHEMA_ID = "https://events.jupyter-dataops.org/sandbox/v1"
 SCHEMAS_DIR = Path(__file__).parent.parent / "server" / "event_schemas"
 
 
@@ -58,4 +59,16 @@ def endpoint_event(change: Change, endpoint: Any | None) -> dict[str, Any]:
         data.update(status=endpoint.status.value, version=endpoint.version)
         if endpoint.drift_score is not None:
             data["drifted"] = endpoint.drift_score > endpoint.drift_threshold
+    return data
+
+
+def sandbox_event(change: Change, sandbox: Any | None) -> dict[str, Any]:
+    """The payload of one sandbox event (schema: server/event_schemas/sandbox/v1.yaml)."""
+    data: dict[str, Any] = {"action": change.action, "id": change.id, "seq": change.seq}
+    if sandbox is not None and change.action != "deleted":
+        data.update(status=sandbox.status.value, progress=sandbox.progress)
+        if sandbox.warning:
+            data["warning"] = sandbox.warning
+        if sandbox.error:
+            data["error"] = sandbox.error
     return data

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 if TYPE_CHECKING:
     from .endpoints.repository import EndpointRepository
     from .jobs.repository import JobRepository
+    from .sandboxes.repository import SandboxRepository
     from .schedules.repository import Leases, ScheduleRepository
     from .snapshots.repository import SnapshotRepository
 
@@ -99,6 +100,9 @@ class UnitOfWork(Protocol):
 
     @property
     def endpoints(self) -> EndpointRepository: ...
+
+    @property
+    def sandboxes(self) -> SandboxRepository: ...
 
     @property
     def audit(self) -> AuditLog: ...

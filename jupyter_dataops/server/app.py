@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import inspect
 import os
 import threading
@@ -25,11 +26,13 @@ from ..core.config import DataOps
 from ..core.events import (
     ENDPOINT_EVENT_SCHEMA_ID,
     JOB_EVENT_SCHEMA_ID,
+    SANDBOX_EVENT_SCHEMA_ID,
     SCHEDULE_EVENT_SCHEMA_ID,
     SCHEMAS_DIR,
     SNAPSHOT_EVENT_SCHEMA_ID,
     endpoint_event,
     job_event,
+    sandbox_event,
     schedule_event,
     snapshot_event,
 )
@@ -58,6 +61,7 @@ JOB_EVENT_SCHEMA_PATH = SCHEMAS_DIR / "job" / "v2.yaml"
 SCHEDULE_EVENT_SCHEMA_PATH = SCHEMAS_DIR / "schedule" / "v1.yaml"
 SNAPSHOT_EVENT_SCHEMA_PATH = SCHEMAS_DIR / "snapshot" / "v1.yaml"
 ENDPOINT_EVENT_SCHEMA_PATH = SCHEMAS_DIR / "endpoint" / "v1.yaml"
+SANDBOX_EVENT_SCHEMA_PATH = SCHEMAS_DIR / "sandbox" / "v1.yaml"
 #: How many changes one look at the change log reads.
 _CHANGES_PAGE = 500
 
@@ -109,6 +113,12 @@ class DataOpsExtension(ExtensionApp):
         threshold notifies the catalogue). Example: c.DataOpsExtension.drift_interval = 300""",
     ).tag(config=True)
 
+    sandbox_interval = Float(
+        5.0,
+        help="""Seconds between checks of the sandboxes: their kernels' usage, kernels that
+        died, idle timeouts and lifetimes. Example: c.DataOpsExtension.sandbox_interval = 15""",
+    ).tag(config=True)
+
     warm_model_launcher = Bool(
         True,
         help="""Start the model server launcher (a process with MLflow imported, which forks
@@ -137,6 +147,7 @@ class DataOpsExtension(ExtensionApp):
         self._event_logger.register_event_schema(SCHEDULE_EVENT_SCHEMA_PATH)
         self._event_logger.register_event_schema(SNAPSHOT_EVENT_SCHEMA_PATH)
         self._event_logger.register_event_schema(ENDPOINT_EVENT_SCHEMA_PATH)
+        self._event_logger.register_event_schema(SANDBOX_EVENT_SCHEMA_PATH)
         self._give_kernels_credentials()
         self._protect_cache_on_save()
 
@@ -275,6 +286,8 @@ class DataOpsExtension(ExtensionApp):
                 schema_id, data = SNAPSHOT_EVENT_SCHEMA_ID, snapshot_event(change, summary)
             elif change.kind == "endpoint":
                 schema_id, data = ENDPOINT_EVENT_SCHEMA_ID, endpoint_event(change, summary)
+            elif change.kind == "sandbox":
+                schema_id, data = SANDBOX_EVENT_SCHEMA_ID, sandbox_event(change, summary)
             else:
                 schema_id, data = JOB_EVENT_SCHEMA_ID, job_event(change, summary)
             self._event_logger.emit(schema_id=schema_id, data=data)
@@ -300,6 +313,7 @@ class DataOpsExtension(ExtensionApp):
                 asyncio.create_task(self._watch(since), name="jupyter_dataops-events"),
                 asyncio.create_task(self._supervise(), name="jupyter_dataops-supervise"),
                 asyncio.create_task(self._serve_endpoints(), name="jupyter_dataops-endpoints"),
+                asyncio.create_task(self._watch_sandboxes(), name="jupyter_dataops-sandboxes"),
             ]
 
     def _write_server_file(self) -> None:
@@ -362,6 +376,60 @@ class DataOpsExtension(ExtensionApp):
                 self.log.debug("jupyter_dataops: cannot reconcile endpoints: %s", exc)
             await asyncio.sleep(self.endpoint_interval)
 
+    async def _watch_sandboxes(self) -> None:
+        """Keep the sandboxes as the store says: settle what a restart or a crash left (re-attach
+        the ready ones, fail interrupted provisioning, release devices once), sample their
+        kernels' usage, tell kernels that died, and stop idle or expired sandboxes (after a
+        warning). Kernels this server runs count as active while busy or talked to."""
+        while True:
+            try:
+                busy = self._kernel_activity()
+                done = await asyncio.to_thread(
+                    functools.partial(self.services.sandboxes.reconcile, busy_kernels=busy)
+                )
+                for line in done:
+                    self.log.info("jupyter_dataops: sandbox %s", line)
+                await self.shut_down_stopped_sandbox_kernels()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self.log.debug("jupyter_dataops: cannot reconcile sandboxes: %s", exc)
+            await asyncio.sleep(self.sandbox_interval)
+
+    async def shut_down_stopped_sandbox_kernels(self) -> None:
+        """Shut down this server's kernels of sandboxes that ended (their processes are gone or
+        going), so JupyterLab shows them as ended instead of restarting them in vain."""
+        from ..backends.local.sandboxes import KERNEL_PREFIX
+
+        manager: Any = self._server.kernel_manager
+        provider = self.services.sandboxes.provider
+        for kernel_id in list(manager.list_kernel_ids()):
+            with contextlib.suppress(Exception):
+                name = manager.get_kernel(kernel_id).kernel_name or ""
+                if name.startswith(KERNEL_PREFIX) and not provider.exists(
+                    name[len(KERNEL_PREFIX) :]
+                ):
+                    self.log.info(
+                        "jupyter_dataops: its sandbox ended; shutting down kernel %s", kernel_id
+                    )
+                    await manager.shutdown_kernel(kernel_id, now=True)
+
+    def _kernel_activity(self) -> dict[str, float]:
+        """When each kernel of this server was last active (busy now counts as now)."""
+        import time
+
+        manager: Any = self._server.kernel_manager
+        found: dict[str, float] = {}
+        now = time.time()
+        for kernel_id in list(manager.list_kernel_ids()):
+            with contextlib.suppress(Exception):
+                kernel = manager.get_kernel(kernel_id)
+                if getattr(kernel, "execution_state", None) == "busy":
+                    found[kernel_id] = now
+                elif getattr(kernel, "last_activity", None) is not None:
+                    found[kernel_id] = kernel.last_activity.timestamp()
+        return found
+
     def _warm_launcher(self) -> None:
         """Have the model server launcher warm before the first publish (a fork, not ~5 s of
         imports), when this project publishes at all."""
@@ -384,7 +452,7 @@ class DataOpsExtension(ExtensionApp):
                 while True:  # read in a thread, emit on the loop (event listeners need it)
                     changes, summaries = await asyncio.to_thread(self._read_changes, seq)
                     for change in changes:
-                        if change.kind in ("job", "schedule", "snapshot", "endpoint"):
+                        if change.kind in ("job", "schedule", "snapshot", "endpoint", "sandbox"):
                             self._emit(change, summaries.get((change.kind, change.id)))
                         seq = change.seq
                     if len(changes) < _CHANGES_PAGE:
@@ -404,7 +472,13 @@ class DataOpsExtension(ExtensionApp):
         """The changes after ``since`` and the summaries of the jobs and schedules they concern."""
         services = self.services
         changes = services.jobs.changes(since, limit=_CHANGES_PAGE)
-        alive: dict[str, list[str]] = {"job": [], "schedule": [], "snapshot": [], "endpoint": []}
+        alive: dict[str, list[str]] = {
+            "job": [],
+            "schedule": [],
+            "snapshot": [],
+            "endpoint": [],
+            "sandbox": [],
+        }
         for change in changes:
             if change.action != "deleted" and change.kind in alive:
                 alive[change.kind].append(change.id)
@@ -420,6 +494,9 @@ class DataOpsExtension(ExtensionApp):
         for name in alive["endpoint"]:
             with contextlib.suppress(Exception):  # of another project, or gone meanwhile
                 found[("endpoint", name)] = services.endpoints.get(name)
+        for sandbox_id in alive["sandbox"]:
+            with contextlib.suppress(Exception):  # gone meanwhile
+                found[("sandbox", sandbox_id)] = services.sandboxes.get(sandbox_id)
         return changes, found
 
     async def stop_extension(self) -> None:

@@ -46,6 +46,13 @@ from ..core.jobs.models import (
     JobRerun,
     NotebookParameters,
 )
+from ..core.sandboxes.models import (
+    ProfileList,
+    Sandbox,
+    SandboxCreate,
+    SandboxEvent,
+    SandboxPage,
+)
 from ..core.schedules.models import (
     CronPreview,
     FiringList,
@@ -137,6 +144,11 @@ MODELS: list[tuple[type[BaseModel], Mode]] = [
     (ModelSettings, "serialization"),
     (RegisteredModel, "serialization"),
     (EndpointEvent, "validation"),
+    (SandboxCreate, "validation"),
+    (ProfileList, "serialization"),
+    (Sandbox, "serialization"),
+    (SandboxPage, "serialization"),
+    (SandboxEvent, "validation"),
 ]
 
 

@@ -68,6 +68,8 @@ class JobRow(Base):
     due_at: Mapped[float | None] = mapped_column(Float, nullable=True)
     # The snapshot of the project it ran on (lineage), when one was taken or matched.
     snapshot_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    # What its kernel used (core.sandboxes.models.Usage), once it ended.
+    usage: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
 
 # The job list pages by (sort key, id): each filter × sort has an index that starts with the
@@ -316,3 +318,48 @@ class EndpointRow(Base):
 _EP = EndpointRow.__table__
 Index("ix_endpoints_root", _EP.c.root_dir, _EP.c.name)
 Index("ix_endpoints_job", _EP.c.job_id)
+
+
+class SandboxRow(Base):
+    """A sandbox: the profile it came from, what it holds (resources, GPU devices), its state
+    and what it used. ``released`` turns true in the same update that ends it (once)."""
+
+    __tablename__ = "sandboxes"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    root_dir: Mapped[str] = mapped_column(Text)
+    profile: Mapped[str] = mapped_column(String(63))
+    owner: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    team: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    status: Mapped[str] = mapped_column(String(16))
+    provider: Mapped[str] = mapped_column(String(64))
+    resources: Mapped[dict[str, Any]] = mapped_column(JSON)
+    devices: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    kernel_name: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    display_name: Mapped[str] = mapped_column(String(255))
+    workdir: Mapped[str | None] = mapped_column(Text, nullable=True)
+    limits: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    env: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    steps: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    kernels: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    usage: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    idle_timeout: Mapped[float] = mapped_column(Float)
+    max_lifetime: Mapped[float] = mapped_column(Float)
+    # Who is provisioning it (host:pid): a provisioning row whose holder is gone is failed.
+    holder: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    released: Mapped[bool] = mapped_column(Boolean, default=False)
+    warning: Mapped[str | None] = mapped_column(Text, nullable=True)
+    warned_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    stop_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[float] = mapped_column(Float)
+    ready_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    stopped_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    last_activity_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+_SB = SandboxRow.__table__
+Index("ix_sandboxes_status", _SB.c.status, _SB.c.created_at)
+Index("ix_sandboxes_stopped", _SB.c.stopped_at)

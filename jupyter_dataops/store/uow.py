@@ -10,12 +10,13 @@ from .audit import SqlAuditLog
 from .changes import SqlChangeLog
 from .endpoints import SqlEndpointRepository
 from .jobs import SqlJobRepository
+from .sandboxes import SqlSandboxRepository
 from .schedules import SqlLeases, SqlScheduleRepository
 from .snapshots import SqlSnapshotRepository
 
 
 class SqlUnitOfWork:
-    """``uow.jobs``, ``uow.schedules``, ``uow.leases``, ``uow.snapshots``, ``uow.endpoints``, ``uow.audit``, ``uow.changes`` share one
+    """``uow.jobs``, ``uow.schedules``, ``uow.leases``, ``uow.snapshots``, ``uow.endpoints``, ``uow.sandboxes``, ``uow.audit``, ``uow.changes`` share one
     transaction."""
 
     def __init__(self, conn: Connection) -> None:
@@ -27,6 +28,7 @@ class SqlUnitOfWork:
         self.leases = SqlLeases(conn)
         self.snapshots = SqlSnapshotRepository(conn, self.changes)
         self.endpoints = SqlEndpointRepository(conn, self.changes)
+        self.sandboxes = SqlSandboxRepository(conn, self.changes)
 
     def lock_writes(self) -> None:
         self.changes.lock()

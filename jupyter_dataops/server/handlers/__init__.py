@@ -9,13 +9,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import endpoints, info, jobs, not_found, notebooks, schedules, snapshots, worker
+from . import (
+    endpoints,
+    info,
+    jobs,
+    not_found,
+    notebooks,
+    sandboxes,
+    schedules,
+    snapshots,
+    worker,
+)
 
 default_handlers: list[tuple[Any, ...]] = [
     *jobs.handlers,
     *schedules.handlers,
     *snapshots.handlers,
     *endpoints.handlers,
+    *sandboxes.handlers,
     *notebooks.handlers,
     *info.handlers,
     *worker.handlers,
