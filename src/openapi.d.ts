@@ -1680,6 +1680,11 @@ export interface components {
       error: components['schemas']['JobError'] | null;
       /** Warnings */
       warnings: string[];
+      /**
+       * @description What its kernel used (the last attempt), once it ended
+       * @default null
+       */
+      usage: components['schemas']['Usage'] | null;
     };
     /**
      * JobCreate

@@ -45,6 +45,7 @@ def test_every_error_kind_is_documented_with_its_status_and_exit_code():
 
 def test_every_configuration_trait_is_documented():
     from jupyter_dataops.backends.local import LocalExecutor
+    from jupyter_dataops.backends.local.sandboxes import LocalSandboxProvider
     from jupyter_dataops.backends.notify import NotificationSender
     from jupyter_dataops.core.config import DataOps
     from jupyter_dataops.server.app import DataOpsExtension
@@ -52,7 +53,14 @@ def test_every_configuration_trait_is_documented():
 
     text = (DOCS / "operators.md").read_text()
     documented = set(re.findall(r"`c\.(\w+)\.(\w+)`", text))
-    for cls in (DataOps, Worker, LocalExecutor, NotificationSender, DataOpsExtension):
+    for cls in (
+        DataOps,
+        Worker,
+        LocalExecutor,
+        LocalSandboxProvider,
+        NotificationSender,
+        DataOpsExtension,
+    ):
         for name in cls.class_traits(config=True):
             if cls is DataOpsExtension and name not in cls.__dict__:
                 continue  # inherited from ExtensionApp: jupyter_server documents those

@@ -150,6 +150,16 @@ def format_job_details(job: Job) -> str:
         fields.append(("tags", ", ".join(job.tags)))
     if job.rerun_of:
         fields.append(("rerun of", job.rerun_of))
+    if job.usage:
+        u = job.usage
+        peak = f"{u.peak_memory_bytes / 2**20:.0f}Mi" if u.peak_memory_bytes else "-"
+        fields.append(
+            (
+                "usage",
+                f"CPU {u.cpu_seconds:.1f} s, GPU {u.gpu_seconds:.1f} s, peak memory {peak}, "
+                f"kernel wall {u.wall_seconds:.1f} s",
+            )
+        )
     lines = [f"{k + ':':<12}{v}" for k, v in fields]
     for warning in job.warnings:
         lines.append(f"{'warning:':<12}{warning}")

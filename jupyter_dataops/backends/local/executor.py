@@ -183,6 +183,8 @@ class LocalExecutor(Executor):
             # Report first: shutting the kernel down takes a while, and the job is over.
             with self._lock:
                 self._executions.pop(request.execution_id, None)
+            if execution.km is not None:
+                update = dataclasses.replace(update, usage=kernel_usage(execution.km))
             self._send(update)
             if execution.km is not None:
                 with contextlib.suppress(Exception):
@@ -358,3 +360,46 @@ def _warm_imports() -> None:
 
 
 __all__ = ["LocalExecutor"]
+
+
+def kernel_usage(km: Any) -> dict[str, float] | None:
+    """What a job's kernel used, read before it is shut down: CPU seconds (its process and
+    children), peak memory (the kernel's high-water mark of resident memory), wall time since it
+    started, and GPU-seconds (the GPUs it was shown in CUDA_VISIBLE_DEVICES times that)."""
+    import psutil
+
+    pid = getattr(getattr(km, "provisioner", None), "pid", None)
+    if pid is None:
+        process = getattr(km, "kernel_process", None) or getattr(
+            getattr(km, "provisioner", None), "process", None
+        )
+        pid = getattr(process, "pid", None)
+    if pid is None:
+        return None
+    try:
+        process = psutil.Process(int(pid))
+        with process.oneshot():
+            times = process.cpu_times()
+            cpu = times.user + times.system + times.children_user + times.children_system
+            wall = max(0.0, time.time() - process.create_time())
+            peak = process.memory_info().rss
+            with contextlib.suppress(OSError, ValueError):
+                for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                    if line.startswith("VmHWM:"):
+                        peak = max(peak, int(line.split()[1]) * 1024)
+            devices = ""
+            with contextlib.suppress(psutil.Error):
+                devices = process.environ().get("CUDA_VISIBLE_DEVICES", "")
+        for child in process.children(recursive=True):
+            with contextlib.suppress(psutil.Error):
+                t = child.cpu_times()
+                cpu += t.user + t.system
+    except (psutil.Error, ValueError):
+        return None
+    gpus = len([d for d in devices.split(",") if d.strip()])
+    return {
+        "cpu_seconds": round(cpu, 3),
+        "gpu_seconds": round(gpus * wall, 3),
+        "peak_memory_bytes": int(peak),
+        "wall_seconds": round(wall, 3),
+    }

@@ -298,22 +298,25 @@ class LocalSandboxProvider(SandboxProvider):
             ) from None
 
     def _pip(self, python: str, target: Path, requirements: list[str]) -> None:
-        proc = subprocess.run(
-            [
-                python,
-                "-m",
-                "pip",
-                "install",
-                "--disable-pip-version-check",
-                "--no-input",
-                "--target",
-                str(target),
-                *requirements,
-            ],
-            capture_output=True,
-            text=True,
-            timeout=3600,
+        """Install into ``target`` for ``python``: with its own pip, else with uv (environments
+        made by uv have no pip)."""
+        common = ["--target", str(target), *requirements]
+        has_pip = (
+            subprocess.run([python, "-c", "import pip"], capture_output=True, timeout=60).returncode
+            == 0
         )
+        uv = shutil.which("uv") or shutil.which("uv", path=str(Path(sys.executable).parent))
+        if has_pip:
+            command = [python, "-m", "pip", "install", "--disable-pip-version-check", "--no-input"]
+        elif uv:
+            command = [uv, "pip", "install", "--python", python]
+        else:
+            raise InvalidInput(
+                f"The environment {python} has no pip, and uv is not on PATH, so "
+                f"{', '.join(requirements)} cannot be installed.",
+                hint="Install them in the environment, or install pip there.",
+            )
+        proc = subprocess.run([*command, *common], capture_output=True, text=True, timeout=3600)
         if proc.returncode != 0:
             tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-5:])
             raise InvalidInput(

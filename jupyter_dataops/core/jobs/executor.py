@@ -61,6 +61,8 @@ class ExecutionUpdate:
     current_cell: int | None = None  #: progress
     outcome: Outcome | None = None  #: exited
     error: JobError | None = None  #: exited with "failed" (or "lost")
+    #: exited: what its kernel used (``core.sandboxes.models.Usage`` fields), when measured
+    usage: dict[str, float] | None = None
 
 
 Report = Callable[[ExecutionUpdate], None]

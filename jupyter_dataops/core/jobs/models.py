@@ -10,6 +10,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..sandboxes.models import Usage
+
 
 class JobStatus(str, enum.Enum):
     """States of a job. ``queued -> running -> completed | failed | cancelled``; a failed attempt
@@ -197,6 +199,9 @@ class Job(_JobCommon):
     log_path: str | None = None
     error: JobError | None = None
     warnings: list[str] = Field(default_factory=list)
+    usage: Usage | None = Field(
+        None, description="What its kernel used (the last attempt), once it ended"
+    )
 
 
 SortField = Literal["created_at", "started_at", "finished_at", "name", "status", "notebook_path"]

@@ -47,6 +47,7 @@ class JobRecord(Protocol):
     schedule_version: int | None
     due_at: float | None
     snapshot_id: str | None
+    usage: dict[str, Any] | None
 
 
 class JobRepository(Protocol):

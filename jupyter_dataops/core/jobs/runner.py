@@ -174,6 +174,10 @@ class JobRunner:
         active = self.active.pop(eid)
         self.finished += 1
         now = self.ctx.clock.time()
+        if update.usage:
+            with self.ctx.store.unit_of_work() as uow:
+                uow.jobs.update(active.job_id, usage=dict(update.usage))
+                uow.commit()
         reason = active.stop_reason
         if update.outcome == "succeeded" and reason != "shutdown":
             with self.ctx.store.unit_of_work() as uow:

@@ -30,6 +30,7 @@ from ..errors import Conflict, InvalidInput, NotFound, QueueFull
 from ..files import FileStore
 from ..notebooks import read_notebook
 from ..paths import relative_to_root, resolve_inside, resolve_notebook
+from ..sandboxes.models import Usage
 from ..store import Change
 from .models import (
     TERMINAL_STATUSES,
@@ -784,6 +785,7 @@ class JobService:
             log_path=local(keys["log"]),
             error=JobError(**row.error) if row.error else None,
             warnings=list(row.warnings or []),
+            usage=Usage.model_validate(row.usage) if getattr(row, "usage", None) else None,
         )
 
     def close(self) -> None:
