@@ -148,3 +148,34 @@ async def test_the_server_reattaches_sandboxes_after_a_restart(
 
     gone = await wait_until("the sandbox to be stopped", stopped, timeout=60)
     assert "files or kernel spec are gone" in gone["stop_reason"]
+
+
+async def test_the_magic_starts_and_stops_a_sandbox_through_the_server(
+    dataops_api, dataops_server, jp_serverapp
+):
+    from .test_server_identity import in_own_thread, run_in_kernel, start_kernel
+
+    kernel_id, km = await start_kernel(jp_serverapp)
+    try:
+        refused = await in_own_thread(
+            run_in_kernel,
+            km,
+            "%load_ext jupyter_dataops\n%dataops sandboxes start gpu --memory 32GB",
+        )
+        code = (
+            "import json\n"
+            "sb = %dataops sandboxes start gpu\n"
+            "%dataops sandboxes stop {sb.id}\n"
+            "print(json.dumps({'id': sb.id, 'status': sb.status.value,"
+            " 'gpus': [d.index for d in sb.devices]}))"
+        )
+        printed = await in_own_thread(run_in_kernel, km, code)
+    finally:
+        await jp_serverapp.kernel_manager.shutdown_kernel(kernel_id, now=True)
+    assert "Did you mean 32G" in refused  # the bad size, told in the notebook; nothing started
+    assert "dataops: kernel spec done" in printed  # the steps, as they went (stderr)
+    seen = json.loads(next(line for line in printed.splitlines() if line.startswith("{")))
+    assert seen["status"] == "ready" and seen["gpus"] == [0]
+    found = (await dataops_api("GET", "sandboxes", seen["id"])).json()
+    assert found["status"] == "stopped" and found["owner"]
+    assert (await dataops_api("GET", "sandboxes")).json()["total"] == 1
