@@ -107,9 +107,14 @@ class Services:
                 ),
                 target=dataops.endpoint_target_class(parent=dataops, dataops=dataops),
             )
+            provider = dataops.sandbox_provider_class(parent=dataops, dataops=dataops)
+            # A profile's data may be a snapshot: the provider asks the snapshots for its files.
+            provider.snapshot_loader = lambda root, snapshot_id, into: snapshots.for_root(
+                root
+            ).export_data(snapshot_id, into)
             sandboxes = SandboxService(
                 ctx,
-                provider=dataops.sandbox_provider_class(parent=dataops, dataops=dataops),
+                provider=provider,
                 profiles=lambda: sandbox_profiles(dataops),
                 policy=lambda: sandbox_policy(dataops),
                 inventory=lambda: gpu_inventory(dataops),

@@ -720,3 +720,47 @@ def test_scheduled_runs_record_the_snapshot_they_run_on(tmp_path, monkeypatch):
         assert sorted(taken.jobs) == sorted(j.id for j in runs)
     finally:
         project.close()
+
+
+def test_a_sandbox_gets_a_snapshots_data_and_the_project_is_left_alone(
+    project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    from jupyter_dataops.core.sandboxes.models import SandboxCreate
+    from jupyter_dataops.core.sandboxes.settings import Machine, load_profiles
+
+    monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "jupyter"))
+    first = project.take("v1", init=True)
+    original = (project.root / "data" / "iris.csv").read_text()
+    (project.root / "data" / "iris.csv").unlink()
+    (project.root / "data" / "iris.csv").write_text("changed since\n")
+    sandboxes = project.services.sandboxes
+    machine = Machine(cpus=1, memory_bytes=2**31, gpus=0)
+    profiles = [
+        {
+            "name": "v1",
+            "cpus": "1",
+            "memory": "1Gi",
+            "data": [{"kind": "snapshot", "source": first.id}],
+        }
+    ]
+    sandboxes._profiles = lambda: load_profiles(profiles, machine)
+    sandbox = sandboxes.start(SandboxCreate(profile="v1", wait=True), actor="alice")
+    try:
+        assert sandbox.status.value == "ready", sandbox.error
+        data = next(s for s in sandbox.steps if s.name == "data")
+        assert data.detail == f"snapshot {first.id} (1 files)"
+        assert (Path(sandbox.workdir) / "data" / "iris.csv").read_text() == original
+        assert (project.root / "data" / "iris.csv").read_text() == "changed since\n"
+    finally:
+        sandboxes.stop(sandbox.id)
+    unknown = [
+        {
+            "name": "v1",
+            "cpus": "1",
+            "memory": "1Gi",
+            "data": [{"kind": "snapshot", "source": "ffffffff"}],
+        }
+    ]
+    sandboxes._profiles = lambda: load_profiles(unknown, machine)
+    failed = sandboxes.start(SandboxCreate(profile="v1", wait=True), actor="alice")
+    assert failed.status.value == "failed" and "No snapshot" in (failed.error or "")

@@ -330,8 +330,9 @@ class LocalSandboxProvider(SandboxProvider):
         linked = []
         for item in spec.profile.data:
             if item.kind == "snapshot":
-                source = self._snapshot_data(spec, item.source, into)
-                linked.append(f"snapshot {item.source}")
+                # Its data keeps its project paths (data/train.csv) in the sandbox's folder.
+                count = self._snapshot_data(spec, item.source, into.parent)
+                linked.append(f"snapshot {item.source} ({count} files)")
                 continue
             source = Path(item.source).expanduser()
             if not source.is_absolute():
@@ -371,14 +372,14 @@ class LocalSandboxProvider(SandboxProvider):
                 hint="Check the project's DVC remote (dvc remote list).",
             )
 
-    def _snapshot_data(self, spec: SandboxSpec, snapshot_id: str, into: Path) -> Path:
-        loader = getattr(self, "snapshot_loader", None)
-        if loader is None:
+    def _snapshot_data(self, spec: SandboxSpec, snapshot_id: str, into: Path) -> int:
+        """The snapshot's data files in the sandbox's folder, at their project paths."""
+        if self.snapshot_loader is None:
             raise InvalidInput(
-                "Snapshots cannot be loaded into sandboxes here.",
+                "Snapshots cannot be loaded into sandboxes by this server.",
                 hint="Name the data folder instead.",
             )
-        return Path(loader(spec.root_dir, snapshot_id, into))
+        return int(self.snapshot_loader(spec.root_dir, snapshot_id, into))
 
     def _limits(self, spec: SandboxSpec) -> tuple[dict[str, Any], Limits]:
         res = spec.resources

@@ -23,6 +23,7 @@ import json
 import logging
 import os
 import re
+import shutil
 import sqlite3
 import subprocess
 import time
@@ -775,6 +776,40 @@ class GitDvcWorkspace:
                 for entry in entries:
                     files[f"{out.path}/{entry['relpath']}"] = str(entry["md5"])
         return files
+
+    def export_data(self, data: list[DataOut], into: Path) -> int:
+        """A snapshot's data files under ``into``, hard-linked from the cache where it can be
+        (DVC keeps cached copies read-only), copied otherwise; missing ones are fetched from the
+        remote first. Each file's md5 is checked against the snapshot (a cached copy edited in
+        place through a link is refused, not handed on). The project is not touched."""
+        from dvc.repo import Repo
+
+        expected = self.expected_files(data)
+        with _quiet_dvc(), contextlib.closing(Repo(str(self.root))) as repo:
+            odb = repo.cache.local
+            cached = {rel: Path(odb.oid_to_path(md5)) for rel, md5 in expected.items()}
+            if any(not path.exists() for path in cached.values()):
+                repo.fetch(targets=[str(self.root / out.path) for out in data])
+        for rel, source in cached.items():
+            if not source.exists():
+                raise IntegrityError(
+                    f"{rel} of the snapshot is neither in DVC's cache nor on its remote.",
+                    hint="Push the snapshot from where it was taken (dataops snapshots push ID).",
+                )
+            if _md5(str(source)) != expected[rel]:
+                raise IntegrityError(
+                    f"The cached copy of {rel} no longer matches the snapshot (edited in place).",
+                    hint="Restore the snapshot in the project to repair it, then start again.",
+                )
+            target = into / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with contextlib.suppress(FileNotFoundError):
+                target.unlink()
+            try:
+                os.link(source, target)
+            except OSError:
+                shutil.copyfile(source, target)
+        return len(cached)
 
     def _verify(self, outs: list[str], data: list[DataOut]) -> int:
         """Check every restored data file's md5 against the snapshot: a file whose inode, size

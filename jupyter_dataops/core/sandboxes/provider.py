@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, ClassVar
 
 from traitlets.config import LoggingConfigurable
@@ -63,6 +64,9 @@ class SandboxProvider(LoggingConfigurable):
     def __init__(self, *, dataops: Any = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.dataops = dataops
+        #: ``loader(root_dir, snapshot_id, into) -> files``: puts a snapshot's data in a folder
+        #: (a profile's data may be a snapshot); set by the composition root.
+        self.snapshot_loader: Callable[[str, str, Path], int] | None = None
 
     def limits_method(self) -> Limits:
         """How this provider applies CPU and memory limits (the start form says it)."""

@@ -653,6 +653,12 @@ class SnapshotService:
             verified=restored.verified,
         )
 
+    def export_data(self, snapshot_id: str, into: str | Path) -> int:
+        """Put a snapshot's data (its DVC-tracked paths) under ``into``, verified, without
+        touching the project (a sandbox's data). Returns how many files."""
+        target = self._ready(snapshot_id)
+        return self.workspace().export_data(_data(target), Path(into))
+
     # -- pushing ------------------------------------------------------------------------------
 
     def push(self, snapshot_id: str) -> Snapshot:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from pathlib import Path
 from typing import Protocol
 
 
@@ -118,3 +119,8 @@ class Workspace(Protocol):
         when it cannot)."""
 
     def drop_ref(self, ref_name: str) -> None: ...
+
+    def export_data(self, data: list[DataOut], into: Path) -> int:
+        """Put the snapshot's data files under ``into`` (same relative paths), linked from the
+        cache (fetched from the remote when the cache lacks them) and verified; leaves the
+        project as it is. Returns how many files."""
