@@ -14,7 +14,11 @@
  * `IEndpointsModel`, their section plugin adds the Endpoints section (the
  * catalogue of served models, each with its traffic chart, drift, "Try it"
  * and snippets), the endpoint commands, drift warnings and "Publish model"
- * (palette, section heading, code cell toolbar and context menu).
+ * (palette, section heading, code cell toolbar and context menu). Sandboxes
+ * follow: their model plugin provides `ISandboxesModel`, their section
+ * plugin adds the Sandboxes section (start a sandbox from a profile, follow
+ * its provisioning, open a notebook with its kernel, stop it) and keeps the
+ * kernel picker in step.
  */
 import { JupyterFrontEndPlugin } from '@jupyterlab/application';
 
@@ -27,6 +31,10 @@ import {
   schedulesModelPlugin,
   schedulesSectionPlugin
 } from './schedules/plugins';
+import {
+  sandboxesModelPlugin,
+  sandboxesSectionPlugin
+} from './sandboxes/plugins';
 import { sidebarPlugin } from './sidebar/plugin';
 import {
   snapshotsModelPlugin,
@@ -41,6 +49,7 @@ export * from './jobs';
 export * from './schedules';
 export * from './snapshots';
 export * from './endpoints';
+export * from './sandboxes';
 
 const plugins: JupyterFrontEndPlugin<any>[] = [
   sidebarPlugin,
@@ -52,7 +61,9 @@ const plugins: JupyterFrontEndPlugin<any>[] = [
   snapshotsModelPlugin,
   snapshotsSectionPlugin,
   endpointsModelPlugin,
-  endpointsSectionPlugin
+  endpointsSectionPlugin,
+  sandboxesModelPlugin,
+  sandboxesSectionPlugin
 ];
 
 export default plugins;
