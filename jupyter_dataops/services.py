@@ -120,6 +120,7 @@ class Services:
                 inventory=lambda: gpu_inventory(dataops),
                 warn_before=dataops.sandbox_warn_before,
             )
+            jobs.sandbox_for = sandboxes.for_job
         except BaseException:
             store.close()
             raise

@@ -1725,6 +1725,18 @@ export interface components {
       max_retries?: number | null;
       /** Tags */
       tags?: string[];
+      /**
+       * Sandbox
+       * @description Run in this ready sandbox (its id), with its kernel
+       * @default null
+       */
+      sandbox?: string | null;
+      /**
+       * Profile
+       * @description Run in a sandbox of this profile, started for the job and stopped when it ends
+       * @default null
+       */
+      profile?: string | null;
     };
     /**
      * JobError
@@ -2896,6 +2908,12 @@ export interface components {
        * @default null
        */
       error: string | null;
+      /**
+       * Job Id
+       * @description The job it was started for (it ends with it)
+       * @default null
+       */
+      job_id: string | null;
     };
     /**
      * SandboxCreate

@@ -707,6 +707,31 @@ def test_the_cli_starts_lists_shows_and_stops(env, tmp_path) -> None:
     assert usage["cpu_seconds"] > 0 and usage["peak_memory_bytes"] > 0
     assert usage["gpu_seconds"] == pytest.approx(usage["wall_seconds"], rel=0.01)
     assert "usage:" in dataops("jobs", "show", job["id"]).stdout
+    # A job on a profile gets a sandbox of its own, which ends with it.
+    on_profile = dataops("run", "gpu.ipynb", "--profile", "gpu-small", "--wait", "--json")
+    assert on_profile.returncode == 0, on_profile.stderr
+    job = json.loads(on_profile.stdout)
+    assert job["status"] == "completed" and job["kernel_name"].startswith(KERNEL_PREFIX)
+    executed = json.loads((tmp_path / "root" / job["output_path"]).read_text())
+    assert "GPUS=1" in json.dumps(executed["cells"][0]["outputs"])  # GPU 0 is the other's
+    listed = json.loads(dataops("sandboxes", "--json").stdout)["items"]
+    (its,) = [s for s in listed if s["job_id"] == job["id"]]
+    assert its["status"] == "stopped" and its["profile"] == "gpu-small"
+    both = dataops("run", "gpu.ipynb", "--profile", "gpu-small", "--sandbox", sandbox["id"])
+    assert (
+        both.returncode == 2 and "give kernel_name, sandbox or profile, not several" in both.stderr
+    )
+    over = dataops("run", "gpu.ipynb", "--profile", "in-image")
+    assert over.returncode == 4 and "no container engine" in over.stderr
+    stopped = dataops("sandboxes", "stop", sandbox["id"], "--json")
+    assert stopped.returncode == 0 and json.loads(stopped.stdout)["status"] == "stopped"
+    missing = dataops("sandboxes", "show", "ffffffffffff")
+    assert missing.returncode == 3 and "No sandbox with id" in missing.stderr
+    in_stopped = dataops("run", "gpu.ipynb", "--sandbox", sandbox["id"])
+    assert (
+        in_stopped.returncode == 4
+        and "is stopped: a job runs only in a ready sandbox" in in_stopped.stderr
+    )
     subprocess.run(
         [sys.executable, "-m", "jupyter_dataops.cli", "worker", "stop"],
         cwd=tmp_path / "root",
@@ -714,7 +739,3 @@ def test_the_cli_starts_lists_shows_and_stops(env, tmp_path) -> None:
         capture_output=True,
         timeout=60,
     )
-    stopped = dataops("sandboxes", "stop", sandbox["id"], "--json")
-    assert stopped.returncode == 0 and json.loads(stopped.stdout)["status"] == "stopped"
-    missing = dataops("sandboxes", "show", "ffffffffffff")
-    assert missing.returncode == 3 and "No sandbox with id" in missing.stderr

@@ -179,3 +179,30 @@ async def test_the_magic_starts_and_stops_a_sandbox_through_the_server(
     found = (await dataops_api("GET", "sandboxes", seen["id"])).json()
     assert found["status"] == "stopped" and found["owner"]
     assert (await dataops_api("GET", "sandboxes")).json()["total"] == 1
+
+
+async def test_a_job_on_a_profile_runs_in_its_own_sandbox_which_ends_with_it(
+    dataops_api, dataops_server, make_notebook
+):
+    make_notebook("gpu.ipynb", ["import os\nprint('GPUS=' + os.environ['CUDA_VISIBLE_DEVICES'])"])
+    refused = await dataops_api(
+        "POST",
+        "jobs",
+        json={"notebook_path": "gpu.ipynb", "profile": "gpu", "kernel_name": "python3"},
+    )
+    assert_error(refused, 400, "invalid_input", "not several")
+    made = await dataops_api("POST", "jobs", json={"notebook_path": "gpu.ipynb", "profile": "gpu"})
+    assert made.code == 201, made.body
+    job = made.json()
+    assert job["kernel_name"].startswith("dataops-sandbox-")
+
+    async def its_sandbox() -> Any:
+        items = (await dataops_api("GET", "sandboxes")).json()["items"]
+        found = [s for s in items if s["job_id"] == job["id"]]
+        return found[0] if found and found[0]["status"] == "stopped" else None
+
+    # The job runs; once it has ended the server stops its sandbox and frees the GPU.
+    sandbox = await wait_until("the job's sandbox to stop", its_sandbox, timeout=120)
+    assert f"its job {job['id']} ended (completed)" == sandbox["stop_reason"]
+    done = (await dataops_api("GET", "jobs", job["id"])).json()
+    assert done["status"] == "completed" and done["usage"]["gpu_seconds"] > 0

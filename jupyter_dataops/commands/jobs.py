@@ -87,12 +87,20 @@ def run(inv: Invocation) -> tuple[Any, int]:
         "timeout_seconds": a.timeout_seconds,
         "max_retries": a.max_retries,
         "tags": a.tags or [],
+        "sandbox": a.sandbox,
+        "profile": a.profile,
     }
     try:
         request = JobCreate(**fields)
     except ValidationError as exc:
         raise invalid_input_from(exc, "job request") from None
-    return _started(inv, inv.client.create_job(request))
+    job, code = _started(inv, inv.client.create_job(request))
+    if a.profile and a.wait:
+        # Its sandbox ends with it (a server would stop it within seconds; a terminal has none).
+        for sandbox in inv.client.list_sandboxes().items:
+            if sandbox.job_id == job.id and sandbox.status.active:
+                inv.client.stop_sandbox(sandbox.id)
+    return job, code
 
 
 def rerun(inv: Invocation) -> tuple[Any, int]:
@@ -199,6 +207,12 @@ COMMANDS = [
             PARAMETER,
             KERNEL_NAME,
             Arg("--kernel", dest="kernel_name", help=argparse.SUPPRESS),
+            Arg("--sandbox", metavar="ID", help="run with the kernel of this ready sandbox"),
+            Arg(
+                "--profile",
+                metavar="PROFILE",
+                help="run in a sandbox of this profile, started for the job (stopped when it ends)",
+            ),
             Arg(
                 "--name", dest="job_name", metavar="NAME", help="job name (default: the notebook's)"
             ),

@@ -358,6 +358,8 @@ class SandboxRow(Base):
     ready_at: Mapped[float | None] = mapped_column(Float, nullable=True)
     stopped_at: Mapped[float | None] = mapped_column(Float, nullable=True)
     last_activity_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    # The job it was started for (it stops when that job ends).
+    job_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
 
 
 _SB = SandboxRow.__table__

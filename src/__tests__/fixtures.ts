@@ -30,6 +30,7 @@ export function makeJob(overrides: Partial<Job> = {}): Job {
     log_path: null,
     error: null,
     warnings: [],
+    usage: null,
     tags: [],
     rerun_of: null,
     schedule_id: null,

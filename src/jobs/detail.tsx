@@ -7,6 +7,7 @@ import * as React from 'react';
 import { useLiveItem } from '../collection';
 import { ScheduleCommandIDs } from '../schedules/commands';
 import { IJobAction } from '../tokens';
+import { formatMemory } from '../sandboxes/format';
 import {
   formatDuration,
   formatTimestamp,
@@ -153,6 +154,24 @@ export function JobDetail(
         <dd>
           {trans.__('%1 of %2', summary.attempt, summary.max_retries + 1)}
         </dd>
+        {live && live.usage && (
+          <>
+            <dt>{trans.__('Used')}</dt>
+            <dd
+              className="jp-DataOps-jobUsage"
+              title={trans.__(
+                'What its kernel used: CPU time, GPU time (GPUs × wall time), peak memory'
+              )}
+            >
+              {trans.__(
+                'CPU %1 s · GPU %2 s · peak %3',
+                live.usage.cpu_seconds.toFixed(1),
+                live.usage.gpu_seconds.toFixed(1),
+                formatMemory(live.usage.peak_memory_bytes)
+              )}
+            </dd>
+          </>
+        )}
         {live && live.timeout_seconds !== null && (
           <>
             <dt>{trans.__('Timeout')}</dt>

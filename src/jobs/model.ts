@@ -118,7 +118,8 @@ export function jobFromSummary(summary: JobSummary): Job {
     html_path: null,
     log_path: null,
     error: error ? { ...error, traceback: [] } : null,
-    warnings: []
+    warnings: [],
+    usage: null
   };
 }
 

@@ -569,11 +569,11 @@ class LocalSandboxProvider(SandboxProvider):
                     with contextlib.suppress(psutil.Error):
                         child.send_signal(signal.SIGTERM)
                 process.send_signal(signal.SIGTERM)
-        _, alive = psutil.wait_procs(running, timeout=timeout)
+        alive = _wait_gone(running, timeout)
         for process in alive:
             with contextlib.suppress(psutil.Error):
                 process.kill()
-        psutil.wait_procs(alive, timeout=timeout)
+        _wait_gone(alive, timeout)
         now = time.time()
         for path, record in self._records(sandbox_id):
             if not record.get("ended_at"):
@@ -594,6 +594,26 @@ class LocalSandboxProvider(SandboxProvider):
         shutil.rmtree(self.spec_dir(sandbox_id), ignore_errors=True)
         with contextlib.suppress(OSError):
             self.launch_file(sandbox_id).unlink()
+
+
+def _wait_gone(processes: list[Any], timeout: float) -> list[Any]:
+    """Wait until the processes have ended (a zombie has: its parent, another process, reaps
+    it); those still running after ``timeout`` seconds."""
+    import psutil
+
+    deadline = time.monotonic() + timeout
+    left = list(processes)
+    while left:
+        still = []
+        for process in left:
+            with contextlib.suppress(psutil.Error):
+                if process.is_running() and process.status() != psutil.STATUS_ZOMBIE:
+                    still.append(process)
+        left = still
+        if not left or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    return left
 
 
 def _process(record: dict[str, Any]) -> Any:

@@ -129,6 +129,14 @@ class JobCreate(_Model):
     tags: list[Annotated[str, Field(max_length=MAX_TAG_LENGTH)]] = Field(
         default_factory=list, max_length=MAX_TAGS
     )
+    sandbox: str | None = Field(
+        None, max_length=32, description="Run in this ready sandbox (its id), with its kernel"
+    )
+    profile: str | None = Field(
+        None,
+        max_length=63,
+        description="Run in a sandbox of this profile, started for the job and stopped when it ends",
+    )
 
 
 class JobRerun(_Model):

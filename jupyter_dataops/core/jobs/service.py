@@ -26,7 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ..errors import Conflict, InvalidInput, NotFound, QueueFull
+from ..errors import BackendUnavailable, Conflict, InvalidInput, NotFound, QueueFull
 from ..files import FileStore
 from ..notebooks import read_notebook
 from ..paths import relative_to_root, resolve_inside, resolve_notebook
@@ -240,6 +240,13 @@ class JobService:
         #: Called with a job's id before it is queued; returns the id of the snapshot it runs on.
         #: Called with what is run ("job <id>", "schedule <id>"), the actor and the root.
         self.before_run: Callable[[str, str | None, str | None], str | None] | None = None
+        #: ``(sandbox id, profile, actor) -> (kernel name, bind)``: the kernel of the sandbox a
+        #: job runs in; ``bind(job_id)`` ties a sandbox started for it to the job (``None``:
+        #: the job was not queued, stop it). Set by the composition root.
+        self.sandbox_for: (
+            Callable[[str | None, str | None, str | None], tuple[str, Callable[[str | None], None]]]
+            | None
+        ) = None
         self._counts_lock = threading.Lock()
         self._counts: dict[Any, tuple[int, float, Any]] = {}
 
@@ -263,14 +270,50 @@ class JobService:
 
     # -- creating jobs ------------------------------------------------------------------------
     def create(self, request: JobCreate, *, actor: str | None = None) -> Job:
-        """Validate, stage the notebook and queue a job. Bad input raises and stores nothing."""
+        """Validate, stage the notebook and queue a job. Bad input raises and stores nothing.
+        With ``sandbox`` it runs with that sandbox's kernel; with ``profile`` in a sandbox
+        started for it (after the other checks), which stops when the job ends."""
         real = resolve_notebook(self.root, request.notebook_path)
+        if not (request.sandbox or request.profile):
+            return self._create(request, real, request.kernel_name, actor)
+        if sum(bool(x) for x in (request.kernel_name, request.sandbox, request.profile)) > 1:
+            raise InvalidInput(
+                "A job runs in one kernel: give kernel_name, sandbox or profile, not several.",
+                hint="Drop all but one of them.",
+            )
+        if self.sandbox_for is None:
+            raise BackendUnavailable("Sandboxes are not available here.")
+        self.prepare(  # every other check first: a profile's sandbox starts only for a good job
+            source=real,
+            root=self.root,
+            display_path=relative_to_root(self.root, real),
+            parameters=request.parameters,
+            kernel_name=None,
+            name=request.name,
+            timeout_seconds=request.timeout_seconds,
+            max_retries=request.max_retries or 0,
+            tags=request.tags,
+        ).discard()
+        kernel_name, bind = self.sandbox_for(
+            request.sandbox, request.profile, actor or self.ctx.actor
+        )
+        try:
+            job = self._create(request, real, kernel_name, actor)
+        except BaseException:
+            bind(None)
+            raise
+        bind(job.id)
+        return job
+
+    def _create(
+        self, request: JobCreate, real: Path, kernel_name: str | None, actor: str | None
+    ) -> Job:
         return self._queue(
             source=real,
             root=self.root,
             display_path=relative_to_root(self.root, real),
             parameters=request.parameters,
-            kernel_name=request.kernel_name,
+            kernel_name=kernel_name,
             name=request.name,
             timeout_seconds=request.timeout_seconds,
             max_retries=(

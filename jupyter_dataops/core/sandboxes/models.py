@@ -250,6 +250,7 @@ class Sandbox(_Model):
     warning: str | None = Field(None, description="It will stop soon, and why")
     stop_reason: str | None = None
     error: str | None = None
+    job_id: str | None = Field(None, description="The job it was started for (it ends with it)")
 
 
 class SandboxPage(_Model):

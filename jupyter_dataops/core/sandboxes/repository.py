@@ -38,6 +38,7 @@ class SandboxRecord(Protocol):
     ready_at: float | None
     stopped_at: float | None
     last_activity_at: float | None
+    job_id: str | None
 
 
 class SandboxRepository(Protocol):

@@ -450,7 +450,42 @@ class SandboxService:
             warning=row.warning if status.active else None,
             stop_reason=row.stop_reason,
             error=row.error,
+            job_id=row.job_id,
         )
+
+    # -- jobs ---------------------------------------------------------------------------------
+    def for_job(
+        self, sandbox_id: str | None, profile: str | None, actor: str | None
+    ) -> tuple[str, Callable[[str | None], None]]:
+        """The kernel a job runs with: a ready sandbox's, or that of a sandbox of ``profile``
+        started now (checked like any start), which ``bind(job_id)`` ties to the job so it
+        stops when the job ends (``bind(None)``: the job was not queued; it stops now)."""
+        if sandbox_id:
+            found = self.get(sandbox_id)
+            if found.status != SandboxStatus.READY or not found.kernel_name:
+                raise Conflict(
+                    f"Sandbox {found.id} is {found.status.value}: a job runs only in a ready "
+                    "sandbox.",
+                    hint="Start one (dataops sandboxes start PROFILE), or run with --profile.",
+                )
+            return found.kernel_name, lambda job_id: None
+        assert profile is not None
+        started = self.start(SandboxCreate(profile=profile), actor=actor, background=False)
+        if started.status != SandboxStatus.READY or not started.kernel_name:
+            raise Conflict(
+                f"The sandbox for the job could not be prepared: {started.error}",
+                hint="Fix the profile, or pick another one.",
+            )
+
+        def bind(job_id: str | None) -> None:
+            if job_id is None:
+                self.stop(started.id, actor=actor, reason="its job was not queued")
+                return
+            with self.ctx.store.unit_of_work() as uow:
+                uow.sandboxes.update(started.id, job_id=job_id, updated_at=self._now())
+                uow.commit()
+
+        return started.kernel_name, bind
 
     # -- stopping -----------------------------------------------------------------------------
     def stop(
@@ -619,8 +654,21 @@ class SandboxService:
             ):
                 return "its files are gone; stopped and released"
             return None
+        if row.job_id:
+            with self.ctx.store.unit_of_work(read_only=True) as uow:
+                job = uow.jobs.find(row.job_id)
+            if job is None or job.status in _JOB_ENDED:
+                self.stop(
+                    row.id,
+                    reason=f"its job {row.job_id} "
+                    + ("is gone" if job is None else f"ended ({job.status})"),
+                )
+                return "its job ended; stopped"
+            now_active = now  # queued or running: never idle
+        else:
+            now_active = None
         sample = self.provider.sample(row.id)
-        active_at = sample.active_at
+        active_at = max(sample.active_at or 0.0, now_active or 0.0) or None
         for kernel in sample.kernels:
             if kernel.id in busy:
                 active_at = max(active_at or 0.0, busy[kernel.id])
@@ -695,6 +743,9 @@ class SandboxService:
 
     def _now(self) -> float:
         return self.ctx.clock.time()
+
+
+_JOB_ENDED = ("completed", "failed", "cancelled")
 
 
 def _known_exit(row: SandboxRecord, kernel_id: str) -> bool:

@@ -47,6 +47,7 @@ def upgrade() -> None:
         sa.Column("ready_at", sa.Float, nullable=True),
         sa.Column("stopped_at", sa.Float, nullable=True),
         sa.Column("last_activity_at", sa.Float, nullable=True),
+        sa.Column("job_id", sa.String(32), nullable=True),
     )
     op.create_index("ix_sandboxes_status", "sandboxes", ["status", "created_at"])
     op.create_index("ix_sandboxes_stopped", "sandboxes", ["stopped_at"])
