@@ -739,3 +739,31 @@ def test_the_cli_starts_lists_shows_and_stops(env, tmp_path) -> None:
         capture_output=True,
         timeout=60,
     )
+
+
+def test_kernel_specs_left_by_sandboxes_that_are_gone_leave_the_picker(env, tmp_path) -> None:
+    services = env()
+    kernels = Path(os.environ["JUPYTER_DATA_DIR"]) / "kernels"
+    stale = kernels / f"{KERNEL_PREFIX}0123456789ab"
+    stale.mkdir(parents=True)
+    provisioner = {
+        "provisioner_name": "dataops-sandbox",
+        "config": {"sandbox_file": str(tmp_path / "gone.json")},
+    }
+    (stale / "kernel.json").write_text(
+        json.dumps(
+            {
+                "argv": ["python"],
+                "display_name": "old",
+                "metadata": {"kernel_provisioner": provisioner},
+            }
+        )
+    )
+    foreign = kernels / f"{KERNEL_PREFIX}handmade"
+    foreign.mkdir()
+    (foreign / "kernel.json").write_text(json.dumps({"argv": ["python"], "display_name": "mine"}))
+    live = services.sandboxes.start(SandboxCreate(profile="cpu", wait=True), actor="alice")
+    done = services.sandboxes.reconcile()
+    assert f"{KERNEL_PREFIX}0123456789ab: its sandbox is gone; kernel spec removed" in done
+    assert not stale.exists() and foreign.exists()
+    assert (kernels / live.kernel_name / "kernel.json").exists()

@@ -46,6 +46,31 @@ def _stop_endpoints() -> None:
 
 
 atexit.register(_stop_endpoints)
+
+
+def _stop_sandboxes() -> None:
+    """Sandboxes, too, outlive the server by design (their kernel specs are in the Jupyter
+    data dir, not this data dir): stop the test server's."""
+    from pathlib import Path
+
+    from jupyter_dataops.core.config import DataOps
+    from jupyter_dataops.services import Services
+
+    if not (Path(_data_dir) / "dataops.db").exists():
+        return
+    from jupyter_dataops.core.sandboxes.models import ACTIVE_STATUSES
+
+    services = Services.from_config(DataOps(data_dir=_data_dir))
+    try:
+        with services.ctx.store.unit_of_work(read_only=True) as uow:
+            active = [row.id for row in uow.sandboxes.all(statuses=ACTIVE_STATUSES)]
+        for sandbox_id in active:
+            services.sandboxes.stop(sandbox_id, reason="the test server stopped")
+    finally:
+        services.close()
+
+
+atexit.register(_stop_sandboxes)
 # The launcher of model servers goes soon after the tests stop using it.
 c.DataOps.endpoint_launcher_idle = 120  # noqa: F821
 

@@ -590,6 +590,21 @@ class LocalSandboxProvider(SandboxProvider):
             peak_memory_bytes=sample.peak_memory_bytes,
         )
 
+    def prune(self) -> list[str]:
+        """Kernel specs of sandboxes whose launch file is gone (their data dir was removed, or
+        a stop was cut short) leave the picker: a kernel could not start from them anyway."""
+        removed = []
+        for spec in self.kernel_dir().glob(f"{KERNEL_PREFIX}*/kernel.json"):
+            try:
+                config = json.loads(spec.read_text())["metadata"]["kernel_provisioner"]["config"]
+                launch = Path(config["sandbox_file"])
+            except (OSError, ValueError, KeyError, TypeError):
+                continue  # not ours to judge
+            if not launch.exists():
+                shutil.rmtree(spec.parent, ignore_errors=True)
+                removed.append(spec.parent.name)
+        return removed
+
     def _remove(self, sandbox_id: str) -> None:
         shutil.rmtree(self.spec_dir(sandbox_id), ignore_errors=True)
         with contextlib.suppress(OSError):

@@ -93,5 +93,10 @@ class SandboxProvider(LoggingConfigurable):
         """Stop its kernels and take it out of the kernel picker; what they used last."""
         raise NotImplementedError
 
+    def prune(self) -> list[str]:
+        """Remove what ended sandboxes left behind (kernel specs whose sandbox is gone);
+        what was removed, for the log."""
+        return []
+
     def close(self) -> None:
         """Release what the provider holds (not the sandboxes: they outlive the server)."""

@@ -159,17 +159,16 @@ def parse_cpus(value: str | int | float, *, field: str = "cpus") -> float:
 
 
 def format_memory(num_bytes: int | float | None) -> str:
-    """The shortest exact binary quantity, else a rounded one (``34359738368`` -> ``"32Gi"``)."""
+    """In the largest binary unit it reaches: exact when it divides (``34359738368`` ->
+    ``"32Gi"``), else to one decimal (``25276514304`` -> ``"23.5Gi"``)."""
     if num_bytes is None:
         return "-"
     value = int(num_bytes)
     for suffix in ("Ei", "Pi", "Ti", "Gi", "Mi", "Ki"):
         unit = BINARY[suffix]
-        if value >= unit and value % unit == 0:
-            return f"{value // unit}{suffix}"
-    for suffix in ("Ei", "Pi", "Ti", "Gi", "Mi", "Ki"):
-        unit = BINARY[suffix]
         if value >= unit:
+            if value % unit == 0:
+                return f"{value // unit}{suffix}"
             return f"{value / unit:.1f}{suffix}"
     return str(value)
 

@@ -613,6 +613,13 @@ class SandboxService:
         done: builtins.list[str] = []
         with self.ctx.store.unit_of_work(read_only=True) as uow:
             rows = uow.sandboxes.all(statuses=ACTIVE_STATUSES)
+        try:
+            done += [
+                f"{name}: its sandbox is gone; kernel spec removed"
+                for name in self.provider.prune()
+            ]
+        except OSError as exc:
+            log.debug("cannot prune sandbox kernel specs: %s", exc)
         for row in rows:
             try:
                 line = self._reconcile_one(row, busy_kernels or {})
