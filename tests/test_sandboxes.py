@@ -767,3 +767,41 @@ def test_kernel_specs_left_by_sandboxes_that_are_gone_leave_the_picker(env, tmp_
     assert f"{KERNEL_PREFIX}0123456789ab: its sandbox is gone; kernel spec removed" in done
     assert not stale.exists() and foreign.exists()
     assert (kernels / live.kernel_name / "kernel.json").exists()
+
+
+def test_with_cgroup_v2_a_sandbox_gets_its_group_and_an_oom_kill_is_told(env, tmp_path) -> None:
+    """No machine here delegates cgroup v2, so the group is a folder that stands in for one:
+    what is written there (limits, the kernel joining it) and what is read back (the OOM
+    killer's count) is what the kernel would meet on a delegated cgroup v2 machine."""
+    parent = tmp_path / "cgroup"
+    parent.mkdir()
+    services = env()
+    services.sandboxes.provider.cgroup_parent = str(parent)
+    assert services.sandboxes.provider.limits_method().method == "cgroup v2"
+    sandbox = services.sandboxes.start(
+        SandboxCreate(profile="cpu", memory="768Mi", wait=True), actor="alice"
+    )
+    group = parent / f"dataops-{sandbox.id}"
+    assert sandbox.limits and sandbox.limits.method == "cgroup v2"
+    assert (group / "memory.max").read_text() == str(768 * 2**20)
+    assert (group / "cpu.max").read_text() == "100000 100000"
+    km, kc = start_kernel(sandbox.kernel_name)
+    try:
+        pid = km.provisioner.pid
+        assert (group / "cgroup.procs").read_text() == str(
+            pid
+        )  # joined before it became the kernel
+        assert (
+            run(kc, "__import__('resource').getrlimit(__import__('resource').RLIMIT_DATA)[0]")
+            == resource.RLIM_INFINITY
+        )
+        os.kill(pid, signal.SIGKILL)
+        (group / "memory.events").write_text("low 0\nhigh 0\nmax 3\noom 1\noom_kill 1\n")
+        wait_for("the kernel to die", lambda: not km.is_alive(), timeout=30)
+    finally:
+        stop_kernel(km, kc)
+    services.sandboxes.reconcile()
+    found = services.sandboxes.get(sandbox.id)
+    (kernel,) = found.kernels
+    assert kernel.oom and "out of memory (the out-of-memory killer ended it)" in (kernel.exit or "")
+    assert "the sandbox's memory limit is 768Mi" in (found.error or "")
