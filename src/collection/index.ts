@@ -5,3 +5,4 @@
 export * from './model';
 export * from './views';
 export * from './section';
+export * from './heading';

@@ -19,7 +19,8 @@ import {
   CollectionModel,
   ICollectionModel,
   ICollectionPage,
-  parseCollectionEvent
+  parseCollectionEvent,
+  wholeListPage
 } from '../collection';
 import { IDriftCrossing, IEndpointsModel } from '../tokens';
 import { IEndpointsClient } from './client';
@@ -253,23 +254,13 @@ export class EndpointsModel implements IEndpointsModel {
     // The page reflects at least every change seen before it was asked for.
     const seq = this.collection?.seq ?? 0;
     const page = await this.client.listEndpoints();
-    const wanted = query.id?.length ? new Set(query.id) : null;
-    const items = wanted
-      ? page.items.filter(item => wanted.has(item.name))
-      : page.items;
-    const counts: { [status: string]: number } = {};
-    for (const item of page.items) {
-      counts[item.status] = (counts[item.status] ?? 0) + 1;
-    }
-    return {
-      items,
-      next_cursor: null,
-      prev_cursor: null,
-      total: wanted ? items.length : page.total,
-      total_is_estimate: false,
-      counts,
+    return wholeListPage(
+      page.items,
+      page.total,
+      query.id,
+      item => item.name,
       seq
-    };
+    );
   }
 
   /** A change the user asked for: its answer shown at once. */

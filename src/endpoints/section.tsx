@@ -9,7 +9,13 @@ import { ReactWidget } from '@jupyterlab/ui-components';
 import { CommandRegistry } from '@lumino/commands';
 import * as React from 'react';
 
-import { CollectionError, CollectionSection, useSignals } from '../collection';
+import {
+  CollectionError,
+  CollectionSection,
+  HeadingButton,
+  headingWidget,
+  useSignals
+} from '../collection';
 import { useNow } from '../jobs/section';
 import { IEndpointsModel } from '../tokens';
 import {
@@ -334,41 +340,22 @@ export class EndpointsSection extends CollectionSection<IEndpointsModel> {
   }
 }
 
-/** The "Publish model" button of the section heading. */
-function PublishButton(props: {
-  commands: CommandRegistry;
-  trans: TranslationBundle;
-}): JSX.Element {
-  const { commands, trans } = props;
-  return (
-    <button
-      className="jp-DataOps-takeButton jp-DataOps-publishButton"
-      title={trans.__(
-        'Publish a model the active notebook cell trained: log it to MLflow, register a version, serve it'
-      )}
-      onClick={event => {
-        // The heading toggles the section on click; this click is not for it.
-        event.stopPropagation();
-        void commands.execute(EndpointCommandIDs.publish);
-      }}
-      onKeyDown={event => {
-        if (event.key === 'Enter' || event.key === ' ') {
-          event.stopPropagation();
-        }
-      }}
-    >
-      <publishModelIcon.react tag="span" className="jp-DataOps-takeIcon" />
-      <span>{trans.__('Publish')}</span>
-    </button>
-  );
-}
-
 /** A widget for the section heading's "Publish model" button. */
 export function createPublishButton(options: {
   commands: CommandRegistry;
   trans: TranslationBundle;
 }): ReactWidget {
-  const widget = ReactWidget.create(<PublishButton {...options} />);
-  widget.addClass('jp-DataOps-toolbarItem');
-  return widget;
+  const { commands, trans } = options;
+  return headingWidget(
+    <HeadingButton
+      commands={commands}
+      command={EndpointCommandIDs.publish}
+      label={trans.__('Publish')}
+      title={trans.__(
+        'Publish a model the active notebook cell trained: log it to MLflow, register a version, serve it'
+      )}
+      icon={publishModelIcon}
+      className="jp-DataOps-publishButton"
+    />
+  );
 }

@@ -10,7 +10,8 @@ import { DataOpsApiError } from '../api';
 import {
   CollectionModel,
   ICollectionEvent,
-  ICollectionPage
+  ICollectionPage,
+  wholeListPage
 } from '../collection';
 import { ISandboxesClient } from './client';
 import { ISandboxesModel } from './tokens';
@@ -130,23 +131,13 @@ export class SandboxesModel implements ISandboxesModel {
     // The page reflects at least every change seen before it was asked for.
     const seq = this.collection?.seq ?? 0;
     const page = await this.client.listSandboxes();
-    const wanted = query.id?.length ? new Set(query.id) : null;
-    const items = wanted
-      ? page.items.filter(item => wanted.has(item.id))
-      : page.items;
-    const counts: { [status: string]: number } = {};
-    for (const item of page.items) {
-      counts[item.status] = (counts[item.status] ?? 0) + 1;
-    }
-    return {
-      items,
-      next_cursor: null,
-      prev_cursor: null,
-      total: wanted ? items.length : page.total,
-      total_is_estimate: false,
-      counts,
+    return wholeListPage(
+      page.items,
+      page.total,
+      query.id,
+      item => item.id,
       seq
-    };
+    );
   }
 }
 

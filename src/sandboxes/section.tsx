@@ -10,7 +10,13 @@ import { ReactWidget } from '@jupyterlab/ui-components';
 import { CommandRegistry } from '@lumino/commands';
 import * as React from 'react';
 
-import { CollectionError, CollectionSection, useSignals } from '../collection';
+import {
+  CollectionError,
+  CollectionSection,
+  HeadingButton,
+  headingWidget,
+  useSignals
+} from '../collection';
 import { formatRelativeTime, formatTimestamp } from '../jobs/format';
 import { useNow } from '../jobs/section';
 import { SandboxCommandIDs } from './commands';
@@ -333,41 +339,22 @@ export class SandboxesSection extends CollectionSection<ISandboxesModel> {
   }
 }
 
-/** The "Start" button of the section heading. */
-function StartButton(props: {
-  commands: CommandRegistry;
-  trans: TranslationBundle;
-}): JSX.Element {
-  const { commands, trans } = props;
-  return (
-    <button
-      className="jp-DataOps-takeButton jp-DataOps-startSandboxButton"
-      title={trans.__(
-        'Start a sandbox from a profile: CPUs, memory and GPUs of its own, with a kernel in the kernel picker'
-      )}
-      onClick={event => {
-        // The heading toggles the section on click; this click is not for it.
-        event.stopPropagation();
-        void commands.execute(SandboxCommandIDs.start);
-      }}
-      onKeyDown={event => {
-        if (event.key === 'Enter' || event.key === ' ') {
-          event.stopPropagation();
-        }
-      }}
-    >
-      <startSandboxIcon.react tag="span" className="jp-DataOps-takeIcon" />
-      <span>{trans.__('Start')}</span>
-    </button>
-  );
-}
-
 /** A widget for the section heading's "Start" button. */
 export function createStartButton(options: {
   commands: CommandRegistry;
   trans: TranslationBundle;
 }): ReactWidget {
-  const widget = ReactWidget.create(<StartButton {...options} />);
-  widget.addClass('jp-DataOps-toolbarItem');
-  return widget;
+  const { commands, trans } = options;
+  return headingWidget(
+    <HeadingButton
+      commands={commands}
+      command={SandboxCommandIDs.start}
+      label={trans.__('Start')}
+      title={trans.__(
+        'Start a sandbox from a profile: CPUs, memory and GPUs of its own, with a kernel in the kernel picker'
+      )}
+      icon={startSandboxIcon}
+      className="jp-DataOps-startSandboxButton"
+    />
+  );
 }

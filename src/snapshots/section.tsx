@@ -13,7 +13,9 @@ import {
   CollectionError,
   CollectionPager,
   CollectionSection,
-  useSignals
+  useSignals,
+  HeadingButton,
+  headingWidget
 } from '../collection';
 import {
   formatDuration,
@@ -573,10 +575,11 @@ function TakeButton(props: {
   const { model, commands, trans } = props;
   useSignals(model.operationsChanged);
   const taking = model.operations.some(operation => operation.kind === 'take');
-  const label = taking ? trans.__('Taking…') : trans.__('Take snapshot');
   return (
-    <button
-      className="jp-DataOps-takeButton"
+    <HeadingButton
+      commands={commands}
+      command={SnapshotCommandIDs.take}
+      label={taking ? trans.__('Taking…') : trans.__('Take snapshot')}
       title={
         taking
           ? trans.__('A snapshot is being taken')
@@ -584,28 +587,17 @@ function TakeButton(props: {
               'Take a snapshot of the project: code with git, data with DVC, the kernel’s packages'
             )
       }
+      icon={takeSnapshotIcon}
       disabled={taking}
-      onClick={event => {
-        // The heading toggles the section on click; this click is not for it.
-        event.stopPropagation();
-        void commands.execute(SnapshotCommandIDs.take);
-      }}
-      onKeyDown={event => {
-        if (event.key === 'Enter' || event.key === ' ') {
-          event.stopPropagation();
-        }
-      }}
-    >
-      {taking ? (
-        <snapshotStatusIcons.creating.react
-          tag="span"
-          className="jp-DataOps-statusIcon jp-DataOps-spinner"
-        />
-      ) : (
-        <takeSnapshotIcon.react tag="span" className="jp-DataOps-takeIcon" />
-      )}
-      <span>{label}</span>
-    </button>
+      busyIcon={
+        taking ? (
+          <snapshotStatusIcons.creating.react
+            tag="span"
+            className="jp-DataOps-statusIcon jp-DataOps-spinner"
+          />
+        ) : null
+      }
+    />
   );
 }
 
@@ -615,7 +607,5 @@ export function createTakeButton(options: {
   commands: CommandRegistry;
   trans: TranslationBundle;
 }): ReactWidget {
-  const widget = ReactWidget.create(<TakeButton {...options} />);
-  widget.addClass('jp-DataOps-toolbarItem');
-  return widget;
+  return headingWidget(<TakeButton {...options} />);
 }
