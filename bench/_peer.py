@@ -14,6 +14,7 @@ import json
 import os
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -27,6 +28,17 @@ HERE = Path(__file__).resolve().parent
 
 PEER_PACKAGE = "jupyter-scheduler==2.12.1"
 PEER_VENV = Path.home() / ".cache" / "jupyter-dataops" / "bench-peer"
+
+
+def give_up_after(seconds: float) -> None:
+    """Bound the whole run: a TimeoutError is raised in the main thread after ``seconds``
+    (the benchmark's own clean-up then stops what it started)."""
+
+    def over_time(signum: int, frame: Any) -> None:
+        raise TimeoutError(f"the run took longer than --timeout {seconds:g} s")
+
+    signal.signal(signal.SIGALRM, over_time)
+    signal.alarm(max(1, int(seconds)))
 
 
 def free_port() -> int:

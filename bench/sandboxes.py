@@ -51,6 +51,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _peer import give_up_after
+
 GOAL = 1.5
 PLAIN = "plain kernel (python3)"
 SANDBOX = "sandbox, 1 CPU 2Gi"
@@ -180,11 +183,7 @@ def main() -> int:
     parser.add_argument("--json", help="also write the results to this file")
     args = parser.parse_args()
 
-    def over_time(signum: int, frame: Any) -> None:
-        raise TimeoutError(f"the run took longer than --timeout {args.timeout:g} s")
-
-    signal.signal(signal.SIGALRM, over_time)
-    signal.alarm(max(1, int(args.timeout)))
+    give_up_after(args.timeout)
     work = Path(tempfile.mkdtemp(prefix="dataops-bench-sandboxes-"))
     # Before anything of Jupyter's is imported: sandboxes' kernel specs go to <data dir>/kernels,
     # connection files to the runtime directory; both in the temporary folder.

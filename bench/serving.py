@@ -71,6 +71,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _peer import give_up_after
+
 HERE = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
 LEVELS = (1, 8, 32)
@@ -534,11 +537,7 @@ def main() -> int:
     parser.add_argument("--json", help="also write the results to this file")
     args = parser.parse_args()
 
-    def over_time(signum: int, frame: Any) -> None:
-        raise TimeoutError(f"the run took longer than --timeout {args.timeout:g} s")
-
-    signal.signal(signal.SIGALRM, over_time)
-    signal.alarm(max(1, int(args.timeout)))
+    give_up_after(args.timeout)
     work = Path(tempfile.mkdtemp(prefix="dataops-bench-serving-"))
     served: list[Served] = []
     services: Any = None

@@ -89,25 +89,49 @@ def range_problem(
     return None
 
 
-def profile_problems(profile: Profile, policy: Policy) -> list[str]:
-    """What in an operator's profile itself breaks the policy (shown; it cannot start)."""
+def _bounds_problems(
+    policy: Policy,
+    *,
+    cpus: float,
+    memory_bytes: int,
+    gpus: int,
+    gpu_type: str | None,
+    idle_timeout: float,
+    max_lifetime: float,
+) -> list[str]:
+    """Every range or GPU type of the policy these values break."""
     problems = []
-    for field in ("cpus", "memory_bytes", "gpus"):
-        found = range_problem(field, float(getattr(profile, field)), getattr(policy, field))
+    for field, value in (
+        ("cpus", cpus),
+        ("memory_bytes", float(memory_bytes)),
+        ("gpus", float(gpus)),
+    ):
+        found = range_problem(field, value, getattr(policy, field))
         if found:
             problems.append(found)
-    for field in ("idle_timeout", "max_lifetime"):
-        found = range_problem(
-            field, float(getattr(profile, field)), getattr(policy, field), zero_means_none=True
-        )
+    for field, value in (("idle_timeout", idle_timeout), ("max_lifetime", max_lifetime)):
+        found = range_problem(field, value, getattr(policy, field), zero_means_none=True)
         if found:
             problems.append(found)
-    if profile.gpus and policy.gpu_types is not None and profile.gpu_type not in policy.gpu_types:
+    if gpus and policy.gpu_types is not None and gpu_type not in policy.gpu_types:
         problems.append(
-            f"GPU type {profile.gpu_type or '(any)'} is not one the policy allows "
-            f"({', '.join(policy.gpu_types) or 'none'})"
+            f"GPU type {gpu_type or '(any)'} is not allowed; the policy allows "
+            f"{', '.join(policy.gpu_types) or 'none'}"
         )
     return problems
+
+
+def profile_problems(profile: Profile, policy: Policy) -> list[str]:
+    """What in an operator's profile itself breaks the policy (shown; it cannot start)."""
+    return _bounds_problems(
+        policy,
+        cpus=profile.cpus,
+        memory_bytes=profile.memory_bytes,
+        gpus=profile.gpus,
+        gpu_type=profile.gpu_type,
+        idle_timeout=profile.idle_timeout,
+        max_lifetime=profile.max_lifetime,
+    )
 
 
 def _overridable(policy: Policy) -> set[str]:
@@ -190,25 +214,15 @@ def request_problems(
                 "(the policy does not let users override it)"
             )
     r = resolved.resources
-    for field, value in (
-        ("cpus", r.cpus),
-        ("memory_bytes", float(r.memory_bytes)),
-        ("gpus", float(r.gpus)),
-    ):
-        found = range_problem(field, value, getattr(policy, field))
-        if found:
-            problems.append(found)
-    for field in ("idle_timeout", "max_lifetime"):
-        found = range_problem(
-            field, getattr(resolved, field), getattr(policy, field), zero_means_none=True
-        )
-        if found:
-            problems.append(found)
-    if r.gpus and policy.gpu_types is not None and r.gpu_type not in policy.gpu_types:
-        problems.append(
-            f"GPU type {r.gpu_type or '(any)'} is not allowed; the policy allows "
-            f"{', '.join(policy.gpu_types) or 'none'}"
-        )
+    problems += _bounds_problems(
+        policy,
+        cpus=r.cpus,
+        memory_bytes=r.memory_bytes,
+        gpus=r.gpus,
+        gpu_type=r.gpu_type,
+        idle_timeout=resolved.idle_timeout,
+        max_lifetime=resolved.max_lifetime,
+    )
     return problems
 
 

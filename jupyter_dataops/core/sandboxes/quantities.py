@@ -96,28 +96,39 @@ def _power(suffix: str) -> int:
     return int(DECIMAL[suffix].adjusted())
 
 
+def _amount(value: str | int | float, field: str, noun: str, hint: str) -> tuple[Decimal, str]:
+    """The number a quantity stands for, and its text (InvalidInput when it is none)."""
+    if isinstance(value, bool):
+        raise InvalidInput(f"{field} {value!r} is not {noun}.", hint=hint)
+    if isinstance(value, int | float):
+        return Decimal(str(value)), str(value)
+    text = str(value).strip()
+    try:
+        return _decimal(text), text
+    except (ValueError, InvalidOperation):
+        raise InvalidInput(
+            f"{field} {value!r} is not a Kubernetes quantity of {noun}.", hint=hint
+        ) from None
+
+
 def parse_memory(value: str | int | float, *, field: str = "memory") -> int:
     """Bytes from a quantity (``"32Gi"``, ``"1.5G"``, ``"512Mi"``, ``1073741824``)."""
-    if isinstance(value, bool):
-        raise InvalidInput(f"{field} {value!r} is not a size.", hint="Give a size such as 32Gi.")
-    if isinstance(value, int | float):
-        amount = Decimal(str(value))
-    else:
-        text = str(value).strip()
-        try:
-            amount = _decimal(text)
-        except (ValueError, InvalidOperation):
-            raise InvalidInput(
-                f"{field} {value!r} is not a Kubernetes quantity: sizes are written like 32Gi "
-                "(2^30 bytes each) or 32G (10^9 bytes each).",
-                hint=f"Did you mean {_suggestion(text)}?",
-            ) from None
-        match = _QUANTITY.match(text)
-        if match and (match["suffix"] or "") in ("m", "u", "n"):
-            raise InvalidInput(
-                f"{field} {value!r} is in thousandths of a byte ({match['suffix']!r} is milli).",
-                hint=f"Did you mean {match['number']}M or {match['number']}Mi?",
-            )
+    try:
+        amount, text = _amount(value, field, "bytes", "Give a size such as 32Gi.")
+    except InvalidInput:
+        if isinstance(value, bool):
+            raise
+        raise InvalidInput(
+            f"{field} {value!r} is not a Kubernetes quantity: sizes are written like 32Gi "
+            "(2^30 bytes each) or 32G (10^9 bytes each).",
+            hint=f"Did you mean {_suggestion(str(value).strip())}?",
+        ) from None
+    match = _QUANTITY.match(text)
+    if match and (match["suffix"] or "") in ("m", "u", "n"):
+        raise InvalidInput(
+            f"{field} {value!r} is in thousandths of a byte ({match['suffix']!r} is milli).",
+            hint=f"Did you mean {match['number']}M or {match['number']}Mi?",
+        )
     if amount <= 0:
         raise InvalidInput(
             f"{field} {value!r} must be more than zero.", hint="Give a size such as 4Gi."
@@ -129,21 +140,9 @@ def parse_memory(value: str | int | float, *, field: str = "memory") -> int:
 
 def parse_cpus(value: str | int | float, *, field: str = "cpus") -> float:
     """CPUs from a quantity (``"2"``, ``"500m"``, ``1.5``)."""
-    if isinstance(value, bool):
-        raise InvalidInput(
-            f"{field} {value!r} is not a number of CPUs.", hint="Give e.g. 2 or 500m."
-        )
-    if isinstance(value, int | float):
-        amount = Decimal(str(value))
-    else:
-        text = str(value).strip()
-        try:
-            amount = _decimal(text)
-        except (ValueError, InvalidOperation):
-            raise InvalidInput(
-                f"{field} {value!r} is not a Kubernetes quantity of CPUs.",
-                hint="Write whole or fractional CPUs (2, 1.5) or thousandths (500m).",
-            ) from None
+    amount, _ = _amount(
+        value, field, "CPUs", "Write whole or fractional CPUs (2, 1.5) or thousandths (500m)."
+    )
     if not amount.is_finite() or amount <= 0:
         raise InvalidInput(
             f"{field} {value!r} must be more than zero.", hint="Give e.g. 1 or 500m."

@@ -353,12 +353,10 @@ class SandboxService:
         except Exception as exc:
             message = str(exc) or type(exc).__name__
             log.warning("sandbox %s failed to provision: %s", sandbox_id, message)
-            with contextlib.suppress(Exception):
-                self.provider.stop(sandbox_id)
-            self._end(
+            self._give_up(
                 sandbox_id,
                 SandboxStatus.FAILED,
-                from_statuses=[SandboxStatus.PROVISIONING.value],
+                SandboxStatus.PROVISIONING,
                 reason="provisioning failed",
                 error=message,
             )
@@ -523,6 +521,22 @@ class SandboxService:
             sample=sample,
         )
 
+    def _give_up(
+        self,
+        sandbox_id: str,
+        status: SandboxStatus,
+        from_status: SandboxStatus,
+        *,
+        reason: str,
+        error: str | None = None,
+    ) -> bool:
+        """Remove what the provider has of it and end it (once); whether this call did."""
+        with contextlib.suppress(Exception):
+            self.provider.stop(sandbox_id)
+        return self._end(
+            sandbox_id, status, from_statuses=[from_status.value], reason=reason, error=error
+        )
+
     def _end(
         self,
         sandbox_id: str,
@@ -635,12 +649,10 @@ class SandboxService:
         if row.status == SandboxStatus.PROVISIONING.value:
             if _holder_alive(row.holder):
                 return None
-            with contextlib.suppress(Exception):
-                self.provider.stop(row.id)
-            if self._end(
+            if self._give_up(
                 row.id,
                 SandboxStatus.FAILED,
-                from_statuses=[SandboxStatus.PROVISIONING.value],
+                SandboxStatus.PROVISIONING,
                 reason="provisioning was interrupted",
                 error="Provisioning was interrupted: the process preparing it "
                 f"({row.holder}) is gone. Start it again.",
@@ -651,12 +663,10 @@ class SandboxService:
             self._finish_stop(row.id)
             return "stopped"
         if not self.provider.exists(row.id):
-            with contextlib.suppress(Exception):
-                self.provider.stop(row.id)
-            if self._end(
+            if self._give_up(
                 row.id,
                 SandboxStatus.STOPPED,
-                from_statuses=[SandboxStatus.READY.value],
+                SandboxStatus.READY,
                 reason="its files or kernel spec are gone",
             ):
                 return "its files are gone; stopped and released"
