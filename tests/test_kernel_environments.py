@@ -195,3 +195,70 @@ def test_a_job_runs_in_the_environment_its_kernel_spec_names(
     prefix, version, _ = expected(specs, spec)
     assert same_path(facts["prefix"], prefix), facts
     assert facts["packaging"] == version, facts
+
+
+def test_a_sandbox_profile_runs_in_another_environment_with_its_packages(
+    envs: Environments, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A profile naming another environment (its folder) gets kernels of that environment;
+    requirements it meets are not installed again, and ones it cannot meet fail the sandbox
+    with pip's (or uv's) reason."""
+    from jupyter_client.manager import KernelManager
+
+    from jupyter_dataops.core.config import DataOps
+    from jupyter_dataops.core.sandboxes.models import SandboxCreate
+    from jupyter_dataops.services import Services
+
+    monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "jupyter"))
+    (tmp_path / "root").mkdir()
+    dataops = DataOps(root_dir=str(tmp_path / "root"), data_dir=str(tmp_path / "data"))
+    dataops.gpu_inventory = "none"
+    dataops.sandbox_profiles = [
+        {
+            "name": "other",
+            "cpus": "1",
+            "memory": "2Gi",
+            "environment": str(envs.other_venv),
+            "packages": [f"packaging=={OTHER_VENV_PACKAGING}", "ipykernel"],
+        },
+        {
+            "name": "impossible",
+            "cpus": "1",
+            "memory": "2Gi",
+            "environment": str(envs.other_venv),
+            "packages": ["packaging==0.0.0.dev0-not-a-release"],
+        },
+    ]
+    services = Services.from_config(dataops, actor="alice")
+    try:
+        sandbox = services.sandboxes.start(SandboxCreate(profile="other", wait=True))
+        assert sandbox.status.value == "ready", sandbox.error
+        steps = {s.name: s for s in sandbox.steps}
+        assert steps["environment"].detail and str(envs.other_venv) in steps["environment"].detail
+        assert steps["packages"].detail == "all 2 present"
+        km = KernelManager(kernel_name=sandbox.kernel_name)
+        km.start_kernel()
+        kc = km.client()
+        out: list[str] = []
+        try:
+            kc.start_channels()
+            kc.wait_for_ready(timeout=60)
+            kc.execute_interactive(
+                ENV_PROBE,
+                timeout=60,
+                output_hook=lambda m: (
+                    out.append(m["content"]["text"]) if m["msg_type"] == "stream" else None
+                ),
+            )
+        finally:
+            kc.stop_channels()
+            km.shutdown_kernel(now=True)
+        seen = json.loads("".join(out))
+        assert same_path(seen["prefix"], envs.other_venv)
+        assert seen["packaging"] == OTHER_VENV_PACKAGING
+        services.sandboxes.stop(sandbox.id)
+        failed = services.sandboxes.start(SandboxCreate(profile="impossible", wait=True))
+        assert failed.status.value == "failed"
+        assert "Installing packaging==0.0.0.dev0-not-a-release failed" in (failed.error or "")
+    finally:
+        services.close()
