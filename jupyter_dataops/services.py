@@ -68,9 +68,9 @@ class Services:
         from .backends.local.environment import kernel_environment
         from .backends.local.workspace import workspace_factory
         from .backends.mlflow_registry import MlflowRegistry
+        from .backends.sandboxes import sandbox_service
         from .core.endpoints.service import EndpointService
         from .core.jobs.service import JobService
-        from .core.sandboxes.service import SandboxService
         from .core.schedules.service import ScheduleService
         from .core.snapshots.service import SnapshotService
         from .store import Database
@@ -107,20 +107,9 @@ class Services:
                 ),
                 target=dataops.endpoint_target_class(parent=dataops, dataops=dataops),
             )
-            provider = dataops.sandbox_provider_class(parent=dataops, dataops=dataops)
-            # A profile's data may be a snapshot: the provider asks the snapshots for its files.
-            provider.snapshot_loader = lambda root, snapshot_id, into: snapshots.for_root(
-                root
-            ).export_data(snapshot_id, into)
-            sandboxes = SandboxService(
-                ctx,
-                provider=provider,
-                profiles=lambda: sandbox_profiles(dataops),
-                policy=lambda: sandbox_policy(dataops),
-                inventory=lambda: gpu_inventory(dataops),
-                warn_before=dataops.sandbox_warn_before,
-            )
+            sandboxes = sandbox_service(ctx, dataops, snapshots=snapshots)
             jobs.sandbox_for = sandboxes.for_job
+            jobs.sandbox_check = sandboxes.check_target
         except BaseException:
             store.close()
             raise
@@ -134,40 +123,6 @@ class Services:
         self.sandboxes.close()
         self.jobs.close()
         self.ctx.store.close()
-
-
-def machine(dataops: DataOps) -> Any:
-    """This machine's CPUs, memory and GPUs, as the sandbox settings bound them."""
-    import os
-
-    import psutil
-
-    from .core.sandboxes.settings import Machine
-
-    devices, _ = gpu_inventory(dataops)
-    return Machine(
-        cpus=len(os.sched_getaffinity(0)),
-        memory_bytes=int(psutil.virtual_memory().total),
-        gpus=len(devices),
-    )
-
-
-def gpu_inventory(dataops: DataOps) -> tuple[list[Any], str]:
-    from .backends.local.gpus import inventory
-
-    return inventory(dataops.gpu_inventory)
-
-
-def sandbox_profiles(dataops: DataOps) -> list[Any]:
-    from .core.sandboxes.settings import load_profiles
-
-    return load_profiles(list(dataops.sandbox_profiles), machine(dataops))
-
-
-def sandbox_policy(dataops: DataOps) -> Any:
-    from .core.sandboxes.settings import load_policy
-
-    return load_policy(dict(dataops.sandbox_policy), machine(dataops))
 
 
 def services_from_environment(root_dir: str | Path | None = None, **kwargs: Any) -> Services:

@@ -3064,6 +3064,16 @@ export interface components {
        */
       kernel_name: string | null;
       /**
+       * Sandbox
+       * @default null
+       */
+      sandbox: string | null;
+      /**
+       * Profile
+       * @default null
+       */
+      profile: string | null;
+      /**
        * Timeout Seconds
        * @default null
        */
@@ -3119,6 +3129,18 @@ export interface components {
        * @default null
        */
       kernel_name?: string | null;
+      /**
+       * Sandbox
+       * @description Run in this sandbox (it must be ready when a run is due)
+       * @default null
+       */
+      sandbox?: string | null;
+      /**
+       * Profile
+       * @description Run each time in a sandbox of this profile, started for the run and stopped when it ends
+       * @default null
+       */
+      profile?: string | null;
       /**
        * Name
        * @default null
@@ -3328,6 +3350,18 @@ export interface components {
        * @default null
        */
       kernel_name?: string | null;
+      /**
+       * Sandbox
+       * @description Run in this sandbox (it must be ready when a run is due)
+       * @default null
+       */
+      sandbox?: string | null;
+      /**
+       * Profile
+       * @description Run each time in a sandbox of this profile, started for the run and stopped when it ends
+       * @default null
+       */
+      profile?: string | null;
       /**
        * Name
        * @default null

@@ -789,3 +789,85 @@ def test_with_cgroup_v2_a_sandbox_gets_its_group_and_an_oom_kill_is_told(env, tm
     (kernel,) = found.kernels
     assert kernel.oom and "out of memory (the out-of-memory killer ended it)" in (kernel.exit or "")
     assert "the sandbox's memory limit is 768Mi" in (found.error or "")
+
+
+# -- schedules ------------------------------------------------------------------------------------
+def test_a_schedule_runs_each_time_in_a_sandbox_of_its_profile(env, tmp_path) -> None:
+    from jupyter_dataops.core.schedules.firing import ScheduleFirer
+    from jupyter_dataops.core.schedules.models import ScheduleCreate, ScheduleRunNow
+
+    from .conftest import stop_local_worker
+    from .schedule_helpers import make_due, past_slot
+
+    services = env()
+    write_notebook(
+        tmp_path / "root" / "gpu.ipynb",
+        ["import os\nprint('GPUS=' + os.environ['CUDA_VISIBLE_DEVICES'])"],
+    )
+    due, cron = past_slot()
+    with pytest.raises(InvalidInput, match="not several"):
+        services.schedules.create(
+            ScheduleCreate(
+                notebook_path="gpu.ipynb", cron=cron, profile="cpu", kernel_name="python3"
+            )
+        )
+    with pytest.raises(NotFound, match="No sandbox profile named 'huge'"):
+        services.schedules.create(
+            ScheduleCreate(notebook_path="gpu.ipynb", cron=cron, profile="huge")
+        )
+    made = services.schedules.create(
+        ScheduleCreate(notebook_path="gpu.ipynb", cron=cron, profile="gpu-small"), actor="alice"
+    )
+    assert made.profile == "gpu-small" and made.kernel_name is None
+    try:
+        make_due(services.ctx.store, [made.id], due)
+        ScheduleFirer(services.ctx, services.jobs, holder="test").tick()
+        (run,) = services.jobs.list(_schedule_runs(made.id)).items
+        assert run.kernel_name.startswith(KERNEL_PREFIX)
+        (sandbox,) = [s for s in services.sandboxes.list().items if s.job_id == run.id]
+        assert sandbox.owner == "alice" and [d.index for d in sandbox.devices] == [0]
+
+        # The worker runs it; its own look at the sandboxes stops the sandbox after the run.
+        wait_for(
+            "the run's sandbox to stop",
+            lambda: services.sandboxes.get(sandbox.id).status.value == "stopped",
+            timeout=120,
+        )
+        done = services.jobs.get(run.id)
+        assert done.status.value == "completed", done.error
+        assert "GPUS=0" in (tmp_path / "root" / done.output_path).read_text()
+        assert (
+            services.sandboxes.get(sandbox.id).stop_reason == f"its job {run.id} ended (completed)"
+        )
+
+        # Run now, too, gets a sandbox of its own.
+        now = services.schedules.run_now(made.id, ScheduleRunNow(), actor="alice")
+        assert now.kernel_name.startswith(KERNEL_PREFIX) and now.kernel_name != run.kernel_name
+    finally:
+        stop_local_worker(services.supervisor)
+
+
+def test_a_due_run_whose_sandbox_the_quota_refuses_is_missed_with_why(env, tmp_path) -> None:
+    from jupyter_dataops.core.schedules.firing import ScheduleFirer
+    from jupyter_dataops.core.schedules.models import ScheduleCreate
+
+    from .schedule_helpers import firings, make_due, past_slot
+
+    services = env(policy={**POLICY, "user_quota": {"gpus": 0}})
+    write_notebook(tmp_path / "root" / "gpu.ipynb", ["print(1)"])
+    due, cron = past_slot()
+    made = services.schedules.create(
+        ScheduleCreate(notebook_path="gpu.ipynb", cron=cron, profile="gpu-small"), actor="alice"
+    )
+    make_due(services.ctx.store, [made.id], due)
+    ScheduleFirer(services.ctx, services.jobs, holder="test").tick()
+    (firing,) = [f for f in firings(services.ctx.store) if f["schedule_id"] == made.id]
+    assert firing["outcome"] == "missed" and firing["job_id"] is None
+    assert "User alice's quota of 0 GPU(s) would be exceeded by 1" in firing["reason"]
+    assert services.sandboxes.list().total == 0
+
+
+def _schedule_runs(schedule_id: str) -> Any:
+    from jupyter_dataops.core.jobs.models import JobQuery
+
+    return JobQuery(schedule_id=schedule_id)

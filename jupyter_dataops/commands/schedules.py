@@ -64,6 +64,12 @@ def _definition_args(*, creating: bool) -> tuple[Arg, ...]:
         ),
         PARAMETER,
         KERNEL_NAME,
+        Arg("--sandbox", metavar="ID", help="run in this sandbox (it must be ready when due)"),
+        Arg(
+            "--profile",
+            metavar="PROFILE",
+            help="run each time in a sandbox of this profile, started for the run",
+        ),
         Arg("--name", dest="schedule_name", metavar="NAME", help="schedule name"),
         Arg("--timeout-seconds", dest="timeout_seconds", type=float, metavar="S"),
         Arg("--max-retries", dest="max_retries", type=int, metavar="N"),
@@ -110,6 +116,8 @@ def _definition(inv: Invocation) -> dict[str, Any]:
         "cron": a.cron,
         "timezone": a.timezone,
         "kernel_name": a.kernel_name,
+        "sandbox": a.sandbox,
+        "profile": a.profile,
         "name": a.schedule_name,
         "timeout_seconds": a.timeout_seconds,
         "max_retries": a.max_retries,
@@ -291,7 +299,14 @@ def format_schedule(item: Schedule) -> str:
         ("version", str(item.version)),
         ("owner", item.owner or "-"),
         ("parameters", json.dumps(item.parameters) if item.parameters else "-"),
-        ("kernel", item.kernel_name or "the notebook's"),
+        (
+            "kernel",
+            f"sandbox {item.sandbox}"
+            if item.sandbox
+            else f"a sandbox of profile {item.profile} per run"
+            if item.profile
+            else item.kernel_name or "the notebook's",
+        ),
         ("timeout", format_duration(item.timeout_seconds) if item.timeout_seconds else "-"),
         (
             "misfire",

@@ -100,6 +100,7 @@ class WorkerProcess:
         notifier: Any = None,
         fire_schedules: bool = True,
         snapshots: Any = None,
+        sandboxes: Any = None,
     ) -> None:
         self.ctx = ctx
         self.executor = executor
@@ -142,6 +143,13 @@ class WorkerProcess:
             if self.firer is not None:
                 # Scheduled runs record the snapshot they run on (c.DataOps.snapshot_jobs).
                 self.firer.jobs.before_run = snapshots.for_job
+        #: Sandboxes (a SandboxService): scheduled runs may run in one, and while the worker
+        #: lives it settles them too (a run's sandbox stops when the run ends, also when no
+        #: Jupyter server runs: ``dataops scheduler`` as a service).
+        self.sandboxes = sandboxes
+        if sandboxes is not None and self.firer is not None:
+            self.firer.jobs.sandbox_for = sandboxes.for_job
+            self.firer.jobs.sandbox_check = sandboxes.check_target
 
     # -- lifecycle ----------------------------------------------------------------------------
     def serve(self, lock: Any | None = None) -> int:
@@ -192,6 +200,8 @@ class WorkerProcess:
             threading.Thread(target=self._delivering, name="notifications", daemon=True).start()
         if self.snapshots is not None:
             threading.Thread(target=self._pushing, name="snapshot-pushes", daemon=True).start()
+        if self.sandboxes is not None:
+            threading.Thread(target=self._sandboxing, name="sandboxes", daemon=True).start()
         while not self._stop.is_set():
             timeout = self.settings.poll_interval
             if self.firer is not None:
@@ -254,6 +264,17 @@ class WorkerProcess:
                 log.exception("could not push snapshots' data")
             self._push.wait(30.0)
             self._push.clear()
+
+    def _sandboxing(self) -> None:
+        """Settle the sandboxes every few seconds, in a thread of its own (stopping one waits
+        for its kernels; the job loop must not)."""
+        assert self.sandboxes is not None
+        while not self._stop.wait(SANDBOX_INTERVAL):
+            try:
+                for line in self.sandboxes.reconcile():
+                    log.info("sandbox %s", line)
+            except Exception as exc:  # the store is busy or gone: the next look tries again
+                log.debug("cannot reconcile sandboxes: %s", exc)
 
     def _delivering(self) -> None:
         """Send due notifications in a thread of their own (a slow webhook must not hold up
@@ -334,6 +355,10 @@ class WorkerProcess:
         return {ENV_ACTOR: owner, ENV_JOB: job.id}
 
 
+#: Seconds between two looks at the sandboxes from the worker (the server looks too).
+SANDBOX_INTERVAL = 5.0
+
+
 def _os_user() -> str | None:
     try:
         return getpass.getuser()
@@ -360,6 +385,7 @@ def run(dataops: DataOps, *, lock: Any | None = None, wait_for_lock: bool = Fals
     from ..backends.local.environment import kernel_environment
     from ..backends.local.workspace import workspace_factory
     from ..backends.notify import NotificationSender
+    from ..backends.sandboxes import sandbox_service
     from ..core.snapshots.service import SnapshotService
 
     data_dir = Path(dataops.data_dir)
@@ -370,6 +396,13 @@ def run(dataops: DataOps, *, lock: Any | None = None, wait_for_lock: bool = Fals
     executor = dataops.job_executor_class(parent=dataops, dataops=dataops)
     store = Database(dataops.store_url)
     ctx = Context(config=dataops, store=store, files=file_store_factory(dataops))
+    snapshots = SnapshotService(
+        ctx,
+        workspace=workspace_factory(dataops),
+        environment=functools.partial(
+            kernel_environment, cache_file=Path(dataops.data_dir) / "environments.json"
+        ),
+    )
     worker = WorkerProcess(
         ctx,
         executor,
@@ -377,13 +410,8 @@ def run(dataops: DataOps, *, lock: Any | None = None, wait_for_lock: bool = Fals
         Worker(parent=dataops),
         notifier=NotificationSender(parent=dataops),
         fire_schedules=dataops.scheduler_class.fires_in_worker,
-        snapshots=SnapshotService(
-            ctx,
-            workspace=workspace_factory(dataops),
-            environment=functools.partial(
-                kernel_environment, cache_file=Path(dataops.data_dir) / "environments.json"
-            ),
-        ),
+        snapshots=snapshots,
+        sandboxes=sandbox_service(ctx, dataops, snapshots=snapshots),
     )
     signal.signal(signal.SIGTERM, worker.stop)
     signal.signal(signal.SIGINT, worker.stop)

@@ -83,6 +83,7 @@ def worker_config(dataops: DataOps) -> dict[str, Any]:
         Worker(parent=dataops),
         executor_class(parent=dataops, dataops=dataops),
         NotificationSender(parent=dataops),
+        dataops.sandbox_provider_class(parent=dataops, dataops=dataops),
     ]
     sections: dict[str, Any] = {}
     for obj in objects:

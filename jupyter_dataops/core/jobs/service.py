@@ -120,6 +120,10 @@ def new_job_id() -> str:
     return uuid.uuid4().hex[:12]
 
 
+def _unbound(job_id: str | None) -> None:
+    """A run with a named kernel has no sandbox to tie to it."""
+
+
 def job_files(job: JobRecord) -> dict[str, str]:
     """The keys of a job's files in its file store."""
     stem = Path(job.output_name).stem
@@ -243,6 +247,9 @@ class JobService:
         #: ``(sandbox id, profile, actor) -> (kernel name, bind)``: the kernel of the sandbox a
         #: job runs in; ``bind(job_id)`` ties a sandbox started for it to the job (``None``:
         #: the job was not queued, stop it). Set by the composition root.
+        #: ``(sandbox id, profile)``: raises unless they name a sandbox or a profile that
+        #: exists (a schedule's target, checked when it is saved).
+        self.sandbox_check: Callable[[str | None, str | None], None] | None = None
         self.sandbox_for: (
             Callable[[str | None, str | None, str | None], tuple[str, Callable[[str | None], None]]]
             | None
@@ -276,13 +283,7 @@ class JobService:
         real = resolve_notebook(self.root, request.notebook_path)
         if not (request.sandbox or request.profile):
             return self._create(request, real, request.kernel_name, actor)
-        if sum(bool(x) for x in (request.kernel_name, request.sandbox, request.profile)) > 1:
-            raise InvalidInput(
-                "A job runs in one kernel: give kernel_name, sandbox or profile, not several.",
-                hint="Drop all but one of them.",
-            )
-        if self.sandbox_for is None:
-            raise BackendUnavailable("Sandboxes are not available here.")
+        self.check_target(request.kernel_name, request.sandbox, request.profile)
         self.prepare(  # every other check first: a profile's sandbox starts only for a good job
             source=real,
             root=self.root,
@@ -294,8 +295,8 @@ class JobService:
             max_retries=request.max_retries or 0,
             tags=request.tags,
         ).discard()
-        kernel_name, bind = self.sandbox_for(
-            request.sandbox, request.profile, actor or self.ctx.actor
+        kernel_name, bind = self.target_kernel(
+            request.kernel_name, request.sandbox, request.profile, actor or self.ctx.actor
         )
         try:
             job = self._create(request, real, kernel_name, actor)
@@ -304,6 +305,38 @@ class JobService:
             raise
         bind(job.id)
         return job
+
+    def check_target(
+        self, kernel_name: str | None, sandbox: str | None, profile: str | None
+    ) -> None:
+        """A job runs with one kernel: named, a sandbox's, or a profile's sandbox's."""
+        if sum(bool(x) for x in (kernel_name, sandbox, profile)) > 1:
+            raise InvalidInput(
+                "A job runs in one kernel: give kernel_name, sandbox or profile, not several.",
+                hint="Drop all but one of them.",
+            )
+        if (sandbox or profile) and self.sandbox_for is None:
+            raise BackendUnavailable(
+                "Sandboxes are not available to this process.",
+                hint="Run it through the Jupyter server, or name a kernel.",
+            )
+        if (sandbox or profile) and self.sandbox_check is not None:
+            self.sandbox_check(sandbox, profile)
+
+    def target_kernel(
+        self,
+        kernel_name: str | None,
+        sandbox: str | None,
+        profile: str | None,
+        actor: str | None,
+    ) -> tuple[str | None, Callable[[str | None], None]]:
+        """The kernel name a run of this target uses, and ``bind(job_id)`` to call once it is
+        queued (``None``: it was not; a sandbox started for it then stops)."""
+        self.check_target(kernel_name, sandbox, profile)
+        if not (sandbox or profile):
+            return kernel_name, _unbound
+        assert self.sandbox_for is not None
+        return self.sandbox_for(sandbox, profile, actor)
 
     def _create(
         self, request: JobCreate, real: Path, kernel_name: str | None, actor: str | None

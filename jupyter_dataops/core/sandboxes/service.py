@@ -452,6 +452,20 @@ class SandboxService:
         )
 
     # -- jobs ---------------------------------------------------------------------------------
+    def check_target(self, sandbox_id: str | None, profile: str | None) -> None:
+        """What a schedule names to run in exists now: the sandbox (it must be ready when a run
+        is due), or a profile that can start here (policy and quotas are checked per run)."""
+        if sandbox_id:
+            self.get(sandbox_id)
+        if profile:
+            found = self.profile(profile)
+            elsewhere = self.provider.unavailable(found)
+            if elsewhere:
+                raise Conflict(
+                    f"The profile {found.name!r} cannot start here: {elsewhere}.",
+                    hint="Pick a profile without an image.",
+                )
+
     def for_job(
         self, sandbox_id: str | None, profile: str | None, actor: str | None
     ) -> tuple[str, Callable[[str | None], None]]:

@@ -259,13 +259,20 @@ class ScheduleFirer:
             source = cache.paths.get(where)
             if source is None:
                 source = cache.paths[where] = resolve_notebook(root, definition["notebook_path"])
+            # A sandbox to run in: a ready one's kernel, or one of a profile started for it.
+            kernel_name, plan.bind = self.jobs.target_kernel(
+                definition.get("kernel_name"),
+                definition.get("sandbox"),
+                definition.get("profile"),
+                row.owner,
+            )
             plan.prepared = self.jobs.prepare(
                 # The notebook as it is now, at firing time, staged like any job's.
                 source=source,
                 root=root,
                 display_path=definition["notebook_path"],
                 parameters=definition.get("parameters") or {},
-                kernel_name=definition.get("kernel_name"),
+                kernel_name=kernel_name,
                 name=row.name,
                 timeout_seconds=definition.get("timeout_seconds"),
                 max_retries=_retries(definition, self.ctx.config),
@@ -274,6 +281,7 @@ class ScheduleFirer:
             )
         except DataOpsError as exc:
             plan.kind, plan.reason = FiringOutcome.MISSED, str(exc)
+            plan.unbind()
             return
         plan.kind = FiringOutcome.QUEUED
         if self.jobs.before_run is not None:
@@ -340,6 +348,7 @@ class ScheduleFirer:
         for plan in plans:
             if plan in kept and plan not in refused:
                 plan.done = True
+                plan.bound()
             else:  # abandoned, or over the queue's bound: its staged files go
                 plan.done = plan in kept
                 plan.discard()
@@ -367,6 +376,8 @@ class ScheduleFirer:
                 except QueueFull as exc:
                     plan.kind, plan.reason = FiringOutcome.MISSED, str(exc)
                     plan.discard()
+                else:
+                    plan.bind_after_commit = True
             uow.schedules.record_firings(self._firings(plan))
             uow.schedules.update(
                 row.id,
@@ -376,6 +387,8 @@ class ScheduleFirer:
             )
             uow.commit()
         plan.done = True
+        if plan.bind_after_commit:
+            plan.bound()
 
     def _firings(self, plan: _Plan) -> list[dict[str, Any]]:
         """The rows recording what became of ``plan``'s due times."""
@@ -542,6 +555,9 @@ class _Plan:
     snapshot_id: str | None = None
     #: Written: its due times are recorded.
     done: bool = False
+    #: Ties the sandbox started for the run (a profile's) to its job; None: no such sandbox.
+    bind: Callable[[str | None], None] | None = None
+    bind_after_commit: bool = False
 
     @property
     def handled(self) -> float:
@@ -550,10 +566,23 @@ class _Plan:
         return max([due for due, _ in self.skipped] + run)
 
     def discard(self) -> None:
-        """Remove the staged files of a run that was not queued after all."""
+        """Remove the staged files of a run that was not queued after all (and stop the
+        sandbox started for it)."""
         if self.prepared is not None:
             self.prepared.discard()
             self.prepared = None
+        self.unbind()
+
+    def bound(self) -> None:
+        """The run is queued: its sandbox (if one was started for it) now belongs to its job."""
+        if self.bind is not None and self.prepared is not None:
+            self.bind(self.prepared.id)
+            self.bind = None
+
+    def unbind(self) -> None:
+        if self.bind is not None:
+            self.bind(None)
+            self.bind = None
 
 
 def _policy(row: ScheduleRecord) -> str:

@@ -53,6 +53,15 @@ class ScheduleCreate(_Model):
     timezone: str = Field("UTC", max_length=64, description="An IANA name: Europe/Berlin")
     parameters: dict[str, Any] = Field(default_factory=dict)
     kernel_name: str | None = Field(None, max_length=MAX_NAME_LENGTH)
+    sandbox: str | None = Field(
+        None, max_length=32, description="Run in this sandbox (it must be ready when a run is due)"
+    )
+    profile: str | None = Field(
+        None,
+        max_length=63,
+        description="Run each time in a sandbox of this profile, started for the run and stopped "
+        "when it ends",
+    )
     name: str | None = Field(None, max_length=MAX_NAME_LENGTH)
     timeout_seconds: float | None = Field(None, gt=0, le=MAX_TIMEOUT_SECONDS)
     max_retries: int | None = Field(None, ge=0, le=10)
@@ -78,6 +87,15 @@ class ScheduleUpdate(_Model):
     timezone: str | None = Field(None, max_length=64)
     parameters: dict[str, Any] | None = None
     kernel_name: str | None = Field(None, max_length=MAX_NAME_LENGTH)
+    sandbox: str | None = Field(
+        None, max_length=32, description="Run in this sandbox (it must be ready when a run is due)"
+    )
+    profile: str | None = Field(
+        None,
+        max_length=63,
+        description="Run each time in a sandbox of this profile, started for the run and stopped "
+        "when it ends",
+    )
     name: str | None = Field(None, max_length=MAX_NAME_LENGTH)
     timeout_seconds: float | None = Field(None, gt=0, le=MAX_TIMEOUT_SECONDS)
     max_retries: int | None = Field(None, ge=0, le=10)
@@ -130,6 +148,8 @@ class Schedule(_ScheduleCommon):
     root_dir: str
     parameters: dict[str, Any]
     kernel_name: str | None = None
+    sandbox: str | None = None
+    profile: str | None = None
     timeout_seconds: float | None = None
     max_retries: int | None = None
     misfire_policy: MisfirePolicy

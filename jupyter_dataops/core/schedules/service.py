@@ -94,11 +94,17 @@ class ScheduleService:
             definition.get("parameters") or {},
             max_value_bytes=self.config.max_parameter_bytes,
         )
-        self.jobs.check_kernel(
-            definition.get("kernel_name") or spec.kernel_name or self.config.default_kernel_name,
-            nb,
-            display,
+        self.jobs.check_target(
+            definition.get("kernel_name"), definition.get("sandbox"), definition.get("profile")
         )
+        if not (definition.get("sandbox") or definition.get("profile")):
+            self.jobs.check_kernel(
+                definition.get("kernel_name")
+                or spec.kernel_name
+                or self.config.default_kernel_name,
+                nb,
+                display,
+            )
         cron = cron_schedule(definition["cron"], definition["timezone"])
         minimum = float(self.config.min_schedule_interval)
         if minimum > 0:
@@ -184,6 +190,10 @@ class ScheduleService:
             given = _kept_webhook(changes["notify"] or {}, stored_notify)
             changes["notify"] = {**stored_notify, **given}
         merged = {**row.definition, **{k: v for k, v in changes.items() if k in DEFINITION_FIELDS}}
+        targets = ("kernel_name", "sandbox", "profile")
+        chosen = [k for k in targets if changes.get(k)]
+        if len(chosen) == 1:  # a new target replaces the old one
+            merged.update({k: None for k in targets if k != chosen[0]})
         definition, _ = self.check(merged, Path(row.root_dir))
         now = self.ctx.clock.time()
         fields: dict[str, Any] = {
@@ -298,17 +308,27 @@ class ScheduleService:
         definition = row.definition
         parameters = {**(definition.get("parameters") or {}), **(request.parameters or {})}
         root = Path(row.root_dir)
-        prepared = self.jobs.prepare(
-            source=resolve_notebook(root, definition["notebook_path"]),
-            root=root,
-            display_path=definition["notebook_path"],
-            parameters=parameters,
-            kernel_name=definition.get("kernel_name"),
-            name=row.name,
-            timeout_seconds=definition.get("timeout_seconds"),
-            max_retries=_retries(definition, self.config),
-            tags=["scheduled", "run-now"],
+        kernel_name, bind = self.jobs.target_kernel(
+            definition.get("kernel_name"),
+            definition.get("sandbox"),
+            definition.get("profile"),
+            row.owner or actor,
         )
+        try:
+            prepared = self.jobs.prepare(
+                source=resolve_notebook(root, definition["notebook_path"]),
+                root=root,
+                display_path=definition["notebook_path"],
+                parameters=parameters,
+                kernel_name=kernel_name,
+                name=row.name,
+                timeout_seconds=definition.get("timeout_seconds"),
+                max_retries=_retries(definition, self.config),
+                tags=["scheduled", "run-now"],
+            )
+        except BaseException:
+            bind(None)
+            raise
         try:
             with self.ctx.store.unit_of_work() as uow:
                 self.jobs.insert(
@@ -322,7 +342,9 @@ class ScheduleService:
                 uow.commit()
         except BaseException:
             prepared.discard()
+            bind(None)
             raise
+        bind(prepared.id)
         self.jobs.dispatcher.wake()
         return self.jobs.get(prepared.id)
 
@@ -439,6 +461,8 @@ class ScheduleService:
             root_dir=row.root_dir,
             parameters=definition.get("parameters") or {},
             kernel_name=definition.get("kernel_name"),
+            sandbox=definition.get("sandbox"),
+            profile=definition.get("profile"),
             timeout_seconds=definition.get("timeout_seconds"),
             max_retries=definition.get("max_retries"),
             misfire_policy=definition.get("misfire_policy", "run_once"),
