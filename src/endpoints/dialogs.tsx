@@ -1061,6 +1061,8 @@ export async function openPublishDialog(
     hasClose: true
   });
   dialog.addClass('jp-DataOps-publishDialogHost');
+  // Capped to the window; only the form scrolls (style/endpoints.css).
+  dialog.addClass('jp-DataOps-publishModelDialogHost');
   await dialog.launch();
 }
 
