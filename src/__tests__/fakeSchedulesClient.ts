@@ -37,6 +37,8 @@ export function makeSchedule(overrides: Partial<Schedule> = {}): Schedule {
     root_dir: '/srv/notebooks',
     parameters: { alpha: 0.5 },
     kernel_name: null,
+    sandbox: null,
+    profile: null,
     timeout_seconds: null,
     max_retries: null,
     misfire_policy: 'run_once',

@@ -3,6 +3,9 @@
  */
 import { summaryOf } from '../jobs/model';
 import { Job, JobPage, JobStatus, JobSummary } from '../jobs/types';
+import { ProfileView, Sandbox } from '../sandboxes/types';
+
+const GI = 2 ** 30;
 
 export function makeJob(overrides: Partial<Job> = {}): Job {
   return {
@@ -74,5 +77,83 @@ export function makePage(
     counts: countsOf(items),
     seq: 1,
     ...overrides
+  };
+}
+
+/** A ready sandbox of the "gpu-small" profile, holding GPU 0 (a T4). */
+export function makeSandbox(overrides: Partial<Sandbox> = {}): Sandbox {
+  return {
+    id: 'abc123def456',
+    profile: 'gpu-small',
+    owner: 'alice',
+    team: null,
+    status: 'ready',
+    resources: { cpus: 1, memory_bytes: 2 * GI, gpus: 1, gpu_type: 't4' },
+    devices: [{ index: 0, uuid: null, type: 't4', memory_bytes: 16 * GI }],
+    provider: 'local',
+    kernel_name: 'dataops-sandbox-abc123def456',
+    display_name: 'Sandbox gpu-small abc123 (1 CPU, 2Gi, 1× t4)',
+    workdir: '/data/sandboxes/abc123def456/work',
+    limits: null,
+    env: {},
+    steps: [],
+    progress: 1,
+    kernels: [],
+    usage: {
+      cpu_seconds: 0,
+      gpu_seconds: 0,
+      peak_memory_bytes: 0,
+      wall_seconds: 10
+    },
+    idle_timeout: 3600,
+    max_lifetime: 0,
+    created_at: 1700000000,
+    ready_at: 1700000001,
+    stopped_at: null,
+    last_activity_at: 1700000001,
+    idle_stop_at: 1700003601,
+    expires_at: null,
+    warning: null,
+    stop_reason: null,
+    error: null,
+    job_id: null,
+    ...overrides
+  };
+}
+
+/** A profile as the caller sees it: "local", 1 CPU and 2Gi, available. */
+export function makeProfileView(
+  name = 'local',
+  overrides: Partial<Omit<ProfileView, 'profile'>> & {
+    profile?: Partial<ProfileView['profile']>;
+  } = {}
+): ProfileView {
+  const { profile, ...rest } = overrides;
+  return {
+    profile: {
+      name,
+      description: '',
+      cpus: 1,
+      memory_bytes: 2 * GI,
+      gpus: 0,
+      gpu_type: null,
+      environment: '',
+      image: null,
+      packages: [],
+      tools: [],
+      data: [],
+      env: {},
+      secrets: {},
+      idle_timeout: 3600,
+      max_lifetime: 0,
+      ...profile
+    },
+    available: true,
+    reason: null,
+    where: 'local',
+    fields: [],
+    quotas: {},
+    gpus_free: 0,
+    ...rest
   };
 }

@@ -4,9 +4,10 @@
  */
 import * as React from 'react';
 
-import { useLiveItem } from '../collection';
+import { useLiveItem, useSignals } from '../collection';
 import { ScheduleCommandIDs } from '../schedules/commands';
 import { IJobAction } from '../tokens';
+import { SandboxCommandIDs } from '../sandboxes/commands';
 import { formatMemory } from '../sandboxes/format';
 import {
   formatDuration,
@@ -18,6 +19,7 @@ import { statusText } from './labels';
 import { withSummary } from './model';
 import { jsonText } from './params';
 import type { IJobsViewProps } from './section';
+import { sandboxOfJob, shortSandboxId } from './target';
 import { Job, JobSummary } from './types';
 
 /** The command that opens a schedule, if the schedules plugin is there. */
@@ -117,7 +119,9 @@ export function JobDetail(
           )}
         </dd>
         <dt>{trans.__('Kernel')}</dt>
-        <dd>{summary.kernel_name}</dd>
+        <dd className="jp-DataOps-jobKernel">
+          <KernelValue {...props} summary={summary} />
+        </dd>
         {summary.owner && (
           <>
             <dt>{trans.__('Owner')}</dt>
@@ -252,6 +256,56 @@ export function JobDetail(
         </dd>
       </dl>
     </div>
+  );
+}
+
+/**
+ * The kernel a job ran with, or the sandbox it ran in (the one started for
+ * it, or the ready one whose kernel it used), as a link to that sandbox.
+ */
+function KernelValue(
+  props: IJobsViewProps & { summary: JobSummary }
+): JSX.Element {
+  const { summary, trans, commands } = props;
+  const sandboxes = props.sandboxes ?? null;
+  useSignals(sandboxes?.collection.changed);
+  const sandbox = sandboxes
+    ? sandboxOfJob(summary, sandboxes.collection.items)
+    : null;
+  if (!sandbox) {
+    return <>{summary.kernel_name}</>;
+  }
+  const label = trans.__('Sandbox %1', shortSandboxId(sandbox.id));
+  const startedForIt = sandbox.job_id === summary.id;
+  return (
+    <>
+      {commands.hasCommand(SandboxCommandIDs.open) ? (
+        <button
+          className="jp-DataOps-inlineLink jp-DataOps-sandboxLink"
+          data-sandbox-id={sandbox.id}
+          title={trans.__(
+            'Its kernel: %1. Show sandbox %2 in the Sandboxes section',
+            summary.kernel_name,
+            sandbox.id
+          )}
+          onClick={() =>
+            void commands.execute(SandboxCommandIDs.open, {
+              select: sandbox.id
+            })
+          }
+        >
+          {label}
+        </button>
+      ) : (
+        <span title={summary.kernel_name}>{label}</span>
+      )}
+      {startedForIt && (
+        <span className="jp-DataOps-muted">
+          {' '}
+          {trans.__('(started for this job)')}
+        </span>
+      )}
+    </>
   );
 }
 

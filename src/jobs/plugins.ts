@@ -40,6 +40,7 @@ import { openRunDialog, RunDialogResult } from './runDialog';
 import { CommandIDs } from './commands';
 import { JobsSection } from './section';
 import { Schedule } from '../schedules/types';
+import { ISandboxesModel } from '../sandboxes/tokens';
 import { isTerminal, Job } from './types';
 import { createHtmlWidget, createLogsWidget } from './viewers';
 
@@ -96,19 +97,20 @@ export const jobsSectionPlugin: JupyterFrontEndPlugin<void> = {
     'Adds the Jobs section to the DataOps sidebar, with job actions.',
   autoStart: true,
   requires: [IJobsModel, IDataOpsSidebar, ITranslator],
-  optional: [ICommandPalette, ISchedulesModel],
+  optional: [ICommandPalette, ISchedulesModel, ISandboxesModel],
   activate: (
     app: JupyterFrontEnd,
     model: IJobsModel,
     sidebar: IDataOpsSidebar,
     translator: ITranslator,
     palette: ICommandPalette | null,
-    schedules: ISchedulesModel | null
+    schedules: ISchedulesModel | null,
+    sandboxes: ISandboxesModel | null
   ): void => {
     const trans = translator.load('jupyter-dataops');
     const { commands, shell } = app;
 
-    const section = new JobsSection({ model, commands, trans });
+    const section = new JobsSection({ model, commands, trans, sandboxes });
     sidebar.addSection({
       id: JOBS_SECTION_ID,
       title: trans.__('Jobs'),
@@ -353,7 +355,8 @@ export const runPlugin: JupyterFrontEndPlugin<void> = {
     IDefaultFileBrowser,
     INotebookTracker,
     ICommandPalette,
-    ISchedulesModel
+    ISchedulesModel,
+    ISandboxesModel
   ],
   activate: (
     app: JupyterFrontEnd,
@@ -362,7 +365,8 @@ export const runPlugin: JupyterFrontEndPlugin<void> = {
     browser: IDefaultFileBrowser | null,
     notebooks: INotebookTracker | null,
     palette: ICommandPalette | null,
-    schedules: ISchedulesModel | null
+    schedules: ISchedulesModel | null,
+    sandboxes: ISandboxesModel | null
   ): void => {
     const trans = translator.load('jupyter-dataops');
     const { commands } = app;
@@ -423,6 +427,7 @@ export const runPlugin: JupyterFrontEndPlugin<void> = {
           kernelspecs,
           path,
           schedules,
+          sandboxes: sandboxes?.client ?? null,
           trans
         });
         if (result) {

@@ -5,6 +5,9 @@
  *
  * Given a schedules model, it also offers "On a schedule" (the fields of
  * `schedules/form.tsx`), and the same form edits a schedule or runs one now.
+ *
+ * Given the sandboxes, it offers "Run in": the notebook's kernel, a ready
+ * sandbox, or a new sandbox of a profile (`target.ts`).
  */
 import { Dialog, showDialog } from '@jupyterlab/apputils';
 import { PathExt } from '@jupyterlab/coreutils';
@@ -25,6 +28,8 @@ import {
 } from '../schedules/definition';
 import { ScheduleFields, useCronPreview } from '../schedules/form';
 import { CronPreview, Schedule } from '../schedules/types';
+import type { ISandboxesClient } from '../sandboxes/client';
+import { ProfileView, Sandbox } from '../sandboxes/types';
 import { IJobsModel, ISchedulesModel } from '../tokens';
 import { IJobsClient } from './client';
 import {
@@ -43,6 +48,16 @@ import {
   validateJobOptions,
   validateParameters
 } from './params';
+import {
+  IRunTargetOption,
+  jobCreate,
+  KERNEL_TARGET,
+  optionText,
+  RunTarget,
+  runTargetOptions,
+  sameTarget,
+  targetOf
+} from './target';
 import { Job, NotebookParameters, Parameters, ParameterSpec } from './types';
 
 /** Whether the dialog runs the notebook now or turns it into a schedule. */
@@ -59,6 +74,8 @@ export interface IRunDialogInitial {
   kernelName?: string | null;
   /** Whether the user chose the kernel (an edit sends it only then). */
   kernelTouched?: boolean;
+  /** Where it runs: the kernel, a sandbox, a profile's new sandbox. */
+  target?: RunTarget;
   options?: IJobOptionsInput;
   /** Run now or on a schedule (where the dialog offers the choice). */
   mode?: RunMode;
@@ -78,6 +95,8 @@ export interface IRunRequest {
   kernelName: string | null;
   /** Whether the user chose the kernel. */
   kernelChanged: boolean;
+  /** Where it runs (the kernel, unless sandboxes are offered and one is chosen). */
+  target: RunTarget;
   options: IJobOptions;
   /** The schedule fields, checked (in schedule mode). */
   schedule: IScheduleFields | null;
@@ -103,9 +122,17 @@ export interface IRunDialogScheduling {
   previewDelay?: number;
 }
 
+/** Where the dialog finds the sandboxes and profiles to offer in "Run in". */
+export type IRunTargetSource = Pick<
+  ISandboxesClient,
+  'listSandboxes' | 'listProfiles'
+>;
+
 export interface IRunFormProps {
   client: Pick<IJobsClient, 'getNotebookParameters'>;
   kernelspecs: KernelSpec.IManager;
+  /** Offers "Run in" a sandbox when given (not for a re-run or a run now). */
+  sandboxes?: IRunTargetSource | null;
   path: string;
   /** A re-run of this job, or a new run. */
   rerunOf: Job | null;
@@ -168,6 +195,13 @@ export function RunJobForm(props: IRunFormProps): JSX.Element {
   const [kernelTouched, setKernelTouched] = React.useState(
     initial.kernelTouched ?? false
   );
+  // "Run in": not for a re-run (its kernel only) or a schedule's run now.
+  const targetSource =
+    rerunOf === null && runNowOf === null ? (props.sandboxes ?? null) : null;
+  const [target, setTarget] = React.useState<RunTarget>(
+    () => initial.target ?? (editing ? targetOf(editing) : KERNEL_TARGET)
+  );
+  const targets = useRunTargets(targetSource);
   const [options, setOptions] = React.useState<IJobOptionsInput>(
     initial.options ?? EMPTY_OPTIONS
   );
@@ -272,7 +306,7 @@ export function RunJobForm(props: IRunFormProps): JSX.Element {
     paramCheck.valid &&
     freeCheck.valid &&
     Object.keys(optionErrors).length === 0 &&
-    (kernel !== '' || runNowOf !== null) &&
+    (kernel !== '' || runNowOf !== null || target.kind !== 'kernel') &&
     scheduleValid;
 
   React.useEffect(() => {
@@ -287,6 +321,7 @@ export function RunJobForm(props: IRunFormProps): JSX.Element {
         changes,
         kernelName: kernel || null,
         kernelChanged: kernelTouched,
+        target,
         options: optionCheck.options,
         schedule: scheduleCheck?.fields ?? null,
         values,
@@ -320,6 +355,7 @@ export function RunJobForm(props: IRunFormProps): JSX.Element {
   const kernelLanguage = languageFamily(specs?.kernelspecs[kernel]?.language);
   const notebookLanguage = languageFamily(info?.language);
   const languageMismatch =
+    target.kind === 'kernel' &&
     kernelLanguage !== null &&
     notebookLanguage !== null &&
     kernelLanguage !== notebookLanguage;
@@ -465,34 +501,55 @@ export function RunJobForm(props: IRunFormProps): JSX.Element {
       {!runNowOf && (
         <fieldset className="jp-DataOps-RunForm-section">
           <legend>{scheduled ? trans.__('Each run') : trans.__('Job')}</legend>
-          <div className="jp-DataOps-field">
-            <label htmlFor="jp-DataOps-kernel">{trans.__('Kernel')}</label>
-            <select
-              id="jp-DataOps-kernel"
-              className="jp-mod-styled"
-              value={kernel}
-              onChange={event => {
-                setKernel(event.target.value);
-                setKernelTouched(true);
-              }}
-            >
-              {kernelNames.map(name => (
-                <option key={name} value={name}>
-                  {specs?.kernelspecs[name]?.display_name ??
-                    trans.__('%1 (not installed)', name)}
-                </option>
-              ))}
-            </select>
-            {languageMismatch && (
-              <div className="jp-DataOps-fieldWarning" role="status">
-                {trans.__(
-                  'This kernel runs %1, and the notebook is written in %2.',
-                  specs?.kernelspecs[kernel]?.language ?? '',
-                  info?.language ?? ''
-                )}
-              </div>
-            )}
-          </div>
+          {targetSource && (
+            <RunInField
+              options={runTargetOptions(
+                {
+                  sandboxes: targets.sandboxes,
+                  profiles: targets.profiles,
+                  current: target,
+                  scheduled
+                },
+                trans
+              )}
+              loading={targets.loading}
+              error={targets.error}
+              value={target}
+              scheduled={scheduled}
+              onChange={setTarget}
+              trans={trans}
+            />
+          )}
+          {target.kind === 'kernel' && (
+            <div className="jp-DataOps-field">
+              <label htmlFor="jp-DataOps-kernel">{trans.__('Kernel')}</label>
+              <select
+                id="jp-DataOps-kernel"
+                className="jp-mod-styled"
+                value={kernel}
+                onChange={event => {
+                  setKernel(event.target.value);
+                  setKernelTouched(true);
+                }}
+              >
+                {kernelNames.map(name => (
+                  <option key={name} value={name}>
+                    {specs?.kernelspecs[name]?.display_name ??
+                      trans.__('%1 (not installed)', name)}
+                  </option>
+                ))}
+              </select>
+              {languageMismatch && (
+                <div className="jp-DataOps-fieldWarning" role="status">
+                  {trans.__(
+                    'This kernel runs %1, and the notebook is written in %2.',
+                    specs?.kernelspecs[kernel]?.language ?? '',
+                    info?.language ?? ''
+                  )}
+                </div>
+              )}
+            </div>
+          )}
           {!rerunOf && (
             <>
               <TextField
@@ -526,6 +583,163 @@ export function RunJobForm(props: IRunFormProps): JSX.Element {
           )}
         </fieldset>
       )}
+    </div>
+  );
+}
+
+/** The sandboxes and profiles "Run in" offers, as the server lists them now. */
+interface IRunTargets {
+  sandboxes: Sandbox[];
+  profiles: ProfileView[];
+  loading: boolean;
+  /** Why a list could not be read, or null. */
+  error: string | null;
+}
+
+/** List the sandboxes and profiles once, when the dialog opens. */
+function useRunTargets(source: IRunTargetSource | null): IRunTargets {
+  const [state, setState] = React.useState<IRunTargets>({
+    sandboxes: [],
+    profiles: [],
+    loading: source !== null,
+    error: null
+  });
+  React.useEffect(() => {
+    if (!source) {
+      return;
+    }
+    let cancelled = false;
+    const problems: string[] = [];
+    const read = <T,>(request: Promise<T>, fallback: T): Promise<T> =>
+      request.catch(reason => {
+        problems.push(errorText(reason).message);
+        return fallback;
+      });
+    void Promise.all([
+      read(
+        source.listSandboxes().then(page => page.items),
+        [] as Sandbox[]
+      ),
+      read(
+        source.listProfiles().then(list => list.items),
+        [] as ProfileView[]
+      )
+    ]).then(([sandboxes, profiles]) => {
+      if (!cancelled) {
+        setState({
+          sandboxes,
+          profiles,
+          loading: false,
+          error: problems.length > 0 ? [...new Set(problems)].join(' ') : null
+        });
+      }
+    });
+    return () => {
+      cancelled = true;
+    };
+  }, [source]);
+  return state;
+}
+
+/**
+ * "Run in": the notebook's kernel, a ready sandbox, or a new sandbox of a
+ * profile; a profile that cannot start is shown disabled, with why.
+ */
+function RunInField(props: {
+  options: IRunTargetOption[];
+  loading: boolean;
+  error: string | null;
+  value: RunTarget;
+  scheduled: boolean;
+  onChange: (target: RunTarget) => void;
+  trans: TranslationBundle;
+}): JSX.Element | null {
+  const { options, value, trans } = props;
+  if (!props.loading && !props.error && options.length < 2) {
+    // Nowhere else to run: the server offers no sandbox or profile.
+    return null;
+  }
+  let help: string | null = null;
+  if (value.kind === 'sandbox') {
+    help = props.scheduled
+      ? trans.__(
+          'Each run uses this sandbox’s kernel: it must be ready when a run is due.'
+        )
+      : trans.__(
+          'The job runs with this sandbox’s kernel; the sandbox stays after it.'
+        );
+  } else if (value.kind === 'profile') {
+    help = props.scheduled
+      ? trans.__(
+          'A sandbox of this profile is started for each run, and stopped when the run ends.'
+        )
+      : trans.__(
+          'A sandbox of this profile is started for the job, and stopped when the job ends.'
+        );
+  }
+  return (
+    <div className="jp-DataOps-field jp-DataOps-runIn">
+      <span id="jp-DataOps-runIn-label" className="jp-DataOps-runInTitle">
+        {trans.__('Run in')}
+      </span>
+      <div
+        className="jp-DataOps-runInOptions"
+        role="radiogroup"
+        aria-labelledby="jp-DataOps-runIn-label"
+      >
+        {options.map(option => {
+          const active = sameTarget(option.target, value);
+          return (
+            <label
+              key={option.key}
+              className={`jp-DataOps-runInOption${
+                active ? ' jp-mod-active' : ''
+              }${option.disabled ? ' jp-mod-disabled' : ''}`}
+              data-target={option.key}
+              title={
+                option.reason
+                  ? `${optionText(option)}\n${option.reason}`
+                  : optionText(option)
+              }
+            >
+              <input
+                type="radio"
+                name="jp-DataOps-runIn"
+                value={option.key}
+                checked={active}
+                disabled={option.disabled}
+                onChange={() => props.onChange(option.target)}
+              />
+              <span className="jp-DataOps-runInMain">
+                <span className="jp-DataOps-runInLine">
+                  <span className="jp-DataOps-runInLabel">{option.label}</span>
+                  {option.detail && (
+                    <span className="jp-DataOps-runInDetail">
+                      {option.detail}
+                    </span>
+                  )}
+                </span>
+                {option.reason && (
+                  <span className="jp-DataOps-runInReason">
+                    {option.reason}
+                  </span>
+                )}
+              </span>
+            </label>
+          );
+        })}
+      </div>
+      {props.loading && (
+        <div className="jp-DataOps-help">
+          {trans.__('Looking for sandboxes…')}
+        </div>
+      )}
+      {props.error && (
+        <div className="jp-DataOps-fieldWarning" role="status">
+          {trans.__('The sandboxes could not be listed: %1', props.error)}
+        </div>
+      )}
+      {help && <div className="jp-DataOps-help">{help}</div>}
     </div>
   );
 }
@@ -891,6 +1105,7 @@ export async function showRunFormDialog<T>(options: {
         freeRows: request.freeRows,
         kernelName: request.kernelName,
         kernelTouched: request.kernelChanged,
+        target: request.target,
         options: request.optionsInput,
         mode: request.mode,
         schedule: request.scheduleInput ?? undefined,
@@ -919,6 +1134,8 @@ export async function openRunDialog(options: {
   initial?: IRunDialogInitial;
   /** Offers "On a schedule" when given (not for a re-run). */
   schedules?: ISchedulesModel | null;
+  /** Offers "Run in" a sandbox when given (not for a re-run). */
+  sandboxes?: IRunTargetSource | null;
   trans: TranslationBundle;
 }): Promise<RunDialogResult | null> {
   const { model, trans, path } = options;
@@ -929,6 +1146,7 @@ export async function openRunDialog(options: {
     form: {
       client: model.client,
       kernelspecs: options.kernelspecs,
+      sandboxes: rerunOf ? null : (options.sandboxes ?? null),
       path,
       rerunOf,
       trans,
@@ -962,19 +1180,21 @@ export async function openRunDialog(options: {
             fields: request.schedule,
             parameters: request.parameters,
             kernelName: request.kernelName,
+            target: request.target,
             job: request.options
           })
         );
         return { kind: 'schedule', schedule };
       }
-      const job = await model.createJob({
-        notebook_path: path,
-        parameters: request.parameters,
-        kernel_name: request.kernelName,
-        name: request.options.name,
-        timeout_seconds: request.options.timeout_seconds,
-        max_retries: request.options.max_retries
-      });
+      const job = await model.createJob(
+        jobCreate({
+          path,
+          parameters: request.parameters,
+          kernelName: request.kernelName,
+          target: request.target,
+          job: request.options
+        })
+      );
       return { kind: 'job', job };
     }
   });

@@ -13,6 +13,7 @@ import {
   formatCount,
   useSignals
 } from '../collection';
+import type { ISandboxesModel } from '../sandboxes/tokens';
 import { IJobsModel } from '../tokens';
 import { JobDetail } from './detail';
 import {
@@ -78,6 +79,8 @@ export interface IJobsViewProps {
   /** The job whose detail is open. */
   selected: string | null;
   onSelect: (id: string | null) => void;
+  /** The sandboxes, to name the one a job ran in (when sandboxes are here). */
+  sandboxes?: ISandboxesModel | null;
 }
 
 /** The whole section: filters, list and pager. */
@@ -438,8 +441,9 @@ function JobRow(
 
 /** The Jobs section's body: the view, and which job's detail is open. */
 export class JobsSection extends CollectionSection<IJobsModel> {
-  constructor(options: CollectionSection.IOptions<IJobsModel>) {
+  constructor(options: JobsSection.IOptions) {
     super(options, 'jp-DataOps-jobsSection');
+    this._sandboxes = options.sandboxes ?? null;
   }
 
   /**
@@ -456,6 +460,15 @@ export class JobsSection extends CollectionSection<IJobsModel> {
   }
 
   render(): JSX.Element {
-    return <JobsView {...this.viewProps()} />;
+    return <JobsView {...this.viewProps()} sandboxes={this._sandboxes} />;
+  }
+
+  private _sandboxes: ISandboxesModel | null;
+}
+
+export namespace JobsSection {
+  export interface IOptions extends CollectionSection.IOptions<IJobsModel> {
+    /** The sandboxes, to name the one a job ran in. */
+    sandboxes?: ISandboxesModel | null;
   }
 }

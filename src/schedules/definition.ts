@@ -6,6 +6,13 @@
 import { nullTranslator, TranslationBundle } from '@jupyterlab/translation';
 
 import { IJobOptions } from '../jobs/params';
+import {
+  KERNEL_TARGET,
+  RunTarget,
+  sameTarget,
+  targetFields,
+  targetOf
+} from '../jobs/target';
 import { Parameters } from '../jobs/types';
 import {
   browserTimeZone,
@@ -198,6 +205,8 @@ export function scheduleCreate(options: {
   fields: IScheduleFields;
   parameters: Parameters;
   kernelName: string | null;
+  /** Where each run goes (default: the kernel). */
+  target?: RunTarget;
   job: IJobOptions;
 }): ScheduleCreate {
   const { fields, job } = options;
@@ -206,7 +215,7 @@ export function scheduleCreate(options: {
     cron: fields.cron,
     timezone: fields.timezone,
     parameters: options.parameters,
-    kernel_name: options.kernelName,
+    ...targetFields(options.target ?? KERNEL_TARGET, options.kernelName),
     name: job.name,
     timeout_seconds: job.timeout_seconds,
     max_retries: job.max_retries,
@@ -244,11 +253,15 @@ export function scheduleUpdate(
     /** The kernel chosen, and whether the user changed it. */
     kernelName: string | null;
     kernelChanged: boolean;
+    /** Where each run goes (default: where it goes now). */
+    target?: RunTarget;
     job: IJobOptions;
   }
 ): ScheduleUpdate {
   const { fields, job } = options;
   const update: ScheduleUpdate = {};
+  const before = targetOf(schedule);
+  const target = options.target ?? before;
   if (fields.cron !== schedule.cron) {
     update.cron = fields.cron;
   }
@@ -258,7 +271,17 @@ export function scheduleUpdate(
   if (!sameJSON(options.parameters, schedule.parameters)) {
     update.parameters = options.parameters;
   }
-  if (
+  if (!sameTarget(target, before)) {
+    // One target given replaces the others on the server.
+    if (target.kind === 'kernel') {
+      if (options.kernelName !== null) {
+        update.kernel_name = options.kernelName;
+      }
+    } else {
+      Object.assign(update, targetFields(target, null));
+    }
+  } else if (
+    target.kind === 'kernel' &&
     options.kernelChanged &&
     options.kernelName !== null &&
     options.kernelName !== schedule.kernel_name

@@ -4,6 +4,7 @@
  * skipped or missed) and definition.
  */
 import { TranslationBundle } from '@jupyterlab/translation';
+import { CommandRegistry } from '@lumino/commands';
 import * as React from 'react';
 
 import { errorText } from '../api';
@@ -23,7 +24,9 @@ import {
 import { statusIcons } from '../jobs/icons';
 import { statusText } from '../jobs/labels';
 import { jsonText } from '../jobs/params';
+import { scheduleTargetText, targetOf } from '../jobs/target';
 import { JobQuery, JobSummary } from '../jobs/types';
+import { SandboxCommandIDs } from '../sandboxes/commands';
 import { ScheduleCommandIDs } from './commands';
 import { browserTimeZone, formatInZone } from './cron';
 import { concurrencyShort, firingOutcomeLabel, misfireLabel } from './labels';
@@ -66,8 +69,69 @@ export function ScheduleDetail(
       <NextRuns summary={summary} schedule={live} trans={trans} />
       <Runs {...props} />
       <Firings {...props} />
-      <Definition summary={summary} schedule={live} now={now} trans={trans} />
+      <Definition
+        summary={summary}
+        schedule={live}
+        now={now}
+        commands={props.commands}
+        trans={trans}
+      />
     </div>
+  );
+}
+
+/**
+ * Where the runs go: the kernel (the notebook's unless one was chosen), a
+ * sandbox (a link to it), or a new sandbox of a profile for each run.
+ */
+function RunsIn(props: {
+  schedule: Schedule;
+  commands: CommandRegistry;
+  trans: TranslationBundle;
+}): JSX.Element {
+  const { schedule, commands, trans } = props;
+  const target = targetOf(schedule);
+  const text = scheduleTargetText(schedule, trans);
+  if (target.kind === 'kernel' || text === null) {
+    return (
+      <>
+        <dt>{trans.__('Kernel')}</dt>
+        <dd>
+          {schedule.kernel_name ?? (
+            <span className="jp-DataOps-muted">
+              {trans.__('the notebook’s')}
+            </span>
+          )}
+        </dd>
+      </>
+    );
+  }
+  return (
+    <>
+      <dt>{trans.__('Runs')}</dt>
+      <dd className="jp-DataOps-scheduleTarget" data-target={target.kind}>
+        {target.kind === 'sandbox' &&
+        commands.hasCommand(SandboxCommandIDs.open) ? (
+          <button
+            className="jp-DataOps-inlineLink jp-DataOps-sandboxLink"
+            data-sandbox-id={target.sandbox}
+            title={trans.__(
+              'Show sandbox %1 in the Sandboxes section',
+              target.sandbox
+            )}
+            onClick={() =>
+              void commands.execute(SandboxCommandIDs.open, {
+                select: target.sandbox
+              })
+            }
+          >
+            {text}
+          </button>
+        ) : (
+          text
+        )}
+      </dd>
+    </>
   );
 }
 
@@ -431,6 +495,7 @@ function Definition(props: {
   summary: ScheduleSummary;
   schedule: Schedule | null;
   now: number;
+  commands: CommandRegistry;
   trans: TranslationBundle;
 }): JSX.Element {
   const { summary, schedule, now, trans } = props;
@@ -472,8 +537,11 @@ function Definition(props: {
         </dd>
         {schedule && (
           <>
-            <dt>{trans.__('Kernel')}</dt>
-            <dd>{schedule.kernel_name ?? muted(trans.__('the notebook’s'))}</dd>
+            <RunsIn
+              schedule={schedule}
+              commands={props.commands}
+              trans={trans}
+            />
             <dt>{trans.__('Timeout')}</dt>
             <dd>
               {schedule.timeout_seconds !== null

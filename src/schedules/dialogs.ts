@@ -8,7 +8,7 @@ import { KernelSpec } from '@jupyterlab/services';
 import { TranslationBundle } from '@jupyterlab/translation';
 
 import { IJobsClient } from '../jobs/client';
-import { showRunFormDialog } from '../jobs/runDialog';
+import { IRunTargetSource, showRunFormDialog } from '../jobs/runDialog';
 import { Job } from '../jobs/types';
 import { ISchedulesModel } from '../tokens';
 import { scheduleUpdate } from './definition';
@@ -19,6 +19,8 @@ interface IDialogOptions {
   /** Reads the notebook's parameters for the form. */
   jobsClient: Pick<IJobsClient, 'getNotebookParameters'>;
   kernelspecs: KernelSpec.IManager;
+  /** Offers "Run in" a sandbox in an edit when given. */
+  sandboxes?: IRunTargetSource | null;
   schedule: Schedule;
   trans: TranslationBundle;
 }
@@ -40,6 +42,7 @@ export function openEditDialog(
     form: {
       client: options.jobsClient,
       kernelspecs: options.kernelspecs,
+      sandboxes: options.sandboxes ?? null,
       path: schedule.notebook_path,
       rerunOf: null,
       trans,
@@ -73,6 +76,7 @@ export function openEditDialog(
         parameters: request.parameters,
         kernelName: request.kernelName,
         kernelChanged: request.kernelChanged,
+        target: request.target,
         job: request.options
       });
       if (Object.keys(update).length === 0) {

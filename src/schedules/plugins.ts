@@ -26,6 +26,7 @@ import {
 } from '../jobs/plugins';
 import { openRunDialog } from '../jobs/runDialog';
 import { Job } from '../jobs/types';
+import { ISandboxesModel } from '../sandboxes/tokens';
 import { IDataOpsSidebar, IJobsModel, ISchedulesModel } from '../tokens';
 import { SchedulesClient } from './client';
 import { ScheduleCommandIDs } from './commands';
@@ -139,7 +140,12 @@ export const schedulesSectionPlugin: JupyterFrontEndPlugin<void> = {
     'Adds the Schedules section to the DataOps sidebar, with schedule actions and "Schedule…" for notebooks.',
   autoStart: true,
   requires: [ISchedulesModel, IJobsModel, IDataOpsSidebar, ITranslator],
-  optional: [ICommandPalette, IDefaultFileBrowser, INotebookTracker],
+  optional: [
+    ICommandPalette,
+    IDefaultFileBrowser,
+    INotebookTracker,
+    ISandboxesModel
+  ],
   activate: (
     app: JupyterFrontEnd,
     model: ISchedulesModel,
@@ -148,13 +154,16 @@ export const schedulesSectionPlugin: JupyterFrontEndPlugin<void> = {
     translator: ITranslator,
     palette: ICommandPalette | null,
     browser: IDefaultFileBrowser | null,
-    notebooks: INotebookTracker | null
+    notebooks: INotebookTracker | null,
+    sandboxes: ISandboxesModel | null
   ): void => {
     const trans = translator.load('jupyter-dataops');
     const { commands } = app;
     const kernelspecs = app.serviceManager.kernelspecs;
 
     const section = new SchedulesSection({ model, commands, trans });
+    // Where "Run in" finds the sandboxes and profiles, if sandboxes are here.
+    const targets = sandboxes?.client ?? null;
     sidebar.addSection({
       id: SCHEDULES_SECTION_ID,
       title: trans.__('Schedules'),
@@ -258,6 +267,7 @@ export const schedulesSectionPlugin: JupyterFrontEndPlugin<void> = {
           kernelspecs,
           path,
           schedules: model,
+          sandboxes: targets,
           initial: { mode: 'schedule' },
           trans
         });
@@ -338,6 +348,7 @@ export const schedulesSectionPlugin: JupyterFrontEndPlugin<void> = {
           model,
           jobsClient: jobs.client,
           kernelspecs,
+          sandboxes: targets,
           schedule,
           trans
         });
