@@ -108,8 +108,7 @@ class Services:
                 target=dataops.endpoint_target_class(parent=dataops, dataops=dataops),
             )
             sandboxes = sandbox_service(ctx, dataops, snapshots=snapshots)
-            jobs.sandbox_for = sandboxes.for_job
-            jobs.sandbox_check = sandboxes.check_target
+            jobs.sandboxes = sandboxes
         except BaseException:
             store.close()
             raise

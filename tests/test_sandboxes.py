@@ -691,6 +691,10 @@ def test_the_cli_starts_lists_shows_and_stops(env, tmp_path) -> None:
     assert usage["cpu_seconds"] > 0 and usage["peak_memory_bytes"] > 0
     assert usage["gpu_seconds"] == pytest.approx(usage["wall_seconds"], rel=0.01)
     assert "usage:" in dataops("jobs", "show", job["id"]).stdout
+    # Exactly the job's kernel ran in it (the worker pools no spare kernels of a sandbox), and
+    # its end is no crash.
+    kernels = json.loads(dataops("sandboxes", "show", sandbox["id"], "--json").stdout)["kernels"]
+    assert len(kernels) == 1 and kernels[0]["exit"] is None
     # A job on a profile gets a sandbox of its own, which ends with it.
     on_profile = dataops("run", "gpu.ipynb", "--profile", "gpu-small", "--wait", "--json")
     assert on_profile.returncode == 0, on_profile.stderr
@@ -701,6 +705,14 @@ def test_the_cli_starts_lists_shows_and_stops(env, tmp_path) -> None:
     listed = json.loads(dataops("sandboxes", "--json").stdout)["items"]
     (its,) = [s for s in listed if s["job_id"] == job["id"]]
     assert its["status"] == "stopped" and its["profile"] == "gpu-small"
+    # Its re-run gets a new sandbox of the same profile.
+    again = dataops("jobs", "rerun", job["id"], "--wait", "--json")
+    assert again.returncode == 0, again.stderr
+    rerun = json.loads(again.stdout)
+    assert (
+        rerun["kernel_name"].startswith(KERNEL_PREFIX)
+        and rerun["kernel_name"] != job["kernel_name"]
+    )
     both = dataops("run", "gpu.ipynb", "--profile", "gpu-small", "--sandbox", sandbox["id"])
     assert (
         both.returncode == 2 and "give kernel_name, sandbox or profile, not several" in both.stderr

@@ -54,6 +54,12 @@ class SqlSandboxRepository:
             ),
         )
 
+    def of_job(self, job_id: str) -> SandboxRecord | None:
+        row = self.conn.execute(
+            select(SANDBOXES).where(SANDBOXES.c.job_id == job_id).limit(1)
+        ).first()
+        return cast("SandboxRecord | None", row)
+
     def all(
         self, *, statuses: Sequence[str] | None = None, since: float | None = None
     ) -> list[SandboxRecord]:

@@ -148,8 +148,7 @@ class WorkerProcess:
         #: Jupyter server runs: ``dataops scheduler`` as a service).
         self.sandboxes = sandboxes
         if sandboxes is not None and self.firer is not None:
-            self.firer.jobs.sandbox_for = sandboxes.for_job
-            self.firer.jobs.sandbox_check = sandboxes.check_target
+            self.firer.jobs.sandboxes = sandboxes
 
     # -- lifecycle ----------------------------------------------------------------------------
     def serve(self, lock: Any | None = None) -> int:

@@ -302,6 +302,16 @@ def close_thread_loop() -> None:
             asyncio.set_event_loop(None)
 
 
+def _has_provisioner(name: str) -> bool:
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    try:
+        spec = KernelSpecManager().get_kernel_spec(name)
+    except NoSuchKernel:
+        return False
+    return bool((spec.metadata or {}).get("kernel_provisioner"))
+
+
 class KernelPool:
     """Keeps ``size`` started kernels for each of the most recently used kernel names."""
 
@@ -367,8 +377,10 @@ class KernelPool:
 
     def acquire(self, name: str) -> tuple[Any, bool]:
         """A started kernel for ``name``: ``(km, True)`` from the pool, or a new one started now.
-        Either way the pool is topped up in the background."""
-        if self.size == 0:
+        Either way the pool is topped up in the background. Kernels of a spec that names its
+        own provisioner (a sandbox's) are never pooled: spare ones would hold its resources
+        and outlive it."""
+        if self.size == 0 or _has_provisioner(name):
             return start_kernel(name, fork_server=self.fork_server), False
         q = self._want(name)
         try:

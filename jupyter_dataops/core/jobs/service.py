@@ -98,6 +98,21 @@ class PrepareCache:
     snapshots: dict[str, str | None] = dataclasses.field(default_factory=dict)
 
 
+class SandboxTargets(Protocol):
+    """What jobs need from sandboxes (``core.sandboxes.service.SandboxService``)."""
+
+    def check_target(self, sandbox_id: str | None, profile: str | None) -> None:
+        """Raise unless they name a sandbox or a profile that can start here."""
+
+    def for_job(
+        self, sandbox_id: str | None, profile: str | None, actor: str | None
+    ) -> tuple[str, Callable[[str | None], None]]:
+        """The kernel name, and ``bind(job_id)`` for a sandbox started for the job."""
+
+    def profile_of_job(self, job_id: str) -> str | None:
+        """The profile of the sandbox started for that job, if one was."""
+
+
 class Dispatcher(Protocol):
     """Gets queued jobs run: the local implementation is the worker supervisor."""
 
@@ -247,13 +262,9 @@ class JobService:
         #: ``(sandbox id, profile, actor) -> (kernel name, bind)``: the kernel of the sandbox a
         #: job runs in; ``bind(job_id)`` ties a sandbox started for it to the job (``None``:
         #: the job was not queued, stop it). Set by the composition root.
-        #: ``(sandbox id, profile)``: raises unless they name a sandbox or a profile that
-        #: exists (a schedule's target, checked when it is saved).
-        self.sandbox_check: Callable[[str | None, str | None], None] | None = None
-        self.sandbox_for: (
-            Callable[[str | None, str | None, str | None], tuple[str, Callable[[str | None], None]]]
-            | None
-        ) = None
+        #: Where jobs may run besides a named kernel (the sandbox service); set by the
+        #: composition root, None where sandboxes are not available.
+        self.sandboxes: SandboxTargets | None = None
         self._counts_lock = threading.Lock()
         self._counts: dict[Any, tuple[int, float, Any]] = {}
 
@@ -315,13 +326,14 @@ class JobService:
                 "A job runs in one kernel: give kernel_name, sandbox or profile, not several.",
                 hint="Drop all but one of them.",
             )
-        if (sandbox or profile) and self.sandbox_for is None:
+        if not (sandbox or profile):
+            return
+        if self.sandboxes is None:
             raise BackendUnavailable(
                 "Sandboxes are not available to this process.",
                 hint="Run it through the Jupyter server, or name a kernel.",
             )
-        if (sandbox or profile) and self.sandbox_check is not None:
-            self.sandbox_check(sandbox, profile)
+        self.sandboxes.check_target(sandbox, profile)
 
     def target_kernel(
         self,
@@ -335,8 +347,8 @@ class JobService:
         self.check_target(kernel_name, sandbox, profile)
         if not (sandbox or profile):
             return kernel_name, _unbound
-        assert self.sandbox_for is not None
-        return self.sandbox_for(sandbox, profile, actor)
+        assert self.sandboxes is not None
+        return self.sandboxes.for_job(sandbox, profile, actor)
 
     def _create(
         self, request: JobCreate, real: Path, kernel_name: str | None, actor: str | None
@@ -376,6 +388,32 @@ class JobService:
                 )
         parameters = dict(row.parameters or {})
         parameters.update(request.parameters or {})
+        profile = (
+            self.sandboxes.profile_of_job(row.id)
+            if self.sandboxes is not None and not request.kernel_name
+            else None
+        )
+        if profile:  # it ran in a sandbox started for it: so does the re-run, in a new one
+            kernel_name, bind = self.target_kernel(None, None, profile, actor or self.ctx.actor)
+            try:
+                job = self._queue(
+                    source=source,
+                    root=Path(row.root_dir),
+                    display_path=row.notebook_path,
+                    parameters=parameters,
+                    kernel_name=kernel_name,
+                    name=row.name,
+                    timeout_seconds=row.timeout_seconds,
+                    max_retries=row.max_retries,
+                    tags=list(row.tags or []),
+                    actor=actor,
+                    rerun_of=row.id,
+                )
+            except BaseException:
+                bind(None)
+                raise
+            bind(job.id)
+            return job
         return self._queue(
             source=source,
             root=Path(row.root_dir),

@@ -55,6 +55,9 @@ class SandboxRepository(Protocol):
 
     def find(self, sandbox_id: str) -> SandboxRecord | None: ...
 
+    def of_job(self, job_id: str) -> SandboxRecord | None:
+        """The sandbox started for that job, if any."""
+
     def all(
         self, *, statuses: Sequence[str] | None = None, since: float | None = None
     ) -> list[SandboxRecord]:

@@ -466,6 +466,12 @@ class SandboxService:
                     hint="Pick a profile without an image.",
                 )
 
+    def profile_of_job(self, job_id: str) -> str | None:
+        """The profile of the sandbox started for job ``job_id`` (its re-run gets a new one)."""
+        with self.ctx.store.unit_of_work(read_only=True) as uow:
+            found = uow.sandboxes.of_job(job_id)
+        return found.profile if found is not None else None
+
     def for_job(
         self, sandbox_id: str | None, profile: str | None, actor: str | None
     ) -> tuple[str, Callable[[str | None], None]]:
