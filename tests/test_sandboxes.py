@@ -82,10 +82,15 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..
         return services
 
     yield make
+    from .conftest import stop_local_worker
+
     for services in made:
         for sandbox in services.sandboxes.list().items:
             if sandbox.status.active:
                 services.sandboxes.stop(sandbox.id)
+    if made:  # a job or a schedule woke the store's worker: it goes with the test
+        stop_local_worker(made[0].supervisor)
+    for services in made:
         services.close()
 
 
