@@ -502,7 +502,12 @@ def test_a_sandbox_past_its_lifetime_is_stopped(env) -> None:
         SandboxCreate(profile="gpu-small", max_lifetime=3600, wait=True), actor="alice"
     )
     assert sandbox.expires_at == pytest.approx(sandbox.created_at + 3600)
-    clock.now += 3601
+    clock.now += 3400  # 200 s before its end: its owner is told, busy or not
+    services.sandboxes.touch(sandbox.id, clock.now)
+    services.sandboxes.reconcile()
+    warned = services.sandboxes.get(sandbox.id)
+    assert warned.status.value == "ready" and "Its lifetime ends at" in (warned.warning or "")
+    clock.now += 201
     services.sandboxes.touch(sandbox.id, clock.now)  # busy or not, the lifetime ends
     services.sandboxes.reconcile()
     stopped = services.sandboxes.get(sandbox.id)

@@ -737,26 +737,15 @@ class SandboxService:
                 self._save(row.id, fields)
                 self.stop(row.id, reason=f"idle for {row.idle_timeout:g} s")
                 return "idle; stopped"
-            if (
-                now >= stop_at - self.warn_before
-                and not row.warned_at
-                and fields.get("warned_at", 1)
-            ):
-                when = dt.datetime.fromtimestamp(stop_at, dt.timezone.utc).strftime("%H:%M:%S UTC")
+            if now >= stop_at - self.warn_before and not _warned(row, fields):
                 fields["warning"] = (
-                    f"Idle since {dt.datetime.fromtimestamp(last, dt.timezone.utc).strftime('%H:%M:%S UTC')}: "
-                    f"it stops at {when} unless a kernel in it runs something."
+                    f"Idle since {_clock(last)}: it stops at {_clock(stop_at)} unless a kernel "
+                    "in it runs something."
                 )
                 fields["warned_at"] = now
-        if (
-            row.max_lifetime
-            and not row.warned_at
-            and now >= row.created_at + row.max_lifetime - self.warn_before
-        ):
-            fields.setdefault(
-                "warning",
-                f"Its lifetime ends at {dt.datetime.fromtimestamp(row.created_at + row.max_lifetime, dt.timezone.utc).strftime('%H:%M:%S UTC')}; it stops then.",
-            )
+        ends_at = row.created_at + row.max_lifetime
+        if row.max_lifetime and now >= ends_at - self.warn_before and not _warned(row, fields):
+            fields["warning"] = f"Its lifetime ends at {_clock(ends_at)}; it stops then."
             fields["warned_at"] = now
         self._save(row.id, fields)
         return None
@@ -783,6 +772,15 @@ class SandboxService:
 
 
 _JOB_ENDED = ("completed", "failed", "cancelled")
+
+
+def _warned(row: SandboxRecord, fields: dict[str, Any]) -> bool:
+    """Whether its owner has been warned (and no activity since cleared the warning)."""
+    return bool(fields.get("warned_at", row.warned_at))
+
+
+def _clock(at: float) -> str:
+    return dt.datetime.fromtimestamp(at, dt.timezone.utc).strftime("%H:%M:%S UTC")
 
 
 def _known_exit(row: SandboxRecord, kernel_id: str) -> bool:
