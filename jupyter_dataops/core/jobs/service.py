@@ -295,17 +295,8 @@ class JobService:
         if not (request.sandbox or request.profile):
             return self._create(request, real, request.kernel_name, actor)
         self.check_target(request.kernel_name, request.sandbox, request.profile)
-        self.prepare(  # every other check first: a profile's sandbox starts only for a good job
-            source=real,
-            root=self.root,
-            display_path=relative_to_root(self.root, real),
-            parameters=request.parameters,
-            kernel_name=None,
-            name=request.name,
-            timeout_seconds=request.timeout_seconds,
-            max_retries=request.max_retries or 0,
-            tags=request.tags,
-        ).discard()
+        # Every other check first: a profile's sandbox starts only for a good job.
+        self.prepare(**self._fields(request, real, None)).discard()
         kernel_name, bind = self.target_kernel(
             request.kernel_name, request.sandbox, request.profile, actor or self.ctx.actor
         )
@@ -353,23 +344,25 @@ class JobService:
     def _create(
         self, request: JobCreate, real: Path, kernel_name: str | None, actor: str | None
     ) -> Job:
-        return self._queue(
-            source=real,
-            root=self.root,
-            display_path=relative_to_root(self.root, real),
-            parameters=request.parameters,
-            kernel_name=kernel_name,
-            name=request.name,
-            timeout_seconds=request.timeout_seconds,
-            max_retries=(
+        return self._queue(**self._fields(request, real, kernel_name), actor=actor, rerun_of=None)
+
+    def _fields(self, request: JobCreate, real: Path, kernel_name: str | None) -> dict[str, Any]:
+        """What preparing ``request`` takes, with the notebook at ``real``."""
+        return {
+            "source": real,
+            "root": self.root,
+            "display_path": relative_to_root(self.root, real),
+            "parameters": request.parameters,
+            "kernel_name": kernel_name,
+            "name": request.name,
+            "timeout_seconds": request.timeout_seconds,
+            "max_retries": (
                 request.max_retries
                 if request.max_retries is not None
                 else self.config.default_max_retries
             ),
-            tags=request.tags,
-            actor=actor,
-            rerun_of=None,
-        )
+            "tags": request.tags,
+        }
 
     def rerun(self, job_id: str, request: JobRerun, *, actor: str | None = None) -> Job:
         """Run a job again: the notebook it staged (or the current one), with its parameters
@@ -395,38 +388,27 @@ class JobService:
         )
         if profile:  # it ran in a sandbox started for it: so does the re-run, in a new one
             kernel_name, bind = self.target_kernel(None, None, profile, actor or self.ctx.actor)
-            try:
-                job = self._queue(
-                    source=source,
-                    root=Path(row.root_dir),
-                    display_path=row.notebook_path,
-                    parameters=parameters,
-                    kernel_name=kernel_name,
-                    name=row.name,
-                    timeout_seconds=row.timeout_seconds,
-                    max_retries=row.max_retries,
-                    tags=list(row.tags or []),
-                    actor=actor,
-                    rerun_of=row.id,
-                )
-            except BaseException:
-                bind(None)
-                raise
-            bind(job.id)
-            return job
-        return self._queue(
-            source=source,
-            root=Path(row.root_dir),
-            display_path=row.notebook_path,
-            parameters=parameters,
-            kernel_name=request.kernel_name or row.kernel_name,
-            name=row.name,
-            timeout_seconds=row.timeout_seconds,
-            max_retries=row.max_retries,
-            tags=list(row.tags or []),
-            actor=actor,
-            rerun_of=row.id,
-        )
+        else:
+            kernel_name, bind = request.kernel_name or row.kernel_name, _unbound
+        try:
+            job = self._queue(
+                source=source,
+                root=Path(row.root_dir),
+                display_path=row.notebook_path,
+                parameters=parameters,
+                kernel_name=kernel_name,
+                name=row.name,
+                timeout_seconds=row.timeout_seconds,
+                max_retries=row.max_retries,
+                tags=list(row.tags or []),
+                actor=actor,
+                rerun_of=row.id,
+            )
+        except BaseException:
+            bind(None)
+            raise
+        bind(job.id)
+        return job
 
     def _queue(self, *, actor: str | None, rerun_of: str | None, **request: Any) -> Job:
         actor = actor or self.ctx.actor
