@@ -649,7 +649,7 @@ def test_a_failed_provisioning_is_told_and_holds_nothing(env, profile, said) -> 
 
 # -- the CLI --------------------------------------------------------------------------------------
 def test_the_cli_starts_lists_shows_and_stops(env, tmp_path) -> None:
-    env()  # the store and settings the CLI will read
+    services = env()  # the store and settings the CLI will read
     config = tmp_path / "config"
     config.mkdir()
     (config / "jupyter_dataops_config.py").write_text(
@@ -703,6 +703,7 @@ def test_the_cli_starts_lists_shows_and_stops(env, tmp_path) -> None:
     assert "usage:" in dataops("jobs", "show", job["id"]).stdout
     # Exactly the job's kernel ran in it (the worker pools no spare kernels of a sandbox), and
     # its end is no crash.
+    services.sandboxes.reconcile()  # what the server (or the worker) does every few seconds
     kernels = json.loads(dataops("sandboxes", "show", sandbox["id"], "--json").stdout)["kernels"]
     assert len(kernels) == 1 and kernels[0]["exit"] is None
     # A job on a profile gets a sandbox of its own, which ends with it.
