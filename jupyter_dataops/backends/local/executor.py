@@ -194,6 +194,18 @@ class LocalExecutor(Executor):
                         execution.km.shutdown_kernel(now=True)
             close_thread_loop()
 
+    def _acquire(self, kernel_name: str, write: Any) -> tuple[Any, bool]:
+        """A started kernel; one that dies while starting is replaced once. Two processes
+        that start kernels pick their ports by binding to port 0 and letting go (a known race
+        of jupyter_client, jupyter/jupyter_client#487): a kernel may find its port taken."""
+        from .kernels import KernelDied
+
+        try:
+            return self.pool.acquire(kernel_name)  # type: ignore[no-any-return]
+        except KernelDied as exc:
+            write(f"the kernel died while starting ({exc.description}); starting another")
+            return self.pool.acquire(kernel_name)  # type: ignore[no-any-return]
+
     def _execute(self, execution: _Execution, joblog: Any) -> ExecutionUpdate:
         from .kernels import KernelDied, describe_kernel_exit, run_silently
 
@@ -214,7 +226,7 @@ class LocalExecutor(Executor):
         )
         self._send(ExecutionUpdate(eid, "pending", reason="starting a kernel"))
         try:
-            km, warm = self.pool.acquire(request.kernel_name)
+            km, warm = self._acquire(request.kernel_name, write)
         except Exception as exc:
             if execution.stop_reason:
                 return stopped()
