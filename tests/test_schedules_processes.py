@@ -36,6 +36,23 @@ from .schedule_helpers import (
     wait_for,
 )
 
+#: A kernel that finds its port taken: two processes starting kernels pick ports by binding to
+#: port 0 and letting go (jupyter_client's known race, jupyter/jupyter_client#487). The kernel
+#: exits; the worker starts another (a pre-started one is replaced; a job's is retried once).
+PORT_RACE = "zmq.error.ZMQError: Address already in use"
+
+
+def unexpected_tracebacks(log: str) -> list[str]:
+    """The tracebacks in a worker's log, each as the line that ends it, but the port race."""
+    found = []
+    lines = log.splitlines()
+    for at, line in enumerate(lines):
+        if line.strip().startswith("Traceback (most recent call last)"):
+            end = next((ln for ln in lines[at + 1 :] if ln and not ln.startswith((" ", "\t"))), "")
+            if not end.startswith(PORT_RACE):
+                found.append(end or line)
+    return found
+
 
 def create_schedules(env, count: int, cron: str) -> list[str]:
     """``count`` schedules of ok.ipynb on ``cron`` (in-process, as the CLI makes them)."""
@@ -133,7 +150,7 @@ def test_two_schedulers_on_one_store_fire_each_due_time_exactly_once(tmp_path: P
         folders = {p.name for p in (root / "dataops-jobs").iterdir()}
         assert folders == {f"ok-{j['id']}" for j in jobs}
         for log in (a.log(), b.log()):
-            assert "Traceback" not in log, log
+            assert not unexpected_tracebacks(log), log
 
 
 def test_kill_9_in_the_middle_of_firing_then_a_stand_by_takes_over(tmp_path: Path):
