@@ -850,12 +850,13 @@ def test_a_schedule_runs_each_time_in_a_sandbox_of_its_profile(env, tmp_path) ->
         (sandbox,) = [s for s in services.sandboxes.list().items if s.job_id == run.id]
         assert sandbox.owner == "alice" and [d.index for d in sandbox.devices] == [0]
 
-        # The worker runs it; its own look at the sandboxes stops the sandbox after the run.
-        wait_for(
-            "the run's sandbox to stop",
-            lambda: services.sandboxes.get(sandbox.id).status.value == "stopped",
-            timeout=120,
-        )
+        # The worker runs it; the supervisor's look at the sandboxes (the server makes one every
+        # few seconds) stops the sandbox after the run.
+        def stopped() -> bool:
+            services.sandboxes.reconcile()
+            return services.sandboxes.get(sandbox.id).status.value == "stopped"
+
+        wait_for("the run's sandbox to stop", stopped, timeout=120, interval=0.5)
         done = services.jobs.get(run.id)
         assert done.status.value == "completed", done.error
         assert "GPUS=0" in (tmp_path / "root" / done.output_path).read_text()

@@ -143,9 +143,8 @@ class WorkerProcess:
             if self.firer is not None:
                 # Scheduled runs record the snapshot they run on (c.DataOps.snapshot_jobs).
                 self.firer.jobs.before_run = snapshots.for_job
-        #: Sandboxes (a SandboxService): scheduled runs may run in one, and while the worker
-        #: lives it settles them too (a run's sandbox stops when the run ends, also when no
-        #: Jupyter server runs: ``dataops scheduler`` as a service).
+        #: Sandboxes (a SandboxService): scheduled runs may run in one (the Jupyter server
+        #: settles them: a run's sandbox stops when the run ends).
         self.sandboxes = sandboxes
         if sandboxes is not None and self.firer is not None:
             self.firer.jobs.sandboxes = sandboxes
@@ -199,8 +198,6 @@ class WorkerProcess:
             threading.Thread(target=self._delivering, name="notifications", daemon=True).start()
         if self.snapshots is not None:
             threading.Thread(target=self._pushing, name="snapshot-pushes", daemon=True).start()
-        if self.sandboxes is not None:
-            threading.Thread(target=self._sandboxing, name="sandboxes", daemon=True).start()
         while not self._stop.is_set():
             timeout = self.settings.poll_interval
             if self.firer is not None:
@@ -263,17 +260,6 @@ class WorkerProcess:
                 log.exception("could not push snapshots' data")
             self._push.wait(30.0)
             self._push.clear()
-
-    def _sandboxing(self) -> None:
-        """Settle the sandboxes every few seconds, in a thread of its own (stopping one waits
-        for its kernels; the job loop must not)."""
-        assert self.sandboxes is not None
-        while not self._stop.wait(SANDBOX_INTERVAL):
-            try:
-                for line in self.sandboxes.reconcile():
-                    log.info("sandbox %s", line)
-            except Exception as exc:  # the store is busy or gone: the next look tries again
-                log.debug("cannot reconcile sandboxes: %s", exc)
 
     def _delivering(self) -> None:
         """Send due notifications in a thread of their own (a slow webhook must not hold up
@@ -352,10 +338,6 @@ class WorkerProcess:
                 ENV_JOB: job.id,
             }
         return {ENV_ACTOR: owner, ENV_JOB: job.id}
-
-
-#: Seconds between two looks at the sandboxes from the worker (the server looks too).
-SANDBOX_INTERVAL = 5.0
 
 
 def _os_user() -> str | None:
