@@ -205,8 +205,10 @@ def request_problems(
         if value is not None and field not in allowed and resolved_value[field] != current[field]:
             was = current[field]
             shown = (
-                str(was)
-                if field == "gpu_type" or was is None or isinstance(was, str)
+                "(none)"
+                if was is None
+                else str(was)
+                if field == "gpu_type" or isinstance(was, str)
                 else _fmt("memory_bytes" if field == "memory" else field, was)
             )
             problems.append(
