@@ -69,6 +69,7 @@ class Services:
         from .backends.local.workspace import workspace_factory
         from .backends.mlflow_registry import MlflowRegistry
         from .backends.sandboxes import sandbox_service
+        from .core.config import other_executor_classes
         from .core.endpoints.service import EndpointService
         from .core.jobs.service import JobService
         from .core.schedules.service import ScheduleService
@@ -82,9 +83,16 @@ class Services:
                 config=dataops, store=store, files=file_store_factory(dataops), actor=actor
             )
             executor = dataops.job_executor_class(parent=dataops, dataops=dataops)
+            others = [
+                cls(parent=dataops, dataops=dataops) for cls in other_executor_classes(dataops)
+            ]
             supervisor = WorkerSupervisor(dataops, store)
             jobs = JobService(
-                ctx, executor=executor, dispatcher=supervisor, kernels=kernels or installed_kernels
+                ctx,
+                executor=executor,
+                dispatcher=supervisor,
+                kernels=kernels or installed_kernels,
+                others=others,
             )
             backend = dataops.scheduler_class(parent=dataops, dataops=dataops)
             schedules = ScheduleService(ctx, jobs=jobs, backend=backend)

@@ -1737,6 +1737,12 @@ export interface components {
        * @default null
        */
       profile?: string | null;
+      /**
+       * Executor
+       * @description Where it runs: the name of one of the server's executors (GET /dataops/api/info lists them: local, kubernetes...); default the server's
+       * @default null
+       */
+      executor?: string | null;
     };
     /**
      * JobError
@@ -3407,6 +3413,11 @@ export interface components {
       user: string | null;
       /** @description The job executor and what it supports (the UI offers only that) */
       executor: components['schemas']['ExecutorCapabilities'];
+      /**
+       * Executors
+       * @description Every executor a job may name (JobCreate.executor), the default first
+       */
+      executors: components['schemas']['ExecutorCapabilities'][];
       /**
        * Jobs Dir
        * @description Folder, relative to root_dir, holding job files

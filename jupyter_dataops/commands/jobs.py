@@ -89,6 +89,7 @@ def run(inv: Invocation) -> tuple[Any, int]:
         "tags": a.tags or [],
         "sandbox": a.sandbox,
         "profile": a.profile,
+        "executor": a.executor,
     }
     try:
         request = JobCreate(**fields)
@@ -212,6 +213,13 @@ COMMANDS = [
                 "--profile",
                 metavar="PROFILE",
                 help="run in a sandbox of this profile, started for the job (stopped when it ends)",
+            ),
+            Arg(
+                "--on",
+                dest="executor",
+                metavar="EXECUTOR",
+                help="where it runs: the name of one of the server's executors, e.g. kubernetes "
+                "(c.DataOps.job_executors); default the server's",
             ),
             Arg(
                 "--name", dest="job_name", metavar="NAME", help="job name (default: the notebook's)"

@@ -35,7 +35,10 @@ TARGET_ENTRY_POINTS = "jupyter_dataops.deployment_targets"
 PROVIDER_ENTRY_POINTS = "jupyter_dataops.sandbox_providers"
 # Built-in names work even from a source tree whose entry points are not installed.
 BUILTIN_BACKENDS = {
-    EXECUTOR_ENTRY_POINTS: {"local": "jupyter_dataops.backends.local.LocalExecutor"},
+    EXECUTOR_ENTRY_POINTS: {
+        "local": "jupyter_dataops.backends.local.LocalExecutor",
+        "kubernetes": "jupyter_dataops.backends.kubernetes.executor.KubernetesExecutor",
+    },
     SCHEDULER_ENTRY_POINTS: {"local": "jupyter_dataops.backends.local.scheduler.LocalScheduler"},
     TARGET_ENTRY_POINTS: {"local": "jupyter_dataops.backends.local.serving.LocalProcessTarget"},
     PROVIDER_ENTRY_POINTS: {
@@ -59,6 +62,20 @@ def resolve_backend(group: str, value: Any) -> Any:
             "Install the package that provides it (for Kubernetes: pip install jupyter-dataops[kubernetes])."
         )
     return value
+
+
+def other_executor_classes(dataops: Any) -> list[type]:
+    """The classes of ``c.DataOps.job_executors`` (besides the default), without repeats."""
+    from traitlets.utils.importstring import import_item
+
+    found: list[type] = []
+    for value in dataops.job_executors:
+        cls = resolve_backend(EXECUTOR_ENTRY_POINTS, value)
+        if isinstance(cls, str):
+            cls = import_item(cls)
+        if cls is not dataops.job_executor_class and cls not in found:
+            found.append(cls)
+    return found
 
 
 class BackendType(Type):
@@ -111,6 +128,13 @@ class DataOps(Configurable):
         group=EXECUTOR_ENTRY_POINTS,
         help="""Executor that runs jobs: an entry-point name from the jupyter_dataops.executors
         group ("local") or an import string. Example: c.DataOps.job_executor_class = "local" """,
+    ).tag(config=True)
+
+    job_executors = List(
+        Unicode(),
+        help="""Other executors a job may name to run on (entry-point names or import strings),
+        besides job_executor_class, the default: "run this job on the cluster".
+        Example: c.DataOps.job_executors = ["kubernetes"]""",
     ).tag(config=True)
 
     job_files_url = Unicode(

@@ -32,6 +32,10 @@ class ServerInfo(_Body):
     executor: ExecutorCapabilities = Field(
         ..., description="The job executor and what it supports (the UI offers only that)"
     )
+    executors: list[ExecutorCapabilities] = Field(
+        default_factory=list,
+        description="Every executor a job may name (JobCreate.executor), the default first",
+    )
     jobs_dir: str = Field(..., description="Folder, relative to root_dir, holding job files")
     root_dir: str
 

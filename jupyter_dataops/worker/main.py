@@ -101,6 +101,7 @@ class WorkerProcess:
         fire_schedules: bool = True,
         snapshots: Any = None,
         sandboxes: Any = None,
+        others: list[Any] | None = None,
     ) -> None:
         self.ctx = ctx
         self.executor = executor
@@ -115,19 +116,28 @@ class WorkerProcess:
         self._signer: TokenSigner | None = None
         self._collected_at = 0
         self._pruned_at = 0.0
-        capacity = executor.capabilities().max_concurrent_jobs or os.cpu_count() or 1
-        self.runner = JobRunner(
-            ctx,
-            executor,
-            worker_id=self.worker_id,
-            max_concurrent=capacity,
-            wake=self.wake,
-            job_env=self.job_env,
-        )
+        #: One runner per executor: the default's, then those jobs may name
+        #: (c.DataOps.job_executors); each starts only the jobs stored with its executor's name.
+        self.runners = [
+            JobRunner(
+                ctx,
+                each,
+                worker_id=self.worker_id,
+                max_concurrent=each.capabilities().max_concurrent_jobs or os.cpu_count() or 1,
+                wake=self.wake,
+                job_env=self.job_env,
+            )
+            for each in [executor, *(others or [])]
+        ]
+        self.runner = self.runners[0]
         self.firer: ScheduleFirer | None = None
         if fire_schedules:
             jobs = JobService(
-                ctx, executor=executor, dispatcher=_InProcess(self), kernels=installed_kernels
+                ctx,
+                executor=executor,
+                dispatcher=_InProcess(self),
+                kernels=installed_kernels,
+                others=others or (),
             )
             self.firer = ScheduleFirer(
                 ctx, jobs, holder=self.worker_id, on_queued=self.wake, notifier=notifier
@@ -169,8 +179,9 @@ class WorkerProcess:
                     "started_at": time.time(),
                 },
             )
-            for note in self.runner.open():
-                log.warning(note)
+            for runner in self.runners:
+                for note in runner.open():
+                    log.warning(note)
             self._loop()
         finally:
             self._shutdown()
@@ -205,7 +216,9 @@ class WorkerProcess:
             poked = self._wait(timeout)
             if poked:
                 self._push.set()
-            busy = self.runner.step()
+            busy = False
+            for runner in self.runners:
+                busy = runner.step() or busy
             now = time.monotonic()
             if self.firer is not None and (
                 poked or now >= next_tick or now - last_outcomes >= self.outcome_interval
@@ -294,11 +307,12 @@ class WorkerProcess:
         then (they hold zmq sockets: left to the collector's own schedule a busy worker would
         keep hundreds of descriptors open), when idle or every 20 jobs; prune old tombstones
         of the change log hourly."""
-        done = self.runner.finished - self._collected_at
+        finished = sum(r.finished for r in self.runners)
+        done = finished - self._collected_at
         if done >= 20 or (done and not busy):
             import gc
 
-            self._collected_at = self.runner.finished
+            self._collected_at = finished
             gc.collect()
         if not busy and time.monotonic() - self._pruned_at > 3600:
             self._pruned_at = time.monotonic()
@@ -313,8 +327,9 @@ class WorkerProcess:
         if self.firer is not None:
             with contextlib.suppress(Exception):
                 self.firer.release()  # another scheduler may take over at once
-        with contextlib.suppress(Exception):
-            self.runner.shutdown()
+        for runner in self.runners:
+            with contextlib.suppress(Exception):
+                runner.shutdown()
         if self._sock is not None:
             self._sock.close()
         for fd in (self._wake_r, self._wake_w):
@@ -367,6 +382,7 @@ def run(dataops: DataOps, *, lock: Any | None = None, wait_for_lock: bool = Fals
     from ..backends.local.workspace import workspace_factory
     from ..backends.notify import NotificationSender
     from ..backends.sandboxes import sandbox_service
+    from ..core.config import other_executor_classes
     from ..core.snapshots.service import SnapshotService
 
     data_dir = Path(dataops.data_dir)
@@ -375,6 +391,7 @@ def run(dataops: DataOps, *, lock: Any | None = None, wait_for_lock: bool = Fals
             log.info("another worker holds %s; waiting to take over", data_dir / LOCK_FILE)
             time.sleep(5.0)
     executor = dataops.job_executor_class(parent=dataops, dataops=dataops)
+    others = [cls(parent=dataops, dataops=dataops) for cls in other_executor_classes(dataops)]
     store = Database(dataops.store_url)
     ctx = Context(config=dataops, store=store, files=file_store_factory(dataops))
     snapshots = SnapshotService(
@@ -393,6 +410,7 @@ def run(dataops: DataOps, *, lock: Any | None = None, wait_for_lock: bool = Fals
         fire_schedules=dataops.scheduler_class.fires_in_worker,
         snapshots=snapshots,
         sandboxes=sandbox_service(ctx, dataops, snapshots=snapshots),
+        others=others,
     )
     signal.signal(signal.SIGTERM, worker.stop)
     signal.signal(signal.SIGINT, worker.stop)

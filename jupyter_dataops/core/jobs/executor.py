@@ -50,6 +50,12 @@ class ExecutionRequest:
     cells_total: int
     #: Extra environment for the job's kernel (its identity for %dataops, see core.identity).
     env: dict[str, str] = dataclasses.field(default_factory=dict)
+    #: The job's folder in the file store and its files' keys there (input, output, html, log),
+    #: for executors that reach the store other than by the URIs above.
+    files_key: str = ""
+    keys: dict[str, str] = dataclasses.field(default_factory=dict)
+    user: str = ""  #: who owns the job (a cluster executor's namespace may depend on it)
+    timeout_seconds: float | None = None  #: the job's time limit (the runner enforces it)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -103,6 +109,10 @@ class Executor(LoggingConfigurable):
     def stop(self, execution_id: str, reason: StopReason) -> None:
         """Stop an execution; it then reports ``exited`` (usually with ``stopped``)."""
         raise NotImplementedError
+
+    #: Whether executions outlive the worker (pods on a cluster): a worker that shuts down then
+    #: leaves them running, and the next worker's :meth:`recover` re-attaches to them.
+    detached: ClassVar[bool] = False
 
     def recover(self, execution_ids: set[str]) -> set[str]:
         """After the worker restarted: which of these executions still run and are watched again.

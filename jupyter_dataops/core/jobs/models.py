@@ -137,6 +137,12 @@ class JobCreate(_Model):
         max_length=63,
         description="Run in a sandbox of this profile, started for the job and stopped when it ends",
     )
+    executor: str | None = Field(
+        None,
+        max_length=MAX_NAME_LENGTH,
+        description="Where it runs: the name of one of the server's executors (GET "
+        "/dataops/api/info lists them: local, kubernetes...); default the server's",
+    )
 
 
 class JobRerun(_Model):

@@ -109,7 +109,14 @@ class JobRunner:
         return notes
 
     def shutdown(self, timeout: float = 30.0) -> None:
-        """Stop every execution (its job is retried if it can be, else failed) and close."""
+        """Stop every execution (its job is retried if it can be, else failed) and close. An
+        executor whose executions outlive the worker (``detached``) keeps them running: their
+        jobs stay running in the store and the next worker re-attaches to them."""
+        if self.executor.detached:
+            self._apply(self._drain())
+            self.active.clear()
+            self.executor.close()
+            return
         for eid in list(self.active):
             self._stop(eid, "shutdown")
         deadline = self.ctx.clock.monotonic() + timeout
@@ -358,4 +365,8 @@ class JobRunner:
             log_uri=files.uri(keys["log"]),
             cells_total=row.cells_total,
             env=self._job_env(row) if self._job_env is not None else {},
+            files_key=row.files_key,
+            keys=keys,
+            user=row.owner or "",
+            timeout_seconds=row.timeout_seconds,
         )

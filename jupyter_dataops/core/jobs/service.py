@@ -22,7 +22,7 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -251,9 +251,15 @@ class JobService:
         executor: Executor,
         dispatcher: Dispatcher,
         kernels: KernelCatalog,
+        others: Sequence[Executor] = (),
     ) -> None:
         self.ctx = ctx
+        #: The default executor; ``others`` are those a job may name (``JobCreate.executor``,
+        #: ``c.DataOps.job_executors``): "run this job on the cluster".
         self.executor = executor
+        self.executors: dict[str, Executor] = {executor.name: executor}
+        for other in others:
+            self.executors.setdefault(other.name, other)
         self.dispatcher = dispatcher
         self._kernels = kernels
         #: Called with a job's id before it is queued; returns the id of the snapshot it runs on.
@@ -346,9 +352,24 @@ class JobService:
     ) -> Job:
         return self._queue(**self._fields(request, real, kernel_name), actor=actor, rerun_of=None)
 
+    def executor_for(self, name: str | None) -> Executor:
+        """The executor of that name (None: the default), or InvalidInput naming those there
+        are."""
+        if not name:
+            return self.executor
+        found = self.executors.get(name)
+        if found is None:
+            raise InvalidInput(
+                f"Unknown executor {name!r}; jobs here run on: {', '.join(self.executors)}.",
+                hint="Choose one of those; an operator adds one with c.DataOps.job_executors.",
+                executor=name,
+            )
+        return found
+
     def _fields(self, request: JobCreate, real: Path, kernel_name: str | None) -> dict[str, Any]:
         """What preparing ``request`` takes, with the notebook at ``real``."""
         return {
+            "executor": request.executor,
             "source": real,
             "root": self.root,
             "display_path": relative_to_root(self.root, real),
@@ -401,6 +422,7 @@ class JobService:
                 timeout_seconds=row.timeout_seconds,
                 max_retries=row.max_retries,
                 tags=list(row.tags or []),
+                executor=row.executor if row.executor in self.executors else None,
                 actor=actor,
                 rerun_of=row.id,
             )
@@ -450,9 +472,12 @@ class JobService:
         max_retries: int,
         tags: list[str],
         cache: PrepareCache | None = None,
+        executor: str | None = None,
     ) -> PreparedJob:
         """Check a job request and stage its notebook, storing nothing yet: bad input raises.
-        Then :meth:`insert` it in a unit of work, or ``discard()`` it."""
+        Then :meth:`insert` it in a unit of work, or ``discard()`` it. ``executor`` names where
+        it runs (None: the default executor)."""
+        runs_on = self.executor_for(executor)
         nb, spec, staged = self._read(source, display_path, cache)
         values, warnings = check_parameters(
             spec, parameters, max_value_bytes=self.config.max_parameter_bytes
@@ -462,6 +487,7 @@ class JobService:
             nb,
             display_path,
             cache=cache,
+            executor=runs_on,
         )
         job_id = new_job_id()
         stem = _SAFE_STEM.sub("_", Path(display_path).stem)[:60] or "notebook"
@@ -486,7 +512,7 @@ class JobService:
                 "status": JobStatus.QUEUED.value,
                 "parameters": values,
                 "kernel_name": kernel,
-                "executor": self.executor.name,
+                "executor": runs_on.name,
                 "cells_completed": 0,
                 # papermill adds one code cell with the injected parameters
                 "cells_total": spec.cell_count + (1 if values else 0),
@@ -537,6 +563,7 @@ class JobService:
         display_path: str,
         *,
         cache: PrepareCache | None = None,
+        executor: Executor | None = None,
     ) -> str:
         """The kernel a job will run with, if this server has it, it speaks the notebook's
         language and the executor can run it; else InvalidInput naming the fix."""
@@ -554,7 +581,7 @@ class JobService:
                 kernel_name=kernel,
             )
         check_kernel_language(nb, kernel, kernels[kernel], display_path=display_path)
-        self.executor.check(kernel_name=kernel, notebook_path=display_path)
+        (executor or self.executor).check(kernel_name=kernel, notebook_path=display_path)
         return kernel
 
     def insert(
@@ -734,6 +761,10 @@ class JobService:
     def capabilities(self) -> ExecutorCapabilities:
         return self.executor.capabilities()
 
+    def all_capabilities(self) -> builtins.list[ExecutorCapabilities]:
+        """What each executor a job may name supports, the default first."""
+        return [e.capabilities() for e in self.executors.values()]
+
     # -- acting on jobs -----------------------------------------------------------------------
     def cancel(self, job_id: str, *, actor: str | None = None) -> Job:
         """Cancel a queued job at once, or ask the worker to stop a running one."""
@@ -784,7 +815,8 @@ class JobService:
 
     def logs(self, job_id: str, *, offset: int = 0) -> JobLogs:
         row = self.record(job_id)
-        text, next_offset = self.executor.read_log(row, self.files(row), offset)
+        executor = self.executors.get(row.executor, self.executor)
+        text, next_offset = executor.read_log(row, self.files(row), offset)
         complete = JobStatus(row.status).is_terminal
         if complete:  # anything written after the row changed is in this or a later chunk
             size = self.files(row).size(job_files(row)["log"]) or 0
@@ -885,7 +917,8 @@ class JobService:
         )
 
     def close(self) -> None:
-        self.executor.close()
+        for executor in self.executors.values():
+            executor.close()
 
 
 __all__ = ["Dispatcher", "JobService", "follow_job", "job_files", "to_summary"]

@@ -22,6 +22,7 @@ class InfoHandler(DataOpsHandler):
                 version=__version__,
                 user=actor,
                 executor=s.jobs.capabilities(),
+                executors=s.jobs.all_capabilities(),
                 jobs_dir=s.ctx.config.jobs_dir,
                 root_dir=str(s.root),
             )
