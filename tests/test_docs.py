@@ -1,5 +1,5 @@
 """The documentation's tables follow the code: every error kind, its HTTP status and CLI exit code
-(docs/errors.md); every configuration trait (docs/operators.md)."""
+(docs/errors.md); every configuration trait (docs/operators.md), the Kubernetes ones included."""
 
 from __future__ import annotations
 
@@ -44,6 +44,7 @@ def test_every_error_kind_is_documented_with_its_status_and_exit_code():
 
 
 def test_every_configuration_trait_is_documented():
+    from jupyter_dataops.backends.kubernetes.settings import Kubernetes
     from jupyter_dataops.backends.local import LocalExecutor
     from jupyter_dataops.backends.local.sandboxes import LocalSandboxProvider
     from jupyter_dataops.backends.notify import NotificationSender
@@ -60,6 +61,7 @@ def test_every_configuration_trait_is_documented():
         LocalSandboxProvider,
         NotificationSender,
         DataOpsExtension,
+        Kubernetes,
     ):
         for name in cls.class_traits(config=True):
             if cls is DataOpsExtension and name not in cls.__dict__:
