@@ -1,6 +1,7 @@
 /**
  * Test data shaped like the server's responses.
  */
+import { ExecutorCapabilities, ServerInfo } from '../api';
 import { summaryOf } from '../jobs/model';
 import { Job, JobPage, JobStatus, JobSummary } from '../jobs/types';
 import { ProfileView, Sandbox } from '../sandboxes/types';
@@ -41,6 +42,40 @@ export function makeJob(overrides: Partial<Job> = {}): Job {
     due_at: null,
     snapshot_id: null,
     ...overrides
+  };
+}
+
+/** What an executor supports: everything but GPUs, two jobs at once. */
+export function makeExecutor(
+  name = 'local',
+  overrides: Partial<ExecutorCapabilities> = {}
+): ExecutorCapabilities {
+  return {
+    name,
+    cancel: true,
+    logs: true,
+    follow_logs: true,
+    progress: true,
+    gpus: false,
+    max_concurrent_jobs: 2,
+    ...overrides
+  };
+}
+
+/**
+ * The server's info: its executor, the default, and those a job may name
+ * (`executors`, the default first; just the default unless given).
+ */
+export function makeInfo(overrides: Partial<ServerInfo> = {}): ServerInfo {
+  const executor = overrides.executor ?? makeExecutor();
+  return {
+    version: '0.2.0',
+    user: 'alice',
+    jobs_dir: 'jobs',
+    root_dir: '/srv',
+    ...overrides,
+    executor,
+    executors: overrides.executors ?? [executor]
   };
 }
 

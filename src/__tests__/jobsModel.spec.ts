@@ -7,7 +7,7 @@ import {
 } from '../jobs/model';
 import { Job, JOB_EVENT_SCHEMA_ID } from '../jobs/types';
 import { FakeJobsClient as FakeClient } from './fakeJobsClient';
-import { makeJob, makeSummary } from './fixtures';
+import { makeExecutor, makeInfo, makeJob, makeSummary } from './fixtures';
 
 function event(data: object) {
   return { schema_id: JOB_EVENT_SCHEMA_ID, ...data } as any;
@@ -325,21 +325,15 @@ describe('JobsModel', () => {
       gpus: false
     });
     expect(await model.loadInfo()).toBeNull();
-    client.info = {
-      version: '0.2.0',
-      user: 'alice',
-      executor: {
-        name: 'batch',
+    client.info = makeInfo({
+      executor: makeExecutor('batch', {
         cancel: false,
-        logs: true,
         follow_logs: false,
         progress: false,
         gpus: true,
         max_concurrent_jobs: 4
-      },
-      jobs_dir: 'jobs',
-      root_dir: '/srv'
-    };
+      })
+    });
     const seen = jest.fn();
     model.infoChanged.connect(seen);
     await model.loadInfo();

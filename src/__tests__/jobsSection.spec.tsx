@@ -9,7 +9,7 @@ import { JobsSection } from '../jobs/section';
 import { JOB_EVENT_SCHEMA_ID } from '../jobs/types';
 import { SnapshotCommandIDs } from '../snapshots/commands';
 import { FakeJobsClient } from './fakeJobsClient';
-import { makeJob } from './fixtures';
+import { makeExecutor, makeInfo, makeJob } from './fixtures';
 
 const trans = nullTranslator.load('jupyter-dataops');
 
@@ -20,21 +20,7 @@ async function until(check: () => boolean): Promise<void> {
   expect(check()).toBe(true);
 }
 
-const INFO = {
-  version: '0.2.0',
-  user: 'alice',
-  executor: {
-    name: 'local',
-    cancel: true,
-    logs: true,
-    follow_logs: true,
-    progress: true,
-    gpus: false,
-    max_concurrent_jobs: 2
-  },
-  jobs_dir: 'jobs',
-  root_dir: '/srv'
-};
+const INFO = makeInfo();
 
 describe('JobsSection', () => {
   let section: JobsSection;
@@ -66,6 +52,7 @@ describe('JobsSection', () => {
         id: 'bad',
         name: 'broken',
         status: 'failed',
+        executor: 'kubernetes',
         error: {
           cell_index: 1,
           ename: 'ValueError',
@@ -147,15 +134,13 @@ describe('JobsSection', () => {
     );
     expect(section.node.querySelector('[data-action="cancel"]')).not.toBeNull();
 
-    client.info = {
-      ...INFO,
-      executor: {
-        ...INFO.executor,
+    client.info = makeInfo({
+      executor: makeExecutor('local', {
         cancel: false,
         progress: false,
         logs: false
-      }
-    };
+      })
+    });
     await model.loadInfo();
     await until(
       () => section.node.querySelector('[data-action="cancel"]') === null
@@ -176,6 +161,19 @@ describe('JobsSection', () => {
     // Finished: delete and re-run, no cancel.
     expect(section.node.querySelector('[data-action="delete"]')).not.toBeNull();
     expect(section.node.querySelector('[data-action="cancel"]')).toBeNull();
+  });
+
+  it('says where a job runs when it is not this machine', async () => {
+    section.select('bad');
+    await until(() => !!section.node.querySelector('.jp-DataOps-jobExecutor'));
+    const value = section.node.querySelector('.jp-DataOps-jobExecutor')!;
+    expect(value.textContent).toBe('kubernetes');
+    expect(value.getAttribute('title')).toBe('Kubernetes cluster (kubernetes)');
+    expect(value.previousElementSibling!.textContent).toBe('Runs on');
+    // A job on this machine: nothing to say.
+    section.select('warn');
+    await until(() => text('.jp-DataOps-owner') === 'bob');
+    expect(section.node.querySelector('.jp-DataOps-jobExecutor')).toBeNull();
   });
 
   it('shows the traceback of a failed job once the full job is here', async () => {

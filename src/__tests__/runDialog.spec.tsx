@@ -3,11 +3,25 @@ import { nullTranslator } from '@jupyterlab/translation';
 import { Signal } from '@lumino/signaling';
 import { Widget } from '@lumino/widgets';
 
-import { DataOpsApiError } from '../api';
+import { DataOpsApiError, ServerInfo } from '../api';
 import { IJobsClient } from '../jobs/client';
-import { RunJobBody } from '../jobs/runDialog';
-import { NotebookParameters } from '../jobs/types';
-import { makeJob } from './fixtures';
+import {
+  IRunRequest,
+  IRunTargetSource,
+  openRunDialog,
+  RunJobBody
+} from '../jobs/runDialog';
+import { jobCreate, KERNEL_TARGET } from '../jobs/target';
+import { JobCreate, NotebookParameters } from '../jobs/types';
+import { IJobsModel } from '../tokens';
+import { makeSchedule } from './fakeSchedulesClient';
+import {
+  makeExecutor,
+  makeInfo,
+  makeJob,
+  makeProfileView,
+  makeSandbox
+} from './fixtures';
 
 const trans = nullTranslator.load('jupyter-dataops');
 
@@ -354,5 +368,300 @@ describe('RunJobBody', () => {
     expect(body.node.textContent).toContain('No notebook demo/train.ipynb.');
     expect(body.node.textContent).toContain('Kernel nope is not installed.');
     expect(body.getValue()).toBeNull();
+  });
+});
+
+describe('The run dialog’s “Run on”', () => {
+  const LOCAL = makeExecutor('local');
+  const KUBERNETES = makeExecutor('kubernetes', { gpus: true });
+  const sandboxes = {
+    listSandboxes: async () => ({ items: [makeSandbox()], total: 1 }),
+    listProfiles: async () => ({
+      items: [makeProfileView('local')],
+      limits_method: 'rlimits',
+      gpu_inventory: [],
+      gpu_inventory_source: 'none'
+    })
+  } as unknown as IRunTargetSource;
+
+  let body: RunJobBody | null = null;
+  afterEach(() => {
+    body?.dispose();
+    body = null;
+  });
+  const q = (selector: string) => body!.node.querySelector(selector);
+  const runOn = () => q('#jp-DataOps-executor') as HTMLSelectElement | null;
+  const request = (value: IRunRequest) =>
+    jobCreate({
+      path: 'demo/train.ipynb',
+      parameters: value.parameters,
+      kernelName: value.kernelName,
+      target: value.target,
+      job: value.options,
+      executor: value.executor
+    });
+
+  it('is hidden with one executor, or none known', async () => {
+    for (const executors of [[LOCAL], [], null, undefined]) {
+      body = open({ executors, sandboxes });
+      await until(() => body!.getValue() !== null);
+      await until(() => q('[data-target="profile:local"]') !== null);
+      expect(runOn()).toBeNull();
+      expect(body.node.textContent).not.toContain('Run on');
+      expect(body.getValue()!.executor).toBeNull();
+      expect(request(body.getValue()!)).not.toHaveProperty('executor');
+      body.dispose();
+    }
+    // The server's info could not be read: nothing to choose.
+    body = open({
+      executors: async () => {
+        throw new DataOpsApiError({
+          kind: 'network',
+          status: 0,
+          message: 'offline'
+        });
+      }
+    });
+    await until(() => body!.getValue() !== null);
+    await new Promise(resolve => setTimeout(resolve, 20));
+    expect(runOn()).toBeNull();
+  });
+
+  it('lists the executors, the server’s default first and chosen, and sends none for it', async () => {
+    body = open({ executors: [LOCAL, KUBERNETES, makeExecutor('slurm')] });
+    await until(() => runOn() !== null);
+    const select = runOn()!;
+    expect([...select.options].map(option => option.textContent)).toEqual([
+      'This machine (local) (default)',
+      'Kubernetes cluster (kubernetes)',
+      'slurm'
+    ]);
+    expect([...select.options].map(option => option.value)).toEqual([
+      'local',
+      'kubernetes',
+      'slurm'
+    ]);
+    expect(select.value).toBe('local');
+    expect(q('label[for="jp-DataOps-executor"]')!.textContent).toBe('Run on');
+    await until(() => body!.getValue() !== null);
+    expect(body.getValue()!.executor).toBeNull();
+    expect(request(body.getValue()!)).toEqual({
+      notebook_path: 'demo/train.ipynb',
+      parameters: {},
+      kernel_name: 'other',
+      name: null,
+      timeout_seconds: null,
+      max_retries: null
+    });
+  });
+
+  it('reads the executors when the list is not known yet', async () => {
+    body = open({ executors: async () => [KUBERNETES, LOCAL] });
+    await until(() => runOn() !== null);
+    expect(runOn()!.value).toBe('kubernetes');
+    expect(runOn()!.options[0].textContent).toBe(
+      'Kubernetes cluster (kubernetes) (default)'
+    );
+    await until(() => body!.getValue() !== null);
+    expect(body.getValue()!.executor).toBeNull();
+  });
+
+  it('sends the executor chosen, where sandboxes of this machine do not apply', async () => {
+    body = open({ executors: [LOCAL, KUBERNETES], sandboxes });
+    await until(() => q('[data-target="sandbox:abc123def456"]') !== null);
+    (q('[data-target="sandbox:abc123def456"] input') as HTMLElement).click();
+    await until(() => body!.getValue()?.target.kind === 'sandbox');
+
+    select(runOn()!, 'kubernetes');
+    await until(() => body!.getValue()?.executor === 'kubernetes');
+    // Back to the notebook's kernel; the sandbox and profile are disabled, with why.
+    expect(body.getValue()!.target).toEqual(KERNEL_TARGET);
+    expect(q('[data-target="kernel"] input')).toHaveProperty('checked', true);
+    expect(q('#jp-DataOps-kernel')).not.toBeNull();
+    for (const key of ['sandbox:abc123def456', 'profile:local']) {
+      expect(q(`[data-target="${key}"] input`)).toHaveProperty(
+        'disabled',
+        true
+      );
+      expect(q(`[data-target="${key}"]`)!.textContent).toContain(
+        'Sandboxes run on this machine only for now.'
+      );
+    }
+    expect(q('[data-target="kernel"] input')).toHaveProperty('disabled', false);
+    expect(request(body.getValue()!)).toEqual({
+      notebook_path: 'demo/train.ipynb',
+      parameters: {},
+      kernel_name: 'other',
+      name: null,
+      timeout_seconds: null,
+      max_retries: null,
+      executor: 'kubernetes'
+    });
+
+    // Back on this machine: the sandboxes can be chosen again.
+    select(runOn()!, 'local');
+    await until(() => body!.getValue()?.executor === null);
+    await until(
+      () =>
+        (q('[data-target="sandbox:abc123def456"] input') as HTMLInputElement)
+          .disabled === false
+    );
+    expect(request(body.getValue()!)).not.toHaveProperty('executor');
+  });
+
+  it('keeps the executor chosen when the dialog reopens after a refusal', async () => {
+    body = open({
+      executors: [LOCAL, KUBERNETES],
+      initial: {
+        executor: 'kubernetes',
+        error: { message: 'No cluster.', hint: null }
+      }
+    });
+    await until(() => body!.getValue() !== null);
+    expect(runOn()!.value).toBe('kubernetes');
+    expect(body.getValue()!.executor).toBe('kubernetes');
+  });
+
+  it('is not offered for a re-run, a schedule’s run now or a schedule', async () => {
+    const executors = [LOCAL, KUBERNETES];
+    const preview = async (cron: string, timezone: string) => ({
+      description: cron,
+      timezone,
+      next_runs: [],
+      min_interval_seconds: 86400
+    });
+    body = open({
+      executors,
+      rerunOf: makeJob(),
+      initial: { parameters: { alpha: 0.5 }, kernelName: 'python3' }
+    });
+    await until(() => body!.getValue() !== null);
+    expect(runOn()).toBeNull();
+    body.dispose();
+
+    body = open({
+      executors,
+      scheduling: { preview, runNowOf: makeSchedule() },
+      initial: { parameters: { alpha: 0.5 } }
+    });
+    await until(() => body!.getValue() !== null);
+    expect(runOn()).toBeNull();
+    body.dispose();
+
+    body = open({
+      executors,
+      scheduling: { preview, edit: makeSchedule() },
+      initial: { mode: 'schedule' }
+    });
+    await until(() => body!.getValue() !== null);
+    expect(runOn()).toBeNull();
+    body.dispose();
+
+    // "On a schedule" hides it (schedules name no executor), "Run now" shows it.
+    body = open({
+      executors,
+      sandboxes,
+      scheduling: { preview, previewDelay: 10 }
+    });
+    await until(() => runOn() !== null);
+    select(runOn()!, 'kubernetes');
+    await until(() => body!.getValue()?.executor === 'kubernetes');
+    (
+      q('input[name="jp-DataOps-mode"][value="schedule"]') as HTMLElement
+    ).click();
+    await until(() => runOn() === null);
+    await until(() => body!.getValue() !== null);
+    expect(body.getValue()!.mode).toBe('schedule');
+    expect(body.getValue()!.executor).toBeNull();
+    // A schedule's runs may use this machine's sandboxes.
+    expect(q('[data-target="sandbox:abc123def456"] input')).toHaveProperty(
+      'disabled',
+      false
+    );
+    (q('input[name="jp-DataOps-mode"][value="now"]') as HTMLElement).click();
+    await until(() => runOn() !== null);
+    expect(runOn()!.value).toBe('kubernetes');
+  });
+});
+
+describe('openRunDialog’s “Run on”', () => {
+  const dialogQ = (selector: string) =>
+    document.body.querySelector(`.jp-Dialog ${selector}`);
+  const accept = () =>
+    dialogQ('.jp-Dialog-button.jp-mod-accept') as HTMLButtonElement | null;
+
+  async function run(
+    info: ServerInfo | null,
+    choose: string | null
+  ): Promise<JobCreate[]> {
+    const sent: JobCreate[] = [];
+    const model = {
+      client: {
+        ...client(async () => PARAMS),
+        getInfo: async () => {
+          if (!info) {
+            throw new DataOpsApiError({
+              kind: 'network',
+              status: 0,
+              message: 'offline'
+            });
+          }
+          return info;
+        }
+      },
+      info: null,
+      createJob: async (request: JobCreate) => {
+        sent.push(request);
+        return makeJob({ id: 'job-9' });
+      }
+    } as unknown as IJobsModel;
+    const pending = openRunDialog({
+      model,
+      kernelspecs,
+      path: 'demo/train.ipynb',
+      trans
+    });
+    await until(() => dialogQ('#jp-DataOps-param-alpha') !== null);
+    if (choose) {
+      await until(() => dialogQ('#jp-DataOps-executor') !== null);
+      select(dialogQ('#jp-DataOps-executor') as HTMLSelectElement, choose);
+      await until(
+        () =>
+          (dialogQ('#jp-DataOps-executor') as HTMLSelectElement).value ===
+          choose
+      );
+    } else {
+      // Let the server's info arrive.
+      await new Promise(resolve => setTimeout(resolve, 20));
+    }
+    await until(() => accept() !== null && !accept()!.disabled);
+    accept()!.click();
+    const result = await pending;
+    expect(result?.kind).toBe('job');
+    return sent;
+  }
+
+  const TWO = makeInfo({
+    executors: [makeExecutor('local'), makeExecutor('kubernetes')]
+  });
+
+  it('sends the executor the user picked', async () => {
+    const sent = await run(TWO, 'kubernetes');
+    expect(sent).toHaveLength(1);
+    expect(sent[0].executor).toBe('kubernetes');
+    expect(sent[0].kernel_name).toBe('other');
+  });
+
+  it('sends no executor for the server’s default, or without the server’s info', async () => {
+    for (const [info, choose] of [
+      [TWO, null],
+      [TWO, 'local'],
+      [makeInfo(), null],
+      [null, null]
+    ] as const) {
+      const sent = await run(info, choose);
+      expect(sent).toHaveLength(1);
+      expect(sent[0]).not.toHaveProperty('executor');
+    }
   });
 });

@@ -9,11 +9,13 @@ import { JobsModel } from '../jobs/model';
 import { IRunTargetSource, openRunDialog, RunJobBody } from '../jobs/runDialog';
 import { JobsSection } from '../jobs/section';
 import {
+  executorLabel,
   jobCreate,
   KERNEL_TARGET,
   optionText,
   profileTargetLabel,
   runTargetOptions,
+  sandboxesApply,
   sandboxOfJob,
   sandboxTargetLabel,
   scheduleTargetText,
@@ -244,6 +246,50 @@ describe('Run targets', () => {
       kernel_name: 'python3',
       ...OPTIONS
     });
+  });
+
+  it('names the executors, and sends one only when chosen', () => {
+    expect(executorLabel('local', true, trans)).toBe(
+      'This machine (local) (default)'
+    );
+    expect(executorLabel('kubernetes', false, trans)).toBe(
+      'Kubernetes cluster (kubernetes)'
+    );
+    expect(executorLabel('slurm', false, trans)).toBe('slurm');
+    expect(sandboxesApply(null)).toBe(true);
+    expect(sandboxesApply('local')).toBe(true);
+    expect(sandboxesApply('kubernetes')).toBe(false);
+    const create = (executor?: string | null) =>
+      jobCreate({
+        path: 'a.ipynb',
+        parameters: {},
+        kernelName: 'python3',
+        job: OPTIONS,
+        executor
+      });
+    expect(create()).not.toHaveProperty('executor');
+    expect(create(null)).not.toHaveProperty('executor');
+    expect(create('kubernetes').executor).toBe('kubernetes');
+  });
+
+  it('disables the sandboxes and profiles on another executor than this machine’s', () => {
+    const lists = { sandboxes: [SANDBOX], profiles: [LOCAL, GPU] };
+    const here = runTargetOptions({ ...lists, executor: 'local' }, trans);
+    expect(here).toEqual(runTargetOptions(lists, trans));
+    const there = runTargetOptions({ ...lists, executor: 'kubernetes' }, trans);
+    expect(there.map(option => option.key)).toEqual(
+      here.map(option => option.key)
+    );
+    expect(there.map(option => option.disabled)).toEqual([
+      false,
+      true,
+      true,
+      true
+    ]);
+    expect(there[0].reason).toBeNull();
+    for (const option of there.slice(1)) {
+      expect(option.reason).toBe('Sandboxes run on this machine only for now.');
+    }
   });
 
   it('puts the target in a schedule to create', () => {

@@ -19,7 +19,12 @@ import { statusText } from './labels';
 import { withSummary } from './model';
 import { jsonText } from './params';
 import type { IJobsViewProps } from './section';
-import { sandboxOfJob, shortSandboxId } from './target';
+import {
+  executorLabel,
+  LOCAL_EXECUTOR,
+  sandboxOfJob,
+  shortSandboxId
+} from './target';
 import { Job, JobSummary } from './types';
 
 /** The command that opens a schedule, if the schedules plugin is there. */
@@ -122,6 +127,17 @@ export function JobDetail(
         <dd className="jp-DataOps-jobKernel">
           <KernelValue {...props} summary={summary} />
         </dd>
+        {summary.executor !== LOCAL_EXECUTOR && (
+          <>
+            <dt>{trans.__('Runs on')}</dt>
+            <dd
+              className="jp-DataOps-jobExecutor"
+              title={executorLabel(summary.executor, false, trans)}
+            >
+              {summary.executor}
+            </dd>
+          </>
+        )}
         {summary.owner && (
           <>
             <dt>{trans.__('Owner')}</dt>
@@ -248,8 +264,6 @@ export function JobDetail(
             </dd>
           </>
         )}
-        <dt>{trans.__('Executor')}</dt>
-        <dd>{summary.executor}</dd>
         <dt>{trans.__('Job ID')}</dt>
         <dd>
           <code>{summary.id}</code>

@@ -8,6 +8,9 @@
  *
  * Given the sandboxes, it offers "Run in": the notebook's kernel, a ready
  * sandbox, or a new sandbox of a profile (`target.ts`).
+ *
+ * Given the server's executors, two or more, it offers "Run on": this machine,
+ * a Kubernetes cluster… (a job now only: schedules do not name one yet).
  */
 import { Dialog, showDialog } from '@jupyterlab/apputils';
 import { PathExt } from '@jupyterlab/coreutils';
@@ -16,7 +19,7 @@ import { TranslationBundle } from '@jupyterlab/translation';
 import { ReactWidget } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
-import { errorText } from '../api';
+import { errorText, ExecutorCapabilities } from '../api';
 import {
   editOptionErrors,
   IScheduleFields,
@@ -49,6 +52,7 @@ import {
   validateParameters
 } from './params';
 import {
+  executorLabel,
   IRunTargetOption,
   jobCreate,
   KERNEL_TARGET,
@@ -56,6 +60,7 @@ import {
   RunTarget,
   runTargetOptions,
   sameTarget,
+  sandboxesApply,
   targetOf
 } from './target';
 import { Job, NotebookParameters, Parameters, ParameterSpec } from './types';
@@ -76,6 +81,8 @@ export interface IRunDialogInitial {
   kernelTouched?: boolean;
   /** Where it runs: the kernel, a sandbox, a profile's new sandbox. */
   target?: RunTarget;
+  /** The executor chosen in "Run on" (null: the server's default). */
+  executor?: string | null;
   options?: IJobOptionsInput;
   /** Run now or on a schedule (where the dialog offers the choice). */
   mode?: RunMode;
@@ -97,6 +104,11 @@ export interface IRunRequest {
   kernelChanged: boolean;
   /** Where it runs (the kernel, unless sandboxes are offered and one is chosen). */
   target: RunTarget;
+  /**
+   * The executor to run on, when the user chose another than the server's
+   * default in "Run on"; null for the default (the request names none).
+   */
+  executor: string | null;
   options: IJobOptions;
   /** The schedule fields, checked (in schedule mode). */
   schedule: IScheduleFields | null;
@@ -122,6 +134,14 @@ export interface IRunDialogScheduling {
   previewDelay?: number;
 }
 
+/**
+ * The executors "Run on" offers, the server's default first: the list, or
+ * how to read it (a failure offers none).
+ */
+export type IRunExecutorSource =
+  | ReadonlyArray<ExecutorCapabilities>
+  | (() => Promise<ReadonlyArray<ExecutorCapabilities>>);
+
 /** Where the dialog finds the sandboxes and profiles to offer in "Run in". */
 export type IRunTargetSource = Pick<
   ISandboxesClient,
@@ -133,6 +153,11 @@ export interface IRunFormProps {
   kernelspecs: KernelSpec.IManager;
   /** Offers "Run in" a sandbox when given (not for a re-run or a run now). */
   sandboxes?: IRunTargetSource | null;
+  /**
+   * Offers "Run on" when they are two or more (not for a re-run, a
+   * schedule's edit or run now, nor in schedule mode).
+   */
+  executors?: IRunExecutorSource | null;
   path: string;
   /** A re-run of this job, or a new run. */
   rerunOf: Job | null;
@@ -198,10 +223,19 @@ export function RunJobForm(props: IRunFormProps): JSX.Element {
   // "Run in": not for a re-run (its kernel only) or a schedule's run now.
   const targetSource =
     rerunOf === null && runNowOf === null ? (props.sandboxes ?? null) : null;
-  const [target, setTarget] = React.useState<RunTarget>(
+  const [targetChoice, setTarget] = React.useState<RunTarget>(
     () => initial.target ?? (editing ? targetOf(editing) : KERNEL_TARGET)
   );
   const targets = useRunTargets(targetSource);
+  // "Run on": not for a re-run (where its job ran) or a schedule's.
+  const executors = useExecutors(
+    rerunOf === null && runNowOf === null && editing === null
+      ? (props.executors ?? null)
+      : null
+  );
+  const [executorChoice, setExecutor] = React.useState<string | null>(
+    initial.executor ?? null
+  );
   const [options, setOptions] = React.useState<IJobOptionsInput>(
     initial.options ?? EMPTY_OPTIONS
   );
@@ -214,12 +248,28 @@ export function RunJobForm(props: IRunFormProps): JSX.Element {
     Math.max(0, ...(initial.freeRows ?? []).map(row => row.key + 1))
   );
   const scheduled = mode === 'schedule';
+  // Schedules do not name an executor (yet): "Run on" is for a job now.
+  const offersExecutors = executors.length > 1 && !scheduled;
+  const defaultExecutor = executors[0]?.name ?? null;
+  const executor =
+    offersExecutors && executors.some(item => item.name === executorChoice)
+      ? executorChoice
+      : defaultExecutor;
+  // Sandboxes run on this machine: elsewhere, the notebook's kernel.
+  const runsHere = !offersExecutors || sandboxesApply(executor);
+  const target = runsHere ? targetChoice : KERNEL_TARGET;
   const preview = useCronPreview(
     scheduling?.preview ?? NO_PREVIEW,
     scheduled ? scheduleInput.cron : '',
     scheduleInput.timezone,
     scheduling?.previewDelay
   );
+
+  React.useEffect(() => {
+    if (!runsHere && targetChoice.kind !== 'kernel') {
+      setTarget(KERNEL_TARGET);
+    }
+  }, [runsHere, targetChoice]);
 
   React.useEffect(() => {
     const onSpecs = (_: unknown, models: KernelSpec.ISpecModels) =>
@@ -322,6 +372,8 @@ export function RunJobForm(props: IRunFormProps): JSX.Element {
         kernelName: kernel || null,
         kernelChanged: kernelTouched,
         target,
+        executor:
+          offersExecutors && executor !== defaultExecutor ? executor : null,
         options: optionCheck.options,
         schedule: scheduleCheck?.fields ?? null,
         values,
@@ -501,6 +553,23 @@ export function RunJobForm(props: IRunFormProps): JSX.Element {
       {!runNowOf && (
         <fieldset className="jp-DataOps-RunForm-section">
           <legend>{scheduled ? trans.__('Each run') : trans.__('Job')}</legend>
+          {offersExecutors && (
+            <div className="jp-DataOps-field jp-DataOps-runOn">
+              <label htmlFor="jp-DataOps-executor">{trans.__('Run on')}</label>
+              <select
+                id="jp-DataOps-executor"
+                className="jp-mod-styled"
+                value={executor ?? ''}
+                onChange={event => setExecutor(event.target.value)}
+              >
+                {executors.map((item, index) => (
+                  <option key={item.name} value={item.name}>
+                    {executorLabel(item.name, index === 0, trans)}
+                  </option>
+                ))}
+              </select>
+            </div>
+          )}
           {targetSource && (
             <RunInField
               options={runTargetOptions(
@@ -508,7 +577,8 @@ export function RunJobForm(props: IRunFormProps): JSX.Element {
                   sandboxes: targets.sandboxes,
                   profiles: targets.profiles,
                   current: target,
-                  scheduled
+                  scheduled,
+                  executor: offersExecutors ? executor : null
                 },
                 trans
               )}
@@ -585,6 +655,38 @@ export function RunJobForm(props: IRunFormProps): JSX.Element {
       )}
     </div>
   );
+}
+
+/** The executors "Run on" offers: the list given, or read once (none until then). */
+function useExecutors(
+  source: IRunExecutorSource | null
+): ReadonlyArray<ExecutorCapabilities> {
+  const [loaded, setLoaded] = React.useState<
+    ReadonlyArray<ExecutorCapabilities>
+  >([]);
+  React.useEffect(() => {
+    if (typeof source !== 'function') {
+      return;
+    }
+    let cancelled = false;
+    source().then(
+      items => {
+        if (!cancelled) {
+          setLoaded(items ?? []);
+        }
+      },
+      () => {
+        // Without the server's info, nothing to choose: its default runs it.
+      }
+    );
+    return () => {
+      cancelled = true;
+    };
+  }, [source]);
+  if (source === null) {
+    return [];
+  }
+  return typeof source === 'function' ? loaded : source;
 }
 
 /** The sandboxes and profiles "Run in" offers, as the server lists them now. */
@@ -1106,6 +1208,7 @@ export async function showRunFormDialog<T>(options: {
         kernelName: request.kernelName,
         kernelTouched: request.kernelChanged,
         target: request.target,
+        executor: request.executor,
         options: request.optionsInput,
         mode: request.mode,
         schedule: request.scheduleInput ?? undefined,
@@ -1115,6 +1218,19 @@ export async function showRunFormDialog<T>(options: {
   }
 }
 
+/**
+ * The executors a job may name, the default first: those the model knows,
+ * else asked of the server (none when it cannot say, or is older).
+ */
+function serverExecutors(
+  model: Pick<IJobsModel, 'info' | 'client'>
+): IRunExecutorSource {
+  if (model.info) {
+    return model.info.executors ?? [];
+  }
+  return async () => (await model.client.getInfo()).executors ?? [];
+}
+
 /** What the run dialog made: a job, or a schedule. */
 export type RunDialogResult =
   { kind: 'job'; job: Job } | { kind: 'schedule'; schedule: Schedule };
@@ -1122,7 +1238,8 @@ export type RunDialogResult =
 /**
  * Open the run dialog for a notebook (or a re-run of a job), submit the job
  * (or, "On a schedule", create the schedule), and reopen the dialog with the
- * server's message if it refuses.
+ * server's message if it refuses. A new job may choose where it runs among
+ * the server's executors ("Run on", from the model's server info).
  *
  * Resolves with the new job or schedule, or null if the user cancelled.
  */
@@ -1147,6 +1264,7 @@ export async function openRunDialog(options: {
       client: model.client,
       kernelspecs: options.kernelspecs,
       sandboxes: rerunOf ? null : (options.sandboxes ?? null),
+      executors: rerunOf ? null : serverExecutors(model),
       path,
       rerunOf,
       trans,
@@ -1192,7 +1310,8 @@ export async function openRunDialog(options: {
           parameters: request.parameters,
           kernelName: request.kernelName,
           target: request.target,
-          job: request.options
+          job: request.options,
+          executor: request.executor
         })
       );
       return { kind: 'job', job };

@@ -4,6 +4,10 @@
  * started for the job. The options of the run dialog's "Run in" choice, and
  * the request fields of each (exactly one of `kernel_name`, `sandbox`,
  * `profile`).
+ *
+ * A job may also name the executor it runs on ("Run on": this machine, a
+ * Kubernetes cluster…), among those the server lists; sandboxes are this
+ * machine's only.
  */
 import { nullTranslator, TranslationBundle } from '@jupyterlab/translation';
 
@@ -87,6 +91,41 @@ export function profileTargetLabel(
     : trans.__('A new sandbox of profile %1', profile);
 }
 
+/** The executor of this machine, where sandboxes run. */
+export const LOCAL_EXECUTOR = 'local';
+
+/**
+ * An executor's name for the "Run on" choice: `This machine (local)`,
+ * `Kubernetes cluster (kubernetes)`, else its name; `… (default)` for the
+ * server's default.
+ */
+export function executorLabel(
+  name: string,
+  isDefault = false,
+  trans: TranslationBundle = defaultTrans
+): string {
+  let label: string;
+  switch (name) {
+    case LOCAL_EXECUTOR:
+      label = trans.__('This machine (%1)', name);
+      break;
+    case 'kubernetes':
+      label = trans.__('Kubernetes cluster (%1)', name);
+      break;
+    default:
+      label = name;
+  }
+  return isDefault ? trans.__('%1 (default)', label) : label;
+}
+
+/**
+ * Whether sandboxes apply on this executor (null: the server's default, as
+ * where none is chosen): they run on this machine only, for now.
+ */
+export function sandboxesApply(executor: string | null): boolean {
+  return executor === null || executor === LOCAL_EXECUTOR;
+}
+
 /** One option of the "Run in" choice. */
 export interface IRunTargetOption {
   /** Unique among the options (`targetKey`). */
@@ -123,6 +162,11 @@ export function runTargetOptions(
     current?: RunTarget;
     /** For a schedule: a profile's sandbox is started for each run. */
     scheduled?: boolean;
+    /**
+     * The executor chosen in "Run on" (null: none chosen): on another than
+     * this machine's, every sandbox and profile is disabled, with why.
+     */
+    executor?: string | null;
   },
   trans: TranslationBundle = defaultTrans
 ): IRunTargetOption[] {
@@ -202,6 +246,14 @@ export function runTargetOptions(
       reason: trans.__('The server offers no such profile now.')
     });
   }
+  if (!sandboxesApply(options.executor ?? null)) {
+    const reason = trans.__('Sandboxes run on this machine only for now.');
+    return result.map(option =>
+      option.target.kind === 'kernel'
+        ? option
+        : { ...option, disabled: true, reason }
+    );
+  }
   return result;
 }
 
@@ -234,6 +286,8 @@ export function jobCreate(options: {
   kernelName: string | null;
   target?: RunTarget;
   job: IJobOptions;
+  /** The executor to run on, sent only when given (null: the server's default). */
+  executor?: string | null;
 }): JobCreate {
   const { job } = options;
   return {
@@ -242,7 +296,8 @@ export function jobCreate(options: {
     ...targetFields(options.target ?? KERNEL_TARGET, options.kernelName),
     name: job.name,
     timeout_seconds: job.timeout_seconds,
-    max_retries: job.max_retries
+    max_retries: job.max_retries,
+    ...(options.executor ? { executor: options.executor } : {})
   };
 }
 
