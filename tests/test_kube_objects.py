@@ -283,6 +283,7 @@ def test_the_embedded_defaults_are_refused_naming_each_setting(tmp_path, monkeyp
     found = problems(dataops(tmp_path), Kubernetes())
     settings = " ".join(p.fix for p in found)
     for setting in (
+        "c.DataOps.mlflow_artifact_location",
         "c.DataOps.job_files_url",
         "c.DataOps.store_url",
         "c.DataOps.mlflow_tracking_uri",
@@ -292,7 +293,7 @@ def test_the_embedded_defaults_are_refused_naming_each_setting(tmp_path, monkeyp
     with pytest.raises(BackendUnavailable) as info:
         require_reachable(dataops(tmp_path), Kubernetes(), backend="job executor")
     assert "pods cannot reach" in info.value.message
-    assert len(info.value.details["problems"]) == 4
+    assert len(info.value.details["problems"]) == 5
 
 
 def test_a_working_set_is_accepted(tmp_path, monkeypatch):
@@ -306,6 +307,7 @@ def test_a_working_set_is_accepted(tmp_path, monkeypatch):
         job_files_url="s3://bucket/dataops",
         store_url="postgresql+psycopg://dataops@db.ml.svc/dataops",
         mlflow_tracking_uri="http://mlflow.ml.svc:5000",
+        mlflow_artifact_location="s3://bucket/mlflow",
     )
     assert problems(ok, Kubernetes()) == []
     # A shared folder works when pods mount it; sqlite works when pods act through the server.
@@ -313,6 +315,7 @@ def test_a_working_set_is_accepted(tmp_path, monkeypatch):
         tmp_path,
         job_files_url="file:///shared/dataops",
         mlflow_tracking_uri="http://mlflow.ml.svc:5000",
+        mlflow_artifact_location="mlflow-artifacts:/",
     )
     assert (
         problems(
@@ -339,7 +342,12 @@ def test_a_working_set_is_accepted(tmp_path, monkeypatch):
 )
 def test_mlflow_on_the_servers_own_machine_is_refused(tmp_path, url):
     found = problems(
-        dataops(tmp_path, mlflow_tracking_uri=url, job_files_url="s3://b/d"),
+        dataops(
+            tmp_path,
+            mlflow_tracking_uri=url,
+            mlflow_artifact_location="s3://b/m",
+            job_files_url="s3://b/d",
+        ),
         Kubernetes(server_url="http://j.ml.svc:8888"),
     )
     assert [p.fix for p in found] == ['c.DataOps.mlflow_tracking_uri = "http://mlflow.ns.svc:5000"']
@@ -349,3 +357,22 @@ def test_names_of_every_placeholder_are_checked():
     fields = {n for _, n, _, _ in string.Formatter().parse("dataops-{user}-{team}") if n}
     assert fields == {"user", "team"}
     names.check_namespace_template("dataops-{user}-{team}")
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_every_manifest_in_the_operators_docs_passes_the_schemas(version):
+    import textwrap
+    from pathlib import Path
+
+    import yaml
+
+    text = (Path(__file__).resolve().parent.parent / "docs" / "kubernetes.md").read_text()
+    blocks = re.findall(r"^( *)```yaml\n(.*?)^\1```", text, re.S | re.M)
+    checked = 0
+    for _, block in blocks:
+        for doc in yaml.safe_load_all(textwrap.dedent(block)):
+            if not doc or "kind.x-k8s.io" in doc.get("apiVersion", "kind.x-k8s.io"):
+                continue  # a kind cluster's configuration: not a Kubernetes object
+            validate(doc, version)
+            checked += 1
+    assert checked >= 10  # the RBAC, the Secret, the scheduler's Deployment, the Job...

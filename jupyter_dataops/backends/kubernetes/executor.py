@@ -38,7 +38,7 @@ from ...core.jobs.executor import (
 from ...core.jobs.models import ExecutorCapabilities, JobError
 from . import objects
 from .client import Cluster, WatchExpired, require_kubernetes, translate
-from .names import execution_name, namespace_for
+from .names import execution_name, label_value, namespace_for
 from .pod_runner import PROGRESS
 from .reachability import require_reachable
 from .settings import Kubernetes
@@ -198,9 +198,15 @@ class KubernetesExecutor(Executor):
             files.delete_tree(f"{request.files_key}/k8s/attempt-{request.attempt}")
         # The kernel's identity (a token bound to this job) goes through the file store, not
         # the Job's environment, which anyone who may read Jobs in the namespace can see.
+        # The server's own URL is its loopback: pods reach it at c.Kubernetes.server_url, or
+        # not at all (then the kernel gets no token either).
         kernel_env = dict(request.env)
-        if self.settings.server_url and "DATAOPS_SERVER_URL" in kernel_env:
-            kernel_env["DATAOPS_SERVER_URL"] = self.settings.server_url
+        if "DATAOPS_SERVER_URL" in kernel_env:
+            if self.settings.server_url:
+                kernel_env["DATAOPS_SERVER_URL"] = self.settings.server_url
+            else:
+                for name in ("DATAOPS_SERVER_URL", "DATAOPS_TOKEN", "DATAOPS_SERVER_CERT"):
+                    kernel_env.pop(name, None)
         files.write_bytes(
             execution.request_key,
             json.dumps(
@@ -593,6 +599,9 @@ class KubernetesExecutor(Executor):
             self._follow_log(execution)  # a pod that ended before the watch saw it run
         result = self._result(execution)
         eid = execution.execution_id
+        if _container_state(execution.pod or {}, "terminated") is None:
+            # The Job's end came before its pod's: read the pod (how its container ended).
+            execution.pod = self._read_pod(execution) or execution.pod
         terminated = _container_state(execution.pod or {}, "terminated") or {}
         if result.get("outcome") == "succeeded" and condition.get("type") in (
             "Complete",
@@ -724,6 +733,22 @@ class KubernetesExecutor(Executor):
             self._files.write_bytes(execution.log_key, data)
         except OSError as exc:
             log.warning("could not write the log of %s: %s", execution.execution_id, exc)
+
+    def _read_pod(self, execution: _Execution) -> dict[str, Any] | None:
+        try:
+            pods = self.cluster.call(
+                self.cluster.core().list_namespaced_pod,
+                execution.namespace,
+                label_selector=f"{objects.EXECUTION}={label_value(execution.execution_id)}",
+                action="list pods",
+                namespace=execution.namespace,
+            )
+        except DataOpsError:
+            return None
+        if not pods.items:
+            return None
+        data: dict[str, Any] = self.cluster.api_client.sanitize_for_serialization(pods.items[-1])
+        return data
 
     def _read_job(self, namespace: str, name: str) -> dict[str, Any] | None:
         try:

@@ -119,6 +119,16 @@ def problems(
                 'c.DataOps.mlflow_tracking_uri = "http://mlflow.ns.svc:5000"',
             )
         )
+    artifacts = dataops.mlflow_artifact_location
+    why = _local_url(artifacts) if artifacts else None
+    if why:
+        found.append(
+            Problem(
+                f"MLflow's artifact location {artifacts} is {why}",
+                'c.DataOps.mlflow_artifact_location = "s3://bucket/mlflow" (or '
+                '"mlflow-artifacts:/" when the MLflow server stores artifacts itself)',
+            )
+        )
     root = Path(root_dir or dataops.root_dir or ".")
     if (root / ".dvc").is_dir():
         remote = _dvc_remote(root)
