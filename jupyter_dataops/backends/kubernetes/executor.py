@@ -66,6 +66,8 @@ class _Execution:
     job: dict[str, Any] | None = None
     stop_reason: StopReason | None = None
     ended: bool = False
+    #: Its Job exists (created, or found after a restart): a list without it means it is gone.
+    exists: bool = False
     finishing: bool = False
     running_reported: bool = False
     pending_reason: str | None = None
@@ -74,6 +76,10 @@ class _Execution:
     log_text: bytearray = dataclasses.field(default_factory=bytearray)
     log_done: threading.Event = dataclasses.field(default_factory=threading.Event)
     log_written: int = -1
+    #: Lines of the pod's log in the job's log; after a restart, how many to skip when the pod's
+    #: log is read again from its start (they are in the job's log already).
+    pod_lines: int = 0
+    skip_pod_lines: int = 0
     cells_completed: int = 0
 
     @property
@@ -83,6 +89,10 @@ class _Execution:
     @property
     def result_key(self) -> str:
         return f"{self.files_key}/k8s/attempt-{self.attempt}/result.json"
+
+    @property
+    def log_state_key(self) -> str:
+        return f"{self.files_key}/k8s/attempt-{self.attempt}/log-state.json"
 
     @property
     def request_key(self) -> str:
@@ -269,6 +279,7 @@ class KubernetesExecutor(Executor):
                 self._executions.pop(request.execution_id, None)
             self._write_log(execution, f"attempt {request.attempt}: {exc}")
             raise
+        execution.exists = True
         self._write_log(execution, f"created Job {name} in namespace {namespace}")
         self._watch(namespace)
         self._pending(execution, "waiting for the cluster to schedule the job's pod")
@@ -354,10 +365,14 @@ class KubernetesExecutor(Executor):
                 log_offset=int(annotations.get(objects.LOG_OFFSET, "0") or 0),
                 created=time.monotonic(),
             )
-            if execution.log_offset:
-                with contextlib.suppress(FileNotFoundError):
-                    before = self._files.read_bytes(execution.log_key, 0, execution.log_offset)
-                    execution.log_text += before
+            # The job's log as the last worker left it, and how much of the pod's log is in it.
+            with contextlib.suppress(FileNotFoundError):
+                execution.log_text += self._files.read_bytes(execution.log_key)
+            with contextlib.suppress(FileNotFoundError, ValueError):
+                state = json.loads(self._files.read_bytes(execution.log_state_key))
+                execution.skip_pod_lines = int(state.get("pod_lines", 0))
+                execution.pod_lines = execution.skip_pod_lines  # in the log already
+            execution.exists = True
             with self._lock:
                 self._executions[eid] = execution
             self._write_log(execution, "re-attached after the worker restarted")
@@ -370,8 +385,11 @@ class KubernetesExecutor(Executor):
         self._closed.set()
         with self._lock:
             threads = list(self._threads)
+        # Watches and log streams end at their next event or timeout; they are daemon threads,
+        # so a worker that exits does not wait for them.
+        deadline = time.monotonic() + 2.0
         for thread in threads:
-            thread.join(timeout=5)
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
         self._threads.clear()
         with self._lock:
             for execution in self._executions.values():
@@ -401,6 +419,12 @@ class KubernetesExecutor(Executor):
         pause = 0.5
         while not self._closed.is_set():
             try:
+                with self._lock:
+                    expected = [
+                        e
+                        for e in self._executions.values()
+                        if e.namespace == namespace and e.exists
+                    ]
                 listed = self.cluster.call(
                     list_fn,
                     namespace,
@@ -408,10 +432,16 @@ class KubernetesExecutor(Executor):
                     action=f"list {kind}",
                     namespace=namespace,
                 )
+                present = set()
                 for item in listed.items:
-                    self._seen(
-                        kind, "ADDED", self.cluster.api_client.sanitize_for_serialization(item)
-                    )
+                    obj = self.cluster.api_client.sanitize_for_serialization(item)
+                    present.add((obj["metadata"].get("annotations") or {}).get(objects.EXECUTION))
+                    self._seen(kind, "ADDED", obj)
+                if kind == "jobs":
+                    # Deleted while nobody watched (before the first watch, or between two).
+                    for execution in expected:
+                        if execution.execution_id not in present:
+                            self._seen(kind, "DELETED", _stub(execution))
                 version = listed.metadata.resource_version
                 stream = watch.Watch()
                 for event in stream.stream(
@@ -679,7 +709,8 @@ class KubernetesExecutor(Executor):
                 container=objects.JOB_CONTAINER,
                 follow=True,
                 _preload_content=False,
-                _request_timeout=(self.settings.request_timeout, None),
+                # A cell may print nothing for hours: no read timeout to speak of.
+                _request_timeout=(self.settings.request_timeout, 7 * 24 * 3600.0),
                 action=f"read the log of pod {execution.pod_name}",
                 namespace=execution.namespace,
             )
@@ -697,6 +728,11 @@ class KubernetesExecutor(Executor):
             self._flush_log(execution)
 
     def _log_line(self, execution: _Execution, line: str) -> None:
+        with self._lock:
+            if execution.skip_pod_lines > 0:
+                execution.skip_pod_lines -= 1
+                return
+            execution.pod_lines += 1
         if line.startswith(PROGRESS):
             try:
                 data = json.loads(line[len(PROGRESS) :])
@@ -729,8 +765,12 @@ class KubernetesExecutor(Executor):
                 return
             data = bytes(execution.log_text)
             execution.log_written = len(data)
+            pod_lines = execution.pod_lines
         try:
             self._files.write_bytes(execution.log_key, data)
+            self._files.write_bytes(
+                execution.log_state_key, json.dumps({"pod_lines": pod_lines}).encode()
+            )
         except OSError as exc:
             log.warning("could not write the log of %s: %s", execution.execution_id, exc)
 
@@ -763,6 +803,17 @@ class KubernetesExecutor(Executor):
             return None
         data: dict[str, Any] = self.cluster.api_client.sanitize_for_serialization(job)
         return data
+
+
+def _stub(execution: _Execution) -> dict[str, Any]:
+    """What a deleted Job's event would carry, enough to find its execution."""
+    return {
+        "metadata": {
+            "name": execution.job_name,
+            "namespace": execution.namespace,
+            "annotations": {objects.EXECUTION: execution.execution_id},
+        }
+    }
 
 
 def _lines(response: Any) -> Any:
