@@ -15,7 +15,7 @@ from traitlets.config import Config
 
 from jupyter_dataops.core.config import DataOps
 from jupyter_dataops.core.errors import BackendUnavailable, InvalidInput
-from jupyter_dataops.core.jobs.models import JobCreate, JobStatus
+from jupyter_dataops.core.jobs.models import JobCreate, JobRerun, JobStatus
 from jupyter_dataops.services import Services
 
 from .conftest import stop_local_worker
@@ -399,3 +399,44 @@ def test_a_schedule_fires_its_runs_as_kubernetes_jobs(cluster, make):
     assert obj["metadata"]["labels"]["dataops.io/job-id"] == done.id
     assert "scheduled 3" in stream_text(output_of(services, done.id))
     assert len(firings(services.ctx.store)) == 1
+
+
+def test_one_job_asks_for_the_cluster_while_others_run_here(tmp_path, emulator):
+    """c.DataOps.job_executors: the default runs jobs on this machine, a job names "kubernetes"
+    (JobCreate.executor, `dataops run --on kubernetes`, the run dialog's "Run on")."""
+    services = make_services(tmp_path, emulator)
+    services.close()
+    dataops = services.ctx.config
+    dataops.job_executor_class = "local"
+    dataops.job_executors = ["kubernetes"]
+    services = Services.from_config(dataops, actor="alice")
+    try:
+        assert [c.name for c in services.jobs.all_capabilities()] == ["local", "kubernetes"]
+        write_notebook(
+            Path(services.root) / "nb.ipynb",
+            ["import os; print(os.environ.get('HOSTNAME', 'here'))"],
+        )
+        on_cluster = services.jobs.create(
+            JobCreate(notebook_path="nb.ipynb", executor="kubernetes"), actor="alice"
+        )
+        here = services.jobs.create(JobCreate(notebook_path="nb.ipynb"), actor="alice")
+        assert services.jobs.wait(on_cluster.id, timeout=WAIT).status == JobStatus.COMPLETED
+        assert services.jobs.wait(here.id, timeout=WAIT).status == JobStatus.COMPLETED
+        assert (on_cluster.executor, here.executor) == ("kubernetes", "local")
+        (obj,) = emulator.api.list("jobs", NAMESPACE)
+        assert obj["metadata"]["labels"]["dataops.io/job-id"] == on_cluster.id
+        assert "created Job" in log_of(services, on_cluster.id)
+        assert "created Job" not in log_of(services, here.id)
+        # A re-run goes where the job ran.
+        again = services.jobs.rerun(on_cluster.id, JobRerun(), actor="alice")
+        assert again.executor == "kubernetes"
+        assert services.jobs.wait(again.id, timeout=WAIT).status == JobStatus.COMPLETED
+        # A name that is not configured is refused, naming those there are; nothing is stored.
+        with pytest.raises(InvalidInput, match="jobs here run on: local, kubernetes"):
+            services.jobs.create(
+                JobCreate(notebook_path="nb.ipynb", executor="slurm"), actor="alice"
+            )
+        assert services.jobs.list().total == 3
+    finally:
+        stop_local_worker(services.supervisor)
+        services.close()
