@@ -376,3 +376,87 @@ def test_every_manifest_in_the_operators_docs_passes_the_schemas(version):
             validate(doc, version)
             checked += 1
     assert checked >= 10  # the RBAC, the Secret, the scheduler's Deployment, the Job...
+
+
+def serving(**overrides):
+    values = dict(
+        name="churn",
+        namespace="dataops",
+        identity="churn@0123456789abcdef",
+        model_uri="models:/churn@production",
+        label="churn v3",
+        port=9100,
+        tracking_uri="http://mlflow.ml.svc:5000",
+        resources=objects.Resources(cpu="1", memory="2Gi"),
+        owner="alice@example.com",
+    )
+    values.update(overrides)
+    return objects.EndpointServing(**values)
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.parametrize(
+    "variant",
+    [
+        {},
+        {"autoscale": objects.Autoscale(2, 10, 60)},
+        {"canary_uri": "models:/churn/4", "canary_label": "churn v4", "canary_percent": 10},
+        {"name": "a" * 63, "resources": objects.Resources(memory="4Gi", gpus=1)},
+    ],
+)
+def test_endpoint_objects_pass_the_official_schemas(version, variant):
+    made = objects.endpoint_objects(serving(**variant), POD, token="s3cret")
+    kinds = [o["kind"] for o in made]
+    assert kinds[:3] == ["Secret", "Deployment", "Service"]
+    assert ("HorizontalPodAutoscaler" in kinds) == ("autoscale" in variant)
+    for obj in made:
+        validate(obj, version)
+        name = obj["metadata"]["name"]
+        assert LABEL.fullmatch(name) and len(name) <= 63 and name[0].isalpha()
+
+
+def test_an_endpoint_is_a_deployment_behind_a_service_with_its_token_in_a_secret():
+    secret, deployment, service = objects.endpoint_objects(serving(), POD, token="s3cret")
+    assert secret["stringData"] == {"token": "s3cret"}
+    spec = deployment["spec"]
+    assert spec["replicas"] == 1
+    # The selector matches the pods' labels and the Service's selector.
+    pod_labels = spec["template"]["metadata"]["labels"]
+    assert spec["selector"]["matchLabels"].items() <= pod_labels.items()
+    assert service["spec"]["selector"] == spec["selector"]["matchLabels"]
+    (container,) = spec["template"]["spec"]["containers"]
+    argv = container["command"]
+    assert argv[:3] == ["python", "-m", "jupyter_dataops.backends.local.model_server"]
+    assert argv[argv.index("--model-uri") + 1] == "models:/churn@production"
+    assert argv[argv.index("--host") + 1] == "0.0.0.0"
+    assert argv[argv.index("--token-file") + 1] == "/var/run/dataops/token"
+    assert argv[argv.index("--tracking-uri") + 1] == "http://mlflow.ml.svc:5000"
+    # The token is never in the pod's command or environment: a file from the Secret.
+    assert "s3cret" not in str(deployment)
+    assert (
+        spec["template"]["spec"]["volumes"][0]["secret"]["secretName"] == secret["metadata"]["name"]
+    )
+    assert container["readinessProbe"]["httpGet"]["path"] == "/ping"
+    assert service["spec"]["ports"] == [
+        {"name": "http", "port": 9100, "targetPort": "http", "protocol": "TCP"}
+    ]
+    hpa = objects.endpoint_objects(serving(autoscale=objects.Autoscale(2, 10, 60)), POD, token="t")[
+        3
+    ]
+    assert (
+        "replicas"
+        not in objects.endpoint_objects(
+            serving(autoscale=objects.Autoscale(2, 10, 60)), POD, token="t"
+        )[1]["spec"]
+    )
+    assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (2, 10)
+    assert hpa["spec"]["scaleTargetRef"]["name"] == deployment["metadata"]["name"]
+
+
+@pytest.mark.parametrize(
+    "values",
+    [{"max": 0}, {"min": 3, "max": 2}, {"min": 1}, {"max": 5, "cpu": 70}, {"max": "many"}],
+)
+def test_bad_autoscaling_settings_are_refused_naming_the_setting(values):
+    with pytest.raises(InvalidInput, match=r"c\.Kubernetes\.endpoint_autoscale"):
+        objects.Autoscale.parse(values, setting="c.Kubernetes.endpoint_autoscale")

@@ -40,7 +40,10 @@ BUILTIN_BACKENDS = {
         "kubernetes": "jupyter_dataops.backends.kubernetes.executor.KubernetesExecutor",
     },
     SCHEDULER_ENTRY_POINTS: {"local": "jupyter_dataops.backends.local.scheduler.LocalScheduler"},
-    TARGET_ENTRY_POINTS: {"local": "jupyter_dataops.backends.local.serving.LocalProcessTarget"},
+    TARGET_ENTRY_POINTS: {
+        "local": "jupyter_dataops.backends.local.serving.LocalProcessTarget",
+        "kubernetes": "jupyter_dataops.backends.kubernetes.serving.KubernetesTarget",
+    },
     PROVIDER_ENTRY_POINTS: {
         "local": "jupyter_dataops.backends.local.sandboxes.LocalSandboxProvider"
     },

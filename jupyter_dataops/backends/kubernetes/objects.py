@@ -12,7 +12,7 @@ from typing import Any
 
 from ...core.errors import InvalidInput
 from ...core.sandboxes.quantities import parse_cpus, parse_memory
-from .names import execution_name, label_value
+from .names import dns_label, execution_name, label_value
 
 #: Label and annotation keys (``dataops.io/...``) that tie an object to its store record.
 MANAGED_BY = "app.kubernetes.io/managed-by"
@@ -217,3 +217,213 @@ def job_object(execution: JobExecution, pod: PodSettings) -> dict[str, Any]:
         },
         "spec": spec,
     }
+
+
+# -- endpoints ---------------------------------------------------------------------------------
+ENDPOINT = "dataops.io/endpoint"
+MODEL_URI = "dataops.io/model-uri"
+SERVER_CONTAINER = "model-server"
+SERVER_PORT = 8080
+TOKEN_DIR = "/var/run/dataops"
+
+
+@dataclasses.dataclass(frozen=True)
+class Autoscale:
+    min: int
+    max: int
+    cpu_percent: int
+
+    @classmethod
+    def parse(cls, values: Mapping[str, Any], *, setting: str) -> Autoscale | None:
+        if not values:
+            return None
+        unknown = set(values) - {"min", "max", "cpu_percent"}
+        try:
+            low, high = int(values.get("min", 1)), int(values["max"])
+            cpu = int(values.get("cpu_percent", 70))
+        except (KeyError, TypeError, ValueError):
+            low = high = cpu = -1
+        if unknown or not (1 <= low <= high) or not (1 <= cpu <= 1000):
+            raise InvalidInput(
+                f"{setting} = {dict(values)!r} is not an autoscaling rule.",
+                hint=f'Example: {setting} = {{"min": 1, "max": 5, "cpu_percent": 70}} '
+                "(1 <= min <= max)",
+            )
+        return cls(low, high, cpu)
+
+
+@dataclasses.dataclass(frozen=True)
+class EndpointServing:
+    """One endpoint, as its Kubernetes objects need it."""
+
+    name: str  #: the endpoint's name (a DNS label already)
+    namespace: str
+    identity: str  #: what its server answers on /ping (x-dataops-endpoint)
+    model_uri: str
+    label: str
+    port: int  #: the Service's port (the endpoint's port in the store)
+    tracking_uri: str
+    resources: Resources
+    replicas: int = 1
+    autoscale: Autoscale | None = None
+    canary_uri: str | None = None
+    canary_label: str = ""
+    canary_percent: int = 0
+    sample_bytes: int = 1 << 20
+    max_body_bytes: int = 16 << 20
+    owner: str = ""
+
+
+def endpoint_name(name: str) -> str:
+    """The Deployment, Service and autoscaler name of an endpoint (a DNS-1035 label); its
+    Secret's adds "-token", so it is kept to 57 characters."""
+    return dns_label(name, prefix="dataops-ep-", max_len=57)
+
+
+def server_argv(serving: EndpointServing) -> list[str]:
+    argv = [
+        "python",
+        "-m",
+        "jupyter_dataops.backends.local.model_server",
+        "--model-uri",
+        serving.model_uri,
+        "--host",
+        "0.0.0.0",
+        "--port",
+        str(SERVER_PORT),
+        "--label",
+        serving.label,
+        "--endpoint",
+        serving.identity,
+        "--sample-bytes",
+        str(serving.sample_bytes),
+        "--max-body-bytes",
+        str(serving.max_body_bytes),
+        "--token-file",
+        f"{TOKEN_DIR}/token",
+        "--log-level",
+        "warning",
+    ]
+    if serving.tracking_uri:
+        argv += ["--tracking-uri", serving.tracking_uri]
+    if serving.canary_uri and serving.canary_percent:
+        argv += [
+            "--canary-uri",
+            serving.canary_uri,
+            "--canary-label",
+            serving.canary_label,
+            "--canary-percent",
+            str(serving.canary_percent),
+        ]
+    return argv
+
+
+def endpoint_objects(
+    serving: EndpointServing, pod: PodSettings, token: str
+) -> list[dict[str, Any]]:
+    """The Secret (its token), Deployment, Service and, when it autoscales, the
+    HorizontalPodAutoscaler of an endpoint, in the order they are applied."""
+    name = endpoint_name(serving.name)
+    selector = {MANAGED_BY: MANAGER, COMPONENT: "endpoint", ENDPOINT: label_value(serving.name)}
+    labels = {**{k: label_value(v) for k, v in pod.labels.items()}, **selector}
+    labels[USER] = label_value(serving.owner or "unknown")
+    annotations = {ENDPOINT: serving.name, MODEL_URI: serving.model_uri}
+    meta = {"name": name, "namespace": serving.namespace, "labels": labels}
+    container: dict[str, Any] = {
+        "name": SERVER_CONTAINER,
+        "image": pod.image,
+        "imagePullPolicy": pod.image_pull_policy,
+        "command": server_argv(serving),
+        "ports": [{"name": "http", "containerPort": SERVER_PORT, "protocol": "TCP"}],
+        "resources": serving.resources.block(),
+        "readinessProbe": {
+            "httpGet": {"path": "/ping", "port": "http"},
+            "periodSeconds": 5,
+        },
+        "livenessProbe": {
+            "httpGet": {"path": "/health", "port": "http"},
+            "initialDelaySeconds": 30,
+            "periodSeconds": 15,
+        },
+        "volumeMounts": [{"name": "token", "mountPath": TOKEN_DIR, "readOnly": True}],
+    }
+    if pod.env:
+        container["env"] = [{"name": k, "value": v} for k, v in sorted(pod.env.items())]
+    if pod.env_from_secrets:
+        container["envFrom"] = [{"secretRef": {"name": n}} for n in pod.env_from_secrets]
+    pod_spec: dict[str, Any] = {
+        "automountServiceAccountToken": False,
+        "containers": [container],
+        "volumes": [
+            {"name": "token", "secret": {"secretName": f"{name}-token", "defaultMode": 0o440}}
+        ],
+    }
+    if pod.service_account:
+        pod_spec["serviceAccountName"] = pod.service_account
+    if pod.image_pull_secrets:
+        pod_spec["imagePullSecrets"] = [{"name": n} for n in pod.image_pull_secrets]
+    if pod.node_selector:
+        pod_spec["nodeSelector"] = dict(pod.node_selector)
+    if pod.tolerations:
+        pod_spec["tolerations"] = [dict(t) for t in pod.tolerations]
+    deployment_spec: dict[str, Any] = {
+        "selector": {"matchLabels": dict(selector)},
+        "template": {
+            "metadata": {"labels": dict(labels), "annotations": dict(annotations)},
+            "spec": pod_spec,
+        },
+    }
+    if serving.autoscale is None:
+        deployment_spec["replicas"] = serving.replicas
+    made: list[dict[str, Any]] = [
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {**meta, "name": f"{name}-token", "annotations": dict(annotations)},
+            "type": "Opaque",
+            "stringData": {"token": token},
+        },
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {**meta, "annotations": dict(annotations)},
+            "spec": deployment_spec,
+        },
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {**meta, "annotations": dict(annotations)},
+            "spec": {
+                "selector": dict(selector),
+                "ports": [
+                    {"name": "http", "port": serving.port, "targetPort": "http", "protocol": "TCP"}
+                ],
+            },
+        },
+    ]
+    if serving.autoscale is not None:
+        made.append(
+            {
+                "apiVersion": "autoscaling/v2",
+                "kind": "HorizontalPodAutoscaler",
+                "metadata": {**meta, "annotations": dict(annotations)},
+                "spec": {
+                    "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name},
+                    "minReplicas": serving.autoscale.min,
+                    "maxReplicas": serving.autoscale.max,
+                    "metrics": [
+                        {
+                            "type": "Resource",
+                            "resource": {
+                                "name": "cpu",
+                                "target": {
+                                    "type": "Utilization",
+                                    "averageUtilization": serving.autoscale.cpu_percent,
+                                },
+                            },
+                        }
+                    ],
+                },
+            }
+        )
+    return made

@@ -173,6 +173,40 @@ class Kubernetes(Configurable):
         Example: c.Kubernetes.job_kernels = ["python3", "ir"]""",
     ).tag(config=True)
 
+    serving_image = Unicode(
+        "",
+        help="""Image of endpoints' model servers (c.DataOps.endpoint_target_class =
+        "kubernetes"): Python with jupyter-dataops[models] and the libraries the models need.
+        Default: job_image. Example: c.Kubernetes.serving_image = "dataops-serving:1.4" """,
+    ).tag(config=True)
+
+    endpoint_resources = Dict(
+        {"cpu": "1", "memory": "2Gi"},
+        help="""Requests and limits of each model server's container (quantities as strings;
+        gpus a count). Example: c.Kubernetes.endpoint_resources = {"cpu": "2", "memory": "4Gi"}
+        """,
+    ).tag(config=True)
+
+    endpoint_replicas = Int(
+        1,
+        help="""Model server pods per endpoint when it does not autoscale.
+        Example: c.Kubernetes.endpoint_replicas = 2""",
+    ).tag(config=True)
+
+    endpoint_autoscale = Dict(
+        {},
+        help="""A HorizontalPodAutoscaler per endpoint: {"min": 1, "max": 5, "cpu_percent": 70}
+        (empty: none, endpoint_replicas pods). Example: c.Kubernetes.endpoint_autoscale =
+        {"min": 2, "max": 10, "cpu_percent": 60}""",
+    ).tag(config=True)
+
+    endpoint_url = Unicode(
+        "http://{service}.{namespace}.svc.cluster.local:{port}",
+        help="""The URL clients call, with {service}, {namespace}, {port} and {name} (the
+        endpoint's); set it when an Ingress or a load balancer exposes endpoints. Example:
+        c.Kubernetes.endpoint_url = "https://models.example.com/{name}" """,
+    ).tag(config=True)
+
     request_timeout = Float(
         30.0,
         help="""Seconds one call to the API server may take.

@@ -46,7 +46,7 @@ from .models import (
     Snippets,
     TrafficRequest,
 )
-from .target import DeploymentTarget, Handle, ServingSpec, is_loopback
+from .target import DeploymentTarget, Handle, ServingSpec
 
 if TYPE_CHECKING:
     from ..context import Context
@@ -275,7 +275,7 @@ class EndpointService:
                     target=self.target.name,
                     host=host,
                     port=port,
-                    token=None if is_loopback(host) else secrets.token_urlsafe(32),
+                    token=secrets.token_urlsafe(32) if self.target.needs_token(host) else None,
                     pid=None,
                     identity=None,
                     error=None,
@@ -338,7 +338,7 @@ class EndpointService:
                         fields["drift_threshold"] = request.drift_threshold
                 if request.host and request.host != current.host:
                     fields["host"] = host
-                    if not is_loopback(host) and current.token is None:
+                    if self.target.needs_token(host) and current.token is None:
                         fields["token"] = secrets.token_urlsafe(32)
                 uow.endpoints.update(
                     request.name,

@@ -1,6 +1,6 @@
 """What serving needs from a deployment target: start a model server for an endpoint, stop it,
-and tell whether the one running is that endpoint's. Local processes now (``backends.local.
-serving``); a Kubernetes Deployment later. A target never decides what should run: the store
+and tell whether the one running is that endpoint's: local processes (``backends.local.
+serving``) or a Deployment and a Service on a cluster (``backends.kubernetes.serving``). A target never decides what should run: the store
 does, and the endpoint service reconciles the target with it."""
 
 from __future__ import annotations
@@ -60,6 +60,11 @@ class DeploymentTarget(LoggingConfigurable):
         super().__init__(**kwargs)
         #: The shared settings (``core.config.DataOps``).
         self.dataops = dataops
+
+    def needs_token(self, host: str) -> bool:
+        """Whether clients of an endpoint on ``host`` must send its token: when anything but
+        this machine can reach it."""
+        return not is_loopback(host)
 
     def start(self, spec: ServingSpec) -> Handle:
         """Start serving ``spec`` (returns at once; the server loads the model meanwhile)."""
