@@ -13,13 +13,14 @@ background thread with its own asyncio loop, on 127.0.0.1 and a free port. The o
 What it does as a real API server does:
 discovery; CRUD with uid / resourceVersion / generation / creationTimestamp bookkeeping; watch
 from a resourceVersion, with compaction (410 Expired) and timeouts; label and field selectors;
-the status and log subresources; merge, strategic-merge and JSON patches; unknown fields refused
-with ``fieldValidation=Strict`` or dropped; schema validation with ``kubernetes_validate`` for the
-configured Kubernetes version plus the API server's own rules (names, labels, quantities,
-resources, restart policies, selectors, cron schedules, immutable fields...); the
-NamespaceLifecycle, ServiceAccount, LimitRanger and ResourceQuota admission plugins; garbage
-collection on delete (propagation policies). Errors are ``Status`` objects shaped as the real
-server's, with its messages.
+the status and log subresources; the services/proxy subresource, forwarding to the backends tests
+register (:meth:`KubeAPI.set_service_backend`); merge, strategic-merge and JSON patches; unknown
+fields refused with ``fieldValidation=Strict`` or dropped; schema validation with
+``kubernetes_validate`` for the configured Kubernetes version plus the API server's own rules
+(names, labels, quantities, resources, restart policies, selectors, cron schedules, immutable
+fields...); the NamespaceLifecycle, ServiceAccount, LimitRanger and ResourceQuota admission
+plugins; garbage collection on delete (propagation policies). Errors are ``Status`` objects
+shaped as the real server's, with its messages.
 
 Tests play the controllers and the kubelet with the synchronous helpers of :class:`KubeAPI`.
 Failures can be injected with :meth:`KubeAPI.inject`.
@@ -38,15 +39,18 @@ import fractions
 import functools
 import json
 import math
+import os
 import re
 import secrets
 import socket
 import threading
+import urllib.parse
 import uuid
 import zoneinfo
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import aiohttp
 import aiohttp.web
 import attrs
 import croniter
@@ -54,6 +58,8 @@ import kmock
 import kubernetes.client
 import kubernetes_validate
 import kubernetes_validate.utils
+import multidict
+import yarl
 
 # -------------------------------------------------------------------------------------------------
 # Served resources
@@ -99,7 +105,7 @@ class _Kind:
 _BUILTIN_KINDS = (
     _Kind("", "v1", "namespaces", "Namespace", False, ("status",), ("ns",)),
     _Kind("", "v1", "pods", "Pod", True, ("status", "log"), ("po",)),
-    _Kind("", "v1", "services", "Service", True, ("status",), ("svc",)),
+    _Kind("", "v1", "services", "Service", True, ("status", "proxy"), ("svc",)),
     _Kind("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim", True, ("status",), ("pvc",)),
     _Kind("", "v1", "secrets", "Secret"),
     _Kind("", "v1", "configmaps", "ConfigMap", short_names=("cm",)),
@@ -144,6 +150,9 @@ _HISTORY_LIMIT = 10_000
 
 # Bound on how long a synchronous helper waits for the server's loop.
 _CALL_TIMEOUT = 30.0
+
+# Bound on a request forwarded by the services/proxy subresource (connection, answer and body).
+_PROXY_TIMEOUT = 30.0
 
 
 def _version_tuple(version: str) -> tuple[int, int]:
@@ -2170,7 +2179,7 @@ class ServedRequest:
     verb: str  # get, list, watch, create, update, patch, delete, deletecollection
     path: str
     query: dict[str, str]
-    resource: str = ""  # "jobs", "pods/log"; empty for discovery
+    resource: str = ""  # "jobs", "pods/log", "services/proxy"; empty for discovery
     namespace: str | None = None
     name: str | None = None
 
@@ -2243,6 +2252,84 @@ def _warning_header(warnings: list[str]) -> dict[str, str]:
     return {"Warning": ", ".join(f"299 - {json.dumps(w)}" for w in warnings)} if warnings else {}
 
 
+# --- the services/proxy subresource ---------------------------------------------------------------
+
+# /api/v1/namespaces/NS/services/ID/proxy[/PATH], on the percent-decoded path (the official client
+# quotes everything in path parameters: "ep:8080" comes as "ep%3A8080", "v1/x" as "v1%2Fx").
+_SERVICE_PROXY = re.compile(r"/api/v1/namespaces/([^/]+)/services/([^/]+)/proxy(/.*)?", re.DOTALL)
+
+# The verbs the API server authorizes a proxied request as (from its method).
+_PROXY_VERBS = {
+    "GET": "get",
+    "HEAD": "get",
+    "POST": "create",
+    "PUT": "update",
+    "PATCH": "patch",
+    "DELETE": "delete",
+    "OPTIONS": "",
+}
+
+# Hop-by-hop headers: not forwarded either way (as by Go's httputil.ReverseProxy).
+_HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-connection",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+    }
+)
+
+
+def _split_service_id(service_id: str) -> tuple[str, str, str] | None:
+    """(scheme, name, port) of "name", "name:port" or "scheme:name:port" (utilnet's
+    SplitSchemeNamePort); None if not one of those."""
+    parts = service_id.split(":")
+    if len(parts) == 1:
+        scheme, name, port = "", parts[0], ""
+    elif len(parts) == 2:
+        scheme, name, port = "", parts[0], parts[1]
+    elif len(parts) == 3:
+        scheme, name, port = parts
+    else:
+        return None
+    if not name or scheme not in ("", "http", "https"):
+        return None
+    return scheme, name, port
+
+
+def _proxy_path(rest: str) -> str:
+    """The upstream path of what follows /proxy, as the API server makes it: cleaned (Go's
+    path.Join), its trailing slash kept; empty when nothing follows."""
+    segments: list[str] = []
+    for segment in rest.split("/"):
+        if segment == "..":
+            if segments:
+                segments.pop()
+        elif segment not in ("", "."):
+            segments.append(segment)
+    if not segments:
+        return "/" if rest.endswith("/") else ""
+    return "/" + "/".join(segments) + ("/" if rest.endswith("/") else "")
+
+
+def _forwarded_headers(
+    headers: multidict.CIMultiDictProxy[str], drop: Iterable[str]
+) -> multidict.CIMultiDict[str]:
+    """The headers but the hop-by-hop ones (and those the Connection header names) and ``drop``."""
+    named = {
+        token.strip().lower()
+        for value in headers.getall("Connection", [])
+        for token in value.split(",")
+    }
+    dropped = _HOP_BY_HOP | named | {name.lower() for name in drop}
+    return multidict.CIMultiDict((k, v) for k, v in headers.items() if k.lower() not in dropped)
+
+
 @attrs.define(kw_only=True)
 class KubeEmulator(kmock.KubernetesEmulator):
     """kmock's Kubernetes emulator made to validate, admit and keep objects as a real server.
@@ -2270,6 +2357,8 @@ class KubeEmulator(kmock.KubernetesEmulator):
     _injections: list[_Injection] = attrs.field(factory=list, init=False)
     _served: list[ServedRequest] = attrs.field(factory=list, init=False)
     _addresses: int = attrs.field(default=0, init=False)  # allocated cluster IPs and node ports
+    # The endpoints of Services, as tests register them: (namespace, service) -> {port: URL}.
+    _backends: dict[tuple[str, str], dict[int, yarl.URL]] = attrs.field(factory=dict, init=False)
 
     def __attrs_post_init__(self) -> None:
         super().__attrs_post_init__()
@@ -2290,6 +2379,11 @@ class KubeEmulator(kmock.KubernetesEmulator):
     # --- entry points -------------------------------------------------------------------------
 
     async def __call__(self, raw: aiohttp.web.BaseRequest) -> aiohttp.web.StreamResponse:
+        # Decoded as the real server decodes it (%2F too), before it is split.
+        proxied = _SERVICE_PROXY.fullmatch(urllib.parse.unquote(raw.raw_path.split("?", 1)[0]))
+        if proxied is not None:
+            namespace, service_id, rest = proxied.groups()
+            return await self._serve_service_proxy(raw, namespace, service_id, rest or "")
         route = _parse_route(raw.path)
         if route is None:
             return await super().__call__(raw)  # discovery and other URLs: kmock
@@ -2471,14 +2565,18 @@ class KubeEmulator(kmock.KubernetesEmulator):
         name: str | None,
         namespace: str | None,
         query: dict[str, str],
+        *,
+        shown_name: str | None = None,
     ) -> _Failure | None:
+        """The failure to answer with, if a test injected one for this request. ``shown_name``:
+        the name in the messages if not ``name`` (the proxy's "name:port")."""
         for injection in self._injections:
             if injection.matches(verb, resource, name, namespace):
                 injection.times -= 1
                 if injection.times <= 0:
                     self._injections.remove(injection)
                 return self._injected_failure(
-                    injection, verb, kind, resource, name, namespace, query
+                    injection, verb, kind, resource, shown_name or name, namespace, query
                 )
         return None
 
@@ -2495,8 +2593,9 @@ class KubeEmulator(kmock.KubernetesEmulator):
         """The Status a real server answers with for that code, unless the test gave one."""
         code = injection.status
         subject = f'{kind.resource} "{name}"' if name else kind.resource
-        # Authorization denies a create before the object (and its name) is decoded.
-        denied = kind.resource if verb == "create" else subject
+        # Authorization denies a create before the object (and its name) is decoded; a create
+        # on a subresource (a POST through services/proxy) has its name in the URL.
+        denied = kind.resource if verb == "create" and "/" not in resource else subject
         scope = f'in the namespace "{namespace}"' if namespace else "at the cluster scope"
         rv = query.get("resourceVersion") or str(self._rv)
         defaults: dict[int, tuple[str, str]] = {
@@ -2829,6 +2928,176 @@ class KubeEmulator(kmock.KubernetesEmulator):
             await self._wait(changed, None)
         await response.write_eof()
         return response
+
+    # --- the services/proxy subresource --------------------------------------------------------
+
+    def set_service_backend(self, namespace: str, service: str, port: int, url: yarl.URL) -> None:
+        self._backends.setdefault((namespace, service), {})[port] = url
+
+    def clear_service_backend(self, namespace: str, service: str) -> None:
+        self._backends.pop((namespace, service), None)
+
+    async def _serve_service_proxy(
+        self, raw: aiohttp.web.BaseRequest, namespace: str, service_id: str, rest: str
+    ) -> aiohttp.web.StreamResponse:
+        """A request to a Service's backend through the API server, as kubectl proxy or a
+        client outside the cluster sends it: authorized as ``services/proxy`` with the verb of
+        its method, forwarded with its query, body and headers, answered with the backend's."""
+        kind = self._by_plural["services"]
+        verb = _PROXY_VERBS.get(raw.method)
+        query = dict(raw.query)
+        split = _split_service_id(service_id)
+        name = split[1] if split else service_id
+        self._served.append(
+            ServedRequest(verb or "", raw.path, query, "services/proxy", namespace, name)
+        )
+        try:
+            if verb is None:
+                raise _Failure(
+                    405,
+                    "MethodNotAllowed",
+                    "the server does not allow this method on the requested resource",
+                )
+            injected = self._injected(
+                verb, kind, "services/proxy", name, namespace, query, shown_name=service_id
+            )
+            if injected is not None:
+                raise injected
+            target = self._service_location(namespace, service_id)
+            path = _proxy_path(rest)
+            if not path and raw.method in ("GET", "HEAD"):
+                # The API server redirects a proxy URL without a path to the one ending in "/".
+                location = raw.raw_path.split("?", 1)[0] + "/"
+                if raw.query_string:
+                    location += "?" + raw.raw_path.split("?", 1)[1]
+                return aiohttp.web.Response(status=301, headers={"Location": location})
+            return await self._forward(raw, target, path or "/")
+        except _Failure as failure:
+            return aiohttp.web.json_response(
+                failure.body, status=failure.code, headers=failure.headers
+            )
+
+    def _service_location(self, namespace: str, service_id: str) -> yarl.URL:
+        """Where a Service's proxy goes: the API server's ResourceLocation over the registered
+        backends (a Service's endpoints, one per Service port)."""
+        services = self._by_plural["services"]
+        split = _split_service_id(service_id)
+        if split is None:
+            raise _bad_request(f'invalid service request "{service_id}"')
+        scheme, name, port = split
+        service = self._read(services, namespace, name)
+        if re.fullmatch(r"[+-]?[0-9]+", port):
+            # A port number stands for the Service port's name (the endpoints' ports have those).
+            if service is None:
+                raise _not_found(services, name)
+            number = int(port)
+            declared = next(
+                (
+                    p
+                    for p in (service.get("spec") or {}).get("ports") or []
+                    if p.get("port") == number
+                ),
+                None,
+            )
+            if declared is None:
+                raise _Failure(
+                    503,
+                    "ServiceUnavailable",
+                    f'no service port {number} found for service "{name}"',
+                )
+            port = declared.get("name") or ""
+        elif service is None:
+            # A real server reads the Service's Endpoints then, which go with the Service.
+            endpoints = dataclasses.replace(services, plural="endpoints", kind="Endpoints")
+            raise _not_found(endpoints, name)
+        assert service is not None
+        registered = self._backends.get((namespace, name), {})
+        available = {
+            p.get("name") or "": registered[p["port"]]
+            for p in (service.get("spec") or {}).get("ports") or []
+            if p.get("port") in registered
+        }
+        if not available:
+            raise _Failure(
+                503, "ServiceUnavailable", f'no endpoints available for service "{name}"'
+            )
+        if port not in available:
+            raise _Failure(
+                503, "ServiceUnavailable", f'no endpoints available for service "{service_id}"'
+            )
+        return available[port].with_scheme(scheme) if scheme else available[port]
+
+    async def _forward(
+        self, raw: aiohttp.web.BaseRequest, target: yarl.URL, path: str
+    ) -> aiohttp.web.StreamResponse:
+        """Send the request on to ``target`` and stream its answer back, as the API server's
+        proxy (Go's ReverseProxy) does; a backend not reached is a 503."""
+        headers = _forwarded_headers(
+            raw.headers, ("Authorization", "Host", "Content-Length", "Expect")
+        )
+        forwarded_for = ", ".join([*raw.headers.getall("X-Forwarded-For", []), raw.remote or ""])
+        headers["X-Forwarded-For"] = forwarded_for.strip(", ")
+        body = await raw.read()
+        url = yarl.URL.build(
+            scheme=target.scheme,
+            host=target.raw_host or "",
+            port=target.explicit_port,
+            # Go's escaping of a path (url.URL.EscapedPath); the query goes on as it came.
+            path=urllib.parse.quote(path, safe="$&+,/:;=@"),
+            query_string=raw.raw_path.split("?", 1)[1] if "?" in raw.raw_path else "",
+            encoded=True,
+        )
+        async with aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(force_close=True, ssl=False),
+            timeout=aiohttp.ClientTimeout(total=_PROXY_TIMEOUT),
+            auto_decompress=False,  # the body goes back as it came, with its Content-Encoding
+            cookie_jar=aiohttp.DummyCookieJar(),
+            # Only the client's headers: none of aiohttp's own.
+            skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding", "Content-Type"),
+        ) as session:
+            host = target.raw_host or ""
+            hostport = f"[{host}]:{target.port}" if ":" in host else f"{host}:{target.port}"
+            try:
+                upstream = await session.request(
+                    raw.method,
+                    url,
+                    headers=headers,
+                    data=body if body or raw.method in ("POST", "PUT", "PATCH") else None,
+                    allow_redirects=False,
+                )
+            except aiohttp.ClientConnectorError as e:
+                if isinstance(e.os_error, socket.gaierror):
+                    raise self._unreachable(f"dial tcp: lookup {host}: no such host") from None
+                errno = getattr(e.os_error, "errno", None)
+                reason = os.strerror(errno).lower() if errno else str(e.os_error)
+                raise self._unreachable(f"dial tcp {hostport}: connect: {reason}") from None
+            except aiohttp.ConnectionTimeoutError:
+                raise self._unreachable(f"dial tcp {hostport}: i/o timeout") from None
+            except TimeoutError:
+                raise self._unreachable("net/http: timeout awaiting response headers") from None
+            except aiohttp.ServerDisconnectedError:
+                raise self._unreachable("EOF") from None
+            except aiohttp.ClientError as e:
+                raise self._unreachable(str(e) or type(e).__name__) from None
+            async with upstream:
+                response = aiohttp.web.StreamResponse(
+                    status=upstream.status, headers=_forwarded_headers(upstream.headers, ())
+                )
+                await response.prepare(raw)
+                try:
+                    async for chunk in upstream.content.iter_any():
+                        await response.write(chunk)
+                except (aiohttp.ClientError, TimeoutError):
+                    # The backend failed midway: the client sees the answer cut short.
+                    if raw.transport is not None:
+                        raw.transport.close()
+                    return response
+                await response.write_eof()
+                return response
+
+    @staticmethod
+    def _unreachable(detail: str) -> _Failure:
+        return _Failure(503, "ServiceUnavailable", f"error trying to reach service: {detail}")
 
     # --- writes ---------------------------------------------------------------------------------
 
@@ -3592,7 +3861,8 @@ class KubeAPI:
         """Fail the next ``times`` matching requests with this status.
 
         ``verb``: get, list, watch, create, update, patch, delete, deletecollection;
-        ``resource``: a plural, with its subresource if any ("jobs", "pods/log"). The Status
+        ``resource``: a plural, with its subresource if any ("jobs", "pods/log",
+        "services/proxy": ``name`` is then the Service's, without its port). The Status
         has the real server's reason and message for the code unless given. A 410 on a watch
         comes as an ERROR event in the stream, as from a real server.
         """
@@ -3682,6 +3952,40 @@ class KubeAPI:
     def append_log(self, namespace: str, pod: str, text: str, container: str | None = None) -> None:
         """Add to a pod's log; a ``follow`` stream sends it at once."""
         self._call(lambda: self.emulator.set_log(namespace, pod, text, container, append=True))
+
+    def set_service_backend(self, namespace: str, service: str, port: int, url: str) -> None:
+        """Make ``url`` ("http://127.0.0.1:41234") the ready endpoint of a Service's ``port``
+        (its spec.ports[].port number), as the endpoints controller and kubelet would: the
+        services/proxy subresource forwards there. The Service may be created before or after;
+        its port is matched when a request comes. Replaces that port's previous backend.
+
+        Call the proxy as a real server's, with the port's number or name (or none, for a
+        Service whose only port has no name), e.g. through the official client::
+
+            core.connect_get_namespaced_service_proxy_with_path(
+                "ep-churn:8080", "dataops", "v1/models/churn", _preload_content=False
+            )
+
+        or ``/api/v1/namespaces/dataops/services/http:ep-churn:8080/proxy/v1/models/churn``.
+        Without a backend the proxy answers 503 "no endpoints available for service", with one
+        nothing listens on 503 "error trying to reach service: dial tcp ...".
+        """
+        parsed = yarl.URL(url)
+        if (
+            parsed.scheme not in ("http", "https")
+            or not parsed.host
+            or parsed.path not in ("", "/")
+            or parsed.query_string
+            or parsed.fragment
+        ):
+            raise ValueError(f"not an endpoint's URL (http://HOST:PORT): {url}")
+        if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
+            raise ValueError(f"not a Service port number: {port!r}")
+        self._call(lambda: self.emulator.set_service_backend(namespace, service, port, parsed))
+
+    def clear_service_backend(self, namespace: str, service: str) -> None:
+        """Forget a Service's backends (all its ports): it has no ready endpoints."""
+        self._call(lambda: self.emulator.clear_service_backend(namespace, service))
 
     def add_event(
         self,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.server
 import json
 import socket
 import threading
@@ -1006,6 +1007,251 @@ def test_injected_errors_reach_the_client_as_api_exceptions(
     with pytest.raises(k8s.ApiException) as caught:
         list(watch.Watch().stream(batch.list_namespaced_job, "default", timeout_seconds=5))
     assert caught.value.status == 410 and caught.value.reason.startswith("Expired: too old")
+
+
+# --- the services/proxy subresource -------------------------------------------------------------
+
+
+class _Echo(http.server.BaseHTTPRequestHandler):
+    """A model server's stand-in: answers with what it was sent, as JSON; /status/CODE with
+    that status."""
+
+    def _answer(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        path, _, query = self.path.partition("?")
+        echoed = {
+            "method": self.command,
+            "path": path,
+            "query": query,
+            "body": body.decode(),
+            "headers": {k.lower(): v for k, v in self.headers.items()},
+        }
+        payload = json.dumps(echoed).encode()
+        self.send_response(int(path.rsplit("/", 1)[1]) if path.startswith("/status/") else 200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("X-Model", "churn")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(payload)
+
+    do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = _answer
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+class _EchoServer(http.server.ThreadingHTTPServer):
+    daemon_threads = False  # closing joins the request threads
+
+
+@pytest.fixture
+def upstream() -> Iterator[str]:
+    """The URL of an echoing HTTP server on 127.0.0.1 (a Service's endpoint)."""
+    server = _EchoServer(("127.0.0.1", 0), _Echo)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+def model_service(name: str = "ep-churn") -> dict:
+    port = {"name": "http", "port": 8080, "targetPort": 8080}
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": name},
+        "spec": {"selector": {"app": name}, "ports": [port]},
+    }
+
+
+def proxy_get(client: k8s.ApiClient, service_id: str, path: str = "ping") -> Callable[[], Any]:
+    core = k8s.CoreV1Api(client)
+    return lambda: core.connect_get_namespaced_service_proxy_with_path(
+        service_id, "dataops", path, _preload_content=False
+    )
+
+
+def test_service_proxy_forwards_to_the_backend_and_answers_with_its_answer(
+    api: KubeAPI, client: k8s.ApiClient, upstream: str
+) -> None:
+    core = k8s.CoreV1Api(client)
+    namespace(api, "dataops")
+    api.create("services", model_service(), "dataops")
+    api.set_service_backend("dataops", "ep-churn", 8080, upstream)
+
+    # The official client quotes its path parameters whole: "ep-churn%3A8080", "v1%2Fmodels...".
+    answer = proxy_get(client, "ep-churn:8080", "v1/models/churn")()
+    assert (answer.status, answer.headers["X-Model"]) == (200, "churn")
+    echoed = json.loads(answer.data)
+    assert (echoed["method"], echoed["path"], echoed["body"]) == ("GET", "/v1/models/churn", "")
+
+    # connect_post sends no body; the port by its name.
+    answer = core.connect_post_namespaced_service_proxy_with_path(
+        "ep-churn:http", "dataops", "v1/models/churn:predict", _preload_content=False
+    )
+    echoed = json.loads(answer.data)
+    assert (echoed["method"], echoed["path"], echoed["body"]) == (
+        "POST",
+        "/v1/models/churn:predict",
+        "",
+    )
+
+    # A JSON body, a query and headers, serialized by the client (scheme:name:port form).
+    method, url, headers, body, _ = client.param_serialize(
+        "POST",
+        "/api/v1/namespaces/{namespace}/services/{name}/proxy/{path}",
+        path_params={
+            "namespace": "dataops",
+            "name": "http:ep-churn:8080",
+            "path": "v1/models/churn:predict",
+        },
+        query_params=[("explain", "true")],
+        header_params={
+            "Content-Type": "application/json",
+            "Authorization": "Bearer cluster-token",
+            "token": "endpoint-token",
+        },
+        body={"instances": [[1.5, 2]]},
+        auth_settings=["BearerToken"],
+    )
+    response = client.call_api(method, url, header_params=headers, body=body)
+    assert response.status == 200
+    echoed = json.loads(response.read())
+    assert (echoed["method"], echoed["path"], echoed["query"]) == (
+        "POST",
+        "/v1/models/churn:predict",
+        "explain=true",
+    )
+    assert json.loads(echoed["body"]) == {"instances": [[1.5, 2]]}
+    sent = echoed["headers"]
+    assert (sent["content-type"], sent["token"]) == ("application/json", "endpoint-token")
+    assert "authorization" not in sent  # the API server keeps the credentials for itself
+    assert sent["host"] == upstream.removeprefix("http://")
+
+    # Any status and headers of the backend come back as they are; the query goes on as sent.
+    response = client.rest_client.request(
+        "GET",
+        f"{api.url}/api/v1/namespaces/dataops/services/ep-churn:8080/proxy/status/418?a=1&b=x%2Fy",
+    )
+    assert (response.status, response.headers["X-Model"]) == (418, "churn")
+    echoed = json.loads(response.read())
+    assert (echoed["method"], echoed["path"], echoed["query"]) == (
+        "GET",
+        "/status/418",
+        "a=1&b=x%2Fy",
+    )
+
+    # The proxy URL without a path redirects to the one ending in "/" (the client follows).
+    answer = core.connect_get_namespaced_service_proxy(
+        "ep-churn:8080", "dataops", _preload_content=False
+    )
+    assert json.loads(answer.data)["path"] == "/"
+
+    proxied = [
+        (r.verb, r.namespace, r.name) for r in api.requests if r.resource == "services/proxy"
+    ]
+    assert (
+        proxied
+        == [("get", "dataops", "ep-churn")]
+        + [("create", "dataops", "ep-churn")] * 2
+        + [("get", "dataops", "ep-churn")] * 3
+    )
+
+
+def test_service_proxy_answers_as_the_api_server_when_it_cannot_forward(
+    api: KubeAPI, client: k8s.ApiClient, upstream: str
+) -> None:
+    namespace(api, "dataops")
+    assert_rejected(
+        api, proxy_get(client, "nope:8080"), 404, "NotFound", 'services "nope" not found'
+    )
+    # By port name (or none), a real server looks for the Service's Endpoints.
+    assert_rejected(api, proxy_get(client, "nope"), 404, "NotFound", 'endpoints "nope" not found')
+
+    api.create("services", model_service(), "dataops")
+    no_endpoints = 'no endpoints available for service "ep-churn"'
+    assert_rejected(
+        api, proxy_get(client, "ep-churn:8080"), 503, "ServiceUnavailable", no_endpoints
+    )
+
+    api.set_service_backend("dataops", "ep-churn", 8080, upstream)
+    assert_rejected(
+        api,
+        proxy_get(client, "ep-churn:9090"),
+        503,
+        "ServiceUnavailable",
+        'no service port 9090 found for service "ep-churn"',
+    )
+    assert_rejected(
+        api,
+        proxy_get(client, "ep-churn:grpc"),
+        503,
+        "ServiceUnavailable",
+        'no endpoints available for service "ep-churn:grpc"',
+    )
+    # Its only port has a name: without it, no endpoint port matches.
+    assert_rejected(api, proxy_get(client, "ep-churn"), 503, "ServiceUnavailable", no_endpoints)
+    assert_rejected(
+        api,
+        proxy_get(client, "ftp:ep-churn:8080"),
+        400,
+        "BadRequest",
+        'invalid service request "ftp:ep-churn:8080"',
+    )
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    api.set_service_backend("dataops", "ep-churn", 8080, f"http://127.0.0.1:{closed}")
+    assert_rejected(
+        api,
+        proxy_get(client, "ep-churn:8080"),
+        503,
+        "ServiceUnavailable",
+        f"error trying to reach service: dial tcp 127.0.0.1:{closed}: connect: connection refused",
+    )
+
+    api.clear_service_backend("dataops", "ep-churn")
+    assert_rejected(
+        api, proxy_get(client, "ep-churn:8080"), 503, "ServiceUnavailable", no_endpoints
+    )
+    with pytest.raises(ValueError):
+        api.set_service_backend("dataops", "ep-churn", 8080, "127.0.0.1:8080")
+
+
+def test_service_proxy_failures_can_be_injected(
+    api: KubeAPI, client: k8s.ApiClient, upstream: str
+) -> None:
+    core = k8s.CoreV1Api(client)
+    namespace(api, "dataops")
+    api.create("services", model_service(), "dataops")
+    api.set_service_backend("dataops", "ep-churn", 8080, upstream)
+    user = 'User "system:serviceaccount:dataops:jupyter-dataops"'
+
+    api.inject(403, resource="services/proxy")
+    assert_rejected(
+        api,
+        proxy_get(client, "ep-churn:8080"),
+        403,
+        "Forbidden",
+        f'services "ep-churn:8080" is forbidden: {user} cannot get resource "services/proxy" in API group "" in the namespace "dataops"',
+    )
+    api.inject(403, verb="create", resource="services/proxy", name="ep-churn")
+    assert_rejected(
+        api,
+        lambda: core.connect_post_namespaced_service_proxy_with_path(
+            "ep-churn:8080", "dataops", "predict", _preload_content=False
+        ),
+        403,
+        "Forbidden",
+        f'services "ep-churn:8080" is forbidden: {user} cannot create resource "services/proxy"',
+    )
+    assert proxy_get(client, "ep-churn:8080")().status == 200  # the injections are used up
 
 
 # --- logs, deletion and helpers ----------------------------------------------------------------
