@@ -11,18 +11,28 @@ pending states, or make the node report what it would (unschedulable, OOM, image
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 NAMESPACE = "dataops"
 WAIT = 60.0  # seconds: a bound on waits, not a performance claim
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def now() -> str:
@@ -42,6 +52,9 @@ class Kubelet:
         self.outcome: Callable[[dict], tuple[int, str] | None] | None = None
         self._procs: dict[str, subprocess.Popen] = {}
         self._done: set[str] = set()
+        #: Deployment uid -> (template generation it runs, its pod's name)
+        self._deployments: dict[str, tuple[int, str]] = {}
+        self._tmp = tempfile.mkdtemp(prefix="test-kubelet-")
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="test-kubelet", daemon=True)
         self.errors: list[str] = []
@@ -63,7 +76,9 @@ class Kubelet:
         while not self._stop.wait(0.1):
             try:
                 self._step()
-            except Exception as exc:
+            except Exception as exc:  # reported by the test's teardown
+                if getattr(exc, "status", None) == 404:
+                    continue  # deleted between the list and the action: as a kubelet, move on
                 self.errors.append(f"{type(exc).__name__}: {exc}")
 
     def _step(self) -> None:
@@ -73,6 +88,7 @@ class Kubelet:
         for pod in pods:
             for ref in pod["metadata"].get("ownerReferences") or []:
                 owners[ref["uid"]] = pod
+        self._deployment_step(pods)
         for job in jobs:
             uid = job["metadata"]["uid"]
             if (
@@ -88,8 +104,128 @@ class Kubelet:
         for pod in pods:
             self._pod_step(pod, jobs)
 
+    # -- the Deployment controller, kube-proxy and the pods of Deployments ---------------------
+    def _deployment_step(self, pods: list[dict]) -> None:
+        """One pod per Deployment, made again when its template changes (a rollout); a
+        running pod is put behind the Services that select it."""
+        deployments = self.api.list("deployments", self.namespace)
+        live_uids = {d["metadata"]["uid"] for d in deployments}
+        for uid, (_, pod_name) in list(self._deployments.items()):
+            if uid not in live_uids:  # deleted: its pod goes (garbage collection)
+                del self._deployments[uid]
+                self._end_pod(pod_name)
+        for deployment in deployments:
+            uid = deployment["metadata"]["uid"]
+            generation = deployment["metadata"].get("generation", 1)
+            known = self._deployments.get(uid)
+            if known is not None and known[0] == generation:
+                continue
+            if known is not None:
+                self._end_pod(known[1])
+            template = deployment["spec"]["template"]
+            pod = self.api.create(
+                "pods",
+                {
+                    "apiVersion": "v1",
+                    "kind": "Pod",
+                    "metadata": {
+                        "generateName": f"{deployment['metadata']['name']}-",
+                        "namespace": self.namespace,
+                        "labels": template["metadata"].get("labels", {}),
+                        "annotations": template["metadata"].get("annotations", {}),
+                        "ownerReferences": [
+                            {
+                                "apiVersion": "apps/v1",
+                                "kind": "Deployment",
+                                "name": deployment["metadata"]["name"],
+                                "uid": uid,
+                            }
+                        ],
+                    },
+                    "spec": template["spec"],
+                },
+                self.namespace,
+            )
+            self._deployments[uid] = (generation, pod["metadata"]["name"])
+
+    def _end_pod(self, name: str) -> None:
+        proc = self._procs.pop(name, None)
+        if proc is not None and proc.poll() is None:
+            proc.terminate()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=10)
+            if proc.poll() is None:
+                proc.kill()
+        try:
+            self.api.delete("pods", self.namespace, name)
+        except Exception as exc:  # gone already (deleted with its Deployment)
+            if getattr(exc, "status", None) != 404:
+                raise
+
+    def _serve(self, pod: dict) -> None:
+        """Run a Deployment's pod: its server on a free loopback port, behind its Services."""
+        name = pod["metadata"]["name"]
+        container = pod["spec"]["containers"][0]
+        command = list(container["command"])
+        port = _free_port()
+        declared = container["ports"][0]["containerPort"]
+        for flag, value in (("--host", "127.0.0.1"), ("--port", str(port))):
+            if flag in command:
+                command[command.index(flag) + 1] = value
+        if "--token-file" in command:  # the Secret's volume, as the kubelet mounts it
+            volume = next(v for v in pod["spec"]["volumes"] if "secret" in v)
+            secret = self.api.get("secrets", self.namespace, volume["secret"]["secretName"])
+            data = secret.get("data") or {}
+            token = base64.b64decode(data["token"]).decode() if "token" in data else ""
+            path = Path(self._tmp) / f"{name}-token"
+            path.write_text(token or (secret.get("stringData") or {}).get("token", ""))
+            command[command.index("--token-file") + 1] = str(path)
+        if command[0] == "python":
+            command[0] = sys.executable
+        env = {k: v for k, v in os.environ.items() if not k.startswith("DATAOPS_")}
+        env.update({e["name"]: e.get("value", "") for e in container.get("env") or []})
+        log_path = Path(self._tmp) / f"{name}.log"
+        with open(log_path, "wb") as log:
+            self._procs[name] = subprocess.Popen(
+                command, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+            )
+        self.api.patch_status(
+            "pods", self.namespace, name, {"phase": "Running", "startTime": now(), **_running()}
+        )
+        labels = pod["metadata"].get("labels") or {}
+        for service in self.api.list("services", self.namespace):
+            selector = service["spec"].get("selector") or {}
+            if selector and selector.items() <= labels.items():
+                for p in service["spec"]["ports"]:
+                    if p.get("targetPort") in ("http", declared):
+                        self.api.set_service_backend(
+                            self.namespace,
+                            service["metadata"]["name"],
+                            p["port"],
+                            f"http://127.0.0.1:{port}",
+                        )
+        threading.Thread(
+            target=self._mirror_log, args=(name, log_path), name=f"test-log-{name}", daemon=True
+        ).start()
+
+    def _mirror_log(self, name: str, path: Path) -> None:
+        """The pod's log, as the API server serves it, follows the process's output."""
+        sent = ""
+        while not self._stop.is_set() and name in self._procs:
+            text = path.read_text(errors="replace") if path.exists() else ""
+            if text != sent:
+                try:
+                    self.api.set_log(self.namespace, name, text)
+                except Exception as exc:  # the pod was deleted
+                    if getattr(exc, "status", None) != 404:
+                        raise
+                    return
+                sent = text
+            time.sleep(0.2)
+
     def _pod_step(self, pod: dict, jobs: list[dict]) -> None:
         name = pod["metadata"]["name"]
+        owners = {r.get("kind") for r in pod["metadata"].get("ownerReferences") or []}
         phase = (pod.get("status") or {}).get("phase", "Pending")
         if phase in ("Succeeded", "Failed"):
             return
@@ -100,6 +236,9 @@ class Kubelet:
                     if status:
                         self.api.patch_status("pods", self.namespace, name, status)
                     return
+            if "Deployment" in owners:
+                self._serve(pod)
+                return
             planned = self.outcome(pod) if self.outcome is not None else None
             self.api.patch_status(
                 "pods", self.namespace, name, {"phase": "Running", "startTime": now(), **_running()}

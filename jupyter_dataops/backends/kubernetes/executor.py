@@ -328,6 +328,7 @@ class KubernetesExecutor(Executor):
             execution.job_name,
             execution.namespace,
             body=client.V1DeleteOptions(propagation_policy="Background"),
+            _preload_content=False,
             action=f"delete Job {execution.job_name}",
             namespace=execution.namespace,
         )

@@ -71,13 +71,23 @@ def _dvc_remote(root: Path) -> tuple[str, str] | None:
     return name, url
 
 
+#: What each backend's pods use: job pods everything; model servers the MLflow registry.
+ALL = ("files", "store", "mlflow", "dvc")
+
+
 def problems(
-    dataops: DataOps, cluster: Kubernetes, *, root_dir: str | None = None
+    dataops: DataOps,
+    cluster: Kubernetes,
+    *,
+    root_dir: str | None = None,
+    needs: tuple[str, ...] = ALL,
 ) -> list[Problem]:
     """Everything pods could not reach with these settings (empty: all is reachable)."""
     found: list[Problem] = []
     files_url = dataops.job_files_url
-    if not files_url:
+    if "files" not in needs:
+        pass
+    elif not files_url:
         found.append(
             Problem(
                 "job files are kept in the project folder (c.DataOps.job_files_url is empty)",
@@ -94,7 +104,7 @@ def problems(
             )
         )
     store = dataops.store_url or "sqlite:///"
-    if store.startswith("sqlite") and not cluster.server_url:
+    if "store" in needs and store.startswith("sqlite") and not cluster.server_url:
         found.append(
             Problem(
                 "the store is a sqlite file on the server's disk",
@@ -102,7 +112,7 @@ def problems(
                 'act through the server: c.Kubernetes.server_url = "http://jupyter.ns.svc:8888"',
             )
         )
-    if cluster.server_url and _local_url(cluster.server_url):
+    if "store" in needs and cluster.server_url and _local_url(cluster.server_url):
         found.append(
             Problem(
                 f"c.Kubernetes.server_url = {cluster.server_url!r} is "
@@ -112,7 +122,7 @@ def problems(
         )
     mlflow = dataops.mlflow_tracking_uri or os.environ.get("MLFLOW_TRACKING_URI", "")
     why = _local_url(mlflow) if mlflow else "a sqlite file on the server's disk (the default)"
-    if why:
+    if "mlflow" in needs and why:
         found.append(
             Problem(
                 f"the MLflow tracking store {mlflow or '(default)'} is {why}",
@@ -121,7 +131,7 @@ def problems(
         )
     artifacts = dataops.mlflow_artifact_location
     why = _local_url(artifacts) if artifacts else None
-    if why:
+    if "mlflow" in needs and why:
         found.append(
             Problem(
                 f"MLflow's artifact location {artifacts} is {why}",
@@ -130,7 +140,7 @@ def problems(
             )
         )
     root = Path(root_dir or dataops.root_dir or ".")
-    if (root / ".dvc").is_dir():
+    if "dvc" in needs and (root / ".dvc").is_dir():
         remote = _dvc_remote(root)
         url = remote[1] if remote else dataops.snapshot_remote or "<data_dir>/dvc-remote"
         why = _local_url(url)
@@ -147,10 +157,15 @@ def problems(
 
 
 def require_reachable(
-    dataops: DataOps, cluster: Kubernetes, *, backend: str, root_dir: str | None = None
+    dataops: DataOps,
+    cluster: Kubernetes,
+    *,
+    backend: str,
+    root_dir: str | None = None,
+    needs: tuple[str, ...] = ALL,
 ) -> None:
     """Raise BackendUnavailable listing what pods could not reach."""
-    found = problems(dataops, cluster, root_dir=root_dir)
+    found = problems(dataops, cluster, root_dir=root_dir, needs=needs)
     if not found:
         return
     lines = "; ".join(f"{p.what} (set {p.fix})" for p in found)

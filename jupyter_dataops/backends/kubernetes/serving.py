@@ -72,7 +72,9 @@ class KubernetesTarget(DeploymentTarget):
     # -- the contract -------------------------------------------------------------------------
     def start(self, spec: ServingSpec) -> Handle:
         require_kubernetes()
-        require_reachable(self.dataops, self.settings, backend="deployment target")
+        require_reachable(
+            self.dataops, self.settings, backend="deployment target", needs=("mlflow",)
+        )
         if not spec.token:
             raise BackendUnavailable(
                 f"Endpoint {spec.name} has no token; endpoints on a cluster need one.",
@@ -119,11 +121,38 @@ class KubernetesTarget(DeploymentTarget):
             labels=dict(self.settings.labels),
         )
         made = objects.endpoint_objects(serving, pod, spec.token)
+        for obj in made:  # refuse before making anything when a name is someone else's
+            self._check_ours(obj)
         for obj in made:
             self._apply(obj)
         if serving.autoscale is None:  # an autoscaler from an earlier publish goes
             self._delete("HorizontalPodAutoscaler", objects.endpoint_name(spec.name))
         return Handle(None, f"{self.namespace}/{objects.endpoint_name(spec.name)}")
+
+    def _read(self, kind: str, name: str, namespace: str) -> Any:
+        group, call = _KINDS[kind]
+        try:
+            return self.cluster.call(
+                getattr(self._api(group), f"read_namespaced_{call}"),
+                name,
+                namespace,
+                action=f"read {kind} {name}",
+                namespace=namespace,
+            )
+        except NotFound:
+            return None
+
+    def _check_ours(self, obj: dict[str, Any]) -> None:
+        kind, meta = obj["kind"], obj["metadata"]
+        current = self._read(kind, meta["name"], meta["namespace"])
+        if current is None:
+            return
+        if (current.metadata.labels or {}).get(objects.MANAGED_BY) != objects.MANAGER:
+            raise Conflict(
+                f"{kind} {meta['name']} in namespace {meta['namespace']} exists and is not "
+                "this product's.",
+                hint="Rename the endpoint, or remove that object.",
+            )
 
     def _apply(self, obj: dict[str, Any]) -> None:
         """Create, or replace what is there (a Deployment rolls its pods to the new model)."""
@@ -143,19 +172,11 @@ class KubernetesTarget(DeploymentTarget):
             return
         except Conflict:
             pass
-        current = self.cluster.call(
-            getattr(api, f"read_namespaced_{call}"),
-            name,
-            namespace,
-            action=f"read {kind} {name}",
-            namespace=namespace,
-        )
-        labels = current.metadata.labels or {}
-        if labels.get(objects.MANAGED_BY) != objects.MANAGER:
-            raise Conflict(
-                f"{kind} {name} in namespace {namespace} exists and is not this product's.",
-                hint="Rename the endpoint, or remove that object.",
-            )
+        self._check_ours(obj)
+        current = self._read(kind, name, namespace)
+        if current is None:  # gone meanwhile: make it
+            self._apply(obj)
+            return
         replacement = {
             **obj,
             "metadata": {**obj["metadata"], "resourceVersion": current.metadata.resource_version},
@@ -180,6 +201,8 @@ class KubernetesTarget(DeploymentTarget):
                 name,
                 self.namespace,
                 propagation_policy="Background",
+                # The answer (the object, or a Status, by kind and version) is not needed.
+                _preload_content=False,
                 action=f"delete {kind} {name}",
                 namespace=self.namespace,
             )
@@ -254,21 +277,22 @@ class KubernetesTarget(DeploymentTarget):
     ) -> tuple[int, dict[str, str], bytes]:
         """Through the API server's Service proxy. The token goes in the ``token`` header: the
         API server keeps ``Authorization`` for itself."""
-        from kubernetes.client.exceptions import ApiException
         from urllib3.exceptions import HTTPError
 
-        service = objects.endpoint_name(spec.name)
-        url = (
-            f"{self.cluster.host}/api/v1/namespaces/{self.namespace}/services/"
-            f"{service}:{spec.port}/proxy{path}"
+        api_client = self.cluster.api_client
+        _, url, headers, _, _ = api_client.param_serialize(
+            method,
+            "/api/v1/namespaces/{namespace}/services/{name}/proxy/{path}",
+            path_params={
+                "namespace": self.namespace,
+                "name": f"{objects.endpoint_name(spec.name)}:{spec.port}",
+                "path": path.lstrip("/"),
+            },
+            header_params={"Content-Type": "application/json"},
+            auth_settings=["BearerToken"],
         )
-        headers = {"Content-Type": "application/json"}
         if spec.token:
             headers["token"] = spec.token
-        api_client = self.cluster.api_client
-        auth: dict[str, Any] = {}
-        api_client.update_params_for_auth(auth, None, ["BearerToken"])
-        headers.update(auth)
         try:
             response = api_client.rest_client.pool_manager.request(
                 method,
@@ -281,8 +305,6 @@ class KubernetesTarget(DeploymentTarget):
             )
         except (HTTPError, OSError) as exc:
             raise ConnectionError(f"cannot reach the API server's Service proxy: {exc}") from None
-        except ApiException as exc:  # pragma: no cover - the pool manager raises none
-            raise ConnectionError(str(exc)) from None
         answer = {k.lower(): v for k, v in response.headers.items()}
         if response.status in (502, 503) and "x-dataops-endpoint" not in answer:
             # The API server's own answer: no ready pod behind the Service yet.
