@@ -52,6 +52,8 @@ class Kubelet:
         self.outcome: Callable[[dict], tuple[int, str] | None] | None = None
         self._procs: dict[str, subprocess.Popen] = {}
         self._done: set[str] = set()
+        #: The cluster's DNS for the pods it runs: "service.ns.svc:port" -> "127.0.0.1:port"
+        self.dns: dict[str, str] = {}
         #: Deployment uid -> (template generation it runs, its pod's name)
         self._deployments: dict[str, tuple[int, str]] = {}
         self._tmp = tempfile.mkdtemp(prefix="test-kubelet-")
@@ -182,8 +184,11 @@ class Kubelet:
             command[command.index("--token-file") + 1] = str(path)
         if command[0] == "python":
             command[0] = sys.executable
-        env = {k: v for k, v in os.environ.items() if not k.startswith("DATAOPS_")}
-        env.update({e["name"]: e.get("value", "") for e in container.get("env") or []})
+        command = [self._resolve(arg) for arg in command]
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("DATAOPS_", "MLFLOW_"))}
+        env.update(
+            {e["name"]: self._resolve(e.get("value", "")) for e in container.get("env") or []}
+        )
         log_path = Path(self._tmp) / f"{name}.log"
         with open(log_path, "wb") as log:
             self._procs[name] = subprocess.Popen(
@@ -207,6 +212,11 @@ class Kubelet:
         threading.Thread(
             target=self._mirror_log, args=(name, log_path), name=f"test-log-{name}", daemon=True
         ).start()
+
+    def _resolve(self, text: str) -> str:
+        for name, address in self.dns.items():
+            text = text.replace(name, address)
+        return text
 
     def _mirror_log(self, name: str, path: Path) -> None:
         """The pod's log, as the API server serves it, follows the process's output."""

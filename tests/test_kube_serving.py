@@ -185,3 +185,119 @@ def test_a_registry_the_pods_cannot_reach_is_refused_before_anything_is_made(
     with pytest.raises(BackendUnavailable, match=r"c\.DataOps\.mlflow_tracking_uri"):
         target.start(spec_of(model_dir))
     assert not [r for r in api.requests if r.verb == "create"]
+
+
+@pytest.fixture(scope="module")
+def mlflow_server(tmp_path_factory):
+    """A real MLflow tracking server (registry and artifacts) on loopback; pods reach it as
+    mlflow.dataops.svc:5000 through the test kubelet's DNS."""
+    import subprocess
+    import sys
+    import urllib.request
+
+    from .kube_cluster import _free_port
+
+    tmp = tmp_path_factory.mktemp("mlflow-server")
+    port = _free_port()
+    log = open(tmp / "server.log", "wb")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "mlflow",
+            "server",
+            "--backend-store-uri",
+            f"sqlite:///{tmp}/mlflow.db",
+            "--artifacts-destination",
+            str(tmp / "artifacts"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+
+        def up():
+            assert proc.poll() is None, (tmp / "server.log").read_text()
+            try:
+                return urllib.request.urlopen(f"{url}/health", timeout=2).status == 200
+            except OSError:
+                return False
+
+        wait_for(up, "the MLflow server", 120)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+        log.close()
+
+
+def test_publishing_a_model_serves_it_on_the_cluster(tmp_path, cluster, mlflow_server):
+    """The publish flow of the endpoint service with the Kubernetes target: the model logged
+    to the registry, registered with its alias, served by a Deployment whose pod loads it from
+    the registry, invoked through the server, then deleted."""
+    import mlflow
+    import pandas as pd
+    from mlflow.models import infer_signature
+
+    from jupyter_dataops.backends.mlflow_registry import MlflowRegistry, tracking
+    from jupyter_dataops.core.endpoints.models import InvokeRequest, PublishRequest
+    from jupyter_dataops.services import Services
+
+    api, kubelet = cluster
+    kubelet.dns["mlflow.dataops.svc:5000"] = mlflow_server.removeprefix("http://")
+
+    class Tripler(mlflow.pyfunc.PythonModel):
+        def predict(self, context, model_input, params=None):
+            return model_input["x"] * 3
+
+    with tracking(mlflow_server):
+        mlflow.set_experiment("k8s-endpoints")
+        xs = pd.DataFrame({"x": [1.0, 2.0]})
+        with mlflow.start_run() as run:
+            mlflow.pyfunc.log_model(
+                name="model",
+                python_model=Tripler(),
+                signature=infer_signature(xs, [3.0, 6.0]),
+                pip_requirements=["pandas"],
+            )
+    target = target_of(tmp_path, api)
+    services = Services.from_config(target.dataops, actor="alice")
+    try:
+        # The server's own view of the registry (the pods' is mlflow.dataops.svc:5000).
+        services.endpoints._registry_factory = lambda: MlflowRegistry(
+            mlflow_server, experiment="k8s-endpoints", artifact_location=""
+        )
+        publication = services.endpoints.publish(
+            PublishRequest(model_uri=f"runs:/{run.info.run_id}/model", name="tripler"),
+            actor="alice",
+        )
+        endpoint = publication.endpoint
+        assert endpoint.status == "running", endpoint
+        assert endpoint.url.startswith("http://dataops-ep-tripler.dataops.svc.cluster.local:")
+        (deployment,) = api.list("deployments", NAMESPACE)
+        argv = deployment["spec"]["template"]["spec"]["containers"][0]["command"]
+        # The registered version's files, which the pod downloads through the tracking server.
+        assert argv[argv.index("--model-uri") + 1].startswith("mlflow-artifacts:/")
+        assert argv[argv.index("--tracking-uri") + 1] == "http://mlflow.dataops.svc:5000"
+        result = services.endpoints.invoke(
+            "tripler", InvokeRequest(payload={"dataframe_records": [{"x": 2.0}]})
+        )
+        assert result.status == 200, result
+        assert result.body["predictions"] == [6.0]
+        services.endpoints.delete("tripler", actor="alice")
+        assert not api.list("deployments", NAMESPACE)
+        assert not [s for s in api.list("secrets", NAMESPACE) if "tripler" in s["metadata"]["name"]]
+    finally:
+        services.close()

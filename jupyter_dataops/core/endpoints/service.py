@@ -460,7 +460,7 @@ class EndpointService:
             serving = self._resolved(spec, record)
         except Exception as exc:
             return self._failed(name, f"The model's files cannot be found: {exc}")
-        if record.pid is not None:
+        if _has_server(record):
             self.target.stop(Handle(record.pid, record.identity))
         try:
             handle = self.target.start(serving)
@@ -477,7 +477,14 @@ class EndpointService:
                 break
             if not self.target.alive(handle):
                 tail = self.target.log_tail(name)
-                return self._failed(name, f"The server exited before answering.\n{tail}".strip())
+                # A cluster's pods that cannot start would retry for ever: end them too.
+                self.target.stop(handle)
+                return self._failed(
+                    name,
+                    f"The server exited before answering.\n{tail}".strip(),
+                    pid=None,
+                    identity=None,
+                )
             if time.monotonic() > deadline:
                 self.target.stop(handle)
                 tail = self.target.log_tail(name)
@@ -486,6 +493,7 @@ class EndpointService:
                     f"The server did not answer within {self.ctx.config.endpoint_start_timeout:.0f} s."
                     f"\n{tail}".strip(),
                     pid=None,
+                    identity=None,
                 )
             time.sleep(POLL)
         now = self.ctx.clock.time()
@@ -569,7 +577,7 @@ class EndpointService:
 
     def stop(self, name: str, *, actor: str | None = None) -> Endpoint:
         record = self.record(name)
-        if record.pid is not None:
+        if _has_server(record):
             self.target.stop(Handle(record.pid, record.identity))
         record = self._change(
             name, "stopped", actor, desired="stopped", status="stopped", pid=None, identity=None
@@ -578,7 +586,7 @@ class EndpointService:
 
     def delete(self, name: str, *, actor: str | None = None) -> None:
         record = self.record(name)
-        if record.pid is not None:
+        if _has_server(record):
             self.target.stop(Handle(record.pid, record.identity))
         with self.ctx.store.unit_of_work() as uow:
             uow.endpoints.delete(name)
@@ -695,7 +703,7 @@ class EndpointService:
             handle = Handle(record.pid, record.identity)
             try:
                 if record.desired == "stopped":
-                    if record.pid is not None and self.target.alive(handle):
+                    if _has_server(record) and self.target.alive(handle):
                         self.target.stop(handle)
                         self._update(record.name, pid=None, identity=None, status="stopped")
                         done.append(f"stopped {record.name}")
@@ -926,3 +934,9 @@ def _push(history: list[dict[str, Any]], entry: dict[str, Any]) -> list[dict[str
 def _safe_uri(uri: str) -> str:
     """A tracking URI without its password."""
     return re.sub(r"//([^/@:]+):[^/@]*@", r"//\1:***@", uri)
+
+
+def _has_server(record: EndpointRecord) -> bool:
+    """Whether a target started something for the endpoint: a process (its id) or a cluster's
+    objects (their name)."""
+    return record.pid is not None or record.identity is not None
