@@ -2247,6 +2247,12 @@ export interface components {
        * @default null
        */
       artifact_location: string | null;
+      /**
+       * Target
+       * @description Where endpoints are served: the deployment target's name (local, kubernetes)
+       * @default local
+       */
+      target: string;
     };
     /**
      * ModelVersion

@@ -103,6 +103,10 @@ class ModelSettings(_Model):
     tracking_uri: str
     experiment: str
     artifact_location: str | None = None
+    target: str = Field(
+        "local",
+        description="Where endpoints are served: the deployment target's name (local, kubernetes)",
+    )
 
 
 class PublishRequest(_Model):

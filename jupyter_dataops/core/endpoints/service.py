@@ -176,7 +176,7 @@ class EndpointService:
         return self._registry_call(lambda: self.registry.model(name))
 
     def settings(self) -> ModelSettings:
-        return ModelSettings(**self._registry_call(self.registry.settings))
+        return ModelSettings(**self._registry_call(self.registry.settings), target=self.target.name)
 
     def _registry_call(self, call: Callable[[], Any]) -> Any:
         try:
