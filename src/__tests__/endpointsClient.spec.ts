@@ -118,6 +118,22 @@ describe('EndpointsClient', () => {
     ]);
   });
 
+  it('reads the model settings, with where endpoints are served', async () => {
+    const { client, calls } = setup(() =>
+      json({
+        tracking_uri: 'http://mlflow:5000',
+        experiment: 'dataops',
+        artifact_location: null,
+        target: 'kubernetes'
+      })
+    );
+    const settings = await client.getModelSettings();
+    expect(settings.target).toBe('kubernetes');
+    expect(calls.map(call => [call.method, call.url])).toEqual([
+      ['GET', `${BASE}/models/settings`]
+    ]);
+  });
+
   it('passes the server’s errors on with their message and hint', async () => {
     const { client } = setup(() =>
       json(

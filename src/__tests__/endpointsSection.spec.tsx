@@ -12,6 +12,7 @@ import {
   isLoopbackHost,
   publishChoice,
   PublishPanel,
+  servesOnCluster,
   serveTargetOf
 } from '../endpoints/dialogs';
 import { publishMagicLine } from '../endpoints/kernel';
@@ -23,12 +24,13 @@ import {
 } from '../endpoints/kernel';
 import { EndpointsModel } from '../endpoints/model';
 import { catalogueOrder, EndpointsSection } from '../endpoints/section';
-import { Publication } from '../endpoints/types';
+import { ModelSettings, Publication } from '../endpoints/types';
 import {
   FakeEndpointsClient,
   makeDrift,
   makeEndpoint,
   makeMetrics,
+  makeModelSettings,
   makeSnippets,
   makeVersion
 } from './fakeEndpointsClient';
@@ -601,6 +603,41 @@ describe('where the publish form serves the model', () => {
       chosenServeTarget({ ...input, serve: 'current', serveEdited: true }, open)
     ).toBe('all');
   });
+
+  it('serves on the cluster, with no address, when the server’s endpoints run there', () => {
+    expect(servesOnCluster('kubernetes')).toBe(true);
+    for (const target of ['local', '', null, undefined]) {
+      expect(servesOnCluster(target)).toBe(false);
+    }
+    const input = initialPublishInput(CANDIDATES);
+    const open = makeEndpoint({ name: 'clf', host: '0.0.0.0' });
+    const other = makeEndpoint({ name: 'clf', host: '10.0.0.5' });
+    const picked = { ...input, serve: 'all' as const, serveEdited: true };
+    for (const [choice, current] of [
+      [input, undefined],
+      [input, open],
+      [input, other],
+      [picked, undefined],
+      [{ ...input, serve: 'loopback' as const, serveEdited: true }, open]
+    ] as const) {
+      expect(chosenServeTarget(choice, current, 'kubernetes')).toBe(
+        'kubernetes'
+      );
+      const result = publishChoice(choice, trans, current, 'kubernetes');
+      expect((result as any).choice).not.toHaveProperty('host');
+      expect(line(result)).not.toMatch(/--host/);
+    }
+    expect(line(publishChoice(input, trans, undefined, 'kubernetes'))).toBe(
+      "publish clf --name clf --example 'X[:5]' --alias production --json"
+    );
+    // A local server (or one not known yet): as before.
+    expect(line(publishChoice(picked, trans, undefined, 'local'))).toMatch(
+      / --host 0\.0\.0\.0 --json$/
+    );
+    expect(line(publishChoice(input, trans, undefined, null))).toMatch(
+      / --host 127\.0\.0\.1 --json$/
+    );
+  });
 });
 
 describe('PublishPanel', () => {
@@ -799,7 +836,9 @@ describe('PublishPanel', () => {
     ]);
     const kubernetes = node('[data-target="kubernetes"]')!;
     expect(kubernetes.textContent).toBe('Kubernetes cluster: not configured');
-    expect(kubernetes.getAttribute('title')).toMatch(/Kubernetes backend/);
+    expect(kubernetes.getAttribute('title')).toBe(
+      'An operator enables it with c.DataOps.endpoint_target_class = "kubernetes"'
+    );
     expect(kubernetes.classList.contains('jp-mod-disabled')).toBe(true);
     expect(node('.jp-DataOps-serveTokenNote')).toBeNull();
     click(node('[data-target="all"] input'));
@@ -823,6 +862,178 @@ describe('PublishPanel', () => {
     expect(publishMagicLine(published[0])).toMatch(
       / --host 0\.0\.0\.0 --json$/
     );
+  });
+
+  it('keeps this machine’s choices on a local server', async () => {
+    let reads = 0;
+    await open({
+      loadSettings: async () => {
+        reads++;
+        return makeModelSettings({ target: 'local' });
+      }
+    });
+    expect(reads).toBe(1);
+    // The settings have answered: nothing changes.
+    await new Promise(resolve => setTimeout(resolve, 20));
+    expect(targets()).toEqual([
+      { target: 'loopback', checked: true, disabled: false },
+      { target: 'all', checked: false, disabled: false },
+      { target: 'kubernetes', checked: false, disabled: true }
+    ]);
+    const kubernetes = node('[data-target="kubernetes"]')!;
+    expect(kubernetes.textContent).toBe('Kubernetes cluster: not configured');
+    expect(kubernetes.getAttribute('title')).toBe(
+      'An operator enables it with c.DataOps.endpoint_target_class = "kubernetes"'
+    );
+    expect(node('[data-target="loopback"]')!.getAttribute('title')).toBe(
+      'Only programs on this machine can call it; no token'
+    );
+    click(node('[data-action="publish"]'));
+    await until(() => !!node('.jp-DataOps-publishProgress'));
+    expect(published[0].host).toBe('127.0.0.1');
+  });
+
+  it('keeps this machine’s choices when the settings cannot be read', async () => {
+    await open({ loadSettings: () => Promise.reject(new Error('403')) });
+    await new Promise(resolve => setTimeout(resolve, 20));
+    expect(targets()).toEqual([
+      { target: 'loopback', checked: true, disabled: false },
+      { target: 'all', checked: false, disabled: false },
+      { target: 'kubernetes', checked: false, disabled: true }
+    ]);
+    click(node('[data-target="all"] input'));
+    await until(() => targets()[1].checked);
+    click(node('[data-action="publish"]'));
+    await until(() => !!node('.jp-DataOps-publishProgress'));
+    expect(published[0].host).toBe('0.0.0.0');
+  });
+
+  const kubernetesSettings = async (): Promise<ModelSettings> =>
+    makeModelSettings({ target: 'kubernetes' });
+
+  it('serves on the cluster when the server’s endpoints run there', async () => {
+    await open({ loadSettings: kubernetesSettings });
+    await until(() => targets()[2]?.checked);
+    expect(targets()).toEqual([
+      { target: 'loopback', checked: false, disabled: true },
+      { target: 'all', checked: false, disabled: true },
+      { target: 'kubernetes', checked: true, disabled: false }
+    ]);
+    const kubernetes = node('[data-target="kubernetes"]')!;
+    expect(kubernetes.textContent).toBe(
+      'Kubernetes cluster (a Deployment and a Service)'
+    );
+    expect(kubernetes.classList.contains('jp-mod-active')).toBe(true);
+    expect(kubernetes.classList.contains('jp-mod-disabled')).toBe(false);
+    for (const target of ['loopback', 'all']) {
+      const option = node(`[data-target="${target}"]`)!;
+      expect(option.getAttribute('title')).toBe(
+        'Endpoints on this server run on the cluster'
+      );
+      expect(option.classList.contains('jp-mod-disabled')).toBe(true);
+    }
+    // Every endpoint there gets a token.
+    expect(node('.jp-DataOps-serveTokenNote')!.textContent).toBe(
+      'Clients then need the endpoint’s token: dataops endpoints token clf, or GET /dataops/api/endpoints/clf/token.'
+    );
+    click(node('[data-action="publish"]'));
+    await until(() => !!node('.jp-DataOps-publishProgress'));
+    expect(published).toEqual([
+      {
+        variable: 'clf',
+        name: 'clf',
+        example: 'X[:5]',
+        alias: 'production',
+        canary: null
+      }
+    ]);
+    expect(publishMagicLine(published[0])).toBe(
+      "publish clf --name clf --example 'X[:5]' --alias production --json"
+    );
+    // The result: the cluster's URL, the token, the snippets.
+    pending.resolve({
+      endpoint: makeEndpoint({
+        name: 'clf',
+        target: 'kubernetes',
+        url: 'https://models.example.org/dataops-ep-clf/invocations',
+        token_required: true
+      }),
+      version: makeVersion({ version: 1 }),
+      seconds: 40,
+      published: true,
+      reason: null
+    });
+    await until(() => !!node('.jp-DataOps-publishedToken'));
+    expect(node('.jp-DataOps-publishedUrl code')!.textContent).toBe(
+      'https://models.example.org/dataops-ep-clf/invocations'
+    );
+    expect(
+      node('.jp-DataOps-publishedToken .jp-DataOps-help')!.textContent
+    ).toBe(
+      'clf runs on the Kubernetes cluster: clients send its token (Authorization: Bearer …). This prints it:'
+    );
+    expect(node('.jp-DataOps-tokenCommand code')!.textContent).toBe(
+      'dataops endpoints token clf'
+    );
+    await until(() => !!node('.jp-DataOps-snippetCode'));
+  });
+
+  it('sends no address on the cluster, whatever an existing endpoint uses', async () => {
+    await open({
+      loadSettings: kubernetesSettings,
+      existing: name =>
+        name === 'edge'
+          ? makeEndpoint({
+              name: 'edge',
+              host: '10.0.0.5',
+              token_required: true
+            })
+          : undefined
+    });
+    type(node('#jp-DataOps-endpointName'), 'edge');
+    await until(
+      () => !!node('[data-target="current"]') && targets()[3].checked
+    );
+    expect(targets()).toEqual([
+      { target: 'loopback', checked: false, disabled: true },
+      { target: 'all', checked: false, disabled: true },
+      { target: 'current', checked: false, disabled: true },
+      { target: 'kubernetes', checked: true, disabled: false }
+    ]);
+    expect(node('[data-target="current"]')!.getAttribute('title')).toBe(
+      'Endpoints on this server run on the cluster'
+    );
+    click(node('[data-action="publish"]'));
+    await until(() => !!node('.jp-DataOps-publishProgress'));
+    expect(published[0]).toMatchObject({ name: 'edge' });
+    expect(published[0]).not.toHaveProperty('host');
+  });
+
+  it('opens the form without waiting for the settings; a form sent before waits for them', async () => {
+    const settings = new PromiseDelegate<ModelSettings>();
+    await open({ loadSettings: () => settings.promise });
+    // Not known yet: this machine's choices, as before.
+    expect(targets()).toEqual([
+      { target: 'loopback', checked: true, disabled: false },
+      { target: 'all', checked: false, disabled: false },
+      { target: 'kubernetes', checked: false, disabled: true }
+    ]);
+    click(node('[data-action="publish"]'));
+    await until(() => !!node('.jp-DataOps-publishProgress'));
+    expect(published).toEqual([]);
+    settings.resolve(makeModelSettings({ target: 'kubernetes' }));
+    await until(() => published.length === 1);
+    expect(published[0]).not.toHaveProperty('host');
+  });
+
+  it('publishes on this machine when the settings fail after the form was sent', async () => {
+    const settings = new PromiseDelegate<ModelSettings>();
+    await open({ loadSettings: () => settings.promise });
+    click(node('[data-action="publish"]'));
+    await until(() => !!node('.jp-DataOps-publishProgress'));
+    settings.reject(new Error('offline'));
+    await until(() => published.length === 1);
+    expect(published[0].host).toBe('127.0.0.1');
   });
 
   it('publishes a new endpoint on loopback, whatever the server’s default', async () => {

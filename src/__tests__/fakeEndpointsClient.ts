@@ -12,6 +12,7 @@ import {
   InvokeResult,
   MetricPoint,
   ModelList,
+  ModelSettings,
   ModelVersion,
   Publication,
   PublishRequest,
@@ -167,6 +168,18 @@ export function makeSnippets(): Snippets {
   };
 }
 
+export function makeModelSettings(
+  overrides: Partial<ModelSettings> = {}
+): ModelSettings {
+  return {
+    tracking_uri: 'sqlite:///mlflow.db',
+    experiment: 'dataops',
+    artifact_location: null,
+    target: 'local',
+    ...overrides
+  };
+}
+
 /** An endpoint server in memory: every change gets a seq. */
 export class FakeEndpointsClient implements IEndpointsClient {
   endpoints: Endpoint[] = [];
@@ -179,6 +192,9 @@ export class FakeEndpointsClient implements IEndpointsClient {
   metricsReads: string[] = [];
   invokes: [string, unknown][] = [];
   modelReads: string[] = [];
+  /** What `getModelSettings` answers (`target`: where endpoints are served). */
+  settings: ModelSettings = makeModelSettings();
+  settingsReads = 0;
   /** Answers `invoke` when set. */
   answer: InvokeResult = {
     status: 200,
@@ -298,6 +314,11 @@ export class FakeEndpointsClient implements IEndpointsClient {
   async getModel(modelName: string): Promise<RegisteredModel> {
     this.modelReads.push(modelName);
     return this.model;
+  }
+
+  async getModelSettings(): Promise<ModelSettings> {
+    this.settingsReads++;
+    return { ...this.settings };
   }
 
   find(name: string): Endpoint {

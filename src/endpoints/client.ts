@@ -11,6 +11,7 @@ import {
   EndpointToken,
   InvokeResult,
   ModelList,
+  ModelSettings,
   Publication,
   PublishRequest,
   RegisteredModel,
@@ -56,6 +57,11 @@ export interface IEndpointsClient {
   listModels(): Promise<ModelList>;
   /** One registered model, with its versions and aliases. */
   getModel(modelName: string): Promise<RegisteredModel>;
+  /**
+   * Where a kernel logs a model, and where endpoints are served (`target`:
+   * `local` or `kubernetes`).
+   */
+  getModelSettings(): Promise<ModelSettings>;
 }
 
 /** The endpoint client, on the shared DataOps client. */
@@ -149,6 +155,12 @@ export class EndpointsClient implements IEndpointsClient {
   getModel(modelName: string): Promise<RegisteredModel> {
     return this.api.requestJSON<RegisteredModel>(
       this.api.url('models', modelName)
+    );
+  }
+
+  getModelSettings(): Promise<ModelSettings> {
+    return this.api.requestJSON<ModelSettings>(
+      this.api.url('models', 'settings')
     );
   }
 

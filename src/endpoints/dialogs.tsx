@@ -29,7 +29,7 @@ import {
   PublishError,
   shapeText
 } from './kernel';
-import { Endpoint, Publication, Snippets } from './types';
+import { Endpoint, ModelSettings, Publication, Snippets } from './types';
 
 /** The alias publishing points at the new version by default. */
 export const DEFAULT_ALIAS = 'production';
@@ -47,10 +47,21 @@ export const ALL_INTERFACES_HOST = '0.0.0.0';
 /**
  * Where to serve the model: this machine on loopback (no token), on all
  * interfaces (token required), as it is now (an existing endpoint on
- * another address), or a Kubernetes cluster (not configured yet: shown
- * disabled, so users see where it will be).
+ * another address), or the Kubernetes cluster (when the server's endpoints
+ * run there; else shown disabled, so users see where it would be).
  */
 export type ServeTarget = 'loopback' | 'all' | 'current' | 'kubernetes';
+
+/** The server's target (`ModelSettings.target`) that serves on a cluster. */
+export const KUBERNETES_TARGET = 'kubernetes';
+
+/**
+ * Whether the server serves endpoints on a Kubernetes cluster; `target` is
+ * `ModelSettings.target`, null while unknown (then: this machine).
+ */
+export function servesOnCluster(target: string | null | undefined): boolean {
+  return target === KUBERNETES_TARGET;
+}
 
 /**
  * Whether an address names this machine only (as the server's
@@ -83,14 +94,20 @@ export function serveTargetOf(
 }
 
 /**
- * Where the form serves the model: what the user picked, else what the
- * endpoint of that name uses now (a pick that no longer fits the name,
- * "as now" for an endpoint that is not there, falls back the same way).
+ * Where the form serves the model: the cluster when the server's endpoints
+ * run there (`serverTarget`, `ModelSettings.target`: nothing else is
+ * possible); else what the user picked, else what the endpoint of that name
+ * uses now (a pick that no longer fits the name, "as now" for an endpoint
+ * that is not there, falls back the same way).
  */
 export function chosenServeTarget(
   input: IPublishInput,
-  current: Endpoint | undefined
-): Exclude<ServeTarget, 'kubernetes'> {
+  current: Endpoint | undefined,
+  serverTarget: string | null = null
+): ServeTarget {
+  if (servesOnCluster(serverTarget)) {
+    return 'kubernetes';
+  }
   const now = serveTargetOf(current);
   if (
     !input.serveEdited ||
@@ -106,7 +123,8 @@ export function chosenServeTarget(
  * The `--host` a serving choice sends: `0.0.0.0` for all interfaces;
  * `127.0.0.1` for a new endpoint on loopback (whatever an operator made the
  * server's default: the user chose loopback) or to move one back there; none
- * to keep an endpoint where it is.
+ * to keep an endpoint where it is, nor on the cluster (the server decides:
+ * every endpoint there gets a token).
  */
 export function serveHost(
   target: ServeTarget,
@@ -163,12 +181,14 @@ export function initialPublishInput(candidates: ICandidates): IPublishInput {
 
 /**
  * What the form asks the kernel to do, or the first thing wrong with it;
- * `current` is the endpoint of that name, if there is one.
+ * `current` is the endpoint of that name, if there is one; `serverTarget`
+ * where the server serves endpoints (`ModelSettings.target`; null: unknown).
  */
 export function publishChoice(
   input: IPublishInput,
   trans: TranslationBundle,
-  current?: Endpoint
+  current?: Endpoint,
+  serverTarget: string | null = null
 ): { choice: IPublishChoice } | { error: string } {
   if (!input.variable) {
     return { error: trans.__('Choose the model to publish.') };
@@ -195,7 +215,10 @@ export function publishChoice(
       )
     };
   }
-  const host = serveHost(chosenServeTarget(input, current), current);
+  const host = serveHost(
+    chosenServeTarget(input, current, serverTarget),
+    current
+  );
   return {
     choice: {
       variable: input.variable,
@@ -233,11 +256,23 @@ export interface IPublishPanelProps {
   ) => Promise<Publication>;
   /** The endpoints there are (publishing to one serves a new version there). */
   existing: (name: string) => Endpoint | undefined;
+  /**
+   * The server's model settings, asked when the dialog opens: their `target`
+   * tells where endpoints are served (`kubernetes`: on the cluster). The form
+   * does not wait for them; without them (none, failed), this machine.
+   */
+  loadSettings?: () => Promise<ModelSettings>;
   loadSnippets: (name: string) => Promise<Snippets>;
   /** Show the endpoint in the sidebar. */
   onShow: (name: string) => void;
   onClose: () => void;
 }
+
+/**
+ * How long publishing waits for the server's target when the form was sent
+ * before it came (then: this machine, as when it cannot be read).
+ */
+export const SETTINGS_WAIT_MS = 3000;
 
 type Stage =
   | { kind: 'loading' }
@@ -252,9 +287,30 @@ export function PublishPanel(props: IPublishPanelProps): JSX.Element {
   const [stage, setStage] = React.useState<Stage>({ kind: 'loading' });
   const [candidates, setCandidates] = React.useState<ICandidates | null>(null);
   const [input, setInput] = React.useState<IPublishInput | null>(null);
+  // Where the server serves endpoints (`ModelSettings.target`); null while
+  // unknown, or if it could not be read. The ref is what publishing reads.
+  const [serverTarget, setServerTarget] = React.useState<string | null>(null);
+  const known = React.useRef<string | null>(null);
+  // The target once the settings answer (or fail), while they have not: a
+  // form sent before waits for it.
+  const pendingTarget = React.useRef<Promise<string | null> | null>(null);
   const mounted = React.useRef(true);
   React.useEffect(() => {
     mounted.current = true;
+    if (props.loadSettings) {
+      const pending = props.loadSettings().then(
+        found => (typeof found?.target === 'string' ? found.target : null),
+        () => null
+      );
+      pendingTarget.current = pending;
+      void pending.then(found => {
+        known.current = found;
+        pendingTarget.current = null;
+        if (mounted.current) {
+          setServerTarget(found);
+        }
+      });
+    }
     props
       .loadCandidates()
       .then(found => {
@@ -278,26 +334,9 @@ export function PublishPanel(props: IPublishPanelProps): JSX.Element {
     };
   }, []);
 
-  const submit = () => {
-    if (!input) {
-      return;
-    }
-    const nameError = endpointNameError(input.name, trans);
-    const checked = publishChoice(
-      input,
-      trans,
-      nameError ? undefined : props.existing(input.name)
-    );
-    if ('error' in checked) {
-      setStage({ kind: 'form', error: checked.error, log: [] });
-      return;
-    }
-    setStage({
-      kind: 'publishing',
-      progress: { phase: null, step: 0, error: null, log: [] }
-    });
+  const run = (choice: IPublishChoice) => {
     props
-      .publish(checked.choice, progress => {
+      .publish(choice, progress => {
         if (mounted.current) {
           setStage({ kind: 'publishing', progress });
         }
@@ -316,6 +355,39 @@ export function PublishPanel(props: IPublishPanelProps): JSX.Element {
           });
         }
       });
+  };
+
+  const submit = () => {
+    if (!input) {
+      return;
+    }
+    const nameError = endpointNameError(input.name, trans);
+    const current = nameError ? undefined : props.existing(input.name);
+    const checked = publishChoice(input, trans, current, known.current);
+    if ('error' in checked) {
+      setStage({ kind: 'form', error: checked.error, log: [] });
+      return;
+    }
+    setStage({
+      kind: 'publishing',
+      progress: { phase: null, step: 0, error: null, log: [] }
+    });
+    const pending = pendingTarget.current;
+    if (!pending) {
+      run(checked.choice);
+      return;
+    }
+    // Sent before the server said where it serves endpoints: on a cluster,
+    // no address goes to the magic. Wait for it, a while (then: as known).
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const waited = new Promise<string | null>(resolve => {
+      timer = setTimeout(() => resolve(known.current), SETTINGS_WAIT_MS);
+    });
+    void Promise.race([pending, waited]).then(target => {
+      clearTimeout(timer);
+      const rechecked = publishChoice(input, trans, current, target);
+      run('choice' in rechecked ? rechecked.choice : checked.choice);
+    });
   };
 
   let body: JSX.Element;
@@ -370,6 +442,7 @@ export function PublishPanel(props: IPublishPanelProps): JSX.Element {
         <PublishForm
           candidates={candidates}
           input={input}
+          serverTarget={serverTarget}
           onChange={setInput}
           onSubmit={submit}
           existing={props.existing}
@@ -464,9 +537,12 @@ export function PublishForm(props: {
   existing: (name: string) => Endpoint | undefined;
   error: string | null;
   log: ReadonlyArray<string>;
+  /** Where the server serves endpoints (`ModelSettings.target`); null: unknown. */
+  serverTarget?: string | null;
   trans: TranslationBundle;
 }): JSX.Element {
   const { candidates, input, trans, existing } = props;
+  const serverTarget = props.serverTarget ?? null;
   const update = (changes: Partial<IPublishInput>) =>
     props.onChange({ ...input, ...changes });
   const nameError = input.name ? endpointNameError(input.name, trans) : null;
@@ -717,7 +793,8 @@ export function PublishForm(props: {
         </div>
       </div>
       <ServeField
-        target={chosenServeTarget(input, current)}
+        target={chosenServeTarget(input, current, serverTarget)}
+        cluster={servesOnCluster(serverTarget)}
         current={current}
         name={input.name}
         onChange={serve => update({ serve, serveEdited: true })}
@@ -746,10 +823,14 @@ export function tokenCommand(name: string): string {
 /**
  * Where to serve the model: this machine on loopback or on all interfaces
  * (then with a note on the token), as now for an endpoint on another
- * address, and the Kubernetes cluster to come (disabled).
+ * address, and the Kubernetes cluster: the only choice when the server's
+ * endpoints run there (`cluster`; this machine's are then disabled), else
+ * disabled, saying how an operator enables it.
  */
 export function ServeField(props: {
-  target: Exclude<ServeTarget, 'kubernetes'>;
+  target: ServeTarget;
+  /** Whether the server serves endpoints on a Kubernetes cluster. */
+  cluster?: boolean;
   current: Endpoint | undefined;
   /** The endpoint's name, for the token's command and route. */
   name: string;
@@ -757,7 +838,15 @@ export function ServeField(props: {
   trans: TranslationBundle;
 }): JSX.Element {
   const { target, current, trans } = props;
+  const cluster = props.cluster ?? false;
   const name = props.name || 'NAME';
+  // On a cluster, this machine's choices are shown, disabled, with why.
+  const local = cluster
+    ? {
+        title: trans.__('Endpoints on this server run on the cluster'),
+        disabled: true
+      }
+    : {};
   const options: {
     value: ServeTarget;
     label: string;
@@ -767,7 +856,8 @@ export function ServeField(props: {
     {
       value: 'loopback',
       label: trans.__('This machine, loopback only (%1)', LOOPBACK_HOST),
-      title: trans.__('Only programs on this machine can call it; no token')
+      title: trans.__('Only programs on this machine can call it; no token'),
+      ...local
     },
     {
       value: 'all',
@@ -775,7 +865,8 @@ export function ServeField(props: {
         'This machine, all interfaces (%1), token required',
         ALL_INTERFACES_HOST
       ),
-      title: trans.__('Other machines can call it, with the endpoint’s token')
+      title: trans.__('Other machines can call it, with the endpoint’s token'),
+      ...local
     }
   ];
   if (current && serveTargetOf(current) === 'current') {
@@ -785,17 +876,28 @@ export function ServeField(props: {
         'This machine, as now (%1), token required',
         current.host
       ),
-      title: trans.__('Keep the address %1 listens on', current.name)
+      title: trans.__('Keep the address %1 listens on', current.name),
+      ...local
     });
   }
-  options.push({
-    value: 'kubernetes',
-    label: trans.__('Kubernetes cluster: not configured'),
-    title: trans.__(
-      'Comes with the Kubernetes backend: once a cluster is configured, endpoints can be served there'
-    ),
-    disabled: true
-  });
+  options.push(
+    cluster
+      ? {
+          value: 'kubernetes',
+          label: trans.__('Kubernetes cluster (a Deployment and a Service)'),
+          title: trans.__(
+            'The server runs the endpoint on its Kubernetes cluster; clients call the cluster’s URL with the endpoint’s token'
+          )
+        }
+      : {
+          value: 'kubernetes',
+          label: trans.__('Kubernetes cluster: not configured'),
+          title: trans.__(
+            'An operator enables it with c.DataOps.endpoint_target_class = "kubernetes"'
+          ),
+          disabled: true
+        }
+  );
   return (
     <div className="jp-DataOps-field jp-DataOps-serveField">
       <label>{trans.__('Serve on')}</label>
@@ -1000,11 +1102,16 @@ function Published(props: {
         <div className="jp-DataOps-field jp-DataOps-publishedToken">
           <label>{trans.__('Token required')}</label>
           <div className="jp-DataOps-help">
-            {trans.__(
-              '%1 listens on %2: clients send its token (Authorization: Bearer …). This prints it:',
-              endpoint.name,
-              endpoint.host
-            )}
+            {servesOnCluster(endpoint.target)
+              ? trans.__(
+                  '%1 runs on the Kubernetes cluster: clients send its token (Authorization: Bearer …). This prints it:',
+                  endpoint.name
+                )
+              : trans.__(
+                  '%1 listens on %2: clients send its token (Authorization: Bearer …). This prints it:',
+                  endpoint.name,
+                  endpoint.host
+                )}
           </div>
           <div className="jp-DataOps-urlValue jp-DataOps-publishedUrl jp-DataOps-tokenCommand">
             <code>{tokenCommand(endpoint.name)}</code>

@@ -405,6 +405,8 @@ export const endpointsSectionPlugin: JupyterFrontEndPlugin<void> = {
             }
           },
           existing: name => model.getEndpoint(name),
+          // Where the server serves endpoints (this machine, a cluster).
+          loadSettings: () => model.client.getModelSettings(),
           loadSnippets: name => model.snippets(name),
           onShow: show
         });

@@ -87,7 +87,10 @@ export type RegisteredModel = Schemas['RegisteredModel'];
 /** One version of a registered model. */
 export type ModelVersion = Schemas['ModelVersion'];
 
-/** Where a kernel logs a model. */
+/**
+ * Where a kernel logs a model, and where endpoints are served (`target`: the
+ * deployment target's name, `local` or `kubernetes`).
+ */
 export type ModelSettings = Schemas['ModelSettings'];
 
 /**
