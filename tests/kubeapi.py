@@ -3869,6 +3869,10 @@ class KubeAPI:
         injection = _Injection(status, verb, resource, name, namespace, times, reason, message)
         self._call(lambda: self.emulator.inject(injection))
 
+    def clear_injections(self) -> None:
+        """Forget the injected failures not served yet (the cluster answers again)."""
+        self._call(self.emulator._injections.clear)
+
     def compact(self) -> int:
         """Compact the history at the current resourceVersion (returned): watches from an
         older version get 410 Expired."""

@@ -440,3 +440,37 @@ def test_one_job_asks_for_the_cluster_while_others_run_here(tmp_path, emulator):
     finally:
         stop_local_worker(services.supervisor)
         services.close()
+
+
+def test_a_cluster_out_of_reach_at_restart_holds_up_only_its_own_jobs(tmp_path, emulator):
+    """A worker whose cluster cannot be listed when it starts keeps running this machine's jobs;
+    the cluster's job stays running in the store (not failed) and the next worker re-attaches."""
+    services = make_services(tmp_path, emulator)
+    services.close()
+    dataops = services.ctx.config
+    dataops.job_executor_class = "local"
+    dataops.job_executors = ["kubernetes"]
+    services = Services.from_config(dataops, actor="alice")
+    try:
+        write_notebook(Path(services.root) / "nb.ipynb", ["print('ran')"])
+        emulator.kubelet.hold = lambda pod: {}
+        remote = services.jobs.create(
+            JobCreate(notebook_path="nb.ipynb", executor="kubernetes"), actor="alice"
+        )
+        wait_for(lambda: emulator.api.list("pods", NAMESPACE), "the cluster's pod")
+        services.supervisor.stop_worker(timeout=30)
+        emulator.api.inject(503, verb="list", resource="jobs", times=1000)
+        local = services.jobs.create(JobCreate(notebook_path="nb.ipynb"), actor="alice")
+        assert services.jobs.wait(local.id, timeout=WAIT).status == JobStatus.COMPLETED
+        assert services.jobs.get(remote.id).status == JobStatus.RUNNING
+        # The cluster answers again: the next worker re-attaches and the job ends.
+        services.supervisor.stop_worker(timeout=30)
+        emulator.api.clear_injections()
+        emulator.kubelet.hold = None
+        services.supervisor.wake()
+        done = services.jobs.wait(remote.id, timeout=WAIT)
+        assert done.status == JobStatus.COMPLETED, done.error
+        assert "re-attached after the worker restarted" in log_of(services, remote.id)
+    finally:
+        stop_local_worker(services.supervisor)
+        services.close()

@@ -129,7 +129,6 @@ class WorkerProcess:
             )
             for each in [executor, *(others or [])]
         ]
-        self.runner = self.runners[0]
         self.firer: ScheduleFirer | None = None
         if fire_schedules:
             jobs = JobService(
@@ -179,8 +178,21 @@ class WorkerProcess:
                     "started_at": time.time(),
                 },
             )
-            for runner in self.runners:
-                for note in runner.open():
+            for runner in list(self.runners):
+                try:
+                    notes = runner.open()
+                except Exception:
+                    # One executor that cannot start (a cluster out of reach, a missing
+                    # permission) holds up none of the others; its jobs wait in the store.
+                    log.exception(
+                        "the %s executor could not start; its jobs wait until a worker can",
+                        runner.executor.name,
+                    )
+                    self.runners.remove(runner)
+                    with contextlib.suppress(Exception):
+                        runner.executor.close()
+                    continue
+                for note in notes:
                     log.warning(note)
             self._loop()
         finally:

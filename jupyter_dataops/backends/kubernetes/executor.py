@@ -215,8 +215,8 @@ class KubernetesExecutor(Executor):
             if self.settings.server_url:
                 kernel_env["DATAOPS_SERVER_URL"] = self.settings.server_url
             else:
-                for name in ("DATAOPS_SERVER_URL", "DATAOPS_TOKEN", "DATAOPS_SERVER_CERT"):
-                    kernel_env.pop(name, None)
+                for key in ("DATAOPS_SERVER_URL", "DATAOPS_TOKEN", "DATAOPS_SERVER_CERT"):
+                    kernel_env.pop(key, None)
         files.write_bytes(
             execution.request_key,
             json.dumps(
