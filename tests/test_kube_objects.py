@@ -16,6 +16,7 @@ from jupyter_dataops.backends.kubernetes import names, objects
 from jupyter_dataops.backends.kubernetes.reachability import problems, require_reachable
 from jupyter_dataops.backends.kubernetes.settings import Kubernetes
 from jupyter_dataops.core.config import DataOps
+from jupyter_dataops.core.endpoints.target import ServingSpec
 from jupyter_dataops.core.errors import BackendUnavailable, InvalidInput
 
 VERSIONS = ["1.29", "1.37"]
@@ -378,20 +379,25 @@ def test_every_manifest_in_the_operators_docs_passes_the_schemas(version):
     assert checked >= 10  # the RBAC, the Secret, the scheduler's Deployment, the Job...
 
 
-def serving(**overrides):
+def serving(autoscale=None, resources=None, **spec):
     values = dict(
         name="churn",
-        namespace="dataops",
-        identity="churn@0123456789abcdef",
         model_uri="models:/churn@production",
         label="churn v3",
+        host="127.0.0.1",
         port=9100,
+        token="s3cret",
+    )
+    values.update(spec)
+    return objects.EndpointServing(
+        spec=ServingSpec(**values),
+        namespace="dataops",
+        identity="churn@0123456789abcdef",
         tracking_uri="http://mlflow.ml.svc:5000",
-        resources=objects.Resources(cpu="1", memory="2Gi"),
+        resources=resources or objects.Resources(cpu="1", memory="2Gi"),
+        autoscale=autoscale,
         owner="alice@example.com",
     )
-    values.update(overrides)
-    return objects.EndpointServing(**values)
 
 
 @pytest.mark.parametrize("version", VERSIONS)

@@ -291,18 +291,7 @@ class KubernetesExecutor(Executor):
 
             path = FsspecFileStore(self.dataops.job_files_url).root
             files_volume = (self.settings.files_volume, path)
-        return objects.PodSettings(
-            image=self._image(),
-            image_pull_policy=self.settings.image_pull_policy,
-            image_pull_secrets=tuple(self.settings.image_pull_secrets),
-            service_account=self.settings.service_account,
-            env=dict(self.settings.env),
-            env_from_secrets=tuple(self.settings.env_from_secrets),
-            node_selector=dict(self.settings.node_selector),
-            tolerations=tuple(self.settings.tolerations),
-            labels=dict(self.settings.labels),
-            files_volume=files_volume,
-        )
+        return self.settings.pod_settings(self.settings.job_image, files_volume=files_volume)
 
     def stop(self, execution_id: str, reason: StopReason) -> None:
         with self._lock:

@@ -10,6 +10,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ...core.endpoints.target import ServingSpec, server_argv
 from ...core.errors import InvalidInput
 from ...core.sandboxes.quantities import parse_cpus, parse_memory
 from .names import dns_label, execution_name, label_value
@@ -256,21 +257,13 @@ class Autoscale:
 class EndpointServing:
     """One endpoint, as its Kubernetes objects need it."""
 
-    name: str  #: the endpoint's name (a DNS label already)
+    spec: ServingSpec  #: what the endpoint service asks for (its port is the Service's)
     namespace: str
     identity: str  #: what its server answers on /ping (x-dataops-endpoint)
-    model_uri: str
-    label: str
-    port: int  #: the Service's port (the endpoint's port in the store)
     tracking_uri: str
     resources: Resources
     replicas: int = 1
     autoscale: Autoscale | None = None
-    canary_uri: str | None = None
-    canary_label: str = ""
-    canary_percent: int = 0
-    sample_bytes: int = 1 << 20
-    max_body_bytes: int = 16 << 20
     owner: str = ""
 
 
@@ -280,42 +273,22 @@ def endpoint_name(name: str) -> str:
     return dns_label(name, prefix="dataops-ep-", max_len=57)
 
 
-def server_argv(serving: EndpointServing) -> list[str]:
-    argv = [
+def server_command(serving: EndpointServing) -> list[str]:
+    """The model server's command in the pod: on all of the pod's addresses, with the token
+    file of its Secret."""
+    return [
         "python",
         "-m",
         "jupyter_dataops.backends.local.model_server",
-        "--model-uri",
-        serving.model_uri,
-        "--host",
-        "0.0.0.0",
-        "--port",
-        str(SERVER_PORT),
-        "--label",
-        serving.label,
-        "--endpoint",
-        serving.identity,
-        "--sample-bytes",
-        str(serving.sample_bytes),
-        "--max-body-bytes",
-        str(serving.max_body_bytes),
-        "--token-file",
-        f"{TOKEN_DIR}/token",
-        "--log-level",
-        "warning",
+        *server_argv(
+            serving.spec,
+            host="0.0.0.0",
+            port=SERVER_PORT,
+            identity=serving.identity,
+            tracking_uri=serving.tracking_uri,
+            token_file=f"{TOKEN_DIR}/token",
+        ),
     ]
-    if serving.tracking_uri:
-        argv += ["--tracking-uri", serving.tracking_uri]
-    if serving.canary_uri and serving.canary_percent:
-        argv += [
-            "--canary-uri",
-            serving.canary_uri,
-            "--canary-label",
-            serving.canary_label,
-            "--canary-percent",
-            str(serving.canary_percent),
-        ]
-    return argv
 
 
 def endpoint_objects(
@@ -323,17 +296,21 @@ def endpoint_objects(
 ) -> list[dict[str, Any]]:
     """The Secret (its token), Deployment, Service and, when it autoscales, the
     HorizontalPodAutoscaler of an endpoint, in the order they are applied."""
-    name = endpoint_name(serving.name)
-    selector = {MANAGED_BY: MANAGER, COMPONENT: "endpoint", ENDPOINT: label_value(serving.name)}
+    name = endpoint_name(serving.spec.name)
+    selector = {
+        MANAGED_BY: MANAGER,
+        COMPONENT: "endpoint",
+        ENDPOINT: label_value(serving.spec.name),
+    }
     labels = {**{k: label_value(v) for k, v in pod.labels.items()}, **selector}
     labels[USER] = label_value(serving.owner or "unknown")
-    annotations = {ENDPOINT: serving.name, MODEL_URI: serving.model_uri}
+    annotations = {ENDPOINT: serving.spec.name, MODEL_URI: serving.spec.model_uri}
     meta = {"name": name, "namespace": serving.namespace, "labels": labels}
     container: dict[str, Any] = {
         "name": SERVER_CONTAINER,
         "image": pod.image,
         "imagePullPolicy": pod.image_pull_policy,
-        "command": server_argv(serving),
+        "command": server_command(serving),
         "ports": [{"name": "http", "containerPort": SERVER_PORT, "protocol": "TCP"}],
         "resources": serving.resources.block(),
         "readinessProbe": {
@@ -396,7 +373,12 @@ def endpoint_objects(
             "spec": {
                 "selector": dict(selector),
                 "ports": [
-                    {"name": "http", "port": serving.port, "targetPort": "http", "protocol": "TCP"}
+                    {
+                        "name": "http",
+                        "port": serving.spec.port,
+                        "targetPort": "http",
+                        "protocol": "TCP",
+                    }
                 ],
             },
         },

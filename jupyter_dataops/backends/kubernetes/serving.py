@@ -87,12 +87,9 @@ class KubernetesTarget(DeploymentTarget):
                 hint='c.Kubernetes.serving_image = "registry.example.com/ml/dataops-serving:1.4"',
             )
         serving = objects.EndpointServing(
-            name=spec.name,
+            spec=spec,
             namespace=self.namespace,
             identity=self.identity_of(spec),
-            model_uri=spec.model_uri,
-            label=spec.label,
-            port=spec.port,
             tracking_uri=self.dataops.mlflow_tracking_uri if self.dataops is not None else "",
             resources=objects.Resources.parse(
                 self.settings.endpoint_resources,
@@ -103,23 +100,8 @@ class KubernetesTarget(DeploymentTarget):
             autoscale=objects.Autoscale.parse(
                 self.settings.endpoint_autoscale, setting="c.Kubernetes.endpoint_autoscale"
             ),
-            canary_uri=spec.canary_uri,
-            canary_label=spec.canary_label,
-            canary_percent=spec.canary_percent,
-            sample_bytes=spec.sample_bytes,
-            max_body_bytes=spec.max_body_bytes,
         )
-        pod = objects.PodSettings(
-            image=self.settings.image(image),
-            image_pull_policy=self.settings.image_pull_policy,
-            image_pull_secrets=tuple(self.settings.image_pull_secrets),
-            service_account=self.settings.service_account,
-            env=dict(self.settings.env),
-            env_from_secrets=tuple(self.settings.env_from_secrets),
-            node_selector=dict(self.settings.node_selector),
-            tolerations=tuple(self.settings.tolerations),
-            labels=dict(self.settings.labels),
-        )
+        pod = self.settings.pod_settings(image)
         made = objects.endpoint_objects(serving, pod, spec.token)
         for obj in made:  # refuse before making anything when a name is someone else's
             self._check_ours(obj)

@@ -16,6 +16,7 @@ from traitlets import Bool, Dict, Float, Int, List, Unicode, validate
 from traitlets.config import Configurable
 
 from .names import check_namespace_template
+from .objects import PodSettings
 
 
 class Kubernetes(Configurable):
@@ -245,3 +246,21 @@ class Kubernetes(Configurable):
         ):
             return name
         return f"{self.image_registry.rstrip('/')}/{name}"
+
+    def pod_settings(
+        self, image: str, *, files_volume: tuple[str, str] | None = None
+    ) -> PodSettings:
+        """What every pod of the product shares, from these settings, running ``image``
+        (prefixed with the registry)."""
+        return PodSettings(
+            image=self.image(image),
+            image_pull_policy=self.image_pull_policy,
+            image_pull_secrets=tuple(self.image_pull_secrets),
+            service_account=self.service_account,
+            env=dict(self.env),
+            env_from_secrets=tuple(self.env_from_secrets),
+            node_selector=dict(self.node_selector),
+            tolerations=tuple(self.tolerations),
+            labels=dict(self.labels),
+            files_volume=files_volume,
+        )

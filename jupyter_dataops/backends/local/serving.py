@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ...core.endpoints.target import DeploymentTarget, Handle, ServingSpec
+from ...core.endpoints.target import DeploymentTarget, Handle, ServingSpec, server_argv
 from ...core.errors import BackendUnavailable, Conflict
 
 #: Largest server log kept before a start truncates it.
@@ -68,38 +68,14 @@ class LocalProcessTarget(DeploymentTarget):
 
     # -- processes ----------------------------------------------------------------------------
     def _argv(self, spec: ServingSpec, token_file: Path | None) -> list[str]:
-        argv = [
-            "--model-uri",
-            spec.model_uri,
-            "--host",
-            spec.host,
-            "--port",
-            str(spec.port),
-            "--label",
-            spec.label,
-            "--endpoint",
-            self.identity_of(spec),
-            "--sample-bytes",
-            str(spec.sample_bytes),
-            "--max-body-bytes",
-            str(spec.max_body_bytes),
-            "--log-level",
-            "warning",
-        ]
-        if self.tracking_uri:
-            argv += ["--tracking-uri", self.tracking_uri]
-        if spec.canary_uri and spec.canary_percent:
-            argv += [
-                "--canary-uri",
-                spec.canary_uri,
-                "--canary-label",
-                spec.canary_label,
-                "--canary-percent",
-                str(spec.canary_percent),
-            ]
-        if token_file is not None:
-            argv += ["--token-file", str(token_file)]
-        return argv
+        return server_argv(
+            spec,
+            host=spec.host,
+            port=spec.port,
+            identity=self.identity_of(spec),
+            tracking_uri=self.tracking_uri,
+            token_file=None if token_file is None else str(token_file),
+        )
 
     def start(self, spec: ServingSpec) -> Handle:
         folder = self.base / spec.name

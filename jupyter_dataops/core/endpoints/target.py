@@ -40,6 +40,51 @@ class ServingSpec:
     max_body_bytes: int = 16 << 20
 
 
+def server_argv(
+    spec: ServingSpec,
+    *,
+    host: str,
+    port: int,
+    identity: str,
+    tracking_uri: str,
+    token_file: str | None,
+) -> list[str]:
+    """The arguments of our model server (``backends.local.model_server``) for ``spec``, as a
+    local process or a cluster's pod runs it."""
+    argv = [
+        "--model-uri",
+        spec.model_uri,
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--label",
+        spec.label,
+        "--endpoint",
+        identity,
+        "--sample-bytes",
+        str(spec.sample_bytes),
+        "--max-body-bytes",
+        str(spec.max_body_bytes),
+        "--log-level",
+        "warning",
+    ]
+    if tracking_uri:
+        argv += ["--tracking-uri", tracking_uri]
+    if spec.canary_uri and spec.canary_percent:
+        argv += [
+            "--canary-uri",
+            spec.canary_uri,
+            "--canary-label",
+            spec.canary_label,
+            "--canary-percent",
+            str(spec.canary_percent),
+        ]
+    if token_file is not None:
+        argv += ["--token-file", token_file]
+    return argv
+
+
 @dataclasses.dataclass(frozen=True)
 class Handle:
     """How a target finds a server it started again: a process id and what tells that process
