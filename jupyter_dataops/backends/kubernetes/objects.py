@@ -139,6 +139,27 @@ class JobExecution:
     files_key: str = ""
 
 
+def _pod_spec(pod: PodSettings, container: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    """A pod spec with ``container`` and what every pod of the product shares. No pod of ours
+    has business with the Kubernetes API: none gets a service account token."""
+    if pod.env_from_secrets:
+        container["envFrom"] = [{"secretRef": {"name": n}} for n in pod.env_from_secrets]
+    spec: dict[str, Any] = {
+        **fields,
+        "automountServiceAccountToken": False,
+        "containers": [container],
+    }
+    if pod.service_account:
+        spec["serviceAccountName"] = pod.service_account
+    if pod.image_pull_secrets:
+        spec["imagePullSecrets"] = [{"name": n} for n in pod.image_pull_secrets]
+    if pod.node_selector:
+        spec["nodeSelector"] = dict(pod.node_selector)
+    if pod.tolerations:
+        spec["tolerations"] = [dict(t) for t in pod.tolerations]
+    return spec
+
+
 def job_labels(execution: JobExecution, extra: Mapping[str, str]) -> dict[str, str]:
     return {
         **{key: label_value(value) for key, value in extra.items()},
@@ -172,22 +193,7 @@ def job_object(execution: JobExecution, pod: PodSettings) -> dict[str, Any]:
         "env": [{"name": name, "value": value} for name, value in sorted(env.items())],
         "resources": execution.resources.block(),
     }
-    if pod.env_from_secrets:
-        container["envFrom"] = [{"secretRef": {"name": name}} for name in pod.env_from_secrets]
-    pod_spec: dict[str, Any] = {
-        "restartPolicy": "Never",
-        # Job pods have no business with the Kubernetes API.
-        "automountServiceAccountToken": False,
-        "containers": [container],
-    }
-    if pod.service_account:
-        pod_spec["serviceAccountName"] = pod.service_account
-    if pod.image_pull_secrets:
-        pod_spec["imagePullSecrets"] = [{"name": name} for name in pod.image_pull_secrets]
-    if pod.node_selector:
-        pod_spec["nodeSelector"] = dict(pod.node_selector)
-    if pod.tolerations:
-        pod_spec["tolerations"] = [dict(t) for t in pod.tolerations]
+    pod_spec = _pod_spec(pod, container, restartPolicy="Never")
     if pod.files_volume is not None:
         claim, path = pod.files_volume
         pod_spec["volumes"] = [{"name": "job-files", "persistentVolumeClaim": {"claimName": claim}}]
@@ -326,23 +332,13 @@ def endpoint_objects(
     }
     if pod.env:
         container["env"] = [{"name": k, "value": v} for k, v in sorted(pod.env.items())]
-    if pod.env_from_secrets:
-        container["envFrom"] = [{"secretRef": {"name": n}} for n in pod.env_from_secrets]
-    pod_spec: dict[str, Any] = {
-        "automountServiceAccountToken": False,
-        "containers": [container],
-        "volumes": [
+    pod_spec = _pod_spec(
+        pod,
+        container,
+        volumes=[
             {"name": "token", "secret": {"secretName": f"{name}-token", "defaultMode": 0o440}}
         ],
-    }
-    if pod.service_account:
-        pod_spec["serviceAccountName"] = pod.service_account
-    if pod.image_pull_secrets:
-        pod_spec["imagePullSecrets"] = [{"name": n} for n in pod.image_pull_secrets]
-    if pod.node_selector:
-        pod_spec["nodeSelector"] = dict(pod.node_selector)
-    if pod.tolerations:
-        pod_spec["tolerations"] = [dict(t) for t in pod.tolerations]
+    )
     deployment_spec: dict[str, Any] = {
         "selector": {"matchLabels": dict(selector)},
         "template": {

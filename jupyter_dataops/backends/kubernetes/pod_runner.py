@@ -65,12 +65,8 @@ def run(files_url: str, request_key: str) -> int:
             progress(done[0], index)
         elif event == "complete":
             done[0] += 1
-            for out in cell.get("outputs", []):
-                if out.get("output_type") == "stream":
-                    text = out.get("text", "")
-                    text = "".join(text) if isinstance(text, list) else str(text)
-                    for line in text.rstrip("\n").splitlines():
-                        say(f"cell {index} {out.get('name', 'stdout')}: {line}")
+            for stream, line in stream_lines(cell):
+                say(f"cell {index} {stream}: {line}")
             progress(done[0], None)
 
     signal.signal(signal.SIGTERM, _stop)
@@ -80,7 +76,7 @@ def run(files_url: str, request_key: str) -> int:
         from papermill.engines import papermill_engines
         from papermill.exceptions import PapermillExecutionError
 
-        from ..local.engine import DataOpsEngine
+        from ..local.engine import DataOpsEngine, stream_lines
 
         papermill_engines.register("dataops", DataOpsEngine)
         say("starting the kernel")

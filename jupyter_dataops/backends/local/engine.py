@@ -60,3 +60,16 @@ def _save_at_next_start(nb_man: Any) -> None:
 
     nb_man.save = save_unless_completing
     nb_man.cell_complete = cell_complete
+
+
+def stream_lines(cell: Any) -> list[tuple[str, str]]:
+    """A finished cell's stream output as (stream name, line) pairs, for a job's log."""
+    lines = []
+    for output in cell.get("outputs", []):
+        if output.get("output_type") == "stream":
+            text = output.get("text", "")
+            text = "".join(text) if isinstance(text, list) else str(text)
+            lines += [
+                (output.get("name", "stdout"), line) for line in text.rstrip("\n").splitlines()
+            ]
+    return lines

@@ -265,18 +265,14 @@ class LocalExecutor(Executor):
                 )
             elif event == "complete":
                 cells_done[0] += 1
-                for output in cell.get("outputs", []):
-                    if output.get("output_type") == "stream":
-                        text = output.get("text", "")
-                        text = "".join(text) if isinstance(text, list) else str(text)
-                        for line in text.rstrip("\n").splitlines():
-                            write(f"cell {index} {output.get('name', 'stdout')}: {line}")
+                for stream, line in stream_lines(cell):
+                    write(f"cell {index} {stream}: {line}")
 
         from papermill import execute_notebook
         from papermill.engines import papermill_engines
         from papermill.exceptions import PapermillExecutionError
 
-        from .engine import DataOpsEngine
+        from .engine import DataOpsEngine, stream_lines
 
         papermill_engines.register("dataops", DataOpsEngine)
         try:
