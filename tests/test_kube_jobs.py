@@ -474,3 +474,28 @@ def test_a_cluster_out_of_reach_at_restart_holds_up_only_its_own_jobs(tmp_path, 
     finally:
         stop_local_worker(services.supervisor)
         services.close()
+
+
+def test_a_job_that_ended_and_was_removed_while_no_worker_ran_keeps_its_result(
+    emulator, make_emulated
+):
+    """ttlSecondsAfterFinished removed the finished Job before a worker came back: its result in
+    the file store says how it ended (not failed as lost)."""
+    services = make_emulated()
+    job = submit(services, ["import time; time.sleep(3)", "print('done')"])
+    wait_for(lambda: emulator.api.list("pods", NAMESPACE), "the pod")
+    services.supervisor.stop_worker(timeout=30)
+    (obj,) = emulator.api.list("jobs", NAMESPACE)
+    wait_for(
+        lambda: (
+            (emulator.api.get("jobs", NAMESPACE, obj["metadata"]["name"]) or {})
+            .get("status", {})
+            .get("conditions")
+        ),
+        "the Job to end while no worker runs",
+    )
+    emulator.api.delete("jobs", NAMESPACE, obj["metadata"]["name"])  # as its TTL would
+    services.supervisor.wake()
+    done = services.jobs.wait(job.id, timeout=WAIT)
+    assert done.status == JobStatus.COMPLETED, done.error
+    assert stream_text(output_of(services, job.id)) == "done\n"

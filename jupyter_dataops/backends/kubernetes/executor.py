@@ -370,6 +370,27 @@ class KubernetesExecutor(Executor):
             found.add(eid)
         return found
 
+    def ended(self, request: ExecutionRequest) -> ExecutionUpdate | None:
+        """A Job gone from the cluster (its TTL passed while no worker ran) that wrote its
+        result: the result says how it ended."""
+        if self._files is None:
+            return None
+        key = f"{request.files_key}/k8s/attempt-{request.attempt}/result.json"
+        try:
+            result = json.loads(self._files.read_bytes(key))
+        except (FileNotFoundError, ValueError):
+            return None
+        eid = request.execution_id
+        if result.get("outcome") == "succeeded":
+            return ExecutionUpdate(
+                eid, "exited", outcome="succeeded", cells_completed=result.get("cells_completed")
+            )
+        if not result.get("error"):
+            return None
+        return ExecutionUpdate(
+            eid, "exited", outcome="failed", error=_result_error(result["error"])
+        )
+
     def close(self) -> None:
         """Stop watching; the Jobs run on (see ``detached``)."""
         self._closed.set()
@@ -648,17 +669,8 @@ class KubernetesExecutor(Executor):
                 "stopped by the cluster.",
             )
         elif result.get("error"):
-            error = result["error"]
             update = ExecutionUpdate(
-                eid,
-                "exited",
-                outcome="failed",
-                error=JobError(
-                    cell_index=error.get("cell_index"),
-                    ename=str(error.get("ename") or "Error"),
-                    evalue=str(error.get("evalue") or ""),
-                    traceback=[str(t) for t in error.get("traceback") or []],
-                ),
+                eid, "exited", outcome="failed", error=_result_error(result["error"])
             )
         else:
             code = terminated.get("exitCode")
@@ -816,6 +828,16 @@ def _lines(response: Any) -> Any:
             yield line.decode("utf-8", errors="replace")
     if pending:
         yield pending.decode("utf-8", errors="replace")
+
+
+def _result_error(error: dict[str, Any]) -> JobError:
+    """The error the pod's runner wrote in its result."""
+    return JobError(
+        cell_index=error.get("cell_index"),
+        ename=str(error.get("ename") or "Error"),
+        evalue=str(error.get("evalue") or ""),
+        traceback=[str(t) for t in error.get("traceback") or []],
+    )
 
 
 def _failed(eid: str, ename: str, evalue: str) -> ExecutionUpdate:

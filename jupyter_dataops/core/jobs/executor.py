@@ -119,6 +119,12 @@ class Executor(LoggingConfigurable):
         Those not returned are failed (or retried) as lost. A local executor recovers none."""
         return set()
 
+    def ended(self, request: ExecutionRequest) -> ExecutionUpdate | None:
+        """After the worker restarted, for an execution :meth:`recover` did not find: how it
+        ended while no worker watched, if the executor can still tell (its result in the file
+        store), else None (the job is then failed or retried as lost)."""
+        return None
+
     def close(self) -> None:
         """Stop every execution and release what :meth:`open` started."""
 

@@ -100,6 +100,13 @@ class JobRunner:
                 self.active[eid] = self._tracking(row, now)
                 notes.append(f"job {row.id}: re-attached to its execution")
                 continue
+            ended = self.executor.ended(self._request(row, eid))
+            if ended is not None:
+                # It ended while no worker watched (a cluster's Job, gone since): as reported.
+                self.active[eid] = self._tracking(row, now)
+                self._exited(eid, ended)
+                notes.append(f"job {row.id}: ended while the worker was away ({ended.outcome})")
+                continue
             reason = (
                 f"The worker ({row.worker_id}) stopped while the job was running "
                 f"(attempt {row.attempt})."
