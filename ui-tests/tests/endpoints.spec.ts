@@ -249,6 +249,11 @@ test.describe('DataOps endpoints', () => {
     await shot(page, 'e11-promote');
     await promote.locator('[data-action="promote-apply"]').click();
     await expect(promote).toHaveCount(0, { timeout: 30000 });
+    // The canary's tag goes once the sidebar has the promoted endpoint (until then there are
+    // two tags, and a text check on "the" tag would be ambiguous).
+    await expect(
+      summary.locator('.jp-DataOps-versionTag.jp-mod-canary')
+    ).toHaveCount(0, { timeout: 30000 });
     await expect(summary.locator('.jp-DataOps-versionTag')).toHaveText(
       `v${canaryVersion}`
     );
