@@ -78,6 +78,12 @@ c.DataOps.endpoint_launcher_idle = 120  # noqa: F821
 # interval between runs refuses.
 c.DataOps.min_schedule_interval = 0  # noqa: F821
 
+# Jobs may ask for a Kubernetes cluster ("Run on"). There is none here, and the settings are
+# the embedded defaults, so such a job is refused at submit, naming what to change: what the
+# runOnCluster spec checks. Nothing contacts a cluster.
+c.DataOps.job_executors = ["kubernetes"]  # noqa: F821
+c.Kubernetes.job_image = "dataops-runner:ui-test"  # noqa: F821
+
 c.ServerApp.ip = "127.0.0.1"
 c.ServerApp.allow_root = True
 c.ServerApp.open_browser = False

@@ -168,9 +168,9 @@ def require_reachable(
     found = problems(dataops, cluster, root_dir=root_dir, needs=needs)
     if not found:
         return
-    lines = "; ".join(f"{p.what} (set {p.fix})" for p in found)
+    lines = "".join(f"\n- {p.what}: set {p.fix}" for p in found)
     raise BackendUnavailable(
-        f"The Kubernetes {backend} cannot run on these settings: pods cannot reach {lines}.",
+        f"The Kubernetes {backend} cannot run on these settings; pods cannot reach:{lines}",
         hint=DOCS,
         problems=[dataclasses.asdict(p) for p in found],
     )
