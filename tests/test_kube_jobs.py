@@ -499,3 +499,24 @@ def test_a_job_that_ended_and_was_removed_while_no_worker_ran_keeps_its_result(
     done = services.jobs.wait(job.id, timeout=WAIT)
     assert done.status == JobStatus.COMPLETED, done.error
     assert stream_text(output_of(services, job.id)) == "done\n"
+
+
+def test_an_image_pull_that_fails_once_then_works_does_not_fail_the_job(emulator, make_emulated):
+    """ImagePullBackOff for a moment, then the pull works: the job runs to its end, even past
+    c.Kubernetes.image_pull_timeout from the first failure."""
+    import time
+
+    first_seen: list[float] = []
+
+    def hold(pod):
+        first_seen[:] = first_seen or [time.monotonic()]
+        if time.monotonic() - first_seen[0] < 1.0:
+            return image_pull_failing(pod["spec"]["containers"][0]["image"])
+        return None
+
+    emulator.kubelet.hold = hold
+    services = make_emulated(image_pull_timeout=2.0)
+    job = submit(services, ["import time; time.sleep(4)", "print('pulled at last')"], max_retries=0)
+    done = services.jobs.wait(job.id, timeout=WAIT)
+    assert done.status == JobStatus.COMPLETED, done.error
+    assert "cannot be pulled (ImagePullBackOff)" in log_of(services, job.id)

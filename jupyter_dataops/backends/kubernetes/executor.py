@@ -50,6 +50,8 @@ log = logging.getLogger(__name__)
 POLL_SECONDS = 1.0
 #: Seconds without a pod before a Job's events are read for why (a quota, a bad template).
 NO_POD_GRACE = 2.0
+#: Seconds between two reads of the events of a Job that has no pod.
+EVENTS_EVERY = 5.0
 
 
 @dataclasses.dataclass
@@ -72,6 +74,7 @@ class _Execution:
     running_reported: bool = False
     pending_reason: str | None = None
     pull_failing_since: float | None = None
+    events_read: float = 0.0  #: monotonic: when the Job's events were last read
     log_thread: threading.Thread | None = None
     log_text: bytearray = dataclasses.field(default_factory=bytearray)
     log_done: threading.Event = dataclasses.field(default_factory=threading.Event)
@@ -549,11 +552,15 @@ class KubernetesExecutor(Executor):
         status = pod.get("status") or {}
         phase = status.get("phase")
         waiting = _container_state(pod, "waiting")
+        waiting_reason = (waiting or {}).get("reason")
+        pulling_fails = waiting_reason in ("ErrImagePull", "ImagePullBackOff")
+        if not pulling_fails:
+            execution.pull_failing_since = None  # a pull that failed once may work the next time
         if phase == "Pending":
             reason = _pending_reason(pod)
-            if waiting and waiting.get("reason") in ("ErrImagePull", "ImagePullBackOff"):
+            if pulling_fails:
                 execution.pull_failing_since = execution.pull_failing_since or time.monotonic()
-            elif waiting and waiting.get("reason") == "InvalidImageName":
+            elif waiting_reason == "InvalidImageName":
                 self._fail_now(execution, "ImagePullError", reason)
                 return
             self._pending(execution, reason)
@@ -584,7 +591,12 @@ class KubernetesExecutor(Executor):
             now = time.monotonic()
             for execution in executions:
                 try:
-                    if execution.pod is None and now - execution.created > NO_POD_GRACE:
+                    if (
+                        execution.pod is None
+                        and now - execution.created > NO_POD_GRACE
+                        and now - execution.events_read > EVENTS_EVERY
+                    ):
+                        execution.events_read = now
                         reason = self._job_event_reason(execution)
                         if reason:
                             self._pending(execution, reason)
