@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -70,8 +71,11 @@ class Kubelet:
         self._thread.join(timeout=10)
         for proc in self._procs.values():
             if proc.poll() is None:
-                proc.kill()
+                # Each container is a process group of its own: its kernel goes with it.
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(timeout=10)
+        shutil.rmtree(self._tmp, ignore_errors=True)
 
     # -- the loop -----------------------------------------------------------------------------
     def _loop(self) -> None:
@@ -192,7 +196,12 @@ class Kubelet:
         log_path = Path(self._tmp) / f"{name}.log"
         with open(log_path, "wb") as log:
             self._procs[name] = subprocess.Popen(
-                command, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+                command,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
             )
         self.api.patch_status(
             "pods", self.namespace, name, {"phase": "Running", "startTime": now(), **_running()}
@@ -255,7 +264,7 @@ class Kubelet:
             )
             if planned is not None:
                 self._terminate(pod, jobs, *planned)
-                self._procs[name] = subprocess.Popen(["true"])
+                self._procs[name] = subprocess.Popen(["true"], start_new_session=True)
                 return
             self._procs[name] = self._run(pod)
             threading.Thread(
