@@ -520,3 +520,41 @@ def test_an_image_pull_that_fails_once_then_works_does_not_fail_the_job(emulator
     done = services.jobs.wait(job.id, timeout=WAIT)
     assert done.status == JobStatus.COMPLETED, done.error
     assert "cannot be pulled (ImagePullBackOff)" in log_of(services, job.id)
+
+
+def test_a_job_staged_in_object_storage_can_be_run_again(tmp_path, emulator):
+    """With the job files in object storage (no local path), a re-run reads the notebook the job
+    staged from the store, not from a folder that is not there."""
+    import uuid
+
+    class Queue:
+        """Queues only: no worker (what is queued is all this test looks at)."""
+
+        def wake(self) -> None: ...
+
+        def check(self) -> bool:
+            return False
+
+    services = make_services(tmp_path, emulator)
+    services.close()
+    dataops = services.ctx.config
+    dataops.job_files_url = f"memory://dataops-{uuid.uuid4().hex}"
+    services = Services.from_config(dataops, actor="alice")
+    try:
+        services.jobs.dispatcher = Queue()
+        write_notebook(Path(services.root) / "nb.ipynb", ["print(n)"], parameters="n = 1")
+        first = services.jobs.create(
+            JobCreate(notebook_path="nb.ipynb", parameters={"n": 2}), actor="alice"
+        )
+        record = services.jobs.record(first.id)
+        assert services.jobs.files(record).local_path("x") is None  # object storage indeed
+        # The notebook changes afterwards; the re-run runs what the job staged.
+        write_notebook(Path(services.root) / "nb.ipynb", ["print('changed')"], parameters="n = 1")
+        again = services.jobs.rerun(first.id, JobRerun(parameters={"n": 3}), actor="alice")
+        assert again.executor == "kubernetes"
+        assert again.parameters == {"n": 3}
+        files = services.jobs.files(services.jobs.record(again.id))
+        staged = files.read_bytes(f"{services.jobs.record(again.id).files_key}/input.ipynb")
+        assert b"print(n)" in staged and b"changed" not in staged
+    finally:
+        services.close()

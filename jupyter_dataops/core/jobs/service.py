@@ -14,11 +14,14 @@ this module knows about HTTP, IPython, kernels or the browser; jobs are *run* by
 from __future__ import annotations
 
 import builtins
+import contextlib
 import dataclasses
 import functools
 import json
 import logging
 import re
+import shutil
+import tempfile
 import threading
 import time
 import uuid
@@ -390,16 +393,32 @@ class JobService:
         updated by ``request.parameters``, in the job's own root directory."""
         with self.ctx.store.unit_of_work(read_only=True) as uow:
             row = uow.jobs.get(job_id)
+        copy: str | None = None  # a local copy of a notebook staged in object storage
         if request.use_current_notebook:
             source = resolve_notebook(row.root_dir, row.notebook_path)
         else:
-            source = self.files(row).local_path(job_files(row)["input"]) or Path()
+            files, key = self.files(row), job_files(row)["input"]
+            found = files.local_path(key)
+            if found is None:
+                with contextlib.suppress(FileNotFoundError):
+                    data = files.read_bytes(key)
+                    copy = tempfile.mkdtemp(prefix="dataops-rerun-")
+                    found = Path(copy, INPUT_NAME)
+                    found.write_bytes(data)
+            source = found or Path()
             if not source.is_file():
                 raise NotFound(
                     f"The staged notebook of job {row.id} is gone.",
                     hint="Run the notebook as a new job instead (or re-run with the current "
                     "notebook).",
                 )
+        try:
+            return self._rerun(row, source, request, actor)
+        finally:
+            if copy is not None:
+                shutil.rmtree(copy, ignore_errors=True)
+
+    def _rerun(self, row: JobRecord, source: Path, request: JobRerun, actor: str | None) -> Job:
         parameters = dict(row.parameters or {})
         parameters.update(request.parameters or {})
         profile = (
