@@ -289,11 +289,8 @@ class KubernetesExecutor(Executor):
 
     def _pod_settings(self) -> objects.PodSettings:
         files_volume = None
-        if self.settings.files_volume:
-            from ..files import FsspecFileStore
-
-            path = FsspecFileStore(self.dataops.job_files_url).root
-            files_volume = (self.settings.files_volume, path)
+        if self.settings.files_volume:  # mounted where the worker's store has its root
+            files_volume = (self.settings.files_volume, self._files.root)
         return self.settings.pod_settings(self.settings.job_image, files_volume=files_volume)
 
     def stop(self, execution_id: str, reason: StopReason) -> None:
