@@ -2524,6 +2524,12 @@ export interface components {
        */
       image: string | null;
       /**
+       * Provider
+       * @description Where it runs: one of the server's sandbox providers (empty: the default, or for a profile with an image the first provider that can run it)
+       * @default null
+       */
+      provider: string | null;
+      /**
        * Packages
        * @description pip requirements to preload
        */
@@ -2558,6 +2564,27 @@ export interface components {
        * @default 0
        */
       max_lifetime: number;
+      /**
+       * Node Selector
+       * @description nodeSelector of its pod (on a cluster only)
+       */
+      node_selector: {
+        [key: string]: string;
+      };
+      /**
+       * Tolerations
+       * @description Tolerations of its pod (on a cluster only)
+       */
+      tolerations: {
+        [key: string]: unknown;
+      }[];
+      /**
+       * Affinity
+       * @description Affinity of its pod (on a cluster only)
+       */
+      affinity: {
+        [key: string]: unknown;
+      };
     };
     /** ProfileList */
     ProfileList: {
@@ -2610,6 +2637,17 @@ export interface components {
        * @default 0
        */
       gpus_free: number;
+      /**
+       * Provider
+       * @description Where a start runs it unless it asks otherwise
+       * @default local
+       */
+      provider: string;
+      /**
+       * Providers
+       * @description Every place it may run (more than one: a start may pick)
+       */
+      providers: components['schemas']['ProviderChoice'][];
     };
     /** PromoteRequest */
     PromoteRequest: {
@@ -2619,6 +2657,39 @@ export interface components {
        * @default null
        */
       version?: number | null;
+    };
+    /**
+     * ProviderChoice
+     * @description A place a profile's sandboxes may run.
+     */
+    ProviderChoice: {
+      /**
+       * Name
+       * @description The provider's name (local, kubernetes)
+       */
+      name: string;
+      /**
+       * Where
+       * @default local
+       * @enum {string}
+       */
+      where: 'local' | 'cluster';
+      /**
+       * Available
+       * @default true
+       */
+      available: boolean;
+      /**
+       * Reason
+       * @description Why the profile cannot run there
+       * @default null
+       */
+      reason: string | null;
+      /**
+       * Fields
+       * @description What a user may ask for there (its size bounds them)
+       */
+      fields: components['schemas']['FieldLimit'][];
     };
     /** Publication */
     Publication: {
@@ -2968,6 +3039,12 @@ export interface components {
        */
       max_lifetime?: number | null;
       /**
+       * Provider
+       * @description Where to run it: one of the profile's providers (default: the profile's)
+       * @default null
+       */
+      provider?: string | null;
+      /**
        * Wait
        * @description Answer once it is ready (or failed)
        * @default false
@@ -3086,6 +3163,12 @@ export interface components {
        */
       profile: string | null;
       /**
+       * Executor
+       * @description The executor its runs go to (None: the server's default)
+       * @default null
+       */
+      executor: string | null;
+      /**
        * Timeout Seconds
        * @default null
        */
@@ -3153,6 +3236,12 @@ export interface components {
        * @default null
        */
       profile?: string | null;
+      /**
+       * Executor
+       * @description Where its runs go: the name of one of the server's executors (GET /dataops/api/info lists them: local, kubernetes...); default the server's
+       * @default null
+       */
+      executor?: string | null;
       /**
        * Name
        * @default null
@@ -3374,6 +3463,12 @@ export interface components {
        * @default null
        */
       profile?: string | null;
+      /**
+       * Executor
+       * @description Where its runs go: the name of one of the server's executors; null: back to the server's default
+       * @default null
+       */
+      executor?: string | null;
       /**
        * Name
        * @default null

@@ -22,6 +22,7 @@ import sys
 import tempfile
 import threading
 import time
+import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -58,6 +59,12 @@ class Kubelet:
         #: Deployment uid -> (template generation it runs, its pod's name)
         self._deployments: dict[str, tuple[int, str]] = {}
         self._tmp = tempfile.mkdtemp(prefix="test-kubelet-")
+        #: sandbox pods being started or running (their containers run in a thread each)
+        self._sandboxes: set[str] = set()
+        #: each pod's own loopback address, as a pod has its own IP (127.0.0.0/8 is all loopback)
+        self._next_ip = 2
+        #: what a sandbox pod's containers exited with: pod name -> [(container, exit code)]
+        self.container_exits: dict[str, list[tuple[str, int]]] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="test-kubelet", daemon=True)
         self.errors: list[str] = []
@@ -85,7 +92,10 @@ class Kubelet:
             except Exception as exc:  # reported by the test's teardown
                 if getattr(exc, "status", None) == 404:
                     continue  # deleted between the list and the action: as a kubelet, move on
-                self.errors.append(f"{type(exc).__name__}: {exc}")
+                where = traceback.extract_tb(exc.__traceback__)[-1]
+                self.errors.append(
+                    f"{type(exc).__name__}: {exc} (at {where.name}:{where.lineno}: {where.line})"
+                )
 
     def _step(self) -> None:
         jobs = self.api.list("jobs", self.namespace)
@@ -181,6 +191,8 @@ class Kubelet:
         if "--token-file" in command:  # the Secret's volume, as the kubelet mounts it
             volume = next(v for v in pod["spec"]["volumes"] if "secret" in v)
             secret = self.api.get("secrets", self.namespace, volume["secret"]["secretName"])
+            if secret is None:  # deleted with its endpoint: a node could not start the pod
+                return
             data = secret.get("data") or {}
             token = base64.b64decode(data["token"]).decode() if "token" in data else ""
             path = Path(self._tmp) / f"{name}-token"
@@ -222,6 +234,204 @@ class Kubelet:
             target=self._mirror_log, args=(name, log_path), name=f"test-log-{name}", daemon=True
         ).start()
 
+    # -- sandbox pods: init containers, then the kernel host at the pod's own IP ---------------
+    def _mounts(self, pod: dict) -> dict[str, str]:
+        """mountPath -> a folder here: a claim's folder (kept, as a volume is, across pods; a
+        path that exists here already is a shared folder and stays itself), a Secret's or a
+        ConfigMap's keys as files."""
+        name = pod["metadata"]["name"]
+        found: dict[str, str] = {}
+        volumes = {v["name"]: v for v in pod["spec"].get("volumes") or []}
+        containers = [*(pod["spec"].get("initContainers") or []), *pod["spec"]["containers"]]
+        for container in containers:
+            for mount in container.get("volumeMounts") or []:
+                path = mount["mountPath"]
+                volume = volumes[mount["name"]]
+                if "persistentVolumeClaim" in volume:
+                    claim = volume["persistentVolumeClaim"]["claimName"]
+                    local = path if Path(path).is_dir() else str(Path(self._tmp, "claims", claim))
+                elif "secret" in volume:
+                    local = str(Path(self._tmp, name, mount["name"]))
+                    secret = (
+                        self.api.get("secrets", self.namespace, volume["secret"]["secretName"])
+                        or {}
+                    )
+                    data = {
+                        k: base64.b64decode(v).decode()
+                        for k, v in (secret.get("data") or {}).items()
+                    }
+                    data.update(secret.get("stringData") or {})
+                    items = volume["secret"].get("items") or [{"key": k, "path": k} for k in data]
+                    Path(local).mkdir(parents=True, exist_ok=True)
+                    for item in items:
+                        Path(local, item["path"]).write_text(data.get(item["key"], ""))
+                elif "configMap" in volume:
+                    local = str(Path(self._tmp, name, mount["name"]))
+                    config_map = (
+                        self.api.get("configmaps", self.namespace, volume["configMap"]["name"])
+                        or {}
+                    )
+                    Path(local).mkdir(parents=True, exist_ok=True)
+                    for key, value in (config_map.get("data") or {}).items():
+                        Path(local, key).write_text(value)
+                else:
+                    local = str(Path(self._tmp, name, mount["name"]))
+                Path(local).mkdir(parents=True, exist_ok=True)
+                found[path] = local
+        return found
+
+    def _container_command(
+        self, pod: dict, container: dict, mounts: dict[str, str]
+    ) -> tuple[list[str], dict[str, str]]:
+        def local(text: str) -> str:
+            for path in sorted(mounts, key=len, reverse=True):
+                if text == path or text.startswith(path + "/"):
+                    return mounts[path] + text[len(path) :]
+            return text
+
+        secret_data: dict[str, dict] = {}
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("DATAOPS_", "MLFLOW_"))}
+        for item in container.get("env") or []:
+            if "value" in item:
+                env[item["name"]] = local(item["value"])
+            else:
+                ref = item["valueFrom"]["secretKeyRef"]
+                if ref["name"] not in secret_data:
+                    secret = self.api.get("secrets", self.namespace, ref["name"]) or {}
+                    values = {
+                        k: base64.b64decode(v).decode()
+                        for k, v in (secret.get("data") or {}).items()
+                    }
+                    values.update(secret.get("stringData") or {})
+                    secret_data[ref["name"]] = values
+                env[item["name"]] = secret_data[ref["name"]][ref["key"]]
+        env["HOSTNAME"] = pod["metadata"]["name"]
+        command = [local(arg) for arg in container["command"]]
+        if command[0] == "python":
+            command[0] = sys.executable
+        return command, env
+
+    def _container_status(self, container: dict, state: dict, ready: bool = False) -> dict:
+        return {
+            "name": container["name"],
+            "image": container["image"],
+            "imageID": "",
+            "ready": ready,
+            "restartCount": 0,
+            "state": state,
+        }
+
+    def _run_sandbox(self, pod: dict) -> None:
+        """A sandbox pod: scheduled, then each init container to its end (a failure ends the
+        pod), then the kernel host at the pod's own loopback IP; the pod's phase follows it."""
+        name = pod["metadata"]["name"]
+        try:
+            self._sandbox_steps(pod)
+        except Exception as exc:
+            if getattr(exc, "status", None) != 404:
+                self.errors.append(f"sandbox pod {name}: {type(exc).__name__}: {exc}")
+
+    def _sandbox_steps(self, pod: dict) -> None:
+        name = pod["metadata"]["name"]
+        address = f"127.0.{self._next_ip // 250}.{self._next_ip % 250 + 2}"
+        self._next_ip += 1
+        scheduled = {
+            "type": "PodScheduled",
+            "status": "True",
+            "lastTransitionTime": now(),
+        }
+        inits = pod["spec"].get("initContainers") or []
+        main = pod["spec"]["containers"][0]
+        waiting = {"waiting": {"reason": "PodInitializing"}}
+        self.api.patch_status(
+            "pods",
+            self.namespace,
+            name,
+            {
+                "phase": "Pending",
+                "conditions": [scheduled],
+                "podIP": address,
+                "podIPs": [{"ip": address}],
+                "hostIP": "127.0.0.1",
+                "initContainerStatuses": [self._container_status(c, waiting) for c in inits],
+                "containerStatuses": [self._container_status(main, waiting)],
+            },
+        )
+        mounts = self._mounts(pod)
+        statuses = [self._container_status(c, waiting) for c in inits]
+        exits = self.container_exits.setdefault(name, [])
+        for index, container in enumerate(inits):
+            statuses[index] = self._container_status(container, {"running": {"startedAt": now()}})
+            self.api.patch_status("pods", self.namespace, name, {"initContainerStatuses": statuses})
+            command, env = self._container_command(pod, container, mounts)
+            proc = subprocess.run(
+                command, env=env, capture_output=True, text=True, timeout=WAIT, check=False
+            )
+            exits.append((container["name"], proc.returncode))
+            self.api.set_log(self.namespace, name, proc.stdout + proc.stderr, container["name"])
+            terminated = {
+                "terminated": {
+                    "exitCode": proc.returncode,
+                    "reason": "Completed" if proc.returncode == 0 else "Error",
+                    "finishedAt": now(),
+                }
+            }
+            statuses[index] = self._container_status(container, terminated)
+            if proc.returncode != 0:
+                self.api.patch_status(
+                    "pods",
+                    self.namespace,
+                    name,
+                    {"phase": "Failed", "initContainerStatuses": statuses},
+                )
+                return
+            self.api.patch_status("pods", self.namespace, name, {"initContainerStatuses": statuses})
+        command, env = self._container_command(pod, main, mounts)
+        command[command.index("--host") + 1] = address
+        log_path = Path(self._tmp) / f"{name}.log"
+        with open(log_path, "wb") as log:
+            self._procs[name] = subprocess.Popen(
+                command,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        self.api.patch_status(
+            "pods",
+            self.namespace,
+            name,
+            {
+                "phase": "Running",
+                "startTime": now(),
+                "containerStatuses": [
+                    self._container_status(main, {"running": {"startedAt": now()}}, ready=True)
+                ],
+            },
+        )
+        threading.Thread(
+            target=self._mirror_log, args=(name, log_path), name=f"test-log-{name}", daemon=True
+        ).start()
+        code = self._procs[name].wait()
+        exits.append((main["name"], code))
+        if self.api.get("pods", self.namespace, name) is None:
+            return  # deleted: stopped
+        self.api.patch_status(
+            "pods",
+            self.namespace,
+            name,
+            {
+                "phase": "Succeeded" if code == 0 else "Failed",
+                "containerStatuses": [
+                    self._container_status(
+                        main,
+                        {"terminated": {"exitCode": code, "reason": "Error", "finishedAt": now()}},
+                    )
+                ],
+            },
+        )
+
     def _resolve(self, text: str) -> str:
         for name, address in self.dns.items():
             text = text.replace(name, address)
@@ -257,6 +467,14 @@ class Kubelet:
                     return
             if "Deployment" in owners:
                 self._serve(pod)
+                return
+            labels = pod["metadata"].get("labels") or {}
+            if labels.get("app.kubernetes.io/component") == "sandbox":
+                if name not in self._sandboxes:
+                    self._sandboxes.add(name)
+                    threading.Thread(
+                        target=self._run_sandbox, args=(pod,), name=f"test-sb-{name}", daemon=True
+                    ).start()
                 return
             planned = self.outcome(pod) if self.outcome is not None else None
             self.api.patch_status(

@@ -19,8 +19,11 @@ fields refused with ``fieldValidation=Strict`` or dropped; schema validation wit
 ``kubernetes_validate`` for the configured Kubernetes version plus the API server's own rules
 (names, labels, quantities, resources, restart policies, selectors, cron schedules, immutable
 fields...); the NamespaceLifecycle, ServiceAccount, LimitRanger and ResourceQuota admission
-plugins; garbage collection on delete (propagation policies). Errors are ``Status`` objects
-shaped as the real server's, with its messages.
+plugins; garbage collection on delete (propagation policies) and once an object's finalizers
+are done; custom resources of the CustomResourceDefinitions a test installs
+(:meth:`KubeAPI.install_crd`; KServe's InferenceService: ``kserve_crd()``), absent from
+discovery until then, pruned, defaulted and validated with their CRD's structural schema.
+Errors are ``Status`` objects shaped as the real server's, with its messages.
 
 Tests play the controllers and the kubelet with the synchronous helpers of :class:`KubeAPI`.
 Failures can be injected with :meth:`KubeAPI.inject`.
@@ -40,6 +43,7 @@ import functools
 import json
 import math
 import os
+import pathlib
 import re
 import secrets
 import socket
@@ -59,6 +63,7 @@ import kubernetes.client
 import kubernetes_validate
 import kubernetes_validate.utils
 import multidict
+import yaml
 import yarl
 
 # -------------------------------------------------------------------------------------------------
@@ -77,6 +82,8 @@ class _Kind:
     subresources: tuple[str, ...] = ()
     short_names: tuple[str, ...] = ()
     builtin: bool = True  # False for custom resources (their lists keep items' kind/apiVersion)
+    #: A custom resource's structural schema (its CRD's openAPIV3Schema); None for built-ins
+    schema: dict | None = dataclasses.field(default=None, compare=False, repr=False)
 
     @property
     def api_version(self) -> str:
@@ -127,20 +134,22 @@ _BUILTIN_KINDS = (
     ),
     _Kind("coordination.k8s.io", "v1", "leases", "Lease"),
 )
-_KSERVE_KIND = _Kind(
-    "serving.kserve.io",
-    "v1beta1",
-    "inferenceservices",
-    "InferenceService",
-    True,
-    ("status",),
-    ("isvc",),
-    builtin=False,
-)
+#: KServe's InferenceService CRD, trimmed (the file says from where and how).
+KSERVE_CRD = pathlib.Path(__file__).with_name("kserve_inferenceservice_crd.yaml")
+
+
+def kserve_crd() -> dict:
+    """KServe's InferenceService CustomResourceDefinition, for :meth:`KubeAPI.install_crd`."""
+    with open(KSERVE_CRD, encoding="utf-8") as f:
+        crd: dict = yaml.safe_load(f)
+    return crd
+
+
 _VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
 
-# Kinds whose metadata.generation the server maintains (pods only from 1.34, see _has_generation).
-_GENERATION_KINDS = frozenset({"jobs", "cronjobs", "deployments", "inferenceservices"})
+# Built-in kinds whose metadata.generation the server maintains (pods only from 1.34, see
+# _has_generation); custom resources all have one.
+_GENERATION_KINDS = frozenset({"jobs", "cronjobs", "deployments"})
 
 # The Kubernetes versions kubernetes_validate has schemas for.
 _SCHEMA_VERSIONS = tuple(v.rsplit(".", 1)[0] for v in kubernetes_validate.utils.all_versions())
@@ -840,7 +849,8 @@ def _schema_check(obj: dict, version: str) -> tuple[list[str], _FieldError | Non
 
     Unknown fields are removed from ``obj`` in place and returned as field paths (the caller
     refuses them with fieldValidation=Strict or drops them as the server does otherwise). The
-    first other schema error is returned as a field error. Custom resources have no schema.
+    first other schema error is returned as a field error. Custom resources have none here
+    (their CRD's schema: ``_structural_check``).
     """
     unknown: list[str] = []
     while True:
@@ -864,6 +874,95 @@ def _schema_check(obj: dict, version: str) -> tuple[list[str], _FieldError | Non
             if e.validator == "enum":
                 return unknown, _not_supported(path, e.instance, e.validator_value)
             return unknown, _invalid(path, e.instance, e.message)
+
+
+# -------------------------------------------------------------------------------------------------
+# Custom resources: their CRD's structural schema (k8s.io/apiextensions-apiserver)
+
+_FORMAT_RANGES = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
+
+
+def _json_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    return {float: "number", str: "string", list: "array", dict: "object"}.get(type(value), "null")
+
+
+def _structural_check(obj: dict, schema: dict) -> tuple[list[str], list[_FieldError]]:
+    """Check a custom resource against its CRD's structural schema, as the API server does.
+
+    Fields the schema does not declare (where neither ``additionalProperties`` nor
+    ``x-kubernetes-preserve-unknown-fields`` lets them be) are removed from ``obj`` in place and
+    returned as field paths (pruning: the caller refuses them with fieldValidation=Strict);
+    missing fields with a ``default`` get it; then types, formats, enums, patterns, bounds and
+    required fields are checked, every error reported. ``metadata`` is the server's own
+    (ObjectMeta, checked as for every kind).
+    """
+    unknown: list[str] = []
+    errors: list[_FieldError] = []
+    _structural(obj, schema, "", unknown, errors)
+    return unknown, errors
+
+
+def _structural(
+    value: Any, schema: dict, path: str, unknown: list[str], errors: list[_FieldError]
+) -> None:
+    actual = _json_type(value)
+    if schema.get("x-kubernetes-int-or-string"):
+        expected = "integer,string" if actual not in ("integer", "string") else actual
+    else:
+        expected = schema.get("type") or actual
+        if expected == "number" and actual == "integer":
+            expected = actual
+    if expected != actual:
+        detail = f'{path} in body must be of type {expected}: "{actual}"'
+        errors.append(_invalid(path, actual, detail, shown=f'"{actual}"'))
+        return
+    if isinstance(value, dict):
+        properties = schema.get("properties") or {}
+        extra = schema.get("additionalProperties")
+        for name, sub in properties.items():
+            if name not in value and "default" in sub:
+                value[name] = copy.deepcopy(sub["default"])
+        for name in list(value):
+            field = _join(path, name)
+            if name in properties:
+                if not (path == "" and name == "metadata"):
+                    _structural(value[name], properties[name], field, unknown, errors)
+            elif isinstance(extra, dict):
+                _structural(value[name], extra, field, unknown, errors)
+            elif not (extra is True or schema.get("x-kubernetes-preserve-unknown-fields")):
+                unknown.append(field)
+                del value[name]
+        for name in schema.get("required") or []:
+            if name not in value:
+                errors.append(_required(_join(path, name)))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _structural(item, schema.get("items") or {}, f"{path}[{index}]", unknown, errors)
+    else:
+        if "enum" in schema and value not in schema["enum"]:
+            errors.append(_not_supported(path, value, [str(v) for v in schema["enum"]]))
+        if (
+            isinstance(value, str)
+            and "pattern" in schema
+            and not re.search(schema["pattern"], value)
+        ):
+            detail = f"{path} in body should match '{schema['pattern']}'"
+            errors.append(_invalid(path, value, detail))
+        if actual == "integer" and schema.get("format") in _FORMAT_RANGES:
+            low, high = _FORMAT_RANGES[schema["format"]]
+            if not low <= value <= high:
+                detail = f'{path} in body must be of type {schema["format"]}: "{value}"'
+                errors.append(_invalid(path, value, detail))
+        if "minimum" in schema and value < schema["minimum"]:
+            detail = f"{path} in body should be greater than or equal to {schema['minimum']}"
+            errors.append(_invalid(path, value, detail))
+        if "maximum" in schema and value > schema["maximum"]:
+            detail = f"{path} in body should be less than or equal to {schema['maximum']}"
+            errors.append(_invalid(path, value, detail))
 
 
 def _base64_error_offset(text: Any) -> int | None:
@@ -2342,7 +2441,7 @@ class KubeEmulator(kmock.KubernetesEmulator):
     """
 
     version: str = "1.29"
-    kserve: bool = False
+    kserve: bool = False  # KServe's InferenceService CRD installed from the start
 
     _kinds: dict[tuple[str, str, str], _Kind] = attrs.field(factory=dict, init=False)
     _by_plural: dict[str, _Kind] = attrs.field(factory=dict, init=False)
@@ -2363,18 +2462,59 @@ class KubeEmulator(kmock.KubernetesEmulator):
     def __attrs_post_init__(self) -> None:
         super().__attrs_post_init__()
         self._version = _version_tuple(self.version)
-        for kind in (*_BUILTIN_KINDS, *((_KSERVE_KIND,) if self.kserve else ())):
-            self._kinds[kind.group, kind.version, kind.plural] = kind
-            self._by_plural[kind.plural] = kind
-            self.resources[kind.ref] = kmock.ResourceInfo(
-                namespaced=kind.namespaced,
-                kind=kind.kind,
-                singular=kind.kind.lower(),
-                verbs=_VERBS,
-                shortnames=kind.short_names,
-                subresources=kind.subresources,
-            )
+        for kind in _BUILTIN_KINDS:
+            self._serve_kind(kind)
         self._create(self._by_plural["namespaces"], None, {"metadata": {"name": "default"}})
+        if self.kserve:
+            self.install_crd(kserve_crd())
+
+    def _serve_kind(self, kind: _Kind) -> None:
+        """Serve a resource: its requests, and discovery (kmock's ``resources``)."""
+        self._kinds[kind.group, kind.version, kind.plural] = kind
+        self._by_plural[kind.plural] = kind
+        self.resources[kind.ref] = kmock.ResourceInfo(
+            namespaced=kind.namespaced,
+            kind=kind.kind,
+            singular=kind.kind.lower(),
+            verbs=_VERBS,
+            shortnames=kind.short_names,
+            subresources=kind.subresources,
+        )
+
+    def install_crd(self, crd: dict) -> list[_Kind]:
+        """Serve the custom resource of a CustomResourceDefinition (apiextensions.k8s.io/v1),
+        as the API server does once one is created: its served versions appear in discovery
+        and their objects are checked against the version's schema."""
+        if crd.get("apiVersion") != "apiextensions.k8s.io/v1" or (
+            crd.get("kind") != "CustomResourceDefinition"
+        ):
+            raise ValueError("not an apiextensions.k8s.io/v1 CustomResourceDefinition")
+        spec, names = crd["spec"], crd["spec"]["names"]
+        if crd["metadata"]["name"] != f"{names['plural']}.{spec['group']}":
+            raise ValueError("a CRD's name must be <plural>.<group>")
+        if names["plural"] in self._by_plural:
+            raise ValueError(f"{names['plural']} are served already")
+        installed = []
+        for version in spec["versions"]:
+            if not version.get("served"):
+                continue
+            schema = (version.get("schema") or {}).get("openAPIV3Schema")
+            if not schema:
+                raise ValueError(f"version {version['name']} has no openAPIV3Schema")
+            kind = _Kind(
+                spec["group"],
+                version["name"],
+                names["plural"],
+                names["kind"],
+                spec["scope"] == "Namespaced",
+                tuple(version.get("subresources") or {}),
+                tuple(names.get("shortNames") or ()),
+                builtin=False,
+                schema=copy.deepcopy(schema),
+            )
+            self._serve_kind(kind)
+            installed.append(kind)
+        return installed
 
     # --- entry points -------------------------------------------------------------------------
 
@@ -3121,7 +3261,11 @@ class KubeEmulator(kmock.KubernetesEmulator):
             raise _bad_request(
                 f'{obj["kind"]} in version "{kind.version}" cannot be handled as a {kind.kind}: the object kind does not match the resource'
             )
-        unknown, schema_error = _schema_check(obj, self.version)
+        if kind.schema is not None:
+            unknown, schema_errors = _structural_check(obj, kind.schema)
+        else:
+            unknown, schema_error = _schema_check(obj, self.version)
+            schema_errors = [schema_error] if schema_error is not None else []
         if unknown and field_validation == "Strict":
             fields = ", ".join(f'unknown field "{field}"' for field in unknown)
             raise _bad_request(f"{cannot}: strict decoding error: {fields}")
@@ -3131,7 +3275,8 @@ class KubeEmulator(kmock.KubernetesEmulator):
             else []
         )
         bad: list[tuple[str, str]] = []
-        _canonicalise_quantities(obj, "", bad)
+        if kind.builtin:  # a custom resource's quantities are kept as sent (its schema checks them)
+            _canonicalise_quantities(obj, "", bad)
         for section in ("data", "binaryData") if kind.plural in ("secrets", "configmaps") else ():
             for key, value in (obj.get(section) or {}).items():
                 if kind.plural == "secrets" or section == "binaryData":
@@ -3144,8 +3289,8 @@ class KubeEmulator(kmock.KubernetesEmulator):
                 for field, error in bad
             ]
             raise _bad_request(f"{cannot}: {bad[0][1]}", {"causes": causes})
-        if schema_error is not None:
-            raise self._invalid(kind, (obj.get("metadata") or {}).get("name", ""), [schema_error])
+        if schema_errors:
+            raise self._invalid(kind, (obj.get("metadata") or {}).get("name", ""), schema_errors)
         return obj, warnings
 
     @staticmethod
@@ -3232,7 +3377,9 @@ class KubeEmulator(kmock.KubernetesEmulator):
             meta.pop(key, None)
         if self._has_generation(kind):
             meta["generation"] = 1
-        if kind.has_status:
+        if kind.has_status and not kind.builtin:
+            obj.pop("status", None)  # a custom resource's create cannot set its status
+        elif kind.has_status:
             obj["status"] = {}
         if kind.plural == "namespaces":
             meta.setdefault("labels", {})["kubernetes.io/metadata.name"] = meta.get("name", "")
@@ -3255,8 +3402,10 @@ class KubeEmulator(kmock.KubernetesEmulator):
                 data[key] = base64.b64encode(value.encode()).decode()
 
     def _has_generation(self, kind: _Kind) -> bool:
-        return kind.plural in _GENERATION_KINDS or (
-            kind.plural == "pods" and self._version >= (1, 34)
+        return (
+            not kind.builtin
+            or kind.plural in _GENERATION_KINDS
+            or (kind.plural == "pods" and self._version >= (1, 34))
         )
 
     @staticmethod
@@ -3427,8 +3576,10 @@ class KubeEmulator(kmock.KubernetesEmulator):
                     meta[key] = old["metadata"][key]
                 else:
                     meta.pop(key, None)
-            if kind.has_status:
+            if kind.has_status and (kind.builtin or "status" in old):
                 new["status"] = copy.deepcopy(old.get("status", {}))
+            elif kind.has_status:
+                new.pop("status", None)
             _apply_defaults(kind, new, self._version)
             if kind.plural == "services":
                 self._allocate_addresses(new["spec"], old.get("spec"))
@@ -3447,6 +3598,7 @@ class KubeEmulator(kmock.KubernetesEmulator):
         meta = stored["metadata"]
         if meta.get("deletionTimestamp") and not meta.get("finalizers"):
             self._record(kind, "DELETED", stored, None)  # its finalizers are done
+            self._collect(self._dependents(kind, stored))  # the garbage collector
         self._refresh_quotas(kind, meta.get("namespace"))
         return stored, warnings
 
@@ -3544,21 +3696,7 @@ class KubeEmulator(kmock.KubernetesEmulator):
                         del orphan["metadata"]["ownerReferences"]
                     self._record(dependent_kind, "MODIFIED", orphan, dependent)
         else:
-            for dependent_kind, dependent in dependents:
-                if (
-                    self._read(
-                        dependent_kind,
-                        dependent["metadata"].get("namespace"),
-                        dependent["metadata"]["name"],
-                    )
-                    is not None
-                ):
-                    self._delete(
-                        dependent_kind,
-                        dependent["metadata"].get("namespace"),
-                        dependent["metadata"]["name"],
-                        {"propagationPolicy": "Background"},
-                    )
+            self._collect(dependents)
         if kind.plural == "namespaces":  # the namespace controller empties it first
             for content_kind in self._by_plural.values():
                 if content_kind.namespaced:
@@ -3577,6 +3715,13 @@ class KubeEmulator(kmock.KubernetesEmulator):
             "status": "Success",
             "details": _details(kind, name, uid=meta["uid"]),
         }
+
+    def _collect(self, dependents: list[tuple[_Kind, dict]]) -> None:
+        """Delete an owner's dependents that are still there (in the background)."""
+        for dependent_kind, dependent in dependents:
+            namespace, name = dependent["metadata"].get("namespace"), dependent["metadata"]["name"]
+            if self._read(dependent_kind, namespace, name) is not None:
+                self._delete(dependent_kind, namespace, name, {"propagationPolicy": "Background"})
 
     def _dependents(self, kind: _Kind, owner: dict) -> list[tuple[_Kind, dict]]:
         """What the garbage collector deletes with an object (what it owns; a Job's pods)."""
@@ -3947,6 +4092,13 @@ class KubeAPI:
         emulator = self.emulator
         options = {"propagationPolicy": propagation_policy}
         self._call(lambda: emulator._delete(emulator.kind(resource), namespace, name, options))
+
+    def install_crd(self, crd: dict) -> None:
+        """Serve a CustomResourceDefinition's resource from now on (see
+        :meth:`KubeEmulator.install_crd`); before, discovery and requests for it answer 404 as
+        on a cluster without it. ``kserve_crd()`` is KServe's InferenceService."""
+        body = copy.deepcopy(crd)
+        self._call(lambda: self.emulator.install_crd(body))
 
     def set_log(self, namespace: str, pod: str, text: str, container: str | None = None) -> None:
         """Set a pod's log (of one container, or of any). The log of a Pending pod cannot be

@@ -48,6 +48,28 @@ def wait_for(
         time.sleep(interval)
 
 
+def cluster_config(files: Path) -> dict[str, dict[str, Any]]:
+    """Settings under which jobs run here by default and on a Kubernetes cluster when they (or
+    a schedule) ask for it (c.DataOps.job_executors), with job files in ``files``. Its API server
+    is nowhere: what is checked before a job is stored needs none, and a job sent there fails
+    or waits, which these tests do not look at. A sandbox profile ``cpu`` is offered too."""
+    return {
+        "DataOps": {
+            "job_executors": ["kubernetes"],
+            "job_files_url": f"file://{files}",
+            "mlflow_tracking_uri": "http://mlflow.dataops.svc:5000",
+            "mlflow_artifact_location": "mlflow-artifacts:/",
+            "sandbox_profiles": [{"name": "cpu", "cpus": "1", "memory": "1Gi"}],
+        },
+        "Kubernetes": {
+            "api_url": "http://127.0.0.1:9",
+            "job_image": "dataops-runner:test",
+            "files_volume": "dataops-files",
+            "server_url": "http://jupyter.dataops.svc:8888",
+        },
+    }
+
+
 def past_slot(minutes_ago: int = 5) -> tuple[float, str]:
     """A due time a few whole minutes ago (UTC) and an hourly cron expression it is a due time
     of: its next due time by itself is about an hour away."""

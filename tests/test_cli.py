@@ -262,6 +262,11 @@ def test_wrong_parameter_type_exits_2_and_stores_nothing(fresh: Env):
         (["run", "../outside.ipynb"], 5, "outside the root directory"),
         (["run", "ok.ipynb", "--root-dir", "nope"], 2, "does not exist"),
         (["run", "ok.ipynb", "--on", "kubernetes"], 2, "Unknown executor 'kubernetes'"),
+        (
+            ["sandboxes", "start", "local", "--on", "kubernetes"],
+            2,
+            "Unknown sandbox provider 'kubernetes' (asked); sandboxes here run on: local.",
+        ),
     ],
 )
 def test_invalid_requests_exit_with_the_error_code(fresh: Env, args, code, text):

@@ -15,7 +15,7 @@ import pydantic
 import pytest
 from kubernetes import dynamic, watch
 
-from .kubeapi import KubeAPI, StatusError
+from .kubeapi import KubeAPI, StatusError, kserve_crd
 
 VERSIONS = [
     pytest.param({"version": "1.29"}, id="1.29"),
@@ -1396,6 +1396,105 @@ def test_without_kserve_inference_services_are_not_served(
         "NotFound",
         "the server could not find the requested resource",
     )
+
+
+def test_a_crd_is_served_once_installed_and_its_schema_is_the_servers(
+    api: KubeAPI, client: k8s.ApiClient
+) -> None:
+    custom = k8s.CustomObjectsApi(client)
+    # Not installed: discovery and requests answer 404, as on a cluster without KServe.
+    with pytest.raises(k8s.ApiException) as caught:
+        custom.get_api_resources("serving.kserve.io", "v1beta1")
+    assert caught.value.status == 404
+    api.install_crd(kserve_crd())
+    listed = custom.get_api_resources("serving.kserve.io", "v1beta1")
+    assert {r.name for r in listed.resources} == {
+        "inferenceservices",
+        "inferenceservices/status",
+    }
+
+    def isvc(**predictor: Any) -> dict:
+        return {
+            "apiVersion": "serving.kserve.io/v1beta1",
+            "kind": "InferenceService",
+            "metadata": {"name": "churn"},
+            "spec": {"predictor": {"containers": [{"name": "c", "image": "i"}], **predictor}},
+            "status": {"url": "http://set.by.the.client"},
+        }
+
+    def create(body: dict, **kwargs: Any) -> Any:
+        return custom.create_namespaced_custom_object(
+            "serving.kserve.io", "v1beta1", "default", "inferenceservices", body, **kwargs
+        )
+
+    # Unknown fields: refused with Strict, dropped otherwise (a warning), as the CRD prunes them.
+    assert_rejected(
+        api,
+        lambda: create(isvc(minReplica=1), field_validation="Strict"),
+        400,
+        "BadRequest",
+        'strict decoding error: unknown field "spec.predictor.minReplica"',
+    )
+    # Types, enums and required fields: 422 with every error.
+    assert_rejected(
+        api,
+        lambda: create(isvc(minReplicas="1", scaleMetric="gpu", containers=[{"image": "i"}])),
+        422,
+        "Invalid",
+        'InferenceService.serving.kserve.io "churn" is invalid: [',
+        'spec.predictor.minReplicas: Invalid value: "string": spec.predictor.minReplicas in '
+        'body must be of type integer: "string"',
+        'spec.predictor.scaleMetric: Unsupported value: "gpu"',
+        "spec.predictor.containers[0].name: Required value",
+    )
+    created = create(
+        isvc(
+            minReplica=1,
+            minReplicas=1,
+            containers=[{"name": "c", "image": "i", "ports": [{"containerPort": 8080}]}],
+        )
+    )
+    predictor = created["spec"]["predictor"]
+    assert "minReplica" not in predictor and predictor["minReplicas"] == 1
+    assert predictor["containers"][0]["ports"] == [{"containerPort": 8080, "protocol": "TCP"}]
+    assert "status" not in created  # a create cannot set the status of a custom resource
+    assert created["metadata"]["generation"] == 1
+
+
+def test_an_owner_held_by_a_finalizer_takes_its_dependents_when_it_goes(api: KubeAPI) -> None:
+    api.install_crd(kserve_crd())
+    owner = api.create(
+        "inferenceservices",
+        {
+            "apiVersion": "serving.kserve.io/v1beta1",
+            "kind": "InferenceService",
+            "metadata": {"name": "churn", "finalizers": ["inferenceservice.finalizers"]},
+            "spec": {"predictor": {"containers": [{"name": "c", "image": "i"}]}},
+        },
+        "default",
+    )
+    ref = {
+        "apiVersion": "serving.kserve.io/v1beta1",
+        "kind": "InferenceService",
+        "name": "churn",
+        "uid": owner["metadata"]["uid"],
+        "controller": True,
+    }
+    api.create(
+        "services",
+        {
+            "metadata": {"name": "churn-predictor", "ownerReferences": [ref]},
+            "spec": {"ports": [{"port": 80}], "selector": {"app": "churn"}},
+        },
+        "default",
+    )
+    api.delete("inferenceservices", "default", "churn")
+    held = api.get("inferenceservices", "default", "churn")
+    assert held is not None and held["metadata"]["deletionTimestamp"]
+    assert api.get("services", "default", "churn-predictor") is not None  # not yet
+    api.patch("inferenceservices", "default", "churn", {"metadata": {"finalizers": []}})
+    assert api.get("inferenceservices", "default", "churn") is None
+    assert api.get("services", "default", "churn-predictor") is None  # the garbage collector
 
 
 def test_starting_and_closing_is_cheap_and_leaves_nothing_behind() -> None:

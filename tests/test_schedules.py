@@ -7,15 +7,18 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 from traitlets.config import Config
 
 from jupyter_dataops.core.config import DataOps
 from jupyter_dataops.core.errors import Conflict, InvalidInput, NotFound
-from jupyter_dataops.core.jobs.models import JobQuery, JobStatus
+from jupyter_dataops.core.jobs.executor import Executor
+from jupyter_dataops.core.jobs.models import JobCreate, JobQuery, JobStatus
 from jupyter_dataops.core.jobs.service import JobService
 from jupyter_dataops.core.schedules.firing import ScheduleFirer
 from jupyter_dataops.core.schedules.models import (
@@ -28,8 +31,10 @@ from jupyter_dataops.core.schedules.models import (
 )
 from jupyter_dataops.core.schedules.service import ScheduleService
 from jupyter_dataops.services import Services
+from jupyter_dataops.store.orm import ScheduleVersionRow
 
 from .notebooks import write_notebook
+from .schedule_helpers import cluster_config
 from .test_executor import _ParkedDispatcher
 
 UTC = dt.UTC
@@ -91,6 +96,23 @@ class World:
         page = self.jobs.list(JobQuery(schedule_id=schedule_id, limit=1000, order="asc"))
         return page.items
 
+    def serve(self, on: Iterable[Executor]) -> None:
+        """Jobs on these executors (the first the default), with this world's clock and no
+        worker; schedules and sandboxes through them."""
+        services = self.services
+        executors = list(on)
+        ctx = dataclasses.replace(services.ctx, clock=self.clock)
+        jobs = JobService(
+            ctx,
+            executor=executors[0],
+            dispatcher=_ParkedDispatcher(),
+            kernels=services.jobs._kernels,
+            others=executors[1:],
+        )
+        jobs.sandboxes = services.jobs.sandboxes
+        services.ctx, services.jobs = ctx, jobs
+        services.schedules = ScheduleService(ctx, jobs=jobs, backend=services.schedules.backend)
+
     def end_run(self, job_id: str, status: JobStatus, **fields: Any) -> None:
         """Play the worker: move a queued run to running, then to its end."""
         with self.services.ctx.store.unit_of_work() as uow:
@@ -106,25 +128,29 @@ class World:
             uow.commit()
 
 
-@pytest.fixture
-def world(tmp_path) -> World:
+def make_world(tmp_path: Path, **sections: dict[str, Any]) -> World:
+    """Services on a store in ``tmp_path`` whose jobs stay queued (no worker), with a clock the
+    test moves; ``sections`` add to the configuration (``DataOps={...}``)."""
     root = tmp_path / "root"
     write_notebook(root / "train.ipynb", ["print(alpha)"], parameters="alpha = 0.5")
     clock = Clock(T0 - 30 * 60)  # 05:30
-    config = Config({"DataOps": {"min_schedule_interval": 0, "max_queued_jobs": 1000}})
-    dataops = DataOps(config=config, root_dir=str(root), data_dir=str(tmp_path / "data"))
+    settings: dict[str, dict[str, Any]] = {
+        "DataOps": {"min_schedule_interval": 0, "max_queued_jobs": 1000}
+    }
+    for name, values in sections.items():
+        settings.setdefault(name, {}).update(values)
+    dataops = DataOps(config=Config(settings), root_dir=str(root), data_dir=str(tmp_path / "data"))
     services = Services.from_config(dataops, actor="alice")
-    ctx = dataclasses.replace(services.ctx, clock=clock)
-    jobs = JobService(
-        ctx,
-        executor=services.jobs.executor,
-        dispatcher=_ParkedDispatcher(),
-        kernels=services.jobs._kernels,
-    )
-    services.ctx, services.jobs = ctx, jobs
-    services.schedules = ScheduleService(ctx, jobs=jobs, backend=services.schedules.backend)
-    yield World(services, clock, root)
-    services.close()
+    world = World(services, clock, root)
+    world.serve(services.jobs.executors.values())
+    return world
+
+
+@pytest.fixture
+def world(tmp_path) -> World:
+    made = make_world(tmp_path)
+    yield made
+    made.services.close()
 
 
 # -- definitions ----------------------------------------------------------------------------------
@@ -155,6 +181,7 @@ def test_a_schedule_is_checked_like_a_job_and_versioned(world):
         ({"parameters": {"alpha": "fast"}}, InvalidInput, "expects float"),
         ({"parameters": {"import": 1}}, InvalidInput, "keyword"),
         ({"kernel_name": "no-such-kernel"}, InvalidInput, "Unknown kernel"),
+        ({"executor": "slurm"}, InvalidInput, "Unknown executor 'slurm'; jobs here run on: local."),
         ({"notify": Notify(webhook_url="ftp://example.com/x")}, InvalidInput, "http"),
         ({"notify": Notify(email_to=["Ops <ops@example.com>"])}, InvalidInput, "address"),
     ],
@@ -450,6 +477,117 @@ def test_a_list_shows_next_run_last_run_and_recent_outcomes(world):
     assert item.next_run_at == T0 + 4 * 3600
 
 
+# -- the executor its runs go to ------------------------------------------------------------------
+@pytest.fixture
+def cluster_world(tmp_path) -> World:
+    """Jobs here by default, and on the cluster when asked; nothing here talks to the cluster
+    (jobs stay queued: no worker runs them)."""
+    made = make_world(tmp_path, **cluster_config(tmp_path / "files"))
+    assert list(made.jobs.executors) == ["local", "kubernetes"]
+    yield made
+    made.services.close()
+
+
+def stored_executor(world: World, schedule_id: str) -> Any:
+    with world.services.ctx.store.unit_of_work(read_only=True) as uow:
+        return uow.schedules.get(schedule_id).executor
+
+
+def test_a_schedule_on_the_cluster_fires_its_runs_there(cluster_world):
+    world = cluster_world
+    there = world.create(cron="0 * * * *", executor="kubernetes")
+    here = world.create(cron="0 * * * *")
+    assert (there.executor, here.executor) == ("kubernetes", None)
+    assert stored_executor(world, there.id) == "kubernetes"
+    assert world.schedules.record(there.id).definition["executor"] == "kubernetes"
+
+    world.clock.now = T0 + 1
+    world.firer().tick()
+    (run,) = world.runs(there.id)
+    assert world.jobs.record(run.id).executor == "kubernetes"  # the job the firing stored
+    assert (run.schedule_id, run.due_at) == (there.id, T0)
+    (local,) = world.runs(here.id)
+    assert world.jobs.record(local.id).executor == "local"
+    # Run now goes there too.
+    now = world.schedules.run_now(there.id, ScheduleRunNow())
+    assert world.jobs.record(now.id).executor == "kubernetes" and now.due_at is None
+
+
+def test_an_edit_sets_keeps_or_clears_the_executor(cluster_world):
+    world = cluster_world
+    made = world.create(cron="0 * * * *")
+    moved = world.schedules.update(made.id, ScheduleUpdate(executor="kubernetes"))
+    assert (moved.version, moved.executor) == (2, "kubernetes")
+    renamed = world.schedules.update(made.id, ScheduleUpdate(name="nightly"))
+    assert (renamed.version, renamed.executor) == (3, "kubernetes")  # not given: kept
+    with pytest.raises(InvalidInput, match="jobs here run on: local, kubernetes"):
+        world.schedules.update(made.id, ScheduleUpdate(executor="slurm"))
+    assert world.schedules.get(made.id).version == 3
+    back = world.schedules.update(made.id, ScheduleUpdate(executor=None))  # null clears it
+    assert (back.version, back.executor) == (4, None)
+    assert stored_executor(world, made.id) is None
+    world.clock.now = T0 + 1
+    world.firer().tick()
+    (run,) = world.runs(made.id)
+    assert world.jobs.record(run.id).executor == "local"
+    # Each version records where its runs went.
+    versions = ScheduleVersionRow.__table__
+    with world.services.ctx.store.unit_of_work(read_only=True) as uow:
+        rows = uow.execute(
+            select(versions.c.version, versions.c.definition).where(
+                versions.c.schedule_id == made.id
+            )
+        ).all()
+    executors = {version: definition.get("executor") for version, definition in rows}
+    assert executors == {1: None, 2: "kubernetes", 3: "kubernetes", 4: None}
+
+
+def test_what_the_executor_cannot_run_is_refused_when_the_schedule_is_saved(cluster_world):
+    """Checked as a job of it would be: a sandbox or a profile's sandbox is started by this server,
+    which a cluster's job cannot use; a kernel its image lacks is refused by the executor."""
+    world = cluster_world
+    for target in ({"profile": "cpu"}, {"sandbox": "0123456789ab"}):
+        with pytest.raises(InvalidInput, match="Jobs on kubernetes run with the kernels") as info:
+            world.create(executor="kubernetes", **target)
+        # A job of it is refused alike, before a profile's sandbox would start.
+        with pytest.raises(InvalidInput) as job_refused:
+            world.jobs.create(
+                JobCreate(notebook_path="train.ipynb", executor="kubernetes", **target),
+                actor="alice",
+            )
+        assert job_refused.value.message == info.value.message
+    assert world.schedules.list().total == 0 and world.jobs.list().total == 0
+    assert world.services.sandboxes.list().items == []
+    # On this machine the profile is fine; moving it to the cluster needs a kernel instead.
+    in_sandbox = world.create(profile="cpu")
+    with pytest.raises(InvalidInput, match="Jobs on kubernetes run with the kernels"):
+        world.schedules.update(in_sandbox.id, ScheduleUpdate(executor="kubernetes"))
+    moved = world.schedules.update(
+        in_sandbox.id, ScheduleUpdate(executor="kubernetes", kernel_name="python3")
+    )
+    assert (moved.executor, moved.profile, moved.kernel_name) == ("kubernetes", None, "python3")
+    world.jobs.executors["kubernetes"].settings.job_kernels = ["ir"]
+    with pytest.raises(InvalidInput, match=r"c\.Kubernetes\.job_kernels"):
+        world.create(executor="kubernetes")
+    assert world.schedules.list().total == 1
+
+
+def test_runs_of_an_executor_the_server_no_longer_has_are_missed_with_why(cluster_world):
+    world = cluster_world
+    made = world.create(cron="0 * * * *", executor="kubernetes")
+    world.serve([world.jobs.executor])  # the operator took "kubernetes" out of job_executors
+    world.clock.now = T0 + 1
+    world.firer().tick()
+    (firing,) = world.schedules.firings(made.id)
+    assert (firing.outcome, firing.job_id) == (FiringOutcome.MISSED, None)
+    assert firing.reason.startswith("Unknown executor 'kubernetes'; jobs here run on: local.")
+    assert world.runs(made.id) == []
+    assert world.schedules.get(made.id).executor == "kubernetes"  # kept: it may come back
+    with pytest.raises(InvalidInput, match="Unknown executor 'kubernetes'"):
+        world.schedules.run_now(made.id, ScheduleRunNow())
+    assert world.runs(made.id) == []
+
+
 # -- notifications ------------------------------------------------------------------------------------
 def test_ended_runs_are_notified_once_and_retried_when_delivery_fails(world):
     notes = Notes()
@@ -513,6 +651,7 @@ def _as_record(row: Any) -> Any:
         definition: dict[str, Any]
         cron: str
         timezone: str
+        executor: str | None
         status: str
         next_due_at: float | None
         last_due_at: float | None

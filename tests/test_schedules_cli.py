@@ -25,6 +25,7 @@ from .schedule_helpers import (
     TERMINAL,
     WAIT,
     SchedEnv,
+    cluster_config,
     firings,
     job_count,
     make_due,
@@ -149,6 +150,11 @@ BAD = [
     (["schedule", "ok.ipynb", "--cron", "0 6 * * *", "-p", "alpha", "fast"], 2, "expects float"),
     (["schedule", "ok.ipynb", "--cron", "0 6 * * *", "--kernel-name", "nope"], 2, "Unknown kernel"),
     (["schedule", "ok.ipynb", "--cron", "0 6 * * *", "--max-retries", "99"], 2, "max_retries"),
+    (
+        ["schedule", "ok.ipynb", "--cron", "0 6 * * *", "--on", "slurm"],
+        2,
+        "Unknown executor 'slurm'; jobs here run on: local.",
+    ),
     (
         ["schedule", "ok.ipynb", "--cron", "0 6 * * *", "--notify-webhook", "ftp://x.example/h"],
         2,
@@ -399,6 +405,46 @@ def test_an_edit_does_not_drop_a_due_time_that_has_not_fired_yet(env: SchedEnv):
     assert got and got[0][0] == due, got
 
 
+def test_on_sends_the_runs_to_an_executor_and_an_edit_moves_or_clears_it(tmp_path: Path):
+    """`--on kubernetes` with the cluster offered (c.DataOps.job_executors) at an API server that is
+    nowhere: the run the worker fires is stored as a job on kubernetes (what then becomes of it on
+    that cluster is not this test's)."""
+    own = SchedEnv(tmp_path, config=cluster_config(tmp_path / "files"))
+    try:
+        due, cron = past_slot()
+        made = own.json("schedule", "ok.ipynb", "--cron", cron, "--on", "kubernetes")
+        assert made["executor"] == "kubernetes"
+        shown = own.dataops("schedules", "show", made["id"][:6]).stdout
+        assert "runs on:     kubernetes\n" in shown
+        with own.store.unit_of_work(read_only=True) as uow:
+            assert uow.schedules.get(made["id"]).executor == "kubernetes"
+        fire(own, [made["id"]], due)
+        (firing,) = firings(own.store)
+        assert firing["outcome"] == "queued", firing["reason"]
+        assert job_executor(own, firing["job_id"]) == "kubernetes"
+
+        # An edit keeps it unless told; refused, exit 2, nothing changed: a name the server
+        # does not have, a sandbox there; '' goes back to the server's default.
+        assert own.json("schedules", "edit", made["id"], "--name", "n")["executor"] == "kubernetes"
+        for args, text in [
+            (["--on", "slurm"], "Unknown executor 'slurm'; jobs here run on: local, kubernetes."),
+            (["--profile", "cpu"], "Jobs on kubernetes run with the kernels of their own"),
+        ]:
+            refused = own.dataops("schedules", "edit", made["id"], *args)
+            assert refused.returncode == 2, refused.stderr
+            assert refused.stderr.startswith("error: ") and text in refused.stderr
+        cleared = own.json("schedules", "edit", made["id"], "--on", "")
+        assert (cleared["version"], cleared["executor"]) == (3, None)
+        assert list(schedule_rows(own.store)) == [made["id"]]
+    finally:
+        own.close()
+
+
+def job_executor(env: SchedEnv, job_id: str) -> str:
+    with env.store.unit_of_work(read_only=True) as uow:
+        return uow.jobs.get(job_id).executor
+
+
 # -- the magic --------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def ip(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[InteractiveShell, SchedEnv]]:
@@ -470,6 +516,15 @@ def test_magic_schedule_returns_the_schedule_and_lists_it(ip):
         shell.run_line_magic("dataops", "schedules list --status paused")
     assert made.id in again.outputs[0].data["text/html"]
     assert celled.id not in again.outputs[0].data["text/html"]
+    # --on names the executor of its runs; '' goes back to the server's default.
+    on = shell.run_line_magic("dataops", "schedule ok.ipynb --cron @daily --on local")
+    assert isinstance(on, Schedule) and on.executor == "local"
+    with capture_output() as edited:
+        shell.run_line_magic("dataops", f"schedules edit {on.id} --on '' --json")
+    assert json.loads(edited.stdout)["executor"] is None
+    with capture_output() as shown:
+        shell.run_line_magic("dataops", f"schedules show {on.id}")
+    assert "runs on:     the server's default executor" in shown.stdout
 
 
 @pytest.mark.parametrize(
@@ -479,6 +534,10 @@ def test_magic_schedule_returns_the_schedule_and_lists_it(ip):
         ('schedule ok.ipynb --cron "@daily" --tz Mars/Olympus', "Unknown time zone"),
         ('schedule nope.ipynb --cron "@daily"', "'nope.ipynb' does not exist"),
         ('schedule ok.ipynb --cron "@daily" -p alpha fast', "expects float"),
+        (
+            'schedule ok.ipynb --cron "@daily" --on slurm',
+            "Unknown executor 'slurm'; jobs here run on: local.",
+        ),
         ("schedules show 0123456789ab", "No schedule with id '0123456789ab'"),
         ("schedule ok.ipynb", "the following arguments are required: --cron"),
         ("scheduler", "`scheduler` runs in a terminal, not in a notebook: `dataops scheduler`."),

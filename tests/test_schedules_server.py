@@ -21,7 +21,7 @@ from jupyter_dataops.core.events import JOB_EVENT_SCHEMA_ID, SCHEDULE_EVENT_SCHE
 from jupyter_dataops.worker.state import poke
 
 from .conftest import JOB_WAIT_SECONDS, TERMINAL
-from .schedule_helpers import make_due, past_slot
+from .schedule_helpers import cluster_config, make_due, past_slot
 
 PARAMETERS = "alpha = 0.5  # learning rate\nlabel = 'base'"
 SECRET_HOOK = "https://hooks.example.com/services/T000/B000/S3cretT0ken"
@@ -574,6 +574,105 @@ async def test_jobs_filter_by_schedule(dataops_api, notebooks):
     none = (await dataops_api("GET", "jobs", params={"schedule_id": "0123456789ab"})).json()
     assert none["total"] == 0
     assert (await dataops_api("GET", "jobs", params={"schedule_id": "x" * 33})).code == 400
+
+
+# -- the executor its runs go to ----------------------------------------------------------------------
+NOT_TEXT = {"field": "executor", "problem": "Input should be a valid string"}
+TOO_LONG = "String should have at most 200 characters"
+
+
+class TestOnTheCluster:
+    """Jobs run here by default and on a Kubernetes cluster when asked (c.DataOps.job_executors),
+    whose API server is nowhere: what the runs then do there is not these tests'."""
+
+    @pytest.fixture
+    def jp_server_config(self, jp_server_config: dict[str, Any], tmp_path: Path) -> dict[str, Any]:
+        for section, values in cluster_config(tmp_path / "files").items():
+            jp_server_config.setdefault(section, {}).update(values)
+        # An MLflow server is configured (the cluster needs one): no model launcher for it here.
+        jp_server_config["DataOpsExtension"] = {"warm_model_launcher": False}
+        return jp_server_config
+
+    async def test_a_schedule_names_its_executor_and_its_runs_go_there(
+        self, dataops_server, dataops_api, notebooks
+    ):
+        info = (await dataops_api("GET", "info")).json()
+        assert [e["name"] for e in info["executors"]] == ["local", "kubernetes"]
+        due, cron = past_slot()
+        made = await create(
+            dataops_api, notebook_path="sub/train.ipynb", cron=cron, executor="kubernetes"
+        )
+        assert made["executor"] == "kubernetes"
+        assert (await dataops_api("GET", "schedules", made["id"])).json() == made
+        await fire(dataops_server, dataops_api, [made["id"]], due)
+        (firing,) = await firings_of(dataops_api, made["id"])
+        assert firing["outcome"] == "queued", firing
+        job = (await dataops_api("GET", "jobs", firing["job_id"])).json()
+        assert (job["executor"], job["schedule_id"], job["due_at"]) == (
+            "kubernetes",
+            made["id"],
+            due,
+        )
+
+        async def patch(body: dict[str, Any]) -> Any:
+            return await dataops_api("PATCH", "schedules", made["id"], json=body)
+
+        kept = (await patch({"name": "nightly"})).json()
+        assert (kept["version"], kept["executor"]) == (2, "kubernetes")
+        cleared = (await patch({"executor": None})).json()  # null: the server's default
+        assert (cleared["version"], cleared["executor"]) == (3, None)
+        moved = (await patch({"executor": "kubernetes"})).json()
+        assert (moved["version"], moved["executor"]) == (4, "kubernetes")
+        for body, texts in [
+            ({"executor": "slurm"}, ["Unknown executor 'slurm'", "local, kubernetes"]),
+            ({"executor": 5}, ["executor", "valid string"]),
+            ({"executor": "k" * 10_000}, ["executor", "at most 200 characters"]),
+            ({"profile": "cpu"}, ["Jobs on kubernetes run with the kernels of their own"]),
+        ]:
+            assert_error(await patch(body), 400, "invalid_input", *texts)
+        assert (await dataops_api("GET", "schedules", made["id"])).json()["version"] == 4
+
+    @pytest.mark.parametrize(
+        "executor, texts, details",
+        [
+            (
+                "slurm",
+                ["Unknown executor 'slurm'; jobs here run on: local, kubernetes."],
+                {"executor": "slurm"},
+            ),
+            (5, ["executor: Input should be a valid string"], {"errors": [NOT_TEXT]}),
+            (
+                "k" * 10_000,
+                ["executor: String should have at most 200 characters"],
+                {"errors": [{"field": "executor", "problem": TOO_LONG}]},
+            ),
+            ({"name": "kubernetes"}, ["executor", "valid string"], {"errors": [NOT_TEXT]}),
+        ],
+        ids=["unknown", "number", "10 KB", "object"],
+    )
+    async def test_a_bad_executor_is_refused_naming_it_and_nothing_is_stored(
+        self, dataops_api, notebooks, notebook_root, executor, texts, details
+    ):
+        request = {"notebook_path": "sub/train.ipynb", "cron": "0 6 * * *", "executor": executor}
+        response = await dataops_api("POST", "schedules", json=request)
+        body = assert_error(response, 400, "invalid_input", *texts)
+        for key, value in details.items():
+            assert body["details"].get(key) == value, body
+        assert len(response.body) < 2000  # a 10 KB name is not echoed back whole
+        await nothing_stored(dataops_api, notebook_root)
+
+    async def test_null_is_the_server_default_and_a_sandbox_there_is_refused(
+        self, dataops_api, notebooks, notebook_root
+    ):
+        request = {"notebook_path": "sub/train.ipynb", "cron": "0 6 * * *"}
+        for target in ({"profile": "cpu"}, {"sandbox": "0123456789ab"}):
+            refused = await dataops_api(
+                "POST", "schedules", json={**request, **target, "executor": "kubernetes"}
+            )
+            assert_error(refused, 400, "invalid_input", "run with the kernels of their own")
+        await nothing_stored(dataops_api, notebook_root)
+        plain = await create(dataops_api, **request, executor=None)
+        assert plain["executor"] is None
 
 
 # -- delete -------------------------------------------------------------------------------------------

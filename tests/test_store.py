@@ -132,6 +132,44 @@ def test_upgrade_keeps_jobs_of_an_old_database(tmp_path):
     store.close()
 
 
+def test_upgrade_keeps_schedules_and_sends_their_runs_to_the_default_executor(tmp_path):
+    """Revision 0008 adds the executor a schedule's runs go to; schedules stored before it have
+    none (the server's default) and keep everything else."""
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    old = Database(url, upgrade=False)
+    old.upgrade("0007")
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO schedules (id, name, notebook_path, root_dir, version, definition,"
+                " cron, timezone, status, next_due_at, last_due_at, owner, created_at,"
+                " updated_at) VALUES ('s1', 'nightly', 'a.ipynb', '/r', 3,"
+                ' \'{"cron": "0 2 * * *", "timezone": "UTC"}\', \'0 2 * * *\', \'UTC\','
+                " 'active', 10.0, 5.0, 'alice', 1.0, 2.0)"
+            )
+        )
+    engine.dispose()
+    old.close()
+
+    store = Database(url)
+    assert store.current_revision() == HEAD_REVISION
+    with store.unit_of_work() as uow:
+        row = uow.schedules.get("s1")
+        assert (row.name, row.version, row.cron, row.next_due_at) == (
+            "nightly",
+            3,
+            "0 2 * * *",
+            10.0,
+        )
+        assert row.executor is None
+        assert uow.schedules.update("s1", executor="kubernetes")
+        uow.commit()
+    with store.unit_of_work(read_only=True) as uow:
+        assert uow.schedules.get("s1").executor == "kubernetes"
+    store.close()
+
+
 def test_every_write_is_one_change_in_commit_order(store):
     insert(store, job_fields("j1"), job_fields("j2"))
     with store.unit_of_work() as uow:

@@ -83,6 +83,10 @@ c.DataOps.min_schedule_interval = 0  # noqa: F821
 # runOnCluster spec checks. Nothing contacts a cluster.
 c.DataOps.job_executors = ["kubernetes"]  # noqa: F821
 c.Kubernetes.job_image = "dataops-runner:ui-test"  # noqa: F821
+# Sandboxes, too, may ask for the cluster ("Run on" in the start form): offered, and refused
+# on these settings with what to change (the sandboxOnCluster spec).
+c.DataOps.sandbox_providers = ["kubernetes"]  # noqa: F821
+c.Kubernetes.api_url = "http://127.0.0.1:9"  # noqa: F821
 
 c.ServerApp.ip = "127.0.0.1"
 c.ServerApp.allow_root = True

@@ -15,17 +15,33 @@ if TYPE_CHECKING:
     from ..core.sandboxes.settings import Machine
 
 
-def machine(dataops: DataOps) -> Machine:
+def machine(dataops: DataOps, *, provider: type | None = None, largest: bool = False) -> Machine:
     """This machine's CPUs, memory and GPUs, as the sandbox settings bound them."""
     import psutil
 
+    from ..core.config import other_provider_classes
     from ..core.sandboxes.settings import Machine
 
-    devices, _ = gpu_inventory(dataops)
+    sizes = []
+    classes: list[Any] = [provider or dataops.sandbox_provider_class]
+    if largest and provider is None:
+        classes += other_provider_classes(dataops)
+    for cls in classes:
+        capacity = cls.capacity(dataops)
+        if capacity is None:
+            devices, _ = gpu_inventory(dataops)
+            capacity = (
+                len(os.sched_getaffinity(0)),
+                int(psutil.virtual_memory().total),
+                len(devices),
+            )
+        sizes.append(capacity)
+    # The largest place a sandbox may run bounds the policy; each provider refuses what it
+    # cannot hold (this machine's GPUs are allocated from its inventory).
     return Machine(
-        cpus=len(os.sched_getaffinity(0)),
-        memory_bytes=int(psutil.virtual_memory().total),
-        gpus=len(devices),
+        cpus=max(s[0] for s in sizes),
+        memory_bytes=max(s[1] for s in sizes),
+        gpus=max(s[2] for s in sizes),
     )
 
 
@@ -41,27 +57,39 @@ def sandbox_profiles(dataops: DataOps) -> list[Profile]:
     return load_profiles(list(dataops.sandbox_profiles), machine(dataops))
 
 
-def sandbox_policy(dataops: DataOps) -> Policy:
+def sandbox_policy(dataops: DataOps, provider: type | None = None) -> Policy:
+    """The policy, its open bounds closed by the size of ``provider``'s largest sandbox (this
+    machine's, a cluster's node), or of the largest place offered when None."""
     from ..core.sandboxes.settings import load_policy
 
-    return load_policy(dict(dataops.sandbox_policy), machine(dataops))
+    return load_policy(
+        dict(dataops.sandbox_policy), machine(dataops, provider=provider, largest=True)
+    )
 
 
 def sandbox_service(ctx: Context, dataops: DataOps, *, snapshots: Any = None) -> SandboxService:
     """The sandbox service of ``dataops``'s provider; with ``snapshots`` (a SnapshotService), a
     profile's data may be a snapshot."""
+    from ..core.config import other_provider_classes
     from ..core.sandboxes.service import SandboxService
 
     provider = dataops.sandbox_provider_class(parent=dataops, dataops=dataops)
+    others = [cls(parent=dataops, dataops=dataops) for cls in other_provider_classes(dataops)]
     if snapshots is not None:
-        provider.snapshot_loader = lambda root, snapshot_id, into: snapshots.for_root(
-            root
-        ).export_data(snapshot_id, into)
+        for each in (provider, *others):
+            each.snapshot_loader = lambda root, snapshot_id, into: snapshots.for_root(
+                root
+            ).export_data(snapshot_id, into)
+            each.snapshot_reader = lambda root, snapshot_id: snapshots.for_root(root).get(
+                snapshot_id
+            )
     return SandboxService(
         ctx,
         provider=provider,
+        others=others,
         profiles=lambda: sandbox_profiles(dataops),
         policy=lambda: sandbox_policy(dataops),
+        policy_for=lambda where: sandbox_policy(dataops, type(where)),
         inventory=lambda: gpu_inventory(dataops),
         warn_before=dataops.sandbox_warn_before,
     )

@@ -33,15 +33,26 @@ def _quota(use: Any) -> str:
 
 
 def format_profiles(found: ProfileList) -> str:
+    several = any(len(view.providers) > 1 for view in found.items)
     rows: list[tuple[str, ...]] = [
-        ("PROFILE", "RESOURCES", "GPUS FREE", "AVAILABLE", "DESCRIPTION")
+        (
+            "PROFILE",
+            "RESOURCES",
+            *(("RUNS ON",) if several else ()),
+            "GPUS FREE",
+            "AVAILABLE",
+            "DESCRIPTION",
+        )
     ]
     for view in found.items:
         p = view.profile
+        elsewhere = [c.name for c in view.providers if c.available and c.name != view.provider]
+        runs_on = view.provider + (f" (or {', '.join(elsewhere)})" if elsewhere else "")
         rows.append(
             (
                 p.name,
                 describe(p),
+                *((runs_on,) if several else ()),
                 str(view.gpus_free) if p.gpus else "-",
                 "yes" if view.available else f"no: {view.reason}",
                 p.description,
@@ -158,6 +169,7 @@ def start(inv: Invocation) -> tuple[Any, int]:
             gpu_type=a.gpu_type,
             idle_timeout=a.idle_timeout,
             max_lifetime=a.max_lifetime,
+            provider=a.on,
             wait=False,
         )
     except ValidationError as exc:
@@ -235,6 +247,12 @@ COMMANDS = [
             Arg("--memory", metavar="SIZE", help="e.g. 16Gi"),
             Arg("--idle-timeout", type=float, metavar="SECONDS"),
             Arg("--max-lifetime", type=float, metavar="SECONDS"),
+            Arg(
+                "--on",
+                metavar="PROVIDER",
+                help="where to run it: local or kubernetes, when the server offers both "
+                "(default: the profile's)",
+            ),
             Arg("--no-wait", action="store_true", help="answer at once, while it provisions"),
         ),
     ),

@@ -70,6 +70,14 @@ def _definition_args(*, creating: bool) -> tuple[Arg, ...]:
             metavar="PROFILE",
             help="run each time in a sandbox of this profile, started for the run",
         ),
+        Arg(
+            "--on",
+            dest="executor",
+            metavar="EXECUTOR",
+            help="where its runs go: the name of one of the server's executors, e.g. kubernetes "
+            "(c.DataOps.job_executors); default the server's"
+            + ("" if creating else "; '' goes back to it"),
+        ),
         Arg("--name", dest="schedule_name", metavar="NAME", help="schedule name"),
         Arg("--timeout-seconds", dest="timeout_seconds", type=float, metavar="S"),
         Arg("--max-retries", dest="max_retries", type=int, metavar="N"),
@@ -136,7 +144,10 @@ def _definition(inv: Invocation) -> dict[str, Any]:
         notify["on_success"] = True
     if notify:
         fields["notify"] = notify
-    return {k: v for k, v in fields.items() if v is not None}
+    given = {k: v for k, v in fields.items() if v is not None}
+    if a.executor is not None:
+        given["executor"] = a.executor or None  # '': the server's default
+    return given
 
 
 def schedule(inv: Invocation) -> tuple[Any, int]:
@@ -307,6 +318,7 @@ def format_schedule(item: Schedule) -> str:
             if item.profile
             else item.kernel_name or "the notebook's",
         ),
+        ("runs on", item.executor or "the server's default executor"),
         ("timeout", format_duration(item.timeout_seconds) if item.timeout_seconds else "-"),
         (
             "misfire",

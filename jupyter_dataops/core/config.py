@@ -43,9 +43,11 @@ BUILTIN_BACKENDS = {
     TARGET_ENTRY_POINTS: {
         "local": "jupyter_dataops.backends.local.serving.LocalProcessTarget",
         "kubernetes": "jupyter_dataops.backends.kubernetes.serving.KubernetesTarget",
+        "kserve": "jupyter_dataops.backends.kubernetes.kserve.KServeTarget",
     },
     PROVIDER_ENTRY_POINTS: {
-        "local": "jupyter_dataops.backends.local.sandboxes.LocalSandboxProvider"
+        "local": "jupyter_dataops.backends.local.sandboxes.LocalSandboxProvider",
+        "kubernetes": "jupyter_dataops.backends.kubernetes.sandboxes.KubernetesSandboxProvider",
     },
 }
 
@@ -77,6 +79,20 @@ def other_executor_classes(dataops: Any) -> list[type]:
         if isinstance(cls, str):
             cls = import_item(cls)
         if cls is not dataops.job_executor_class and cls not in found:
+            found.append(cls)
+    return found
+
+
+def other_provider_classes(dataops: Any) -> list[type]:
+    """The classes of ``c.DataOps.sandbox_providers`` (besides the default), without repeats."""
+    from traitlets.utils.importstring import import_item
+
+    found: list[type] = []
+    for value in dataops.sandbox_providers:
+        cls = resolve_backend(PROVIDER_ENTRY_POINTS, value)
+        if isinstance(cls, str):
+            cls = import_item(cls)
+        if cls is not dataops.sandbox_provider_class and cls not in found:
             found.append(cls)
     return found
 
@@ -342,6 +358,15 @@ class DataOps(Configurable):
         help="""Where sandboxes run: an entry-point name from the jupyter_dataops.sandbox_providers
         group ("local": a folder, limits and kernels on this machine) or an import string.
         Example: c.DataOps.sandbox_provider_class = "local" """,
+    ).tag(config=True)
+
+    sandbox_providers = List(
+        Unicode(),
+        help="""Other places sandboxes may run (entry-point names or import strings), besides
+        sandbox_provider_class, the default: a profile names one ("provider": "kubernetes"), a
+        profile with an image goes to the first that can run it, and a start may ask for one
+        ("start this sandbox on the cluster"). Example: c.DataOps.sandbox_providers = ["kubernetes"]
+        """,
     ).tag(config=True)
 
     sandbox_profiles = List(

@@ -23,7 +23,7 @@ from ..core.store import UnitOfWork
 from .uow import SqlUnitOfWork
 
 # The newest migration in migrations/versions; a test checks it against Alembic's own view.
-HEAD_REVISION = "0007"
+HEAD_REVISION = "0008"
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 #: pg_advisory_lock key held while migrating a PostgreSQL store ("dataops" in ASCII).
 PG_MIGRATION_LOCK = 0x64617461_6F7073

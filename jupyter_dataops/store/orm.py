@@ -151,6 +151,8 @@ class ScheduleRow(Base):
     definition: Mapped[dict[str, Any]] = mapped_column(JSON)
     cron: Mapped[str] = mapped_column(String(200))
     timezone: Mapped[str] = mapped_column(String(64))
+    # The executor its runs go to (as jobs.executor); None: the server's default.
+    executor: Mapped[str | None] = mapped_column(String(64), nullable=True)
     status: Mapped[str] = mapped_column(String(16))
     next_due_at: Mapped[float | None] = mapped_column(Float, nullable=True)
     # The latest due time that was handled (queued, skipped or missed): firing goes on after it.

@@ -178,6 +178,7 @@ class WorkerProcess:
                     "started_at": time.time(),
                 },
             )
+            _import_shared_packages()
             for runner in list(self.runners):
                 try:
                     notes = runner.open()
@@ -382,6 +383,22 @@ def _pid_alive(pid: Any) -> bool:
     except PermissionError:
         return True
     return True
+
+
+#: Packages that several of the worker's threads may import for the first time at once: the
+#: local executor's warm import of papermill, a cluster executor's watch and its checks when the
+#: firer stages a run (the kubernetes client), MLflow. Importing a package whose modules import
+#: each other from two threads at once can fail ("cannot import name ... from partially
+#: initialized module"), so the worker imports them before it starts any of those threads.
+SHARED_PACKAGES = ("requests",)
+
+
+def _import_shared_packages() -> None:
+    import importlib
+
+    for name in SHARED_PACKAGES:
+        with contextlib.suppress(ImportError):
+            importlib.import_module(name)
 
 
 def run(dataops: DataOps, *, lock: Any | None = None, wait_for_lock: bool = False) -> int:

@@ -76,22 +76,27 @@ def worker_config(dataops: DataOps) -> dict[str, Any]:
     line included). Values are read from configured objects, so they are typed (a command-line
     ``--Worker.warm_start=False`` is the string "False" in the raw configuration)."""
     from ..backends.notify import NotificationSender
-    from ..core.config import other_executor_classes
+    from ..core.config import other_executor_classes, other_provider_classes
 
     executor_class = dataops.job_executor_class
     executor = executor_class(parent=dataops, dataops=dataops)
+    provider = dataops.sandbox_provider_class(parent=dataops, dataops=dataops)
     objects = [
         dataops,
         Worker(parent=dataops),
         executor,
         NotificationSender(parent=dataops),
-        dataops.sandbox_provider_class(parent=dataops, dataops=dataops),
-        # Settings the executor shares with other backends (c.Kubernetes for a cluster's).
+        provider,
+        # Settings the backends share with others (c.Kubernetes for a cluster's).
         *getattr(executor, "config_objects", list)(),
+        *provider.config_objects(),
     ]
     for cls in other_executor_classes(dataops):
         other = cls(parent=dataops, dataops=dataops)
         objects += [other, *getattr(other, "config_objects", list)()]
+    for cls in other_provider_classes(dataops):
+        more = cls(parent=dataops, dataops=dataops)
+        objects += [more, *more.config_objects()]
     sections: dict[str, Any] = {}
     for obj in objects:
         values = {}

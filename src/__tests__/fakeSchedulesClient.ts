@@ -39,6 +39,7 @@ export function makeSchedule(overrides: Partial<Schedule> = {}): Schedule {
     kernel_name: null,
     sandbox: null,
     profile: null,
+    executor: null,
     timeout_seconds: null,
     max_retries: null,
     misfire_policy: 'run_once',

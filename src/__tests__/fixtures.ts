@@ -181,6 +181,10 @@ export function makeProfileView(
       secrets: {},
       idle_timeout: 3600,
       max_lifetime: 0,
+      node_selector: {},
+      tolerations: [],
+      affinity: {},
+      provider: null,
       ...profile
     },
     available: true,
@@ -189,6 +193,8 @@ export function makeProfileView(
     fields: [],
     quotas: {},
     gpus_free: 0,
+    provider: 'local',
+    providers: [],
     ...rest
   };
 }

@@ -6,6 +6,7 @@ import { Widget } from '@lumino/widgets';
 import { DataOpsApiError, ServerInfo } from '../api';
 import { IJobsClient } from '../jobs/client';
 import {
+  IRunExecutorSource,
   IRunRequest,
   IRunTargetSource,
   openRunDialog,
@@ -13,7 +14,9 @@ import {
 } from '../jobs/runDialog';
 import { jobCreate, KERNEL_TARGET } from '../jobs/target';
 import { JobCreate, NotebookParameters } from '../jobs/types';
-import { IJobsModel } from '../tokens';
+import { scheduleCreate, scheduleUpdate } from '../schedules/definition';
+import { Schedule, ScheduleCreate } from '../schedules/types';
+import { IJobsModel, ISchedulesModel } from '../tokens';
 import { makeSchedule } from './fakeSchedulesClient';
 import {
   makeExecutor,
@@ -522,14 +525,15 @@ describe('The run dialog’s “Run on”', () => {
     expect(body.getValue()!.executor).toBe('kubernetes');
   });
 
-  it('is not offered for a re-run, a schedule’s run now or a schedule', async () => {
+  const preview = async (cron: string, timezone: string) => ({
+    description: cron,
+    timezone,
+    next_runs: [],
+    min_interval_seconds: 86400
+  });
+
+  it('is not offered for a re-run or a schedule’s run now', async () => {
     const executors = [LOCAL, KUBERNETES];
-    const preview = async (cron: string, timezone: string) => ({
-      description: cron,
-      timezone,
-      next_runs: [],
-      min_interval_seconds: 86400
-    });
     body = open({
       executors,
       rerunOf: makeJob(),
@@ -541,46 +545,125 @@ describe('The run dialog’s “Run on”', () => {
 
     body = open({
       executors,
-      scheduling: { preview, runNowOf: makeSchedule() },
+      scheduling: {
+        preview,
+        runNowOf: makeSchedule({ executor: 'kubernetes' })
+      },
       initial: { parameters: { alpha: 0.5 } }
     });
     await until(() => body!.getValue() !== null);
     expect(runOn()).toBeNull();
-    body.dispose();
+  });
 
+  it('sends the choice on a schedule as where its runs go', async () => {
     body = open({
-      executors,
-      scheduling: { preview, edit: makeSchedule() },
-      initial: { mode: 'schedule' }
-    });
-    await until(() => body!.getValue() !== null);
-    expect(runOn()).toBeNull();
-    body.dispose();
-
-    // "On a schedule" hides it (schedules name no executor), "Run now" shows it.
-    body = open({
-      executors,
+      executors: [LOCAL, KUBERNETES],
       sandboxes,
       scheduling: { preview, previewDelay: 10 }
     });
     await until(() => runOn() !== null);
     select(runOn()!, 'kubernetes');
     await until(() => body!.getValue()?.executor === 'kubernetes');
+    // The choice stays when the mode changes.
     (
       q('input[name="jp-DataOps-mode"][value="schedule"]') as HTMLElement
     ).click();
-    await until(() => runOn() === null);
-    await until(() => body!.getValue() !== null);
-    expect(body.getValue()!.mode).toBe('schedule');
-    expect(body.getValue()!.executor).toBeNull();
-    // A schedule's runs may use this machine's sandboxes.
+    await until(() => body!.getValue()?.mode === 'schedule');
+    expect(runOn()!.value).toBe('kubernetes');
+    expect(body.getValue()!.executor).toBe('kubernetes');
+    // Sandboxes are this machine's: not for runs on the cluster.
     expect(q('[data-target="sandbox:abc123def456"] input')).toHaveProperty(
       'disabled',
-      false
+      true
     );
-    (q('input[name="jp-DataOps-mode"][value="now"]') as HTMLElement).click();
-    await until(() => runOn() !== null);
+    const created = () => {
+      const value = body!.getValue()!;
+      return scheduleCreate({
+        path: 'demo/train.ipynb',
+        fields: value.schedule!,
+        parameters: value.parameters,
+        kernelName: value.kernelName,
+        target: value.target,
+        job: value.options,
+        executor: value.executor
+      });
+    };
+    expect(created()).toMatchObject({
+      kernel_name: 'other',
+      executor: 'kubernetes'
+    });
+    // The server's default: the schedule names none, and may use a sandbox.
+    select(runOn()!, 'local');
+    await until(() => body!.getValue()?.executor === null);
+    expect(created()).not.toHaveProperty('executor');
+    await until(
+      () =>
+        (q('[data-target="sandbox:abc123def456"] input') as HTMLInputElement)
+          .disabled === false
+    );
+  });
+
+  it('starts an edit from where the schedule’s runs go, and sends only a change', async () => {
+    const edit = (schedule: Schedule, executors: IRunExecutorSource | null) =>
+      open({
+        executors,
+        scheduling: { preview, previewDelay: 10, edit: schedule },
+        initial: { mode: 'schedule', parameters: schedule.parameters }
+      });
+    const update = (schedule: Schedule) => {
+      const value = body!.getValue()!;
+      return scheduleUpdate(schedule, {
+        fields: value.schedule!,
+        parameters: value.parameters,
+        kernelName: value.kernelName,
+        kernelChanged: value.kernelChanged,
+        target: value.target,
+        job: value.options,
+        executor: value.executor
+      });
+    };
+    const there = makeSchedule({
+      executor: 'kubernetes',
+      parameters: {},
+      cron: '0 6 * * *',
+      timezone: 'UTC'
+    });
+    body = edit(there, [LOCAL, KUBERNETES]);
+    await until(() => runOn() !== null && body!.getValue() !== null);
     expect(runOn()!.value).toBe('kubernetes');
+    expect(body.getValue()!.executor).toBe('kubernetes');
+    expect(update(there)).toEqual({});
+    select(runOn()!, 'local');
+    await until(() => body!.getValue()?.executor === null);
+    expect(update(there)).toEqual({ executor: null }); // back to the server's default
+    body.dispose();
+
+    // One the server no longer offers stays, said so, until the user picks another.
+    body = edit(there, [LOCAL]);
+    await until(() => runOn() !== null && body!.getValue() !== null);
+    expect([...runOn()!.options].map(option => option.textContent)).toEqual([
+      'This machine (local) (default)',
+      'Kubernetes cluster (kubernetes) (the server does not offer it now)'
+    ]);
+    expect(runOn()!.value).toBe('kubernetes');
+    expect(update(there)).toEqual({});
+    body.dispose();
+
+    // Without the server's executors nothing is offered, and nothing moves.
+    body = edit(there, null);
+    await until(() => body!.getValue() !== null);
+    expect(runOn()).toBeNull();
+    expect(update(there)).toEqual({});
+    body.dispose();
+
+    const here = { ...there, executor: null };
+    body = edit(here, [LOCAL, KUBERNETES]);
+    await until(() => runOn() !== null && body!.getValue() !== null);
+    expect(runOn()!.value).toBe('local');
+    expect(update(here)).toEqual({});
+    select(runOn()!, 'kubernetes');
+    await until(() => body!.getValue()?.executor === 'kubernetes');
+    expect(update(here)).toEqual({ executor: 'kubernetes' });
   });
 });
 
@@ -650,6 +733,54 @@ describe('openRunDialog’s “Run on”', () => {
     expect(sent).toHaveLength(1);
     expect(sent[0].executor).toBe('kubernetes');
     expect(sent[0].kernel_name).toBe('other');
+  });
+
+  it('creates a schedule whose runs go to the executor the user picked', async () => {
+    const created: ScheduleCreate[] = [];
+    const schedules = {
+      preview: async (cron: string, timezone: string) => ({
+        description: cron,
+        timezone,
+        next_runs: [],
+        min_interval_seconds: 86400
+      }),
+      createSchedule: async (request: ScheduleCreate) => {
+        created.push(request);
+        return makeSchedule({ executor: request.executor ?? null });
+      }
+    } as unknown as ISchedulesModel;
+    const model = {
+      client: client(async () => PARAMS),
+      info: TWO,
+      createJob: async () => {
+        throw new Error('not a job');
+      }
+    } as unknown as IJobsModel;
+    const pending = openRunDialog({
+      model,
+      kernelspecs,
+      path: 'demo/train.ipynb',
+      schedules,
+      initial: { mode: 'schedule' },
+      trans
+    });
+    await until(() => dialogQ('#jp-DataOps-executor') !== null);
+    select(dialogQ('#jp-DataOps-executor') as HTMLSelectElement, 'kubernetes');
+    await until(
+      () =>
+        (dialogQ('#jp-DataOps-executor') as HTMLSelectElement).value ===
+        'kubernetes'
+    );
+    await until(() => accept() !== null && !accept()!.disabled);
+    expect(accept()!.textContent).toBe('Create schedule');
+    accept()!.click();
+    const result = await pending;
+    expect(result?.kind).toBe('schedule');
+    expect(created).toHaveLength(1);
+    expect(created[0]).toMatchObject({
+      notebook_path: 'demo/train.ipynb',
+      executor: 'kubernetes'
+    });
   });
 
   it('sends no executor for the server’s default, or without the server’s info', async () => {

@@ -87,7 +87,11 @@ function makeView(overrides: Partial<ProfileView> = {}): ProfileView {
       env: {},
       secrets: {},
       idle_timeout: 3600,
-      max_lifetime: 0
+      max_lifetime: 0,
+      node_selector: {},
+      tolerations: [],
+      affinity: {},
+      provider: null
     },
     available: true,
     reason: null,
@@ -154,6 +158,8 @@ function makeView(overrides: Partial<ProfileView> = {}): ProfileView {
       gpu_hours_today: { used: 0.5, limit: 8, scope: 'user' }
     },
     gpus_free: 1,
+    provider: 'local',
+    providers: [],
     ...overrides
   };
 }
@@ -352,6 +358,40 @@ describe('the start form', () => {
     expect(
       checkStart(view, { ...input, gpu_type: 'h100' }).errors?.gpu_type
     ).toBe('Choose one of: a100, t4.');
+  });
+
+  it('sends where to run it only when it differs, and refuses where it cannot run', () => {
+    const view = makeView({
+      provider: 'local',
+      providers: [
+        {
+          name: 'local',
+          where: 'local',
+          available: true,
+          reason: null,
+          fields: []
+        },
+        {
+          name: 'kubernetes',
+          where: 'cluster',
+          available: false,
+          reason: "the cluster offers no GPU type 't4'",
+          fields: []
+        }
+      ]
+    });
+    const input = emptyStartInput('gpu-small');
+    expect(checkStart(view, { ...input, provider: 'local' })).toEqual({
+      request: { profile: 'gpu-small' }
+    });
+    expect(
+      checkStart(view, { ...input, provider: 'kubernetes' }).errors?.profile
+    ).toBe(
+      "gpu-small cannot run on kubernetes: the cluster offers no GPU type 't4'"
+    );
+    expect(
+      checkStart(view, { ...input, provider: 'slurm' }).errors?.profile
+    ).toBe('gpu-small cannot run on slurm: this server does not offer it');
   });
 
   it('leaves text it cannot read to the server, which says what was meant', () => {

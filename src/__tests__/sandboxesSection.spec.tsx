@@ -103,7 +103,11 @@ function makeProfiles(): ProfileList {
     env: {},
     secrets: {},
     idle_timeout: 3600,
-    max_lifetime: 0
+    max_lifetime: 0,
+    node_selector: {},
+    tolerations: [],
+    affinity: {},
+    provider: null
   };
   return {
     items: [
@@ -114,7 +118,9 @@ function makeProfiles(): ProfileList {
         where: 'cluster',
         fields: [],
         quotas: {},
-        gpus_free: 0
+        gpus_free: 0,
+        provider: 'local',
+        providers: []
       },
       {
         profile: local,
@@ -154,7 +160,9 @@ function makeProfiles(): ProfileList {
           sandboxes: { used: 0, limit: 2, scope: 'user' },
           gpus: { used: 0, limit: null, scope: 'user' }
         },
-        gpus_free: 0
+        gpus_free: 0,
+        provider: 'local',
+        providers: []
       }
     ],
     limits_method: 'rlimits',
@@ -301,6 +309,96 @@ describe('StartPanel', () => {
     (node.querySelector('[data-action="start"]') as HTMLElement).click();
     await until(() => started.length === 1);
     expect(client.started).toEqual([{ profile: 'local', memory: '4Gi' }]);
+  });
+});
+
+describe('StartPanel on a server with a cluster too', () => {
+  let widget: Widget | null = null;
+  afterEach(() => {
+    widget?.dispose();
+    widget = null;
+  });
+
+  it('offers where to run it, disabling where the profile cannot run, and sends the choice', async () => {
+    const client = new FakeClient();
+    const profiles = makeProfiles();
+    const local = profiles.items[1];
+    // A node of the cluster holds more than this machine: its CPU bound is 16.
+    const nodeSized = local.fields.map(limit =>
+      limit.field === 'cpus' ? { ...limit, max: 16 } : limit
+    );
+    local.providers = [
+      {
+        name: 'local',
+        where: 'local',
+        available: true,
+        reason: null,
+        fields: local.fields
+      },
+      {
+        name: 'kubernetes',
+        where: 'cluster',
+        available: true,
+        reason: null,
+        fields: nodeSized
+      }
+    ];
+    profiles.items[0].providers = [
+      {
+        name: 'local',
+        where: 'local',
+        available: false,
+        reason: 'it runs the image x, and this machine has no container engine',
+        fields: []
+      },
+      {
+        name: 'kubernetes',
+        where: 'cluster',
+        available: true,
+        reason: null,
+        fields: []
+      }
+    ];
+    widget = await render(
+      <StartPanel
+        trans={trans}
+        loadProfiles={async () => profiles}
+        start={request => client.startSandbox(request)}
+        onStarted={() => undefined}
+        onClose={() => undefined}
+      />
+    );
+    const node = widget.node;
+    await until(() => node.querySelector('#jp-DataOps-startProvider') !== null);
+    const select = node.querySelector(
+      '#jp-DataOps-startProvider'
+    ) as HTMLSelectElement;
+    expect(
+      [...select.options].map(o => [o.value, o.textContent, o.disabled])
+    ).toEqual([
+      ['local', 'This machine (local)', false],
+      ['kubernetes', 'Kubernetes cluster (kubernetes)', false]
+    ]);
+    expect(select.value).toBe('local');
+    // 8 CPUs do not fit this machine (the form says so, nothing is sent)...
+    type(node.querySelector('#jp-DataOps-sandbox-cpus'), '8');
+    (node.querySelector('[data-action="start"]') as HTMLElement).click();
+    await until(
+      () =>
+        node.querySelector('[data-field="cpus"] .jp-DataOps-fieldError') !==
+        null
+    );
+    expect(client.started).toEqual([]);
+    // ...and fit a node of the cluster.
+    select.value = 'kubernetes';
+    select.dispatchEvent(new Event('change', { bubbles: true }));
+    await until(() => select.value === 'kubernetes');
+    type(node.querySelector('#jp-DataOps-sandbox-cpus'), '8');
+    (node.querySelector('[data-action="start"]') as HTMLElement).click();
+    await until(() => client.started.length === 1);
+    expect(client.started).toEqual([
+      { profile: 'local', provider: 'kubernetes', cpus: '8' }
+    ]);
   });
 });
 

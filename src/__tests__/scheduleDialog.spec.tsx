@@ -11,6 +11,7 @@ import { openEditDialog } from '../schedules/dialogs';
 import { SchedulesModel } from '../schedules/model';
 import { CronPreview, Schedule } from '../schedules/types';
 import { FakeSchedulesClient, makeSchedule } from './fakeSchedulesClient';
+import { makeExecutor } from './fixtures';
 
 const trans = nullTranslator.load('jupyter-dataops');
 
@@ -564,6 +565,47 @@ describe('openEditDialog', () => {
     const result = await pending;
     expect(result!.changed).toBe(true);
     expect(fake.updates).toEqual([['s1', { cron: '45 8 * * *' }]]);
+    model.dispose();
+  });
+
+  it('moves the runs to the executor chosen in “Run on”', async () => {
+    const fake = new FakeSchedulesClient();
+    const schedule = makeSchedule({ id: 's1', cron: '0 6 * * *' });
+    fake.schedules = [schedule];
+    const model = new SchedulesModel({
+      client: fake,
+      poll: false,
+      refreshDelay: 0
+    });
+    const dialogQ = (selector: string) =>
+      document.body.querySelector(`.jp-Dialog ${selector}`);
+    const accept = () =>
+      dialogQ('.jp-Dialog-button.jp-mod-accept') as HTMLButtonElement;
+    const pending = openEditDialog({
+      model,
+      jobsClient: client,
+      kernelspecs,
+      executors: [makeExecutor('local'), makeExecutor('kubernetes')],
+      schedule,
+      trans
+    });
+    await until(() => dialogQ('#jp-DataOps-executor') !== null);
+    expect((dialogQ('#jp-DataOps-executor') as HTMLSelectElement).value).toBe(
+      'local'
+    );
+    select(dialogQ('#jp-DataOps-executor'), 'kubernetes');
+    await until(
+      () =>
+        (dialogQ('#jp-DataOps-executor') as HTMLSelectElement).value ===
+        'kubernetes'
+    );
+    await flush(50);
+    await until(() => !accept().disabled);
+    click(accept());
+    const result = await pending;
+    expect(result!.changed).toBe(true);
+    expect(result!.schedule.executor).toBe('kubernetes');
+    expect(fake.updates).toEqual([['s1', { executor: 'kubernetes' }]]);
     model.dispose();
   });
 });

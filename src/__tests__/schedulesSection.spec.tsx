@@ -309,6 +309,29 @@ describe('SchedulesSection', () => {
     ]);
   });
 
+  it('says where a schedule’s runs go when it names an executor', async () => {
+    client.schedules[1] = { ...client.schedules[1], executor: 'kubernetes' };
+    await model.refresh();
+    const open = async (id: string) => {
+      (
+        row(id).querySelector('.jp-DataOps-scheduleSummary') as HTMLElement
+      ).click();
+      await until(
+        () => row(id).querySelector('.jp-DataOps-notifyValue') !== null
+      );
+      return row(id).querySelector('.jp-DataOps-scheduleDefinition')!;
+    };
+    const there = await open('s2');
+    const value = there.querySelector('.jp-DataOps-scheduleExecutor')!;
+    expect(value.previousElementSibling!.textContent).toBe('Runs on');
+    expect(value.textContent).toBe('kubernetes');
+    expect(value.getAttribute('title')).toBe('Kubernetes cluster (kubernetes)');
+    // The server's default: nothing to say.
+    const here = await open('s1');
+    expect(here.querySelector('.jp-DataOps-scheduleExecutor')).toBeNull();
+    expect(here.textContent).not.toContain('Runs on');
+  });
+
   it('offers actions, each disabled with a reason where it does not apply', async () => {
     (
       row('s2').querySelector('.jp-DataOps-scheduleSummary') as HTMLElement

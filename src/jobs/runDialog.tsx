@@ -10,7 +10,8 @@
  * sandbox, or a new sandbox of a profile (`target.ts`).
  *
  * Given the server's executors, two or more, it offers "Run on": this machine,
- * a Kubernetes cluster… (a job now only: schedules do not name one yet).
+ * a Kubernetes cluster… for a job now, and for a schedule's runs (a new one,
+ * or an edit, which starts from where its runs go).
  */
 import { Dialog, showDialog } from '@jupyterlab/apputils';
 import { PathExt } from '@jupyterlab/coreutils';
@@ -106,7 +107,8 @@ export interface IRunRequest {
   target: RunTarget;
   /**
    * The executor to run on, when the user chose another than the server's
-   * default in "Run on"; null for the default (the request names none).
+   * default in "Run on"; null for the default (the request names none). In
+   * an edit, the schedule's own until the user chooses another.
    */
   executor: string | null;
   options: IJobOptions;
@@ -154,8 +156,8 @@ export interface IRunFormProps {
   /** Offers "Run in" a sandbox when given (not for a re-run or a run now). */
   sandboxes?: IRunTargetSource | null;
   /**
-   * Offers "Run on" when they are two or more (not for a re-run, a
-   * schedule's edit or run now, nor in schedule mode).
+   * Offers "Run on" when they are two or more (not for a re-run or a
+   * schedule's run now, which go where the job ran or the schedule's go).
    */
   executors?: IRunExecutorSource | null;
   path: string;
@@ -227,14 +229,14 @@ export function RunJobForm(props: IRunFormProps): JSX.Element {
     () => initial.target ?? (editing ? targetOf(editing) : KERNEL_TARGET)
   );
   const targets = useRunTargets(targetSource);
-  // "Run on": not for a re-run (where its job ran) or a schedule's.
+  // "Run on": not for a re-run (where its job ran) or a schedule's run now.
   const executors = useExecutors(
-    rerunOf === null && runNowOf === null && editing === null
-      ? (props.executors ?? null)
-      : null
+    rerunOf === null && runNowOf === null ? (props.executors ?? null) : null
   );
   const [executorChoice, setExecutor] = React.useState<string | null>(
-    initial.executor ?? null
+    initial.executor !== undefined
+      ? initial.executor
+      : (editing?.executor ?? null)
   );
   const [options, setOptions] = React.useState<IJobOptionsInput>(
     initial.options ?? EMPTY_OPTIONS
@@ -248,13 +250,20 @@ export function RunJobForm(props: IRunFormProps): JSX.Element {
     Math.max(0, ...(initial.freeRows ?? []).map(row => row.key + 1))
   );
   const scheduled = mode === 'schedule';
-  // Schedules do not name an executor (yet): "Run on" is for a job now.
-  const offersExecutors = executors.length > 1 && !scheduled;
-  const defaultExecutor = executors[0]?.name ?? null;
+  const executorNames = offeredExecutors(executors, editing);
+  const offersExecutors = executorNames.length > 1;
+  const defaultExecutor = executorNames[0] ?? null;
   const executor =
-    offersExecutors && executors.some(item => item.name === executorChoice)
+    offersExecutors &&
+    executorChoice !== null &&
+    executorNames.includes(executorChoice)
       ? executorChoice
       : defaultExecutor;
+  const requestExecutor = chosenExecutor(
+    offersExecutors ? executor : null,
+    defaultExecutor,
+    editing
+  );
   // Sandboxes run on this machine: elsewhere, the notebook's kernel.
   const runsHere = !offersExecutors || sandboxesApply(executor);
   const target = runsHere ? targetChoice : KERNEL_TARGET;
@@ -372,8 +381,7 @@ export function RunJobForm(props: IRunFormProps): JSX.Element {
         kernelName: kernel || null,
         kernelChanged: kernelTouched,
         target,
-        executor:
-          offersExecutors && executor !== defaultExecutor ? executor : null,
+        executor: requestExecutor,
         options: optionCheck.options,
         schedule: scheduleCheck?.fields ?? null,
         values,
@@ -562,9 +570,14 @@ export function RunJobForm(props: IRunFormProps): JSX.Element {
                 value={executor ?? ''}
                 onChange={event => setExecutor(event.target.value)}
               >
-                {executors.map((item, index) => (
-                  <option key={item.name} value={item.name}>
-                    {executorLabel(item.name, index === 0, trans)}
+                {executorNames.map((name, index) => (
+                  <option key={name} value={name}>
+                    {executors.some(item => item.name === name)
+                      ? executorLabel(name, index === 0, trans)
+                      : trans.__(
+                          '%1 (the server does not offer it now)',
+                          executorLabel(name, false, trans)
+                        )}
                   </option>
                 ))}
               </select>
@@ -655,6 +668,40 @@ export function RunJobForm(props: IRunFormProps): JSX.Element {
       )}
     </div>
   );
+}
+
+/**
+ * The executor names "Run on" offers, the server's default first: those the
+ * server lists, and the edited schedule's own if the server no longer lists
+ * it (so an edit never moves its runs unasked). None until the list is known.
+ */
+export function offeredExecutors(
+  executors: ReadonlyArray<ExecutorCapabilities>,
+  editing: Pick<Schedule, 'executor'> | null
+): string[] {
+  const names = executors.map(item => item.name);
+  const own = editing?.executor ?? null;
+  return names.length > 0 && own !== null && !names.includes(own)
+    ? [...names, own]
+    : names;
+}
+
+/**
+ * The executor a request names: the one chosen in "Run on" (null where it is
+ * not offered), or null for the server's default. An edit keeps the
+ * schedule's own while the choice is where its runs go now (or "Run on" is
+ * not offered), so saving other changes never moves them.
+ */
+export function chosenExecutor(
+  chosen: string | null,
+  defaultExecutor: string | null,
+  editing: Pick<Schedule, 'executor'> | null
+): string | null {
+  const own = editing?.executor ?? null;
+  if (editing && (chosen === null || chosen === (own ?? defaultExecutor))) {
+    return own;
+  }
+  return chosen !== null && chosen !== defaultExecutor ? chosen : null;
 }
 
 /** The executors "Run on" offers: the list given, or read once (none until then). */
@@ -1219,10 +1266,11 @@ export async function showRunFormDialog<T>(options: {
 }
 
 /**
- * The executors a job may name, the default first: those the model knows,
- * else asked of the server (none when it cannot say, or is older).
+ * The executors a job (or a schedule's runs) may name, the default first:
+ * those the model knows, else asked of the server (none when it cannot say,
+ * or is older).
  */
-function serverExecutors(
+export function serverExecutors(
   model: Pick<IJobsModel, 'info' | 'client'>
 ): IRunExecutorSource {
   if (model.info) {
@@ -1238,8 +1286,8 @@ export type RunDialogResult =
 /**
  * Open the run dialog for a notebook (or a re-run of a job), submit the job
  * (or, "On a schedule", create the schedule), and reopen the dialog with the
- * server's message if it refuses. A new job may choose where it runs among
- * the server's executors ("Run on", from the model's server info).
+ * server's message if it refuses. A new job or schedule may choose where it
+ * runs among the server's executors ("Run on", from the model's server info).
  *
  * Resolves with the new job or schedule, or null if the user cancelled.
  */
@@ -1299,7 +1347,8 @@ export async function openRunDialog(options: {
             parameters: request.parameters,
             kernelName: request.kernelName,
             target: request.target,
-            job: request.options
+            job: request.options,
+            executor: request.executor
           })
         );
         return { kind: 'schedule', schedule };

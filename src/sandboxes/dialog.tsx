@@ -83,8 +83,16 @@ export function StartPanel(props: IStartPanelProps): JSX.Element {
     };
   }, []);
 
-  const view =
+  const profileView =
     profiles?.items.find(item => item.profile.name === input.profile) ?? null;
+  // What may be asked depends on where it runs (this machine's size, a node's).
+  const chosen = (profileView?.providers ?? []).find(
+    choice => choice.name === input.provider
+  );
+  const view =
+    profileView && chosen && (chosen.fields ?? []).length > 0
+      ? { ...profileView, fields: chosen.fields ?? [] }
+      : profileView;
 
   const submit = () => {
     if (stage.kind !== 'form') {
@@ -308,6 +316,51 @@ export function StartForm(props: {
               <span>{trans.__('GPUs free: %1', view.gpus_free)}</span>
             )}
           </div>
+          {(view.providers ?? []).length > 1 && (
+            <div className="jp-DataOps-field jp-DataOps-startProvider">
+              <label htmlFor="jp-DataOps-startProvider">
+                {trans.__('Run on')}
+              </label>
+              <select
+                id="jp-DataOps-startProvider"
+                value={input.provider || view.provider}
+                disabled={props.disabled}
+                onChange={event =>
+                  props.onChange({ ...input, provider: event.target.value })
+                }
+              >
+                {(view.providers ?? []).map(choice => (
+                  <option
+                    key={choice.name}
+                    value={choice.name}
+                    disabled={!choice.available}
+                    title={choice.reason ?? ''}
+                  >
+                    {(choice.where === 'cluster'
+                      ? trans.__('Kubernetes cluster (%1)', choice.name)
+                      : trans.__('This machine (%1)', choice.name)) +
+                      (choice.available
+                        ? ''
+                        : ` — ${choice.reason ?? trans.__('unavailable')}`)}
+                  </option>
+                ))}
+              </select>
+              {(view.providers ?? [])
+                .filter(choice => !choice.available)
+                .map(choice => (
+                  <div
+                    key={choice.name}
+                    className="jp-DataOps-help jp-DataOps-providerReason"
+                  >
+                    {trans.__(
+                      'Not on %1: %2',
+                      choice.name,
+                      choice.reason ?? ''
+                    )}
+                  </div>
+                ))}
+            </div>
+          )}
           <QuotaChips view={view} trans={trans} />
           <div className="jp-DataOps-startFields">
             {(['cpus', 'memory', 'gpus', 'gpu_type'] as const).map(field => (

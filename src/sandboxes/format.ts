@@ -392,6 +392,8 @@ export interface IStartInput {
   idle_timeout: string;
   /** Minutes. */
   max_lifetime: string;
+  /** Where to run it ('' : the profile's provider). */
+  provider: string;
 }
 
 /** An empty form for a profile: every field at its default. */
@@ -403,7 +405,8 @@ export function emptyStartInput(profile: string): IStartInput {
     gpus: '',
     gpu_type: '',
     idle_timeout: '',
-    max_lifetime: ''
+    max_lifetime: '',
+    provider: ''
   };
 }
 
@@ -484,6 +487,22 @@ export function checkStart(
     };
   }
   const request: SandboxCreate = { profile: view.profile.name };
+  if (input.provider && input.provider !== view.provider) {
+    const choice = (view.providers ?? []).find(c => c.name === input.provider);
+    if (!choice || !choice.available) {
+      return {
+        errors: {
+          profile: trans.__(
+            '%1 cannot run on %2: %3',
+            view.profile.name,
+            input.provider,
+            choice?.reason ?? trans.__('this server does not offer it')
+          )
+        }
+      };
+    }
+    request.provider = input.provider;
+  }
   const editable = (field: SandboxField): FieldLimit | null => {
     const limit = fieldLimit(view, field);
     const text = input[field].trim();

@@ -208,6 +208,8 @@ export function scheduleCreate(options: {
   /** Where each run goes (default: the kernel). */
   target?: RunTarget;
   job: IJobOptions;
+  /** The executor its runs go to, sent only when given (null: the server's default). */
+  executor?: string | null;
 }): ScheduleCreate {
   const { fields, job } = options;
   const request: ScheduleCreate = {
@@ -221,7 +223,8 @@ export function scheduleCreate(options: {
     max_retries: job.max_retries,
     misfire_policy: fields.misfire_policy,
     misfire_grace_seconds: fields.misfire_grace_seconds,
-    concurrency_policy: fields.concurrency_policy
+    concurrency_policy: fields.concurrency_policy,
+    ...(options.executor ? { executor: options.executor } : {})
   };
   const notify = fields.notify;
   if (
@@ -256,6 +259,11 @@ export function scheduleUpdate(
     /** Where each run goes (default: where it goes now). */
     target?: RunTarget;
     job: IJobOptions;
+    /**
+     * The executor its runs go to (null: the server's default); not given:
+     * where they go now.
+     */
+    executor?: string | null;
   }
 ): ScheduleUpdate {
   const { fields, job } = options;
@@ -287,6 +295,13 @@ export function scheduleUpdate(
     options.kernelName !== schedule.kernel_name
   ) {
     update.kernel_name = options.kernelName;
+  }
+  if (
+    options.executor !== undefined &&
+    (options.executor ?? null) !== (schedule.executor ?? null)
+  ) {
+    // null sends the runs back to the server's default.
+    update.executor = options.executor;
   }
   if (job.name !== null && job.name !== schedule.name) {
     update.name = job.name;

@@ -24,7 +24,7 @@ import {
 import { statusIcons } from '../jobs/icons';
 import { statusText } from '../jobs/labels';
 import { jsonText } from '../jobs/params';
-import { scheduleTargetText, targetOf } from '../jobs/target';
+import { executorLabel, scheduleTargetText, targetOf } from '../jobs/target';
 import { JobQuery, JobSummary } from '../jobs/types';
 import { SandboxCommandIDs } from '../sandboxes/commands';
 import { ScheduleCommandIDs } from './commands';
@@ -542,6 +542,17 @@ function Definition(props: {
               commands={props.commands}
               trans={trans}
             />
+            {!!schedule.executor && (
+              <>
+                <dt>{trans.__('Runs on')}</dt>
+                <dd
+                  className="jp-DataOps-scheduleExecutor"
+                  title={executorLabel(schedule.executor, false, trans)}
+                >
+                  {schedule.executor}
+                </dd>
+              </>
+            )}
             <dt>{trans.__('Timeout')}</dt>
             <dd>
               {schedule.timeout_seconds !== null

@@ -8,7 +8,11 @@ import { KernelSpec } from '@jupyterlab/services';
 import { TranslationBundle } from '@jupyterlab/translation';
 
 import { IJobsClient } from '../jobs/client';
-import { IRunTargetSource, showRunFormDialog } from '../jobs/runDialog';
+import {
+  IRunExecutorSource,
+  IRunTargetSource,
+  showRunFormDialog
+} from '../jobs/runDialog';
 import { Job } from '../jobs/types';
 import { ISchedulesModel } from '../tokens';
 import { scheduleUpdate } from './definition';
@@ -21,6 +25,8 @@ interface IDialogOptions {
   kernelspecs: KernelSpec.IManager;
   /** Offers "Run in" a sandbox in an edit when given. */
   sandboxes?: IRunTargetSource | null;
+  /** Offers "Run on" in an edit when two or more (the server's executors). */
+  executors?: IRunExecutorSource | null;
   schedule: Schedule;
   trans: TranslationBundle;
 }
@@ -43,6 +49,7 @@ export function openEditDialog(
       client: options.jobsClient,
       kernelspecs: options.kernelspecs,
       sandboxes: options.sandboxes ?? null,
+      executors: options.executors ?? null,
       path: schedule.notebook_path,
       rerunOf: null,
       trans,
@@ -77,7 +84,8 @@ export function openEditDialog(
         kernelName: request.kernelName,
         kernelChanged: request.kernelChanged,
         target: request.target,
-        job: request.options
+        job: request.options,
+        executor: request.executor
       });
       if (Object.keys(update).length === 0) {
         return { changed: false, schedule };

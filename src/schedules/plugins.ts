@@ -24,7 +24,7 @@ import {
   reportError,
   selectedNotebookPath
 } from '../jobs/plugins';
-import { openRunDialog } from '../jobs/runDialog';
+import { openRunDialog, serverExecutors } from '../jobs/runDialog';
 import { Job } from '../jobs/types';
 import { ISandboxesModel } from '../sandboxes/tokens';
 import { IDataOpsSidebar, IJobsModel, ISchedulesModel } from '../tokens';
@@ -349,6 +349,7 @@ export const schedulesSectionPlugin: JupyterFrontEndPlugin<void> = {
           jobsClient: jobs.client,
           kernelspecs,
           sandboxes: targets,
+          executors: serverExecutors(jobs),
           schedule,
           trans
         });

@@ -258,6 +258,22 @@ class KubernetesExecutor(Executor):
             ),
             self._pod_settings(),
         )
+        # The sandbox policy as the namespace's ResourceQuota and LimitRange, before its first
+        # Job (see quotas.py); a refusal fails the attempt as a refused Job would.
+        from .quotas import ensure_for
+
+        try:
+            for line in ensure_for(
+                self.cluster,
+                self.settings,
+                self.dataops,
+                namespace=namespace,
+                user=request.user or "unknown",
+            ):
+                self._write_log(execution, line)
+        except DataOpsError as exc:
+            self._write_log(execution, f"attempt {request.attempt}: {exc}")
+            raise
         with self._lock:
             self._executions[request.execution_id] = execution
         try:

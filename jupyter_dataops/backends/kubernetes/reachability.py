@@ -144,13 +144,14 @@ def problems(
         remote = _dvc_remote(root)
         url = remote[1] if remote else dataops.snapshot_remote or "<data_dir>/dvc-remote"
         why = _local_url(url)
-        if why:
+        if why and not cluster.dvc_remote_volume:
             name = f"remote {remote[0]!r}" if remote else "remote (c.DataOps.snapshot_remote)"
             found.append(
                 Problem(
                     f"the project's DVC {name} is {url}, {why}",
                     "dvc remote add -d storage s3://bucket/dvc (and its credentials in "
-                    "c.Kubernetes.env_from_secrets)",
+                    "c.Kubernetes.env_from_secrets), or mount that folder's "
+                    'PersistentVolumeClaim in pods: c.Kubernetes.dvc_remote_volume = "<claim>"',
                 )
             )
     return found

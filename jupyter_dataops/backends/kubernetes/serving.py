@@ -36,6 +36,8 @@ class KubernetesTarget(DeploymentTarget):
     """Endpoints as Deployments and Services (see the module's documentation)."""
 
     name: ClassVar[str] = "kubernetes"
+    #: The container of an endpoint's pods that runs the model server (its log is read).
+    server_container: ClassVar[str] = objects.SERVER_CONTAINER
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -71,6 +73,19 @@ class KubernetesTarget(DeploymentTarget):
 
     # -- the contract -------------------------------------------------------------------------
     def start(self, spec: ServingSpec) -> Handle:
+        serving, pod = self._prepare(spec)
+        made = objects.endpoint_objects(serving, pod, spec.token or "")
+        for obj in made:  # refuse before making anything when a name is someone else's
+            self._check_ours(obj)
+        for obj in made:
+            self._apply(obj)
+        if serving.autoscale is None:  # an autoscaler from an earlier publish goes
+            self._delete("HorizontalPodAutoscaler", objects.endpoint_name(spec.name))
+        return Handle(None, f"{self.namespace}/{objects.endpoint_name(spec.name)}")
+
+    def _prepare(self, spec: ServingSpec) -> tuple[objects.EndpointServing, objects.PodSettings]:
+        """What every endpoint on the cluster needs, checked: the settings, the registry the
+        pods reach, a token and an image."""
         require_kubernetes()
         require_reachable(
             self.dataops, self.settings, backend="deployment target", needs=("mlflow",)
@@ -101,15 +116,7 @@ class KubernetesTarget(DeploymentTarget):
                 self.settings.endpoint_autoscale, setting="c.Kubernetes.endpoint_autoscale"
             ),
         )
-        pod = self.settings.pod_settings(image)
-        made = objects.endpoint_objects(serving, pod, spec.token)
-        for obj in made:  # refuse before making anything when a name is someone else's
-            self._check_ours(obj)
-        for obj in made:
-            self._apply(obj)
-        if serving.autoscale is None:  # an autoscaler from an earlier publish goes
-            self._delete("HorizontalPodAutoscaler", objects.endpoint_name(spec.name))
-        return Handle(None, f"{self.namespace}/{objects.endpoint_name(spec.name)}")
+        return serving, self.settings.pod_settings(image)
 
     def _read(self, kind: str, name: str, namespace: str) -> Any:
         group, call = _KINDS[kind]
@@ -233,20 +240,27 @@ class KubernetesTarget(DeploymentTarget):
                     return f"{waiting.reason}: {waiting.message or ''}".strip(": ")
         return None
 
+    def _pod_selector(self, endpoint: str) -> str:
+        """The label selector of an endpoint's pods."""
+        return f"{objects.selector('endpoint')},{objects.ENDPOINT}={label_value(endpoint)}"
+
     def _pods(self, endpoint: str) -> list[Any]:
         """The pods of an endpoint's Deployment, oldest first."""
         try:
             pods = self.cluster.call(
                 self._api("core").list_namespaced_pod,
                 self.namespace,
-                label_selector=f"{objects.selector('endpoint')},"
-                f"{objects.ENDPOINT}={label_value(endpoint)}",
+                label_selector=self._pod_selector(endpoint),
                 action="list pods",
                 namespace=self.namespace,
             )
         except DataOpsError:
             return []
         return sorted(pods.items, key=lambda p: p.metadata.creation_timestamp or 0)
+
+    def _proxy_service(self, spec: ServingSpec) -> str:
+        """The endpoint's Service and port, as the Service proxy names them ("name:port")."""
+        return f"{objects.endpoint_name(spec.name)}:{spec.port}"
 
     def request(
         self,
@@ -267,7 +281,7 @@ class KubernetesTarget(DeploymentTarget):
             "/api/v1/namespaces/{namespace}/services/{name}/proxy/{path}",
             path_params={
                 "namespace": self.namespace,
-                "name": f"{objects.endpoint_name(spec.name)}:{spec.port}",
+                "name": self._proxy_service(spec),
                 "path": path.lstrip("/"),
             },
             header_params={"Content-Type": "application/json"},
@@ -322,7 +336,7 @@ class KubernetesTarget(DeploymentTarget):
                 self._api("core").read_namespaced_pod_log,
                 pod.metadata.name,
                 self.namespace,
-                container=objects.SERVER_CONTAINER,
+                container=self.server_container,
                 tail_lines=lines,
                 action=f"read the log of pod {pod.metadata.name}",
                 namespace=self.namespace,

@@ -208,6 +208,72 @@ class Kubernetes(Configurable):
         c.Kubernetes.endpoint_url = "https://models.example.com/{name}" """,
     ).tag(config=True)
 
+    sandbox_image = Unicode(
+        "",
+        help="""Image of sandbox pods whose profile names none: Python with jupyter-dataops and
+        ipykernel (the runner image does). Default: job_image.
+        Example: c.Kubernetes.sandbox_image = "dataops-notebook:1.4" """,
+    ).tag(config=True)
+
+    storage_class = Unicode(
+        "",
+        help="""StorageClass of each user's workspace volume (the PersistentVolumeClaim mounted
+        as the home of the user's sandboxes). Empty: the cluster's default class.
+        Example: c.Kubernetes.storage_class = "fast-ssd" """,
+    ).tag(config=True)
+
+    workspace_size = Unicode(
+        "10Gi",
+        help="""Size of each user's workspace volume, asked when it is first made.
+        Example: c.Kubernetes.workspace_size = "50Gi" """,
+    ).tag(config=True)
+
+    workspace_access_mode = Unicode(
+        "ReadWriteOnce",
+        help="""Access mode of workspace volumes. ReadWriteOnce lets a user's sandboxes share it
+        on one node only; ReadWriteMany (NFS, CephFS) on any.
+        Example: c.Kubernetes.workspace_access_mode = "ReadWriteMany" """,
+    ).tag(config=True)
+
+    sandbox_max_resources = Dict(
+        {"cpu": "16", "memory": "64Gi", "gpus": "8"},
+        help="""The largest sandbox pod a node can hold (cpu, memory, gpus): it bounds
+        c.DataOps.sandbox_policy as a machine's size does locally, so a request no node could
+        place is refused at once instead of waiting for a node.
+        Example: c.Kubernetes.sandbox_max_resources = {"cpu": "64", "memory": "480Gi", "gpus": "8"}
+        """,
+    ).tag(config=True)
+
+    dvc_remote_volume = Unicode(
+        "",
+        help="""When the project's DVC remote is a folder (a shared NFS export), the
+        PersistentVolumeClaim that holds it in each namespace: sandbox pods mount it read-only at
+        the same path to load their data. Example: c.Kubernetes.dvc_remote_volume = "dvc-remote"
+        """,
+    ).tag(config=True)
+
+    sandbox_port = Int(
+        8765,
+        help="""Port of the kernel host in each sandbox pod (the server reaches it and the
+        kernels' ports at the pod's IP, so the server must run where pod IPs are routed).
+        Example: c.Kubernetes.sandbox_port = 9000""",
+    ).tag(config=True)
+
+    sandbox_start_timeout = Float(
+        900.0,
+        help="""Seconds a sandbox pod may take from creation to a ready kernel host (waiting for a
+        node, pulling, loading data, installing packages) before the start fails with the reason.
+        Example: c.Kubernetes.sandbox_start_timeout = 1800""",
+    ).tag(config=True)
+
+    gpu_types = Dict(
+        value_trait=Dict(value_trait=Unicode()),
+        help="""GPU types the cluster offers, each with the node labels that select its nodes
+        (a profile's or a request's gpu_type picks them); a type not listed is refused.
+        Example: c.Kubernetes.gpu_types = {"a100": {"nvidia.com/gpu.product":
+        "NVIDIA-A100-SXM4-80GB"}, "t4": {"nvidia.com/gpu.product": "Tesla-T4"}}""",
+    ).tag(config=True)
+
     request_timeout = Float(
         30.0,
         help="""Seconds one call to the API server may take.
@@ -218,6 +284,15 @@ class Kubernetes(Configurable):
         True,
         help="""Verify the API server's certificate (only for kubeconfig clusters).
         Example: c.Kubernetes.verify_ssl = False""",
+    ).tag(config=True)
+
+    namespace_policy = Bool(
+        True,
+        help="""Set c.DataOps.sandbox_policy on the cluster: a ResourceQuota (GPUs of the
+        namespace's user or team) and a LimitRange (each container's CPUs, memory and GPUs), both
+        named dataops-policy, in each namespace before its first pod; the server checks the
+        policy either way. Off: the namespaces' own quotas only.
+        Example: c.Kubernetes.namespace_policy = False""",
     ).tag(config=True)
 
     @validate("namespace")

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from traitlets.config import LoggingConfigurable
 
+from ..errors import InvalidInput
 from .models import ExecutorCapabilities, JobError
 
 if TYPE_CHECKING:
@@ -96,6 +97,24 @@ class Executor(LoggingConfigurable):
     def check(self, *, kernel_name: str, notebook_path: str) -> None:
         """Refuse a job this executor cannot run (InvalidInput, or BackendUnavailable when it
         cannot be reached). Called at submit, before anything is stored."""
+
+    def check_sandbox(self, *, sandbox: str | None, profile: str | None) -> None:
+        """Refuse a job that runs in a sandbox (``sandbox``, or a new one of ``profile``) when
+        this executor cannot run it there. Called at submit (and when a schedule is saved and
+        fires), before a profile's sandbox is started.
+
+        A sandbox's kernel is started through its kernel spec on this server, so by default an
+        executor whose executions run elsewhere (``detached``: pods on a cluster, each with the
+        kernels of its own image) cannot use one; override to say otherwise."""
+        if self.detached:
+            where = f"sandbox {sandbox}" if sandbox else f"a sandbox of profile {profile!r}"
+            raise InvalidInput(
+                f"Jobs on {self.name} run with the kernels of their own executions, not in "
+                f"{where}: a sandbox's kernel is started by this server.",
+                hint=f"Run it on {self.name} with a kernel (no sandbox or profile), or in the "
+                "sandbox on an executor that runs jobs on this server.",
+                executor=self.name,
+            )
 
     # -- in the worker ------------------------------------------------------------------------
     def open(self, report: Report) -> None:

@@ -303,11 +303,17 @@ class JobService:
         real = resolve_notebook(self.root, request.notebook_path)
         if not (request.sandbox or request.profile):
             return self._create(request, real, request.kernel_name, actor)
-        self.check_target(request.kernel_name, request.sandbox, request.profile)
+        self.check_target(
+            request.kernel_name, request.sandbox, request.profile, executor=request.executor
+        )
         # Every other check first: a profile's sandbox starts only for a good job.
         self.prepare(**self._fields(request, real, None)).discard()
         kernel_name, bind = self.target_kernel(
-            request.kernel_name, request.sandbox, request.profile, actor or self.ctx.actor
+            request.kernel_name,
+            request.sandbox,
+            request.profile,
+            actor or self.ctx.actor,
+            executor=request.executor,
         )
         try:
             job = self._create(request, real, kernel_name, actor)
@@ -318,9 +324,17 @@ class JobService:
         return job
 
     def check_target(
-        self, kernel_name: str | None, sandbox: str | None, profile: str | None
+        self,
+        kernel_name: str | None,
+        sandbox: str | None,
+        profile: str | None,
+        *,
+        executor: str | None = None,
     ) -> None:
-        """A job runs with one kernel: named, a sandbox's, or a profile's sandbox's."""
+        """A job runs with one kernel: named, a sandbox's, or a profile's sandbox's; on an
+        executor this server has (``executor``; None: the default), which must be able to run
+        it in a sandbox when it names one (:meth:`Executor.check_sandbox`)."""
+        runs_on = self.executor_for(executor)
         if sum(bool(x) for x in (kernel_name, sandbox, profile)) > 1:
             raise InvalidInput(
                 "A job runs in one kernel: give kernel_name, sandbox or profile, not several.",
@@ -328,6 +342,7 @@ class JobService:
             )
         if not (sandbox or profile):
             return
+        runs_on.check_sandbox(sandbox=sandbox, profile=profile)
         if self.sandboxes is None:
             raise BackendUnavailable(
                 "Sandboxes are not available to this process.",
@@ -341,10 +356,13 @@ class JobService:
         sandbox: str | None,
         profile: str | None,
         actor: str | None,
+        *,
+        executor: str | None = None,
     ) -> tuple[str | None, Callable[[str | None], None]]:
-        """The kernel name a run of this target uses, and ``bind(job_id)`` to call once it is
-        queued (``None``: it was not; a sandbox started for it then stops)."""
-        self.check_target(kernel_name, sandbox, profile)
+        """The kernel name a run of this target uses on ``executor`` (checked first: nothing
+        starts for a run it refuses), and ``bind(job_id)`` to call once it is queued (``None``:
+        it was not; a sandbox started for it then stops)."""
+        self.check_target(kernel_name, sandbox, profile, executor=executor)
         if not (sandbox or profile):
             return kernel_name, _unbound
         assert self.sandboxes is not None
@@ -426,8 +444,11 @@ class JobService:
             if self.sandboxes is not None and not request.kernel_name
             else None
         )
+        executor = row.executor if row.executor in self.executors else None
         if profile:  # it ran in a sandbox started for it: so does the re-run, in a new one
-            kernel_name, bind = self.target_kernel(None, None, profile, actor or self.ctx.actor)
+            kernel_name, bind = self.target_kernel(
+                None, None, profile, actor or self.ctx.actor, executor=executor
+            )
         else:
             kernel_name, bind = request.kernel_name or row.kernel_name, _unbound
         try:
@@ -441,7 +462,7 @@ class JobService:
                 timeout_seconds=row.timeout_seconds,
                 max_retries=row.max_retries,
                 tags=list(row.tags or []),
-                executor=row.executor if row.executor in self.executors else None,
+                executor=executor,
                 actor=actor,
                 rerun_of=row.id,
             )

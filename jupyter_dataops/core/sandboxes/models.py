@@ -79,6 +79,12 @@ class Profile(_Model):
         "the interpreter of the default kernel)",
     )
     image: str | None = Field(None, description="The container image (on a cluster only)")
+    provider: str | None = Field(
+        None,
+        max_length=100,
+        description="Where it runs: one of the server's sandbox providers (empty: the default, "
+        "or for a profile with an image the first provider that can run it)",
+    )
     packages: list[str] = Field(default_factory=list, description="pip requirements to preload")
     tools: list[str] = Field(default_factory=list, description="Programs that must be on PATH")
     data: list[DataSource] = Field(default_factory=list)
@@ -90,6 +96,15 @@ class Profile(_Model):
     )
     idle_timeout: float = Field(3600.0, ge=0, description="Seconds; 0: never stopped for idling")
     max_lifetime: float = Field(0.0, ge=0, description="Seconds; 0: no limit")
+    node_selector: dict[str, str] = Field(
+        default_factory=dict, description="nodeSelector of its pod (on a cluster only)"
+    )
+    tolerations: list[dict[str, Any]] = Field(
+        default_factory=list, description="Tolerations of its pod (on a cluster only)"
+    )
+    affinity: dict[str, Any] = Field(
+        default_factory=dict, description="Affinity of its pod (on a cluster only)"
+    )
 
 
 class Range(_Model):
@@ -155,6 +170,18 @@ class QuotaUse(_Model):
     scope: str = Field("user", description="'user' or 'team NAME'")
 
 
+class ProviderChoice(_Model):
+    """A place a profile's sandboxes may run."""
+
+    name: str = Field(..., description="The provider's name (local, kubernetes)")
+    where: Literal["local", "cluster"] = "local"
+    available: bool = True
+    reason: str | None = Field(None, description="Why the profile cannot run there")
+    fields: list[FieldLimit] = Field(
+        default_factory=list, description="What a user may ask for there (its size bounds them)"
+    )
+
+
 class ProfileView(_Model):
     """A profile as a user sees it: its settings, whether it can start here, the limits of
     each field and what is left of their quotas."""
@@ -166,6 +193,10 @@ class ProfileView(_Model):
     fields: list[FieldLimit] = Field(default_factory=list)
     quotas: dict[str, QuotaUse] = Field(default_factory=dict)
     gpus_free: int = Field(0, description="GPUs of its type free now")
+    provider: str = Field("local", description="Where a start runs it unless it asks otherwise")
+    providers: list[ProviderChoice] = Field(
+        default_factory=list, description="Every place it may run (more than one: a start may pick)"
+    )
 
 
 class ProfileList(_Model):
@@ -186,6 +217,11 @@ class SandboxCreate(_Model):
     gpu_type: str | None = Field(None, max_length=100)
     idle_timeout: float | None = None
     max_lifetime: float | None = None
+    provider: str | None = Field(
+        None,
+        max_length=100,
+        description="Where to run it: one of the profile's providers (default: the profile's)",
+    )
     wait: bool = Field(False, description="Answer once it is ready (or failed)")
 
 

@@ -1,6 +1,6 @@
 """What sandboxes need from where they run: prepare one (environment, packages, data, limits,
 kernel spec), tell its kernels and what they use, stop it. Local processes now
-(``backends.local.sandboxes``); Kubernetes pods later. A provider never decides what should
+(``backends.local.sandboxes``) or Kubernetes pods (``backends.kubernetes.sandboxes``). A provider never decides what should
 run: the store does, and the sandbox service reconciles the provider with it."""
 
 from __future__ import annotations
@@ -60,6 +60,8 @@ class SandboxProvider(LoggingConfigurable):
     name: ClassVar[str] = "base"
     #: The provisioning steps, in order, as the progress shows them.
     steps: ClassVar[tuple[str, ...]] = ()
+    #: Where its sandboxes run: "local" (this machine) or "cluster".
+    where: ClassVar[str] = "local"
 
     def __init__(self, *, dataops: Any = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -67,6 +69,24 @@ class SandboxProvider(LoggingConfigurable):
         #: ``loader(root_dir, snapshot_id, into) -> files``: puts a snapshot's data in a folder
         #: (a profile's data may be a snapshot); set by the composition root.
         self.snapshot_loader: Callable[[str, str, Path], int] | None = None
+        #: ``reader(root_dir, snapshot_id) -> Snapshot``: a snapshot's record (a provider that
+        #: loads data elsewhere needs its hashes); set by the composition root.
+        self.snapshot_reader: Callable[[str, str], Any] | None = None
+
+    def config_objects(self) -> list[Any]:
+        """Configurables the worker process needs besides the provider's own traits."""
+        return []
+
+    @classmethod
+    def capacity(cls, dataops: Any) -> tuple[int, int, int] | None:
+        """(CPUs, memory bytes, GPUs) of the largest sandbox it can place, which bounds the
+        policy and the default profile; None: this machine's."""
+        return None
+
+    def cluster_gpu_types(self) -> list[str] | None:
+        """The GPU types a cluster's scheduler places sandboxes on, or None when GPUs are this
+        machine's devices (then the sandbox service allocates them from its inventory)."""
+        return None
 
     def limits_method(self) -> Limits:
         """How this provider applies CPU and memory limits (the start form says it)."""

@@ -22,7 +22,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from ..errors import Conflict, NotFound, PolicyViolation
+from ..errors import BackendUnavailable, Conflict, InvalidInput, NotFound, PolicyViolation
 from . import policy as rules
 from .models import (
     ACTIVE_STATUSES,
@@ -33,6 +33,7 @@ from .models import (
     Profile,
     ProfileList,
     ProfileView,
+    ProviderChoice,
     Resources,
     Sandbox,
     SandboxCreate,
@@ -87,15 +88,23 @@ class SandboxService:
         ctx: Context,
         *,
         provider: SandboxProvider,
+        others: Iterable[SandboxProvider] = (),
         profiles: Callable[[], list[Profile]],
         policy: Callable[[], Policy],
+        policy_for: Callable[[SandboxProvider], Policy] | None = None,
         inventory: Callable[[], tuple[list[GpuDevice], str]],
         warn_before: float = 300.0,
     ) -> None:
         self.ctx = ctx
+        #: The default provider, and every provider by name (the default's first).
         self.provider = provider
+        self.providers: dict[str, SandboxProvider] = {provider.name: provider}
+        for other in others:
+            self.providers.setdefault(other.name, other)
         self._profiles = profiles
         self._policy = policy
+        #: The policy with its open ranges bounded by what one provider can hold.
+        self._policy_for = policy_for or (lambda _provider: policy())
         self._inventory = inventory
         self.warn_before = warn_before
         self._threads: list[threading.Thread] = []
@@ -113,6 +122,69 @@ class SandboxService:
             hint="See `dataops profiles list`; operators define them in c.DataOps.sandbox_profiles.",
         )
 
+    # -- providers ----------------------------------------------------------------------------
+    def provider_choices(
+        self, profile: Profile, gpu_types: builtins.list[str] | None = None
+    ) -> builtins.list[ProviderChoice]:
+        """Every provider of this server, whether ``profile`` can run there, and what a user
+        may ask for there (``gpu_types``: this machine's)."""
+        choices = []
+        for name, provider in self.providers.items():
+            reason = provider.unavailable(profile)
+            if profile.provider and profile.provider != name:
+                reason = f"the profile runs on {profile.provider}"
+            choices.append(
+                ProviderChoice(
+                    name=name,
+                    where="cluster" if provider.where == "cluster" else "local",
+                    available=reason is None,
+                    reason=reason,
+                    fields=rules.field_limits(
+                        profile,
+                        self._policy_for(provider),
+                        _types(provider.cluster_gpu_types(), gpu_types or []),
+                    ),
+                )
+            )
+        return choices
+
+    def provider_for(self, profile: Profile, asked: str | None = None) -> SandboxProvider:
+        """Where a start of ``profile`` runs: the provider asked for, else the profile's, else
+        the default, unless it cannot run the profile and another provider can (a profile with
+        an image goes to the cluster). Raises when the one named is not offered."""
+        names = ", ".join(self.providers)
+        for wanted, what in ((asked, "asked"), (profile.provider, "named by the profile")):
+            if wanted and wanted not in self.providers:
+                raise InvalidInput(
+                    f"Unknown sandbox provider {wanted!r} ({what}); sandboxes here run on: "
+                    f"{names}.",
+                    hint="Pick one of those; operators offer others with "
+                    "c.DataOps.sandbox_providers.",
+                )
+        if asked:
+            return self.providers[asked]
+        if profile.provider:
+            return self.providers[profile.provider]
+        if self.provider.unavailable(profile) is not None:
+            for provider in self.providers.values():
+                if provider.unavailable(profile) is None:
+                    return provider
+        return self.provider
+
+    def _provider_of(self, row: SandboxRecord) -> SandboxProvider:
+        """The provider a sandbox runs on (its record names it)."""
+        found = self.providers.get(row.provider)
+        if found is None:
+            raise BackendUnavailable(
+                f"Sandbox {row.id} runs on {row.provider!r}, which this server no longer offers.",
+                hint="Offer it again in c.DataOps.sandbox_providers to stop it there.",
+            )
+        return found
+
+    def _provider_by_id(self, sandbox_id: str) -> SandboxProvider:
+        with self.ctx.store.unit_of_work(read_only=True) as uow:
+            return self._provider_of(uow.sandboxes.get(sandbox_id))
+
     def profiles(self, actor: str | None = None) -> ProfileList:
         policy = self._policy()
         devices, source = self._inventory()
@@ -123,15 +195,28 @@ class SandboxService:
         quotas = rules.quota_use(policy, actor, team, holdings)
         views = []
         for profile in self._profiles():
-            reasons = rules.profile_problems(profile, policy)
-            elsewhere = self.provider.unavailable(profile)
+            here = sorted({d.type for d in devices})
+            choices = self.provider_choices(profile, here)
+            try:
+                provider = self.provider_for(profile)
+            except InvalidInput as exc:
+                provider = self.provider
+                reasons = [exc.message]
+            else:
+                reasons = []
+            bounded = self._policy_for(provider)
+            reasons = rules.profile_problems(profile, bounded) + reasons
+            cluster_types = provider.cluster_gpu_types()
+            gpu_types = _types(cluster_types, here)
+            elsewhere = provider.unavailable(profile)
             free = [
                 d
                 for d in devices
                 if d.index not in taken and (not profile.gpu_type or d.type == profile.gpu_type)
             ]
             if (
-                profile.gpus
+                cluster_types is None
+                and profile.gpus
                 and len([d for d in devices if not profile.gpu_type or d.type == profile.gpu_type])
                 < profile.gpus
             ):
@@ -147,10 +232,12 @@ class SandboxService:
                     profile=profile,
                     available=not reasons,
                     reason="; ".join(reasons) or None,
-                    where="cluster" if elsewhere else "local",
-                    fields=rules.field_limits(profile, policy, sorted({d.type for d in devices})),
+                    where="cluster" if provider.where == "cluster" or elsewhere else "local",
+                    fields=rules.field_limits(profile, bounded, gpu_types),
                     quotas=quotas,
-                    gpus_free=len(free),
+                    gpus_free=0 if cluster_types is not None else len(free),
+                    provider=provider.name,
+                    providers=choices,
                 )
             )
         return ProfileList(
@@ -167,15 +254,21 @@ class SandboxService:
         """Check, reserve and record a sandbox, then provision it (in a thread unless
         ``request.wait`` or not ``background``). Nothing is recorded when a check fails."""
         profile = self.profile(request.profile)
-        elsewhere = self.provider.unavailable(profile)
+        provider = self.provider_for(profile, request.provider)
+        elsewhere = provider.unavailable(profile)
         if elsewhere:
             raise Conflict(
-                f"The profile {profile.name!r} cannot start here: {elsewhere}.",
-                hint="Pick a profile without an image, or ask for the cluster backend.",
+                f"The profile {profile.name!r} cannot start "
+                + ("here" if len(self.providers) == 1 else f"on {provider.name}")
+                + f": {elsewhere}.",
+                hint="Pick a profile without an image, or ask for the cluster backend."
+                if provider.where == "local"
+                else "Pick another profile, or ask an operator to fix this one.",
             )
         policy = self._policy()
-        resolved = rules.resolve(request, profile, policy)
-        problems = rules.request_problems(request, profile, policy, resolved)
+        bounded = self._policy_for(provider)
+        resolved = rules.resolve(request, profile, bounded)
+        problems = rules.request_problems(request, profile, bounded, resolved)
         if problems:
             raise PolicyViolation(
                 f"The sandbox request breaks the policy: {'; '.join(problems)}.",
@@ -197,7 +290,11 @@ class SandboxService:
                     hint="Stop a sandbox you hold, ask for fewer GPUs, or ask an operator.",
                     problems=problems,
                 )
-            allocated = self._allocate(devices, self._taken(recent), res)
+            allocated = (
+                self._allocate(devices, self._taken(recent), res)
+                if provider.cluster_gpu_types() is None
+                else []  # the cluster's scheduler places its GPUs
+            )
             uow.sandboxes.insert(
                 id=sandbox_id,
                 root_dir=str(self.ctx.root),
@@ -205,7 +302,7 @@ class SandboxService:
                 owner=actor,
                 team=team,
                 status=SandboxStatus.PROVISIONING.value,
-                provider=self.provider.name,
+                provider=provider.name,
                 resources=res.model_dump(),
                 devices=[d.model_dump() for d in allocated],
                 kernel_name=None,
@@ -213,7 +310,7 @@ class SandboxService:
                 workdir=None,
                 limits=None,
                 env={},
-                steps=[Step(name=s).model_dump() for s in self.provider.steps],
+                steps=[Step(name=s).model_dump() for s in provider.steps],
                 progress=0.0,
                 kernels=[],
                 usage=Usage().model_dump(),
@@ -295,7 +392,7 @@ class SandboxService:
         day = _day_start(now)
         found = []
         for r in rows:
-            gpus = len(r.devices)
+            gpus = _gpus(r)
             began = max(r.ready_at or r.created_at, day)
             ended = r.stopped_at if r.stopped_at is not None else now
             found.append(
@@ -349,7 +446,8 @@ class SandboxService:
         try:
             with self.ctx.store.unit_of_work(read_only=True) as uow:
                 row = uow.sandboxes.get(sandbox_id)
-            done = self.provider.provision(self._spec(row), report)
+            provider = self._provider_of(row)
+            done = provider.provision(self._spec(row), report)
         except Exception as exc:
             message = str(exc) or type(exc).__name__
             log.warning("sandbox %s failed to provision: %s", sandbox_id, message)
@@ -379,7 +477,7 @@ class SandboxService:
             )
             uow.commit()
         if not moved:  # stopped while it was being prepared
-            self.provider.stop(sandbox_id)
+            provider.stop(sandbox_id)
 
     # -- reading ------------------------------------------------------------------------------
     def get(self, sandbox_id: str) -> Sandbox:
@@ -416,7 +514,7 @@ class SandboxService:
         usage = usage.model_copy(
             update={
                 "wall_seconds": round(wall, 3),
-                "gpu_seconds": round(wall * len(row.devices), 3),
+                "gpu_seconds": round(wall * _gpus(row), 3),
             }
         )
         return Sandbox(
@@ -459,7 +557,7 @@ class SandboxService:
             self.get(sandbox_id)
         if profile:
             found = self.profile(profile)
-            elsewhere = self.provider.unavailable(found)
+            elsewhere = self.provider_for(found).unavailable(found)
             if elsewhere:
                 raise Conflict(
                     f"The profile {found.name!r} cannot start here: {elsewhere}.",
@@ -531,7 +629,7 @@ class SandboxService:
     def _finish_stop(self, sandbox_id: str) -> None:
         sample = None
         try:
-            sample = self.provider.stop(sandbox_id)
+            sample = self._provider_by_id(sandbox_id).stop(sandbox_id)
         except Exception as exc:  # recorded; the devices are freed all the same
             log.warning("sandbox %s: could not stop everything: %s", sandbox_id, exc)
         self._end(
@@ -552,7 +650,7 @@ class SandboxService:
     ) -> bool:
         """Remove what the provider has of it and end it (once); whether this call did."""
         with contextlib.suppress(Exception):
-            self.provider.stop(sandbox_id)
+            self._provider_by_id(sandbox_id).stop(sandbox_id)
         return self._end(
             sandbox_id, status, from_statuses=[from_status.value], reason=reason, error=error
         )
@@ -647,13 +745,13 @@ class SandboxService:
         done: builtins.list[str] = []
         with self.ctx.store.unit_of_work(read_only=True) as uow:
             rows = uow.sandboxes.all(statuses=ACTIVE_STATUSES)
-        try:
-            done += [
-                f"{name}: its sandbox is gone; kernel spec removed"
-                for name in self.provider.prune()
-            ]
-        except OSError as exc:
-            log.debug("cannot prune sandbox kernel specs: %s", exc)
+        for provider in self.providers.values():
+            try:
+                done += [
+                    f"{name}: its sandbox is gone; kernel spec removed" for name in provider.prune()
+                ]
+            except OSError as exc:
+                log.debug("cannot prune sandbox kernel specs: %s", exc)
         for row in rows:
             try:
                 line = self._reconcile_one(row, busy_kernels or {})
@@ -682,7 +780,8 @@ class SandboxService:
         if row.status == SandboxStatus.STOPPING.value:
             self._finish_stop(row.id)
             return "stopped"
-        if not self.provider.exists(row.id):
+        provider = self._provider_of(row)
+        if not provider.exists(row.id):
             if self._give_up(
                 row.id,
                 SandboxStatus.STOPPED,
@@ -704,7 +803,7 @@ class SandboxService:
             now_active = now  # queued or running: never idle
         else:
             now_active = None
-        sample = self.provider.sample(row.id)
+        sample = provider.sample(row.id)
         active_at = max(sample.active_at or 0.0, now_active or 0.0) or None
         for kernel in sample.kernels:
             if kernel.id in busy:
@@ -765,7 +864,8 @@ class SandboxService:
     def close(self, timeout: float = 30.0) -> None:
         for thread in self._threads:
             thread.join(timeout)
-        self.provider.close()
+        for provider in self.providers.values():
+            provider.close()
 
     def _now(self) -> float:
         return self.ctx.clock.time()
@@ -785,3 +885,13 @@ def _clock(at: float) -> str:
 
 def _known_exit(row: SandboxRecord, kernel_id: str) -> bool:
     return any(k.get("id") == kernel_id and k.get("exit") for k in row.kernels)
+
+
+def _gpus(row: SandboxRecord) -> int:
+    """GPUs a sandbox holds: its devices here, or the count a cluster placed."""
+    return len(row.devices) or int((row.resources or {}).get("gpus") or 0)
+
+
+def _types(cluster: builtins.list[str] | None, here: builtins.list[str]) -> builtins.list[str]:
+    """GPU types a provider offers: a cluster's, or this machine's devices'."""
+    return cluster if cluster is not None else here

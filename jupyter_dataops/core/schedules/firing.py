@@ -259,12 +259,14 @@ class ScheduleFirer:
             source = cache.paths.get(where)
             if source is None:
                 source = cache.paths[where] = resolve_notebook(root, definition["notebook_path"])
-            # A sandbox to run in: a ready one's kernel, or one of a profile started for it.
+            # A sandbox to run in: a ready one's kernel, or one of a profile started for it
+            # (after the executor is checked: one the server no longer has misses the run).
             kernel_name, plan.bind = self.jobs.target_kernel(
                 definition.get("kernel_name"),
                 definition.get("sandbox"),
                 definition.get("profile"),
                 row.owner,
+                executor=definition.get("executor"),
             )
             plan.prepared = self.jobs.prepare(
                 # The notebook as it is now, at firing time, staged like any job's.
@@ -278,6 +280,7 @@ class ScheduleFirer:
                 max_retries=_retries(definition, self.ctx.config),
                 tags=["scheduled"],
                 cache=cache,
+                executor=definition.get("executor"),
             )
         except DataOpsError as exc:
             plan.kind, plan.reason = FiringOutcome.MISSED, str(exc)

@@ -62,6 +62,12 @@ class ScheduleCreate(_Model):
         description="Run each time in a sandbox of this profile, started for the run and stopped "
         "when it ends",
     )
+    executor: str | None = Field(
+        None,
+        max_length=MAX_NAME_LENGTH,
+        description="Where its runs go: the name of one of the server's executors (GET "
+        "/dataops/api/info lists them: local, kubernetes...); default the server's",
+    )
     name: str | None = Field(None, max_length=MAX_NAME_LENGTH)
     timeout_seconds: float | None = Field(None, gt=0, le=MAX_TIMEOUT_SECONDS)
     max_retries: int | None = Field(None, ge=0, le=10)
@@ -95,6 +101,12 @@ class ScheduleUpdate(_Model):
         max_length=63,
         description="Run each time in a sandbox of this profile, started for the run and stopped "
         "when it ends",
+    )
+    executor: str | None = Field(
+        None,
+        max_length=MAX_NAME_LENGTH,
+        description="Where its runs go: the name of one of the server's executors; null: back "
+        "to the server's default",
     )
     name: str | None = Field(None, max_length=MAX_NAME_LENGTH)
     timeout_seconds: float | None = Field(None, gt=0, le=MAX_TIMEOUT_SECONDS)
@@ -150,6 +162,9 @@ class Schedule(_ScheduleCommon):
     kernel_name: str | None = None
     sandbox: str | None = None
     profile: str | None = None
+    executor: str | None = Field(
+        None, description="The executor its runs go to (None: the server's default)"
+    )
     timeout_seconds: float | None = None
     max_retries: int | None = None
     misfire_policy: MisfirePolicy

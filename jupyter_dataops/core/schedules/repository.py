@@ -17,6 +17,7 @@ class ScheduleRecord(Protocol):
     definition: dict[str, Any]
     cron: str
     timezone: str
+    executor: str | None
     status: str
     next_due_at: float | None
     last_due_at: float | None

@@ -78,9 +78,10 @@ class ScheduleService:
     # -- checking a definition ----------------------------------------------------------------
     def check(self, definition: dict[str, Any], root: Path) -> tuple[dict[str, Any], list[str]]:
         """A definition checked as a job of it would be, now: the notebook exists and reads,
-        the parameters fit its parameters cell, the kernel exists and speaks its language, the
-        cron expression and zone are valid and fire no more often than the operator allows,
-        the notification targets are sane. Returns it with the parameters typed, and warnings."""
+        the parameters fit its parameters cell, the executor is one of the server's and can run
+        it (its kernel, or in its sandbox), the kernel exists and speaks its language, the cron
+        expression and zone are valid and fire no more often than the operator allows, the
+        notification targets are sane. Returns it with the parameters typed, and warnings."""
         from .notify import check_email, check_webhook_url
 
         real = resolve_notebook(root, definition["notebook_path"])
@@ -94,8 +95,13 @@ class ScheduleService:
             definition.get("parameters") or {},
             max_value_bytes=self.config.max_parameter_bytes,
         )
+        executor = definition.get("executor") or None  # "": the server's default
+        runs_on = self.jobs.executor_for(executor)
         self.jobs.check_target(
-            definition.get("kernel_name"), definition.get("sandbox"), definition.get("profile")
+            definition.get("kernel_name"),
+            definition.get("sandbox"),
+            definition.get("profile"),
+            executor=executor,
         )
         if not (definition.get("sandbox") or definition.get("profile")):
             self.jobs.check_kernel(
@@ -104,6 +110,7 @@ class ScheduleService:
                 or self.config.default_kernel_name,
                 nb,
                 display,
+                executor=runs_on,
             )
         cron = cron_schedule(definition["cron"], definition["timezone"])
         minimum = float(self.config.min_schedule_interval)
@@ -128,6 +135,7 @@ class ScheduleService:
             "cron": cron.expression,
             "timezone": cron.timezone,
             "parameters": values,
+            "executor": executor,
             "notify": notify.model_dump(mode="json"),
         }
         return checked, warnings
@@ -151,6 +159,7 @@ class ScheduleService:
                 definition=definition,
                 cron=definition["cron"],
                 timezone=definition["timezone"],
+                executor=definition["executor"],
                 status=ScheduleStatus.ACTIVE.value,
                 next_due_at=cron.next_after(now),
                 last_due_at=now,
@@ -202,6 +211,7 @@ class ScheduleService:
             "notebook_path": definition["notebook_path"],
             "cron": definition["cron"],
             "timezone": definition["timezone"],
+            "executor": definition["executor"],
         }
         if request.name is not None:
             fields["name"] = request.name
@@ -313,6 +323,7 @@ class ScheduleService:
             definition.get("sandbox"),
             definition.get("profile"),
             row.owner or actor,
+            executor=definition.get("executor"),
         )
         try:
             prepared = self.jobs.prepare(
@@ -325,6 +336,7 @@ class ScheduleService:
                 timeout_seconds=definition.get("timeout_seconds"),
                 max_retries=_retries(definition, self.config),
                 tags=["scheduled", "run-now"],
+                executor=definition.get("executor"),
             )
         except BaseException:
             bind(None)
@@ -463,6 +475,7 @@ class ScheduleService:
             kernel_name=definition.get("kernel_name"),
             sandbox=definition.get("sandbox"),
             profile=definition.get("profile"),
+            executor=row.executor,
             timeout_seconds=definition.get("timeout_seconds"),
             max_retries=definition.get("max_retries"),
             misfire_policy=definition.get("misfire_policy", "run_once"),
