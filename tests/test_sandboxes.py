@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from jupyter_dataops.backends.local.sandboxes import KERNEL_PREFIX
+from jupyter_dataops.backends.sandbox_files import KERNEL_PREFIX
 from jupyter_dataops.core.config import DataOps
 from jupyter_dataops.core.errors import Conflict, InvalidInput, NotFound, PolicyViolation
 from jupyter_dataops.core.sandboxes import quantities

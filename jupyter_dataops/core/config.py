@@ -69,32 +69,31 @@ def resolve_backend(group: str, value: Any) -> Any:
     return value
 
 
-def other_executor_classes(dataops: Any) -> list[type]:
-    """The classes of ``c.DataOps.job_executors`` (besides the default), without repeats."""
+def _other_classes(group: str, values: Any, default: Any) -> list[type]:
+    """The classes named in ``values`` (entry-point names or import strings) besides
+    ``default``, without repeats."""
     from traitlets.utils.importstring import import_item
 
     found: list[type] = []
-    for value in dataops.job_executors:
-        cls = resolve_backend(EXECUTOR_ENTRY_POINTS, value)
+    for value in values:
+        cls = resolve_backend(group, value)
         if isinstance(cls, str):
             cls = import_item(cls)
-        if cls is not dataops.job_executor_class and cls not in found:
+        if cls is not default and cls not in found:
             found.append(cls)
     return found
+
+
+def other_executor_classes(dataops: Any) -> list[type]:
+    """The classes of ``c.DataOps.job_executors`` (besides the default)."""
+    return _other_classes(EXECUTOR_ENTRY_POINTS, dataops.job_executors, dataops.job_executor_class)
 
 
 def other_provider_classes(dataops: Any) -> list[type]:
-    """The classes of ``c.DataOps.sandbox_providers`` (besides the default), without repeats."""
-    from traitlets.utils.importstring import import_item
-
-    found: list[type] = []
-    for value in dataops.sandbox_providers:
-        cls = resolve_backend(PROVIDER_ENTRY_POINTS, value)
-        if isinstance(cls, str):
-            cls = import_item(cls)
-        if cls is not dataops.sandbox_provider_class and cls not in found:
-            found.append(cls)
-    return found
+    """The classes of ``c.DataOps.sandbox_providers`` (besides the default)."""
+    return _other_classes(
+        PROVIDER_ENTRY_POINTS, dataops.sandbox_providers, dataops.sandbox_provider_class
+    )
 
 
 class BackendType(Type):

@@ -399,15 +399,15 @@ class DataOpsExtension(ExtensionApp):
     async def shut_down_stopped_sandbox_kernels(self) -> None:
         """Shut down this server's kernels of sandboxes that ended (their processes are gone or
         going), so JupyterLab shows them as ended instead of restarting them in vain."""
-        from ..backends.local.sandboxes import KERNEL_PREFIX
+        from ..backends.sandbox_files import KERNEL_PREFIX
 
         manager: Any = self._server.kernel_manager
-        provider = self.services.sandboxes.provider
+        sandboxes = self.services.sandboxes
         for kernel_id in list(manager.list_kernel_ids()):
             with contextlib.suppress(Exception):
                 name = manager.get_kernel(kernel_id).kernel_name or ""
-                if name.startswith(KERNEL_PREFIX) and not provider.exists(
-                    name[len(KERNEL_PREFIX) :]
+                if name.startswith(KERNEL_PREFIX) and await asyncio.to_thread(
+                    sandboxes.has_ended, name[len(KERNEL_PREFIX) :]
                 ):
                     self.log.info(
                         "jupyter_dataops: its sandbox ended; shutting down kernel %s", kernel_id

@@ -683,6 +683,10 @@ describe('openRunDialog with a sandbox', () => {
     expect(dialogQ('.jp-DataOps-alert-error')!.textContent).toContain(
       'Wait until it is ready'
     );
+    // Only the reopened dialog (the refused one is gone, not closing still).
+    await until(
+      () => document.body.querySelectorAll('.jp-Dialog').length === 1
+    );
     await until(() =>
       Boolean(
         (

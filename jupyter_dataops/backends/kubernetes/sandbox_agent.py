@@ -36,6 +36,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from ..local.sandbox_provisioner import exit_description
+
 CGROUP = Path("/sys/fs/cgroup")
 PORT_NAMES = ("shell_port", "iopub_port", "stdin_port", "control_port", "hb_port")
 #: What a request may set in a kernel's environment (its identity; nothing else of the server's)
@@ -65,23 +67,6 @@ def oom_kills() -> int:
             with contextlib.suppress(ValueError):
                 return int(value)
     return 0
-
-
-def describe_exit(code: int, *, oom: bool, stopped: bool) -> str:
-    if stopped:
-        return "stopped"
-    if code >= 0:
-        return f"exited with code {code}"
-    try:
-        name = signal.Signals(-code).name
-    except ValueError:
-        name = "unknown signal"
-    text = f"killed by signal {-code} ({name})"
-    if oom:
-        text += ": out of memory (the out-of-memory killer ended it)"
-    elif -code == signal.SIGKILL:
-        text += "; out of memory?"
-    return text
 
 
 class Kernel:
@@ -135,7 +120,7 @@ class Kernel:
             "code": self.code,
             "exit": None
             if self.code is None
-            else describe_exit(self.code, oom=self.oom, stopped=self.stopped),
+            else exit_description(self.code, oom=self.oom, stopped=self.stopped),
             "oom": self.oom,
             "stopped": self.stopped,
             "cpu_seconds": round(self.cpu_seconds, 3),
@@ -212,7 +197,7 @@ class Host:
         code = kernel.proc.wait()
         kernel.ended(code)
         print(
-            f"kernel {kernel.id} {describe_exit(code, oom=kernel.oom, stopped=kernel.stopped)}",
+            f"kernel {kernel.id} {exit_description(code, oom=kernel.oom, stopped=kernel.stopped)}",
             flush=True,
         )
 

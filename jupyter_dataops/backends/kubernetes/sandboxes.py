@@ -27,11 +27,9 @@ through the kernel host. Every call to the cluster and to a pod runs in the call
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import secrets
-import shutil
 import threading
 import time
 from pathlib import Path
@@ -44,6 +42,7 @@ from ...core.sandboxes.models import KernelRecord, Limits, Profile
 from ...core.sandboxes.provider import Provisioned, Report, Sample, SandboxProvider, SandboxSpec
 from ...core.sandboxes.quantities import format_cpus, format_memory, parse_cpus, parse_memory
 from ..local.sandbox_provisioner import resolve_secrets
+from ..sandbox_files import SandboxFiles
 from . import sandbox_objects as so
 from .client import Cluster, require_kubernetes
 from .names import namespace_for
@@ -52,15 +51,15 @@ from .reachability import _dvc_remote, problems, require_reachable
 from .sandbox_kernel import HostError, call
 from .settings import Kubernetes
 
-KERNEL_PREFIX = "dataops-sandbox-"
 PROVISIONER = "dataops-cluster-sandbox"
 PULL_FAILURES = ("ErrImagePull", "ImagePullBackOff", "InvalidImageName")
 
 
-class KubernetesSandboxProvider(SandboxProvider):
+class KubernetesSandboxProvider(SandboxFiles, SandboxProvider):
     """Sandboxes as pods (see the module's documentation)."""
 
     name: ClassVar[str] = "kubernetes"
+    provisioner: ClassVar[str] = PROVISIONER
     where: ClassVar[str] = "cluster"
     steps: ClassVar[tuple[str, ...]] = (
         "namespace",
@@ -90,22 +89,6 @@ class KubernetesSandboxProvider(SandboxProvider):
         return [self.settings]
 
     # -- where things are ---------------------------------------------------------------------
-    def folder(self, sandbox_id: str) -> Path:
-        return Path(self.dataops.data_dir) / "sandboxes" / sandbox_id
-
-    def launch_file(self, sandbox_id: str) -> Path:
-        return self.folder(sandbox_id) / "launch.json"
-
-    def kernel_dir(self) -> Path:
-        if self.kernels_dir:
-            return Path(self.kernels_dir)
-        from jupyter_core.paths import jupyter_data_dir
-
-        return Path(jupyter_data_dir()) / "kernels"
-
-    def spec_dir(self, sandbox_id: str) -> Path:
-        return self.kernel_dir() / f"{KERNEL_PREFIX}{sandbox_id}"
-
     def namespace(self, user: str | None) -> str:
         team = None
         if "{team}" in self.settings.namespace:
@@ -181,7 +164,7 @@ class KubernetesSandboxProvider(SandboxProvider):
             return self._provision(spec, report, namespace, made)
         except Exception:
             self._delete_objects(namespace, made)
-            self._remove_local(spec.id)
+            self.remove_files(spec.id)
             raise
 
     def _provision(
@@ -256,15 +239,13 @@ class KubernetesSandboxProvider(SandboxProvider):
             "namespace": namespace,
             "pod": pod_name,
         }
-        folder = self.folder(spec.id)
-        folder.mkdir(parents=True, exist_ok=True)
-        os.chmod(folder, 0o700)
-        tmp = folder / "launch.json.tmp"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            json.dump(launch, f)
-        os.replace(tmp, self.launch_file(spec.id))
-        kernel_name = self._write_spec(spec)
+        self.write_launch(spec.id, launch)
+        kernel_name = self.write_spec(
+            spec,
+            ["python", "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+            interrupt_mode="signal",
+            cluster=True,
+        )
         report("kernel spec", "done", kernel_name)
         limits = Limits(
             method="Kubernetes",
@@ -548,28 +529,6 @@ class KubernetesSandboxProvider(SandboxProvider):
                 )
             time.sleep(0.5)
 
-    def _write_spec(self, spec: SandboxSpec) -> str:
-        kernel_name = f"{KERNEL_PREFIX}{spec.id}"
-        target = self.spec_dir(spec.id)
-        target.mkdir(parents=True, exist_ok=True)
-        kernel = {
-            "argv": ["python", "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-            "display_name": spec.display_name,
-            "language": "python",
-            "interrupt_mode": "signal",
-            "metadata": {
-                "kernel_provisioner": {
-                    "provisioner_name": PROVISIONER,
-                    "config": {"sandbox_file": str(self.launch_file(spec.id))},
-                },
-                "dataops": {"sandbox": spec.id, "profile": spec.profile.name, "cluster": True},
-            },
-        }
-        tmp = target / "kernel.json.tmp"
-        tmp.write_text(json.dumps(kernel, indent=1))
-        os.replace(tmp, target / "kernel.json")
-        return kernel_name
-
     # -- kernels and usage --------------------------------------------------------------------
     def _launch(self, sandbox_id: str) -> dict[str, Any] | None:
         try:
@@ -599,7 +558,7 @@ class KubernetesSandboxProvider(SandboxProvider):
 
     def stop(self, sandbox_id: str, *, timeout: float = 10.0) -> Sample:
         launch = self._launch(sandbox_id)
-        self._remove_local(sandbox_id)  # out of the picker first: no new kernel
+        self.remove_files(sandbox_id)  # out of the picker first: no new kernel
         if launch is None:
             return self._samples.pop(sandbox_id, Sample(kernels=[]))
         sample = self._sample(launch, sandbox_id)
@@ -650,26 +609,6 @@ class KubernetesSandboxProvider(SandboxProvider):
         with self._lock:
             self._samples[sandbox_id] = sample
         return sample
-
-    def prune(self) -> list[str]:
-        removed = []
-        for path in self.kernel_dir().glob(f"{KERNEL_PREFIX}*/kernel.json"):
-            try:
-                provisioner = json.loads(path.read_text())["metadata"]["kernel_provisioner"]
-                if provisioner["provisioner_name"] != PROVISIONER:
-                    continue
-                launch = Path(provisioner["config"]["sandbox_file"])
-            except (OSError, ValueError, KeyError, TypeError):
-                continue
-            if not launch.exists():
-                shutil.rmtree(path.parent, ignore_errors=True)
-                removed.append(path.parent.name)
-        return removed
-
-    def _remove_local(self, sandbox_id: str) -> None:
-        shutil.rmtree(self.spec_dir(sandbox_id), ignore_errors=True)
-        with contextlib.suppress(OSError):
-            self.launch_file(sandbox_id).unlink()
 
     def close(self) -> None:
         self.cluster.close()

@@ -37,9 +37,9 @@ from ...core.errors import InvalidInput
 from ...core.sandboxes.models import KernelRecord, Limits, Profile
 from ...core.sandboxes.provider import Provisioned, Report, Sample, SandboxProvider, SandboxSpec
 from ...core.sandboxes.quantities import format_cpus, format_memory
+from ..sandbox_files import SandboxFiles
 from .zygote import _program
 
-KERNEL_PREFIX = "dataops-sandbox-"
 PROVISIONER = "dataops-sandbox"
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 
@@ -97,10 +97,11 @@ def cgroup_v2_parent(root: Path = CGROUP_ROOT) -> Path | None:
     return parent
 
 
-class LocalSandboxProvider(SandboxProvider):
+class LocalSandboxProvider(SandboxFiles, SandboxProvider):
     """Sandboxes on this machine (``c.DataOps.sandbox_provider_class = "local"``)."""
 
     name: ClassVar[str] = "local"
+    provisioner: ClassVar[str] = PROVISIONER
     steps: ClassVar[tuple[str, ...]] = (
         "environment",
         "packages",
@@ -132,22 +133,6 @@ class LocalSandboxProvider(SandboxProvider):
     @property
     def state_dir(self) -> Path:
         return Path(self.dataops.data_dir) / "sandboxes"
-
-    def folder(self, sandbox_id: str) -> Path:
-        return self.state_dir / sandbox_id
-
-    def launch_file(self, sandbox_id: str) -> Path:
-        return self.folder(sandbox_id) / "launch.json"
-
-    def kernel_dir(self) -> Path:
-        if self.kernels_dir:
-            return Path(self.kernels_dir)
-        from jupyter_core.paths import jupyter_data_dir
-
-        return Path(jupyter_data_dir()) / "kernels"
-
-    def spec_dir(self, sandbox_id: str) -> Path:
-        return self.kernel_dir() / f"{KERNEL_PREFIX}{sandbox_id}"
 
     def cgroup(self) -> Path | None:
         if self._cgroup_parent is False:
@@ -186,7 +171,7 @@ class LocalSandboxProvider(SandboxProvider):
             os.chmod(folder, 0o700)
             return self._provision(spec, report, folder, work)
         except Exception:
-            self._remove(spec.id)
+            self.remove_files(spec.id)
             raise
 
     def _provision(
@@ -247,12 +232,10 @@ class LocalSandboxProvider(SandboxProvider):
                 "kernels_dir": str(folder / "kernels"),
             }
         )
-        tmp = folder / "launch.json.tmp"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            json.dump(launch, f)
-        os.replace(tmp, self.launch_file(spec.id))
-        kernel_name = self._write_spec(spec, python)
+        self.write_launch(spec.id, launch)
+        kernel_name = self.write_spec(
+            spec, [python, "-m", "ipykernel_launcher", "-f", "{connection_file}"], debugger=True
+        )
         report("kernel spec", "done", kernel_name)
         return Provisioned(kernel_name=kernel_name, workdir=str(work), env=env, limits=limits)
 
@@ -433,28 +416,6 @@ class LocalSandboxProvider(SandboxProvider):
         env.update(spec.profile.env)
         return env
 
-    def _write_spec(self, spec: SandboxSpec, python: str) -> str:
-        kernel_name = f"{KERNEL_PREFIX}{spec.id}"
-        target = self.spec_dir(spec.id)
-        target.mkdir(parents=True, exist_ok=True)
-        kernel = {
-            "argv": [python, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-            "display_name": spec.display_name,
-            "language": "python",
-            "metadata": {
-                "kernel_provisioner": {
-                    "provisioner_name": PROVISIONER,
-                    "config": {"sandbox_file": str(self.launch_file(spec.id))},
-                },
-                "dataops": {"sandbox": spec.id, "profile": spec.profile.name},
-                "debugger": True,
-            },
-        }
-        tmp = target / "kernel.json.tmp"
-        tmp.write_text(json.dumps(kernel, indent=1))
-        os.replace(tmp, target / "kernel.json")
-        return kernel_name
-
     # -- kernels and usage --------------------------------------------------------------------
     def _records(self, sandbox_id: str) -> list[tuple[Path, dict[str, Any]]]:
         """Each kernel's record: what its provisioner wrote (``KID-PID.json``: pid, start, how
@@ -552,9 +513,7 @@ class LocalSandboxProvider(SandboxProvider):
 
         group = self._group(sandbox_id)
         # First out of the picker and no new kernel: the launch file goes.
-        shutil.rmtree(self.spec_dir(sandbox_id), ignore_errors=True)
-        with contextlib.suppress(OSError):
-            self.launch_file(sandbox_id).unlink()
+        self.remove_files(sandbox_id)
         running = []
         for path, record in self._records(sandbox_id):
             process = _process(record)
@@ -589,26 +548,6 @@ class LocalSandboxProvider(SandboxProvider):
             memory_bytes=0,
             peak_memory_bytes=sample.peak_memory_bytes,
         )
-
-    def prune(self) -> list[str]:
-        """Kernel specs of sandboxes whose launch file is gone (their data dir was removed, or
-        a stop was cut short) leave the picker: a kernel could not start from them anyway."""
-        removed = []
-        for spec in self.kernel_dir().glob(f"{KERNEL_PREFIX}*/kernel.json"):
-            try:
-                config = json.loads(spec.read_text())["metadata"]["kernel_provisioner"]["config"]
-                launch = Path(config["sandbox_file"])
-            except (OSError, ValueError, KeyError, TypeError):
-                continue  # not ours to judge
-            if not launch.exists():
-                shutil.rmtree(spec.parent, ignore_errors=True)
-                removed.append(spec.parent.name)
-        return removed
-
-    def _remove(self, sandbox_id: str) -> None:
-        shutil.rmtree(self.spec_dir(sandbox_id), ignore_errors=True)
-        with contextlib.suppress(OSError):
-            self.launch_file(sandbox_id).unlink()
 
 
 def _wait_gone(processes: list[Any], timeout: float) -> list[Any]:

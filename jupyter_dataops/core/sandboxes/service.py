@@ -181,6 +181,18 @@ class SandboxService:
             )
         return found
 
+    def has_ended(self, sandbox_id: str) -> bool:
+        """Whether a sandbox's kernels can no longer run: it is not known, or its provider
+        has nothing of it left (a stop, a crash, a pod the cluster ended)."""
+        with self.ctx.store.unit_of_work(read_only=True) as uow:
+            row = uow.sandboxes.find(sandbox_id)
+        if row is None or row.status not in ACTIVE_STATUSES:
+            return True
+        provider = self.providers.get(row.provider)
+        return provider is None or (
+            row.status == SandboxStatus.READY.value and not provider.exists(sandbox_id)
+        )
+
     def _provider_by_id(self, sandbox_id: str) -> SandboxProvider:
         with self.ctx.store.unit_of_work(read_only=True) as uow:
             return self._provider_of(uow.sandboxes.get(sandbox_id))
