@@ -398,14 +398,28 @@ class KubernetesExecutor(Executor):
             return None
         eid = request.execution_id
         if result.get("outcome") == "succeeded":
-            return ExecutionUpdate(
+            update = ExecutionUpdate(
                 eid, "exited", outcome="succeeded", cells_completed=result.get("cells_completed")
             )
-        if not result.get("error"):
+        elif result.get("error"):
+            update = ExecutionUpdate(
+                eid, "exited", outcome="failed", error=_result_error(result["error"])
+            )
+        else:
             return None
-        return ExecutionUpdate(
-            eid, "exited", outcome="failed", error=_result_error(result["error"])
-        )
+        # Say so in the job's log, which no worker followed to the end.
+        log_key = request.keys.get("log", f"{request.files_key}/job.log")
+        with contextlib.suppress(OSError):
+            try:
+                text = self._files.read_bytes(log_key)
+            except FileNotFoundError:
+                text = b""
+            line = (
+                f"[{time.strftime('%H:%M:%S')}] attempt {request.attempt} ended while no worker "
+                f"watched it ({update.outcome}, as its pod's result says)\n"
+            )
+            self._files.write_bytes(log_key, text + line.encode())
+        return update
 
     def close(self) -> None:
         """Stop watching; the Jobs run on (see ``detached``)."""
