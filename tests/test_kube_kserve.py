@@ -17,11 +17,9 @@ import threading
 
 import kubernetes_validate
 import pytest
-from traitlets.config import Config
 
 from jupyter_dataops.backends.kubernetes import kserve, objects
 from jupyter_dataops.backends.kubernetes.kserve import KServeTarget
-from jupyter_dataops.core.config import DataOps
 from jupyter_dataops.core.endpoints.target import Handle, ServingSpec
 from jupyter_dataops.core.errors import BackendUnavailable, Conflict, InvalidInput
 
@@ -29,6 +27,7 @@ from .kserve_controller import KServeController
 from .kube_cluster import NAMESPACE, emulated_cluster, wait_for
 from .kubeapi import KubeAPI, _structural_check, kserve_crd
 from .test_kube_serving import mlflow_server  # noqa: F401  (a fixture: the real MLflow server)
+from .test_kube_serving import target_of as serving_target_of
 
 WAIT = 90
 ISVC_SCHEMA = kserve_crd()["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
@@ -253,25 +252,7 @@ def test_what_kserve_reports_is_read_as_a_failure_or_as_not_ready_yet():
 
 # -- tier 2: against the API server ------------------------------------------------------------
 def target_of(tmp_path, api, **kube) -> KServeTarget:
-    config = Config(
-        {
-            "DataOps": {
-                "endpoint_target_class": "kserve",
-                "mlflow_tracking_uri": "http://mlflow.dataops.svc:5000",
-                "mlflow_artifact_location": "mlflow-artifacts:/",
-                "store_url": f"sqlite:///{tmp_path}/dataops.db",
-            },
-            "Kubernetes": {
-                "api_url": api.url,
-                "namespace": NAMESPACE,
-                "serving_image": "dataops-serving:test",
-                "endpoint_resources": {"cpu": "500m", "memory": "1Gi"},
-                **kube,
-            },
-        }
-    )
-    dataops = DataOps(config=config, root_dir=str(tmp_path), data_dir=str(tmp_path / "data"))
-    target = dataops.endpoint_target_class(parent=dataops, dataops=dataops)
+    target = serving_target_of(tmp_path, api, "kserve", **kube)
     assert isinstance(target, KServeTarget)  # "kserve" names this target
     return target
 

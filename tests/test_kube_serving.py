@@ -49,11 +49,12 @@ def cluster():
         yield pair
 
 
-def target_of(tmp_path, api, **kube) -> KubernetesTarget:
+def target_of(tmp_path, api, target: str = "kubernetes", **kube) -> KubernetesTarget:
+    """The deployment target ``target`` (kubernetes, or its kserve subclass) on ``api``."""
     config = Config(
         {
             "DataOps": {
-                "endpoint_target_class": "kubernetes",
+                "endpoint_target_class": target,
                 "mlflow_tracking_uri": "http://mlflow.dataops.svc:5000",
                 "mlflow_artifact_location": "mlflow-artifacts:/",
                 "store_url": f"sqlite:///{tmp_path}/dataops.db",
@@ -68,7 +69,9 @@ def target_of(tmp_path, api, **kube) -> KubernetesTarget:
         }
     )
     dataops = DataOps(config=config, root_dir=str(tmp_path), data_dir=str(tmp_path / "data"))
-    return KubernetesTarget(parent=dataops, dataops=dataops)
+    made = dataops.endpoint_target_class(parent=dataops, dataops=dataops)
+    assert isinstance(made, KubernetesTarget)
+    return made
 
 
 def spec_of(model_dir: Path, **overrides) -> ServingSpec:
