@@ -69,7 +69,7 @@ class Services:
         from .backends.local.workspace import workspace_factory
         from .backends.mlflow_registry import MlflowRegistry
         from .backends.sandboxes import sandbox_service
-        from .core.config import other_executor_classes
+        from .core.config import other_executor_classes, other_target_classes
         from .core.endpoints.service import EndpointService
         from .core.jobs.service import JobService
         from .core.schedules.service import ScheduleService
@@ -114,6 +114,9 @@ class Services:
                     ui_url=dataops.mlflow_ui_url,
                 ),
                 target=dataops.endpoint_target_class(parent=dataops, dataops=dataops),
+                others=[
+                    cls(parent=dataops, dataops=dataops) for cls in other_target_classes(dataops)
+                ],
             )
             sandboxes = sandbox_service(ctx, dataops, snapshots=snapshots)
             jobs.sandboxes = sandboxes

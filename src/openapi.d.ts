@@ -2249,10 +2249,15 @@ export interface components {
       artifact_location: string | null;
       /**
        * Target
-       * @description Where endpoints are served: the deployment target's name (local, kubernetes)
+       * @description Where a new endpoint is served unless a publish names another: the default deployment target's name (local, kubernetes, kserve)
        * @default local
        */
       target: string;
+      /**
+       * Targets
+       * @description Every target a publish may name (PublishRequest.target), the default first
+       */
+      targets: string[];
     };
     /**
      * ModelVersion
@@ -2758,6 +2763,12 @@ export interface components {
        * @default null
        */
       port?: number | null;
+      /**
+       * Target
+       * @description Where to serve it: one of ModelSettings.targets (default: where the endpoint is served now, for a new one the server's default target). Naming another moves the endpoint there
+       * @default null
+       */
+      target?: string | null;
       /**
        * Description
        * @default null

@@ -79,6 +79,11 @@ async def test_publish_and_manage_an_endpoint_through_the_api(
         "POST", "endpoints", json={"model_uri": "runs:/0123456789abcdef/model", "name": "ghost"}
     )
     assert_error(ghost, 404, "not_found", "No model at")
+    assert settings.target == "local" and settings.targets == ["local"]
+    elsewhere = await dataops_api(
+        "POST", "endpoints", json={"model_uri": uri, "name": "iris", "target": "kubernetes"}
+    )
+    assert_error(elsewhere, 400, "invalid_input", "endpoints here are served on: local.")
     assert (await dataops_api("GET", "endpoints")).json() == {"items": [], "total": 0}
 
     made = await dataops_api("POST", "endpoints", json={"model_uri": uri, "name": "iris"})

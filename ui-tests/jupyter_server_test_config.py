@@ -86,6 +86,10 @@ c.Kubernetes.job_image = "dataops-runner:ui-test"  # noqa: F821
 # Sandboxes, too, may ask for the cluster ("Run on" in the start form): offered, and refused
 # on these settings with what to change (the sandboxOnCluster spec).
 c.DataOps.sandbox_providers = ["kubernetes"]  # noqa: F821
+# Endpoints as well ("Serve on" in the publish dialog): offered, and refused on these settings
+# (this machine's sqlite registry) with what to change, before anything is registered (the
+# endpoints spec).
+c.DataOps.endpoint_targets = ["kubernetes"]  # noqa: F821
 c.Kubernetes.api_url = "http://127.0.0.1:9"  # noqa: F821
 
 c.ServerApp.ip = "127.0.0.1"

@@ -110,6 +110,7 @@ def publish(inv: Invocation) -> tuple[Any, int]:
             canary_percent=a.canary,
             host=a.host,
             port=a.port,
+            target=a.target,
             description=a.description,
             job_id=os.environ.get(ENV_JOB) or None,
             drift_threshold=a.drift_threshold,
@@ -181,13 +182,16 @@ def format_endpoint(e: Endpoint) -> str:
 def format_endpoint_table(page: EndpointPage) -> str:
     if not page.items:
         return "No endpoints. Publish one: dataops publish MODEL_URI --name NAME"
-    rows = [("NAME", "STATUS", "MODEL", "VERSION", "URL", "DRIFT")]
+    # Where each is served, once any is served elsewhere than on this machine.
+    places = any(e.target != "local" for e in page.items)
+    rows = [("NAME", "STATUS", "MODEL", "VERSION", *(("ON",) if places else ()), "URL", "DRIFT")]
     for e in page.items:
         version = str(e.version) + (
             f" +v{e.canary_version}@{e.canary_percent}%" if e.canary_version else ""
         )
         drift = "-" if e.drift_score is None else f"{e.drift_score:.2f}"
-        rows.append((e.name, e.status.value, e.model_name, version, e.url, drift))
+        on = (e.target,) if places else ()
+        rows.append((e.name, e.status.value, e.model_name, version, *on, e.url or "-", drift))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     return "\n".join(
         "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows
@@ -374,6 +378,14 @@ COMMANDS = [
             ),
             Arg("--host", help="address to listen on (default: c.DataOps.endpoint_host)"),
             Arg("--port", type=int, help="port (default: a free one, kept across restarts)"),
+            Arg(
+                "--on",
+                dest="target",
+                metavar="TARGET",
+                help="where to serve it: one of the server's deployment targets, e.g. "
+                "kubernetes (c.DataOps.endpoint_targets); default where the endpoint is served "
+                "now, for a new one the server's. Naming another moves the endpoint there",
+            ),
             Arg("--description"),
             Arg("--drift-threshold", type=float, metavar="PSI"),
             Arg(

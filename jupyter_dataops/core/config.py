@@ -89,6 +89,13 @@ def other_executor_classes(dataops: Any) -> list[type]:
     return _other_classes(EXECUTOR_ENTRY_POINTS, dataops.job_executors, dataops.job_executor_class)
 
 
+def other_target_classes(dataops: Any) -> list[type]:
+    """The classes of ``c.DataOps.endpoint_targets`` (besides the default)."""
+    return _other_classes(
+        TARGET_ENTRY_POINTS, dataops.endpoint_targets, dataops.endpoint_target_class
+    )
+
+
 def other_provider_classes(dataops: Any) -> list[type]:
     """The classes of ``c.DataOps.sandbox_providers`` (besides the default)."""
     return _other_classes(
@@ -299,6 +306,13 @@ class DataOps(Configurable):
         help="""Where endpoints are served: an entry-point name from the
         jupyter_dataops.deployment_targets group ("local": a process on this machine) or an
         import string. Example: c.DataOps.endpoint_target_class = "local" """,
+    ).tag(config=True)
+
+    endpoint_targets = List(
+        Unicode(),
+        help="""Other places endpoints may be served (entry-point names or import strings),
+        besides endpoint_target_class, the default: a publish may name one ("serve this model
+        on the cluster"). Example: c.DataOps.endpoint_targets = ["kubernetes"]""",
     ).tag(config=True)
 
     endpoint_host = Unicode(

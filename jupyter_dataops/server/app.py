@@ -436,11 +436,16 @@ class DataOpsExtension(ExtensionApp):
         if not self.warm_model_launcher:
             return
         services = self.services
-        start = getattr(services.endpoints.target, "start_launcher", None)
+        starts = [
+            start
+            for target in services.endpoints.targets.values()
+            if (start := getattr(target, "start_launcher", None)) is not None
+        ]
         uri = self.dataops.mlflow_tracking_uri
         registry_exists = not uri.startswith("sqlite:///") or Path(uri[10:]).exists()
-        if start is not None and (services.endpoints.list().total or registry_exists):
-            start(wait=False)
+        if starts and (services.endpoints.list().total or registry_exists):
+            for start in starts:
+                start(wait=False)
 
     async def _watch(self, seq: int | None = None) -> None:
         """Emit one event per job or schedule change in the store's change log, in order."""

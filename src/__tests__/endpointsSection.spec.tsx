@@ -10,8 +10,11 @@ import {
   initialPublishInput,
   IPublishPanelProps,
   isLoopbackHost,
+  clusterTarget,
+  offerOf,
   publishChoice,
   PublishPanel,
+  serveOffer,
   servesOnCluster,
   serveTargetOf
 } from '../endpoints/dialogs';
@@ -604,6 +607,59 @@ describe('where the publish form serves the model', () => {
     ).toBe('all');
   });
 
+  it('names the target when the server offers more than one', () => {
+    const both = { target: 'local', targets: ['local', 'kubernetes'] };
+    const input = initialPublishInput(CANDIDATES);
+    // A new endpoint: the server's default (this machine), named.
+    expect(chosenServeTarget(input, undefined, both)).toBe('loopback');
+    expect(line(publishChoice(input, trans, undefined, both))).toMatch(
+      / --host 127\.0\.0\.1 --on local --json$/
+    );
+    // The cluster picked: no address, the cluster named.
+    const picked = {
+      ...input,
+      serve: 'kubernetes' as const,
+      serveEdited: true
+    };
+    expect(chosenServeTarget(picked, undefined, both)).toBe('kubernetes');
+    const onCluster = publishChoice(picked, trans, undefined, both);
+    expect((onCluster as any).choice).not.toHaveProperty('host');
+    expect(line(onCluster)).toMatch(/ --on kubernetes --json$/);
+    // An endpoint on the cluster stays there unless the user picks otherwise.
+    const there = makeEndpoint({ name: 'clf', target: 'kubernetes' });
+    expect(chosenServeTarget(input, there, both)).toBe('kubernetes');
+    const back = { ...input, serve: 'loopback' as const, serveEdited: true };
+    expect(chosenServeTarget(back, there, both)).toBe('loopback');
+    expect(line(publishChoice(back, trans, there, both))).toMatch(
+      / --on local --json$/
+    );
+    // The cluster the default, this machine offered too: new ones go there.
+    const clusterFirst = {
+      target: 'kubernetes',
+      targets: ['kubernetes', 'local']
+    };
+    expect(chosenServeTarget(input, undefined, clusterFirst)).toBe(
+      'kubernetes'
+    );
+    expect(chosenServeTarget(back, undefined, clusterFirst)).toBe('loopback');
+    // KServe is a cluster too; a name alone offers that target only.
+    expect(servesOnCluster('kserve')).toBe(true);
+    expect(
+      clusterTarget({ target: 'local', targets: ['local', 'kserve'] })
+    ).toBe('kserve');
+    expect(serveOffer('kubernetes')).toEqual({
+      target: 'kubernetes',
+      targets: ['kubernetes']
+    });
+    expect(serveOffer(null)).toEqual({ target: 'local', targets: ['local'] });
+    expect(
+      offerOf(
+        makeModelSettings({ target: 'local', targets: ['local', 'kserve'] })
+      )
+    ).toEqual({ target: 'local', targets: ['local', 'kserve'] });
+    expect(offerOf(null)).toBeNull();
+  });
+
   it('serves on the cluster, with no address, when the server’s endpoints run there', () => {
     expect(servesOnCluster('kubernetes')).toBe(true);
     for (const target of ['local', '', null, undefined]) {
@@ -837,7 +893,7 @@ describe('PublishPanel', () => {
     const kubernetes = node('[data-target="kubernetes"]')!;
     expect(kubernetes.textContent).toBe('Kubernetes cluster: not configured');
     expect(kubernetes.getAttribute('title')).toBe(
-      'An operator enables it with c.DataOps.endpoint_target_class = "kubernetes"'
+      'An operator offers it with c.DataOps.endpoint_targets = ["kubernetes"]'
     );
     expect(kubernetes.classList.contains('jp-mod-disabled')).toBe(true);
     expect(node('.jp-DataOps-serveTokenNote')).toBeNull();
@@ -883,7 +939,7 @@ describe('PublishPanel', () => {
     const kubernetes = node('[data-target="kubernetes"]')!;
     expect(kubernetes.textContent).toBe('Kubernetes cluster: not configured');
     expect(kubernetes.getAttribute('title')).toBe(
-      'An operator enables it with c.DataOps.endpoint_target_class = "kubernetes"'
+      'An operator offers it with c.DataOps.endpoint_targets = ["kubernetes"]'
     );
     expect(node('[data-target="loopback"]')!.getAttribute('title')).toBe(
       'Only programs on this machine can call it; no token'
@@ -1007,6 +1063,29 @@ describe('PublishPanel', () => {
     await until(() => !!node('.jp-DataOps-publishProgress'));
     expect(published[0]).toMatchObject({ name: 'edge' });
     expect(published[0]).not.toHaveProperty('host');
+  });
+
+  it('offers this machine and the cluster when the server serves on both', async () => {
+    await open({
+      loadSettings: async () =>
+        makeModelSettings({ target: 'local', targets: ['local', 'kserve'] })
+    });
+    await until(() => !targets()[2]?.disabled);
+    expect(targets()).toEqual([
+      { target: 'loopback', checked: true, disabled: false },
+      { target: 'all', checked: false, disabled: false },
+      { target: 'kubernetes', checked: false, disabled: false }
+    ]);
+    expect(node('[data-target="kubernetes"]')!.textContent).toBe(
+      'Kubernetes cluster (a KServe InferenceService)'
+    );
+    click(node('[data-target="kubernetes"] input'));
+    await until(() => targets()[2].checked);
+    click(node('[data-action="publish"]'));
+    await until(() => !!node('.jp-DataOps-publishProgress'));
+    expect(published[0]).toMatchObject({ name: 'clf', target: 'kserve' });
+    expect(published[0]).not.toHaveProperty('host');
+    expect(publishMagicLine(published[0])).toMatch(/ --on kserve --json$/);
   });
 
   it('opens the form without waiting for the settings; a form sent before waits for them', async () => {

@@ -171,11 +171,13 @@ export function makeSnippets(): Snippets {
 export function makeModelSettings(
   overrides: Partial<ModelSettings> = {}
 ): ModelSettings {
+  const target = overrides.target ?? 'local';
   return {
     tracking_uri: 'sqlite:///mlflow.db',
     experiment: 'dataops',
     artifact_location: null,
-    target: 'local',
+    target,
+    targets: [target],
     ...overrides
   };
 }

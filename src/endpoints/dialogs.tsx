@@ -54,13 +54,70 @@ export type ServeTarget = 'loopback' | 'all' | 'current' | 'kubernetes';
 
 /** The server's target (`ModelSettings.target`) that serves on a cluster. */
 export const KUBERNETES_TARGET = 'kubernetes';
+/** The target that serves endpoints as processes on the server's machine. */
+export const LOCAL_TARGET = 'local';
+/** The target that serves endpoints as KServe InferenceServices. */
+export const KSERVE_TARGET = 'kserve';
 
 /**
- * Whether the server serves endpoints on a Kubernetes cluster; `target` is
- * `ModelSettings.target`, null while unknown (then: this machine).
+ * Where the server may serve endpoints: its default target and every target
+ * a publish may name (`ModelSettings.target` and `.targets`).
+ */
+export interface IServeOffer {
+  target: string;
+  targets: ReadonlyArray<string>;
+}
+
+/** An offer, or the default target's name alone, or null while unknown. */
+export type ServeOfferLike = IServeOffer | string | null | undefined;
+
+/**
+ * The offer that `value` stands for: a name alone offers just that target;
+ * unknown (null) offers this machine.
+ */
+export function serveOffer(value: ServeOfferLike): IServeOffer {
+  if (!value) {
+    return { target: LOCAL_TARGET, targets: [LOCAL_TARGET] };
+  }
+  if (typeof value === 'string') {
+    return { target: value, targets: [value] };
+  }
+  return {
+    target: value.target,
+    targets: value.targets.length ? [...value.targets] : [value.target]
+  };
+}
+
+/** The offer in the server's model settings, or null if they have none. */
+export function offerOf(
+  settings: ModelSettings | null | undefined
+): IServeOffer | null {
+  if (typeof settings?.target !== 'string') {
+    return null;
+  }
+  const targets = Array.isArray(settings.targets)
+    ? settings.targets.filter(item => typeof item === 'string')
+    : [];
+  return { target: settings.target, targets };
+}
+
+/** The cluster target a publish may name (the first not this machine), or null. */
+export function clusterTarget(offer: ServeOfferLike): string | null {
+  return serveOffer(offer).targets.find(item => item !== LOCAL_TARGET) ?? null;
+}
+
+/** Whether a publish may serve on this machine. */
+export function servesLocally(offer: ServeOfferLike): boolean {
+  return serveOffer(offer).targets.includes(LOCAL_TARGET);
+}
+
+/**
+ * Whether `target` (a target's name: `ModelSettings.target`,
+ * `Endpoint.target`) serves on a cluster; null while unknown (then: this
+ * machine).
  */
 export function servesOnCluster(target: string | null | undefined): boolean {
-  return target === KUBERNETES_TARGET;
+  return !!target && target !== LOCAL_TARGET;
 }
 
 /**
@@ -94,19 +151,31 @@ export function serveTargetOf(
 }
 
 /**
- * Where the form serves the model: the cluster when the server's endpoints
- * run there (`serverTarget`, `ModelSettings.target`: nothing else is
- * possible); else what the user picked, else what the endpoint of that name
- * uses now (a pick that no longer fits the name, "as now" for an endpoint
- * that is not there, falls back the same way).
+ * Where the form serves the model (`offer`: where the server may serve; a
+ * name alone is its only target): the cluster when nothing else is offered;
+ * else what the user picked; else where the endpoint of that name is served
+ * now (for a new one: the server's default). A pick that no longer fits the
+ * name, "as now" for an endpoint that is not there, falls back the same way.
  */
 export function chosenServeTarget(
   input: IPublishInput,
   current: Endpoint | undefined,
-  serverTarget: string | null = null
+  offer: ServeOfferLike = null
 ): ServeTarget {
-  if (servesOnCluster(serverTarget)) {
-    return 'kubernetes';
+  const offered = serveOffer(offer);
+  if (clusterTarget(offered)) {
+    if (!servesLocally(offered)) {
+      return 'kubernetes';
+    }
+    if (
+      input.serveEdited
+        ? input.serve === 'kubernetes'
+        : current
+          ? servesOnCluster(current.target)
+          : servesOnCluster(offered.target)
+    ) {
+      return 'kubernetes';
+    }
   }
   const now = serveTargetOf(current);
   if (
@@ -181,14 +250,16 @@ export function initialPublishInput(candidates: ICandidates): IPublishInput {
 
 /**
  * What the form asks the kernel to do, or the first thing wrong with it;
- * `current` is the endpoint of that name, if there is one; `serverTarget`
- * where the server serves endpoints (`ModelSettings.target`; null: unknown).
+ * `current` is the endpoint of that name, if there is one; `offer` where the
+ * server may serve endpoints (`ModelSettings`; a name alone: its only target;
+ * null: unknown). With more than one target offered, the choice names its
+ * own (`--on`): the server then serves, or moves, the endpoint there.
  */
 export function publishChoice(
   input: IPublishInput,
   trans: TranslationBundle,
   current?: Endpoint,
-  serverTarget: string | null = null
+  offer: ServeOfferLike = null
 ): { choice: IPublishChoice } | { error: string } {
   if (!input.variable) {
     return { error: trans.__('Choose the model to publish.') };
@@ -215,10 +286,15 @@ export function publishChoice(
       )
     };
   }
-  const host = serveHost(
-    chosenServeTarget(input, current, serverTarget),
-    current
-  );
+  const offered = serveOffer(offer);
+  const where = chosenServeTarget(input, current, offered);
+  const host = serveHost(where, current);
+  const on =
+    offered.targets.length > 1
+      ? where === 'kubernetes'
+        ? clusterTarget(offered)
+        : LOCAL_TARGET
+      : null;
   return {
     choice: {
       variable: input.variable,
@@ -228,7 +304,8 @@ export function publishChoice(
       canary: input.canary
         ? Math.max(1, Math.min(99, Math.round(input.percent)))
         : null,
-      ...(host ? { host } : {})
+      ...(host ? { host } : {}),
+      ...(on ? { target: on } : {})
     }
   };
 }
@@ -258,8 +335,9 @@ export interface IPublishPanelProps {
   existing: (name: string) => Endpoint | undefined;
   /**
    * The server's model settings, asked when the dialog opens: their `target`
-   * tells where endpoints are served (`kubernetes`: on the cluster). The form
-   * does not wait for them; without them (none, failed), this machine.
+   * and `targets` tell where endpoints may be served (`kubernetes`: on the
+   * cluster). The form does not wait for them; without them (none, failed),
+   * this machine.
    */
   loadSettings?: () => Promise<ModelSettings>;
   loadSnippets: (name: string) => Promise<Snippets>;
@@ -287,19 +365,19 @@ export function PublishPanel(props: IPublishPanelProps): JSX.Element {
   const [stage, setStage] = React.useState<Stage>({ kind: 'loading' });
   const [candidates, setCandidates] = React.useState<ICandidates | null>(null);
   const [input, setInput] = React.useState<IPublishInput | null>(null);
-  // Where the server serves endpoints (`ModelSettings.target`); null while
+  // Where the server may serve endpoints (`ModelSettings`); null while
   // unknown, or if it could not be read. The ref is what publishing reads.
-  const [serverTarget, setServerTarget] = React.useState<string | null>(null);
-  const known = React.useRef<string | null>(null);
-  // The target once the settings answer (or fail), while they have not: a
+  const [offer, setOffer] = React.useState<IServeOffer | null>(null);
+  const known = React.useRef<IServeOffer | null>(null);
+  // The offer once the settings answer (or fail), while they have not: a
   // form sent before waits for it.
-  const pendingTarget = React.useRef<Promise<string | null> | null>(null);
+  const pendingTarget = React.useRef<Promise<IServeOffer | null> | null>(null);
   const mounted = React.useRef(true);
   React.useEffect(() => {
     mounted.current = true;
     if (props.loadSettings) {
       const pending = props.loadSettings().then(
-        found => (typeof found?.target === 'string' ? found.target : null),
+        found => offerOf(found),
         () => null
       );
       pendingTarget.current = pending;
@@ -307,7 +385,7 @@ export function PublishPanel(props: IPublishPanelProps): JSX.Element {
         known.current = found;
         pendingTarget.current = null;
         if (mounted.current) {
-          setServerTarget(found);
+          setOffer(found);
         }
       });
     }
@@ -380,12 +458,12 @@ export function PublishPanel(props: IPublishPanelProps): JSX.Element {
     // Sent before the server said where it serves endpoints: on a cluster,
     // no address goes to the magic. Wait for it, a while (then: as known).
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const waited = new Promise<string | null>(resolve => {
+    const waited = new Promise<IServeOffer | null>(resolve => {
       timer = setTimeout(() => resolve(known.current), SETTINGS_WAIT_MS);
     });
-    void Promise.race([pending, waited]).then(target => {
+    void Promise.race([pending, waited]).then(found => {
       clearTimeout(timer);
-      const rechecked = publishChoice(input, trans, current, target);
+      const rechecked = publishChoice(input, trans, current, found);
       run('choice' in rechecked ? rechecked.choice : checked.choice);
     });
   };
@@ -442,7 +520,7 @@ export function PublishPanel(props: IPublishPanelProps): JSX.Element {
         <PublishForm
           candidates={candidates}
           input={input}
-          serverTarget={serverTarget}
+          offer={offer}
           onChange={setInput}
           onSubmit={submit}
           existing={props.existing}
@@ -537,12 +615,12 @@ export function PublishForm(props: {
   existing: (name: string) => Endpoint | undefined;
   error: string | null;
   log: ReadonlyArray<string>;
-  /** Where the server serves endpoints (`ModelSettings.target`); null: unknown. */
-  serverTarget?: string | null;
+  /** Where the server may serve endpoints (`ModelSettings`); null: unknown. */
+  offer?: ServeOfferLike;
   trans: TranslationBundle;
 }): JSX.Element {
   const { candidates, input, trans, existing } = props;
-  const serverTarget = props.serverTarget ?? null;
+  const offer = props.offer ?? null;
   const update = (changes: Partial<IPublishInput>) =>
     props.onChange({ ...input, ...changes });
   const nameError = input.name ? endpointNameError(input.name, trans) : null;
@@ -793,8 +871,8 @@ export function PublishForm(props: {
         </div>
       </div>
       <ServeField
-        target={chosenServeTarget(input, current, serverTarget)}
-        cluster={servesOnCluster(serverTarget)}
+        target={chosenServeTarget(input, current, offer)}
+        offer={offer}
         current={current}
         name={input.name}
         onChange={serve => update({ serve, serveEdited: true })}
@@ -823,14 +901,14 @@ export function tokenCommand(name: string): string {
 /**
  * Where to serve the model: this machine on loopback or on all interfaces
  * (then with a note on the token), as now for an endpoint on another
- * address, and the Kubernetes cluster: the only choice when the server's
- * endpoints run there (`cluster`; this machine's are then disabled), else
- * disabled, saying how an operator enables it.
+ * address, and the Kubernetes cluster. What the server does not offer is
+ * shown disabled, saying why (this machine's choices when its endpoints run
+ * on the cluster alone; the cluster, with how an operator offers it).
  */
 export function ServeField(props: {
   target: ServeTarget;
-  /** Whether the server serves endpoints on a Kubernetes cluster. */
-  cluster?: boolean;
+  /** Where the server may serve endpoints (null: this machine). */
+  offer?: ServeOfferLike;
   current: Endpoint | undefined;
   /** The endpoint's name, for the token's command and route. */
   name: string;
@@ -838,10 +916,10 @@ export function ServeField(props: {
   trans: TranslationBundle;
 }): JSX.Element {
   const { target, current, trans } = props;
-  const cluster = props.cluster ?? false;
+  const cluster = clusterTarget(props.offer);
   const name = props.name || 'NAME';
-  // On a cluster, this machine's choices are shown, disabled, with why.
-  const local = cluster
+  // On a cluster alone, this machine's choices are shown, disabled, with why.
+  const local = !servesLocally(props.offer)
     ? {
         title: trans.__('Endpoints on this server run on the cluster'),
         disabled: true
@@ -884,7 +962,10 @@ export function ServeField(props: {
     cluster
       ? {
           value: 'kubernetes',
-          label: trans.__('Kubernetes cluster (a Deployment and a Service)'),
+          label:
+            cluster === KSERVE_TARGET
+              ? trans.__('Kubernetes cluster (a KServe InferenceService)')
+              : trans.__('Kubernetes cluster (a Deployment and a Service)'),
           title: trans.__(
             'The server runs the endpoint on its Kubernetes cluster; clients call the cluster’s URL with the endpoint’s token'
           )
@@ -893,7 +974,7 @@ export function ServeField(props: {
           value: 'kubernetes',
           label: trans.__('Kubernetes cluster: not configured'),
           title: trans.__(
-            'An operator enables it with c.DataOps.endpoint_target_class = "kubernetes"'
+            'An operator offers it with c.DataOps.endpoint_targets = ["kubernetes"]'
           ),
           disabled: true
         }

@@ -159,6 +159,12 @@ export interface IPublishChoice {
    * for a new one the server's default (`c.DataOps.endpoint_host`).
    */
   host?: string | null;
+  /**
+   * Where to serve it (`--on`): one of the server's targets
+   * (`ModelSettings.targets`); null or left out: where the endpoint is
+   * served now, for a new one the server's default.
+   */
+  target?: string | null;
 }
 
 /**
@@ -183,6 +189,9 @@ export function publishMagicLine(choice: IPublishChoice): string {
   }
   if (choice.host?.trim()) {
     words.push('--host', shellQuote(choice.host.trim()));
+  }
+  if (choice.target?.trim()) {
+    words.push('--on', shellQuote(choice.target.trim()));
   }
   words.push('--json');
   return words.join(' ');

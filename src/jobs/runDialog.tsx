@@ -368,7 +368,9 @@ export function RunJobForm(props: IRunFormProps): JSX.Element {
     (kernel !== '' || runNowOf !== null || target.kind !== 'kernel') &&
     scheduleValid;
 
-  React.useEffect(() => {
+  // A layout effect: the dialog's value is the form's as soon as the form
+  // shows it (a passive effect could leave an early click with none: a cancel).
+  React.useLayoutEffect(() => {
     if (valid && paramCheck) {
       const changes = { ...paramCheck.parameters, ...freeCheck.parameters };
       props.onChange({

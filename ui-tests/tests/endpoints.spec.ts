@@ -114,7 +114,32 @@ test.describe('DataOps endpoints', () => {
     );
     await nameInput.fill('iris');
     await expect(form.locator('.jp-DataOps-fieldError')).toHaveCount(0);
+    // The server offers its cluster beside this machine (endpoint_targets):
+    // this machine's loopback first, the cluster a choice.
+    const cluster = form.locator(
+      '.jp-DataOps-serveTarget[data-target="kubernetes"]'
+    );
+    await expect(cluster).toHaveText(
+      'Kubernetes cluster (a Deployment and a Service)'
+    );
+    await expect(cluster.locator('input')).toBeEnabled();
+    await expect(
+      form.locator('.jp-DataOps-serveTarget[data-target="loopback"] input')
+    ).toBeChecked();
     await shot(page, 'e02-publish-dialog');
+
+    // The cluster cannot serve with this machine's registry: refused, with the
+    // setting to change, and nothing is published.
+    await cluster.locator('input').check();
+    await dialog.locator('[data-action="publish"]').click();
+    const refusal = dialog.locator('.jp-DataOps-publishError');
+    await expect(refusal).toContainText('c.DataOps.mlflow_tracking_uri', {
+      timeout: 120000
+    });
+    await shot(page, 'e02b-publish-on-cluster-refused');
+    await form
+      .locator('.jp-DataOps-serveTarget[data-target="loopback"] input')
+      .check();
 
     await dialog.locator('[data-action="publish"]').click();
     // Its steps as the kernel goes through them.

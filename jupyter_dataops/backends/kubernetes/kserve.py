@@ -181,6 +181,10 @@ class KServeTarget(KubernetesTarget):
         return client.CustomObjectsApi(self.cluster.api_client)
 
     # -- the contract -------------------------------------------------------------------------
+    def check(self) -> None:
+        super().check()
+        self._require_crd()
+
     def start(self, spec: ServingSpec) -> Handle:
         serving, pod = self._prepare(spec)
         self._require_crd()

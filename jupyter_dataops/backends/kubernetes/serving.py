@@ -83,23 +83,31 @@ class KubernetesTarget(DeploymentTarget):
             self._delete("HorizontalPodAutoscaler", objects.endpoint_name(spec.name))
         return Handle(None, f"{self.namespace}/{objects.endpoint_name(spec.name)}")
 
-    def _prepare(self, spec: ServingSpec) -> tuple[objects.EndpointServing, objects.PodSettings]:
-        """What every endpoint on the cluster needs, checked: the settings, the registry the
-        pods reach, a token and an image."""
+    def check(self) -> None:
+        """The client library, settings whose registry pods can reach, and an image."""
+        self._image()
+
+    def _image(self) -> str:
         require_kubernetes()
         require_reachable(
             self.dataops, self.settings, backend="deployment target", needs=("mlflow",)
         )
-        if not spec.token:
-            raise BackendUnavailable(
-                f"Endpoint {spec.name} has no token; endpoints on a cluster need one.",
-                hint="Publish it again: a new token is made.",
-            )
         image = self.settings.serving_image or self.settings.job_image
         if not image:
             raise BackendUnavailable(
                 "Endpoints on the cluster need an image: c.Kubernetes.serving_image is not set.",
                 hint='c.Kubernetes.serving_image = "registry.example.com/ml/dataops-serving:1.4"',
+            )
+        return image
+
+    def _prepare(self, spec: ServingSpec) -> tuple[objects.EndpointServing, objects.PodSettings]:
+        """What every endpoint on the cluster needs, checked: the settings, the registry the
+        pods reach, a token and an image."""
+        image = self._image()
+        if not spec.token:
+            raise BackendUnavailable(
+                f"Endpoint {spec.name} has no token; endpoints on a cluster need one.",
+                hint="Publish it again: a new token is made.",
             )
         serving = objects.EndpointServing(
             spec=spec,

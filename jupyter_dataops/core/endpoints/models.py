@@ -105,7 +105,12 @@ class ModelSettings(_Model):
     artifact_location: str | None = None
     target: str = Field(
         "local",
-        description="Where endpoints are served: the deployment target's name (local, kubernetes)",
+        description="Where a new endpoint is served unless a publish names another: the default "
+        "deployment target's name (local, kubernetes, kserve)",
+    )
+    targets: list[str] = Field(
+        default_factory=list,
+        description="Every target a publish may name (PublishRequest.target), the default first",
     )
 
 
@@ -138,6 +143,13 @@ class PublishRequest(_Model):
         None, max_length=255, description="Where to listen (default: c.DataOps.endpoint_host)"
     )
     port: int | None = Field(None, ge=1024, le=65535, description="Default: a free port, kept")
+    target: str | None = Field(
+        None,
+        max_length=100,
+        description="Where to serve it: one of ModelSettings.targets (default: where the "
+        "endpoint is served now, for a new one the server's default target). Naming another "
+        "moves the endpoint there",
+    )
     description: str | None = Field(None, max_length=5000)
     job_id: str | None = Field(None, max_length=64, description="The job that made it (lineage)")
     snapshot_id: str | None = Field(None, max_length=64, description="Default: the job's")

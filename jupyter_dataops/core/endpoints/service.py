@@ -19,7 +19,7 @@ import re
 import secrets
 import shlex
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..errors import BackendUnavailable, Conflict, InvalidInput, NotFound
@@ -75,13 +75,52 @@ class EndpointService:
         *,
         registry: Callable[[], ModelRegistry],
         target: DeploymentTarget,
+        others: Sequence[DeploymentTarget] = (),
     ) -> None:
         self.ctx = ctx
         self._registry_factory = registry
         self._registry: ModelRegistry | None = None
+        #: The default target: where a publish that names none serves a new endpoint.
         self.target = target
+        #: Every target a publish may name, the default first (``c.DataOps.endpoint_targets``):
+        #: "serve this model on the cluster". An endpoint stays on the one it was published to.
+        self.targets: dict[str, DeploymentTarget] = {target.name: target}
+        for other in others:
+            self.targets.setdefault(other.name, other)
+        #: Endpoints whose target this server no longer offers, warned about once.
+        self._orphans: set[str] = set()
         #: Last crash-restart per endpoint (monotonic), for the back-off.
         self._restarted: dict[str, list[float]] = {}
+
+    def target_for(self, name: str | None) -> DeploymentTarget:
+        """The target of that name (None: the default), or InvalidInput naming those there
+        are."""
+        if not name:
+            return self.target
+        found = self.targets.get(name)
+        if found is None:
+            raise InvalidInput(
+                f"Unknown endpoint target {name!r}; endpoints here are served on: "
+                f"{', '.join(self.targets)}.",
+                hint="Choose one of those; an operator adds one with c.DataOps.endpoint_targets.",
+                target=name,
+            )
+        return found
+
+    def target_of(self, record: EndpointRecord) -> DeploymentTarget:
+        """The target that serves ``record``, or BackendUnavailable when this server no longer
+        offers it (its configuration changed since the endpoint was published)."""
+        found = self.targets.get(record.target)
+        if found is None:
+            raise BackendUnavailable(
+                f"The endpoint {record.name!r} is served on {record.target!r}, which this server "
+                f"no longer offers (it offers: {', '.join(self.targets)}).",
+                hint=f"Add {record.target!r} to c.DataOps.endpoint_targets again, or publish it "
+                f"anew on another: dataops publish MODEL --name {record.name} --on "
+                f"{self.target.name}.",
+                target=record.target,
+            )
+        return found
 
     @property
     def registry(self) -> ModelRegistry:
@@ -96,6 +135,7 @@ class EndpointService:
     # -- reading ----------------------------------------------------------------------------
     def to_endpoint(self, record: EndpointRecord) -> Endpoint:
         spec = self.spec(record)
+        target = self.targets.get(record.target)
         return Endpoint(
             name=record.name,
             model_name=record.model_name,
@@ -109,7 +149,7 @@ class EndpointService:
             target=record.target,
             host=record.host,
             port=record.port,
-            url=self.target.url(spec) + "/invocations",
+            url=target.url(spec) + "/invocations" if target is not None else "",
             token_required=record.token is not None,
             pid=record.pid,
             error=record.error,
@@ -176,7 +216,11 @@ class EndpointService:
         return self._registry_call(lambda: self.registry.model(name))
 
     def settings(self) -> ModelSettings:
-        return ModelSettings(**self._registry_call(self.registry.settings), target=self.target.name)
+        return ModelSettings(
+            **self._registry_call(self.registry.settings),
+            target=self.target.name,
+            targets=list(self.targets),
+        )
 
     def _registry_call(self, call: Callable[[], Any]) -> Any:
         try:
@@ -200,6 +244,10 @@ class EndpointService:
         host = (request.host or config.endpoint_host).strip()
         model_name = request.model_name or request.name
         existing = self._find(request.name)
+        target = self.target_for(request.target)
+        if existing is not None and not request.target:
+            target = self.target_of(existing)  # an endpoint stays where it is unless asked
+        moving = existing is not None and existing.target != target.name
         if existing is not None:
             self._check_not_starting(existing)
             if existing.model_name != model_name and request.model_name is not None:
@@ -214,7 +262,16 @@ class EndpointService:
                 f"There is no endpoint {request.name!r} to add a canary to.",
                 hint="Publish it once without --canary.",
             )
-        self._check_address(host, request.port if existing is None else None)
+        if moving and request.canary_percent:
+            assert existing is not None
+            raise InvalidInput(
+                f"A canary is served next to the current version, on {existing.target}; it "
+                f"cannot go to {target.name}.",
+                hint=f"Leave --on out for a canary, or publish without --canary to move "
+                f"{request.name!r} to {target.name}.",
+            )
+        target.check()  # before anything is registered: settings the target cannot serve with
+        self._check_address(target, host, request.port if existing is None or moving else None)
         job_id, snapshot_id, params = self._lineage(request)
         tags = {"dataops.endpoint": request.name}
         if job_id:
@@ -255,10 +312,13 @@ class EndpointService:
             )
             aliases = sorted({*version.aliases, request.alias})
             version = version.model_copy(update={"aliases": aliases})
+        if moving and existing is not None and _has_server(existing):
+            # Its old server goes before the new one starts elsewhere.
+            self.target_of(existing).stop(Handle(existing.pid, existing.identity))
         with self.ctx.store.unit_of_work() as uow:
             current = uow.endpoints.find(request.name)
             if current is None:
-                port = request.port or self.target.free_port(
+                port = request.port or target.free_port(
                     host, config.endpoint_port_min, config.endpoint_port_max, uow.endpoints.ports()
                 )
                 uow.endpoints.insert(
@@ -272,10 +332,10 @@ class EndpointService:
                     canary_percent=0,
                     status=EndpointStatus.STARTING.value,
                     desired="running",
-                    target=self.target.name,
+                    target=target.name,
                     host=host,
                     port=port,
-                    token=secrets.token_urlsafe(32) if self.target.needs_token(host) else None,
+                    token=secrets.token_urlsafe(32) if target.needs_token(host) else None,
                     pid=None,
                     identity=None,
                     error=None,
@@ -313,6 +373,11 @@ class EndpointService:
                         ),
                     }
                 else:
+                    moved = (
+                        f"moved from {current.target} to {target.name}"
+                        if current.target != target.name
+                        else None
+                    )
                     fields = {
                         "version": version.version,
                         "alias": request.alias,
@@ -321,7 +386,8 @@ class EndpointService:
                         "canary_percent": 0,
                         "previous": [*current.previous, current.version][-MAX_HISTORY:],
                         "history": _push(
-                            current.history, _action(now, "published", version.version, actor)
+                            current.history,
+                            _action(now, "published", version.version, actor, moved),
                         ),
                         # Training rows sent with this version, else the endpoint's.
                         "reference": reference
@@ -338,8 +404,20 @@ class EndpointService:
                         fields["drift_threshold"] = request.drift_threshold
                 if request.host and request.host != current.host:
                     fields["host"] = host
-                    if self.target.needs_token(host) and current.token is None:
-                        fields["token"] = secrets.token_urlsafe(32)
+                if current.target != target.name:
+                    taken = uow.endpoints.ports() - {current.port}
+                    fields.update(
+                        target=target.name,
+                        port=request.port
+                        or target.free_port(
+                            host, config.endpoint_port_min, config.endpoint_port_max, taken
+                        ),
+                        pid=None,
+                        identity=None,
+                        restarts=0,
+                    )
+                if target.needs_token(fields.get("host", current.host)) and current.token is None:
+                    fields["token"] = secrets.token_urlsafe(32)
                 uow.endpoints.update(
                     request.name,
                     status=EndpointStatus.STARTING.value,
@@ -383,7 +461,7 @@ class EndpointService:
         verb = "beats" if better else "does not beat"
         return better, f"{metric} {new:g} {verb} {old:g} of version {existing.version}"
 
-    def _check_address(self, host: str, port: int | None) -> None:
+    def _check_address(self, target: DeploymentTarget, host: str, port: int | None) -> None:
         """Refuse an address the server could not listen on, before anything is registered."""
         if not host or not re.fullmatch(r"[A-Za-z0-9.:\[\]-]{1,255}", host):
             raise InvalidInput(
@@ -400,7 +478,7 @@ class EndpointService:
                 hint="Leave --port out to get a free one.",
             )
         try:
-            self.target.free_port(host, port, port, taken)
+            target.free_port(host, port, port, taken)
         except (Conflict, OSError):
             raise Conflict(
                 f"Port {port} is in use on {host}.", hint="Leave --port out to get a free one."
@@ -456,29 +534,30 @@ class EndpointService:
         with self.ctx.store.unit_of_work(read_only=True) as uow:
             record = uow.endpoints.get(name)
         spec = self.spec(record)
+        target = self.target_of(record)
         try:
             serving = self._resolved(spec, record)
         except Exception as exc:
             return self._failed(name, f"The model's files cannot be found: {exc}")
         if _has_server(record):
-            self.target.stop(Handle(record.pid, record.identity))
+            target.stop(Handle(record.pid, record.identity))
         try:
-            handle = self.target.start(serving)
+            handle = target.start(serving)
         except Exception as exc:
             return self._failed(name, f"The server could not be started: {exc}")
         try:
             self._update(name, pid=handle.pid, identity=handle.identity)
         except NotFound:  # deleted meanwhile: never leave a server nobody knows of
-            self.target.stop(handle)
+            target.stop(handle)
             raise
         deadline = time.monotonic() + self.ctx.config.endpoint_start_timeout
         while True:
-            if self.target.answers(spec):
+            if target.answers(spec):
                 break
-            if not self.target.alive(handle):
-                tail = self.target.log_tail(name)
+            if not target.alive(handle):
+                tail = target.log_tail(name)
                 # A cluster's pods that cannot start would retry for ever: end them too.
-                self.target.stop(handle)
+                target.stop(handle)
                 return self._failed(
                     name,
                     f"The server exited before answering.\n{tail}".strip(),
@@ -486,8 +565,8 @@ class EndpointService:
                     identity=None,
                 )
             if time.monotonic() > deadline:
-                self.target.stop(handle)
-                tail = self.target.log_tail(name)
+                target.stop(handle)
+                tail = target.log_tail(name)
                 return self._failed(
                     name,
                     f"The server did not answer within {self.ctx.config.endpoint_start_timeout:.0f} s."
@@ -563,7 +642,7 @@ class EndpointService:
 
     def start(self, name: str, *, actor: str | None = None) -> Endpoint:
         record = self.record(name)
-        if record.status == EndpointStatus.RUNNING.value and self.target.alive(
+        if record.status == EndpointStatus.RUNNING.value and self.target_of(record).alive(
             Handle(record.pid, record.identity)
         ):
             return self.to_endpoint(record)
@@ -571,14 +650,14 @@ class EndpointService:
         return self._deploy(name)
 
     def restart(self, name: str, *, actor: str | None = None) -> Endpoint:
-        self.record(name)
+        self.target_of(self.record(name))
         self._change(name, "restarted", actor, desired="running", status="starting", error=None)
         return self._deploy(name)
 
     def stop(self, name: str, *, actor: str | None = None) -> Endpoint:
         record = self.record(name)
         if _has_server(record):
-            self.target.stop(Handle(record.pid, record.identity))
+            self.target_of(record).stop(Handle(record.pid, record.identity))
         record = self._change(
             name, "stopped", actor, desired="stopped", status="stopped", pid=None, identity=None
         )
@@ -587,7 +666,8 @@ class EndpointService:
     def delete(self, name: str, *, actor: str | None = None) -> None:
         record = self.record(name)
         if _has_server(record):
-            self.target.stop(Handle(record.pid, record.identity))
+            # Deleting the record of a target no longer offered would orphan its server.
+            self.target_of(record).stop(Handle(record.pid, record.identity))
         with self.ctx.store.unit_of_work() as uow:
             uow.endpoints.delete(name)
             uow.audit.add("endpoint.delete", "endpoint", name, actor, version=record.version)
@@ -701,10 +781,21 @@ class EndpointService:
         now = self.ctx.clock.time()
         for record in records:
             handle = Handle(record.pid, record.identity)
+            target = self.targets.get(record.target)
+            if target is None:
+                if record.name not in self._orphans:
+                    self._orphans.add(record.name)
+                    log.warning(
+                        "jupyter_dataops: endpoint %s is served on %r, which this server no "
+                        "longer offers; it is left alone (c.DataOps.endpoint_targets)",
+                        record.name,
+                        record.target,
+                    )
+                continue
             try:
                 if record.desired == "stopped":
-                    if _has_server(record) and self.target.alive(handle):
-                        self.target.stop(handle)
+                    if _has_server(record) and target.alive(handle):
+                        target.stop(handle)
                         self._update(record.name, pid=None, identity=None, status="stopped")
                         done.append(f"stopped {record.name}")
                     continue
@@ -713,14 +804,14 @@ class EndpointService:
                         continue  # someone is starting it
                 elif record.status != EndpointStatus.RUNNING.value:
                     continue  # failed: a user must act
-                elif self.target.alive(handle):
+                elif target.alive(handle):
                     if drift_every is not None and (
                         record.drift_checked_at is None
                         or now - record.drift_checked_at >= drift_every
                     ):
                         self.drift(record.name)
                     continue
-                if not self._may_restart(record.name):
+                if not self._may_restart(record.name, target):
                     continue
                 self._change(
                     record.name,
@@ -741,7 +832,7 @@ class EndpointService:
                 log.warning("jupyter_dataops: cannot reconcile endpoint %s: %s", record.name, exc)
         return done
 
-    def _may_restart(self, name: str) -> bool:
+    def _may_restart(self, name: str, target: DeploymentTarget) -> bool:
         clock = self.ctx.clock.monotonic()
         recent = [t for t in self._restarted.get(name, []) if clock - t < RESTART_WINDOW]
         if len(recent) >= MAX_RESTARTS:
@@ -749,7 +840,7 @@ class EndpointService:
                 name,
                 status=EndpointStatus.FAILED.value,
                 error=f"Its server died {len(recent)} times in {RESTART_WINDOW / 60:.0f} minutes; "
-                f"not started again.\n{self.target.log_tail(name)}".strip(),
+                f"not started again.\n{target.log_tail(name)}".strip(),
                 pid=None,
                 identity=None,
             )
@@ -767,7 +858,11 @@ class EndpointService:
         if record.status not in (EndpointStatus.RUNNING.value, EndpointStatus.STARTING.value):
             return None
         try:
-            return self.target.request(self.spec(record), method, path, body)
+            target = self.target_of(record)
+        except BackendUnavailable:
+            return None
+        try:
+            return target.request(self.spec(record), method, path, body)
         except OSError:
             return None
 
@@ -851,7 +946,7 @@ class EndpointService:
 
     def snippets(self, name: str) -> Snippets:
         record = self.record(name)
-        url = self.target.url(self.spec(record)) + "/invocations"
+        url = self.target_of(record).url(self.spec(record)) + "/invocations"
         example = None
         if record.example:
             columns = list(record.example[0])
@@ -893,6 +988,7 @@ class EndpointService:
                 f"The endpoint {name!r} is {record.status}.",
                 hint=f"Start it first: dataops endpoints start {name}.",
             )
+        self.target_of(record)  # a target no longer offered says so, not "does not answer"
         body = json.dumps(request.payload).encode()
         started = time.monotonic()
         answer = self._call(record, "POST", "/invocations", body)

@@ -111,6 +111,11 @@ class DeploymentTarget(LoggingConfigurable):
         this machine can reach it."""
         return not is_loopback(host)
 
+    def check(self) -> None:
+        """Raise BackendUnavailable, naming the setting to change, when this target cannot
+        serve endpoints as configured; a publish asks before it registers anything. Nothing by
+        default."""
+
     def start(self, spec: ServingSpec) -> Handle:
         """Start serving ``spec`` (returns at once; the server loads the model meanwhile)."""
         raise NotImplementedError
