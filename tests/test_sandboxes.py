@@ -895,3 +895,42 @@ def _schedule_runs(schedule_id: str) -> Any:
     from jupyter_dataops.core.jobs.models import JobQuery
 
     return JobQuery(schedule_id=schedule_id)
+
+
+def test_a_sandbox_whose_provider_is_no_longer_offered_is_left_alone_and_said_once(
+    env, caplog
+) -> None:
+    """An operator took a provider out of c.DataOps.sandbox_providers while one of its sandboxes
+    ran: the server leaves it alone (nothing of it is stopped or released), warns once rather
+    than at every reconcile, and a stop says how to bring the provider back."""
+    import logging
+
+    from jupyter_dataops.core.errors import BackendUnavailable
+
+    services = env()
+    kept = services.sandboxes.start(SandboxCreate(profile="cpu", wait=True), actor="alice")
+    with services.ctx.store.unit_of_work() as uow:
+        uow.sandboxes.insert(
+            **{**_row(uow, kept.id), "id": "0rphan0000001", "provider": "gone-cluster"}
+        )
+        uow.commit()
+    try:
+        with caplog.at_level(logging.WARNING):
+            for _ in range(3):
+                services.sandboxes.reconcile()
+        warned = [r for r in caplog.records if "0rphan0000001" in r.getMessage()]
+        assert len(warned) == 1, [r.getMessage() for r in warned]
+        assert "no longer offers" in warned[0].getMessage()
+        assert services.sandboxes.get("0rphan0000001").status.value == "ready"
+        assert services.sandboxes.get(kept.id).status.value == "ready"
+        with pytest.raises(BackendUnavailable) as refused:
+            services.sandboxes.stop("0rphan0000001")
+        assert "c.DataOps.sandbox_providers" in (refused.value.hint or "")
+        # Refused changing nothing: still ready, nothing released or audited as stopped.
+        assert services.sandboxes.get("0rphan0000001").status.value == "ready"
+        assert not _audit(services, "sandbox.release")
+        assert not [e for e in _audit(services, "sandbox.stop") if e.target_id == "0rphan0000001"]
+    finally:
+        with services.ctx.store.unit_of_work() as uow:
+            uow.sandboxes.update("0rphan0000001", status="stopped")
+            uow.commit()

@@ -110,6 +110,8 @@ class SandboxService:
         self._threads: list[threading.Thread] = []
         #: CPU seconds of each sandbox at its last sample (busy kernels count as activity).
         self._last_cpu: dict[str, float] = {}
+        #: Sandboxes whose provider this server no longer offers, warned about once.
+        self._orphans: set[str] = set()
 
     # -- profiles -----------------------------------------------------------------------------
     def profile(self, name: str) -> Profile:
@@ -626,6 +628,9 @@ class SandboxService:
             sandbox_id = row.id
             if row.status not in ACTIVE_STATUSES:
                 return self._view(row)
+            # A provider no longer offered: refused, changing nothing (its pod may still run
+            # there, holding what the record says it holds).
+            self._provider_of(row)
             uow.sandboxes.update(
                 sandbox_id,
                 only_status=list(ACTIVE_STATUSES),
@@ -765,6 +770,16 @@ class SandboxService:
             except OSError as exc:
                 log.debug("cannot prune sandbox kernel specs: %s", exc)
         for row in rows:
+            if row.provider not in self.providers:
+                if row.id not in self._orphans:  # left alone, said once (not every few seconds)
+                    self._orphans.add(row.id)
+                    log.warning(
+                        "sandbox %s runs on %r, which this server no longer offers; it is left "
+                        "alone (c.DataOps.sandbox_providers)",
+                        row.id,
+                        row.provider,
+                    )
+                continue
             try:
                 line = self._reconcile_one(row, busy_kernels or {})
             except Exception as exc:
