@@ -1,5 +1,6 @@
-# The image of job pods for the Kubernetes executor (c.Kubernetes.job_image): Python 3.11 with
-# jupyter-dataops, papermill, ipykernel, fsspec and s3fs, and the python3 kernel.
+# The image of job pods for the Kubernetes executor (c.Kubernetes.job_image), and of sandbox pods
+# unless c.Kubernetes.sandbox_image names another: Python 3.11 with jupyter-dataops, papermill,
+# ipykernel, fsspec and s3fs, and the python3 kernel.
 # See docs/kubernetes.md, section "The runner image". Build it from the repository's root:
 #
 #   docker build -f docker/runner.Dockerfile -t registry.example.com/ml/dataops-runner:1.0 .
@@ -32,6 +33,7 @@ RUN SKIP_JUPYTER_BUILDER=1 pip install \
 from jupyter_dataops.backends.files import FsspecFileStore; \
 from jupyter_dataops.backends.local.engine import DataOpsEngine; \
 import jupyter_dataops.backends.kubernetes.pod_runner; \
+import jupyter_dataops.backends.kubernetes.sandbox_agent, jupyter_dataops.backends.kubernetes.sandbox_init; \
 from jupyter_client.kernelspec import KernelSpecManager; \
 assert 'python3' in KernelSpecManager().find_kernel_specs(), 'no python3 kernel'"
 

@@ -1421,6 +1421,12 @@ export interface components {
        * @default null
        */
       max_concurrent_jobs: number | null;
+      /**
+       * Profiles
+       * @description Whether a job's profile sizes its run here (a pod of the profile's size on a cluster) instead of starting a sandbox for it
+       * @default false
+       */
+      profiles: boolean;
     };
     /**
      * FieldLimit
@@ -1733,7 +1739,7 @@ export interface components {
       sandbox?: string | null;
       /**
        * Profile
-       * @description Run in a sandbox of this profile, started for the job and stopped when it ends
+       * @description Run in a sandbox of this profile, started for the job and stopped when it ends; on an executor that sizes runs by profile (ExecutorCapabilities.profiles: kubernetes), run there sized and placed like the profile (no sandbox)
        * @default null
        */
       profile?: string | null;
@@ -3243,7 +3249,7 @@ export interface components {
       sandbox?: string | null;
       /**
        * Profile
-       * @description Run each time in a sandbox of this profile, started for the run and stopped when it ends
+       * @description Run each time in a sandbox of this profile, started for the run and stopped when it ends; on an executor that sizes runs by profile (kubernetes), each run is sized like it (no sandbox)
        * @default null
        */
       profile?: string | null;
@@ -3470,7 +3476,7 @@ export interface components {
       sandbox?: string | null;
       /**
        * Profile
-       * @description Run each time in a sandbox of this profile, started for the run and stopped when it ends
+       * @description Run each time in a sandbox of this profile, started for the run and stopped when it ends; on an executor that sizes runs by profile (kubernetes), each run is sized like it (no sandbox)
        * @default null
        */
       profile?: string | null;

@@ -7,6 +7,12 @@ The kubelet plays the controllers and nodes of a cluster: the job controller mak
 local process with the pod's environment, streams its output as the pod's log, and reports its
 phase and exit code; the Job's conditions follow. A test can hold pods back (``hold``) to see
 pending states, or make the node report what it would (unschedulable, OOM, image pull errors).
+
+A test module's ``cluster`` fixture takes ``params=CLUSTERS`` and yields ``cluster_of(param)``:
+a :class:`Cluster` whose ``api`` is the emulator or a :class:`RealCluster` (the same ``list``,
+``get``, ``create`` and ``delete``), so one test body runs in both tiers. What else a real
+cluster's tests need comes from ``DATAOPS_KIND_*`` variables (:func:`kind_env`; the kind
+workflow sets them, docs/kubernetes.md, section Tests, lists them).
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import os
+import random
 import shutil
 import signal
 import socket
@@ -27,8 +34,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 NAMESPACE = "dataops"
 WAIT = 60.0  # seconds: a bound on waits, not a performance claim
+#: A real cluster's clean-up: pods end gracefully (up to 30 s) before their claims can go.
+CLEAR_WAIT = 180.0
 
 
 def _free_port() -> int:
@@ -61,8 +72,9 @@ class Kubelet:
         self._tmp = tempfile.mkdtemp(prefix="test-kubelet-")
         #: sandbox pods being started or running (their containers run in a thread each)
         self._sandboxes: set[str] = set()
-        #: each pod's own loopback address, as a pod has its own IP (127.0.0.0/8 is all loopback)
-        self._next_ip = 2
+        #: each pod's own loopback address, as a pod has its own IP (127.0.0.0/8 is all loopback),
+        #: from a random start: test runs side by side on one machine do not share addresses
+        self._next_ip = random.randrange(250, 250 * 240)
         #: what a sandbox pod's containers exited with: pod name -> [(container, exit code)]
         self.container_exits: dict[str, list[tuple[str, int]]] = {}
         self._stop = threading.Event()
@@ -646,8 +658,40 @@ def emulated_cluster(version: str = "1.29"):
         assert not kubelet.errors, kubelet.errors
 
 
+#: What a real cluster's tests read, write and clear: resource -> (API class, call suffix).
+_REAL_CALLS = {
+    "jobs": ("BatchV1Api", "job"),
+    "pods": ("CoreV1Api", "pod"),
+    "services": ("CoreV1Api", "service"),
+    "secrets": ("CoreV1Api", "secret"),
+    "configmaps": ("CoreV1Api", "config_map"),
+    "persistentvolumeclaims": ("CoreV1Api", "persistent_volume_claim"),
+    "resourcequotas": ("CoreV1Api", "resource_quota"),
+    "limitranges": ("CoreV1Api", "limit_range"),
+    "deployments": ("AppsV1Api", "deployment"),
+    "horizontalpodautoscalers": ("AutoscalingV2Api", "horizontal_pod_autoscaler"),
+}
+#: What the product makes, in the order a clean-up deletes it (owners before what they own,
+#: pods before the workspace claims they mount).
+_CLEARED = (
+    "horizontalpodautoscalers",
+    "deployments",
+    "services",
+    "jobs",
+    "pods",
+    "secrets",
+    "configmaps",
+    "persistentvolumeclaims",
+    "resourcequotas",
+    "limitranges",
+)
+#: The label of everything the product makes.
+MANAGED = "app.kubernetes.io/managed-by=jupyter-dataops"
+
+
 class RealCluster:
-    """Tier 3: a real cluster (``DATAOPS_KUBECONFIG``), with the few reads the tests make."""
+    """Tier 3: a real cluster (``DATAOPS_KUBECONFIG``), with the reads and writes the tests make,
+    shaped as the emulator's (``list``, ``get``, ``create``, ``delete``; objects as dicts)."""
 
     def __init__(self, kubeconfig: str) -> None:
         from kubernetes import client, config
@@ -658,32 +702,57 @@ class RealCluster:
         self.client = client.ApiClient(configuration)
         self.url = configuration.host
 
-    def list(self, resource: str, namespace: str) -> list[dict]:
+    def _call(self, verb: str, resource: str) -> Callable[..., Any]:
         from kubernetes import client
 
-        selector = "app.kubernetes.io/managed-by=jupyter-dataops"
-        if resource == "jobs":
-            items = client.BatchV1Api(self.client).list_namespaced_job(
-                namespace, label_selector=selector
-            )
-        else:
-            items = client.CoreV1Api(self.client).list_namespaced_pod(
-                namespace, label_selector=selector
-            )
+        api, suffix = _REAL_CALLS[resource]
+        return getattr(getattr(client, api)(self.client), f"{verb}_namespaced_{suffix}")
+
+    def list(
+        self, resource: str, namespace: str, label_selector: str | None = MANAGED
+    ) -> list[dict]:
+        """The objects of ``resource`` that the product made (``label_selector``: others)."""
+        items = self._call("list", resource)(namespace, label_selector=label_selector or "")
         return [self.client.sanitize_for_serialization(i) for i in items.items]
 
-    def clear(self, namespace: str) -> None:
-        """Delete what earlier tests left, and wait until it is gone."""
-        from kubernetes import client
+    def get(self, resource: str, namespace: str, name: str) -> dict | None:
+        """The object, or None when there is none (one being deleted is still there)."""
+        from kubernetes.client.exceptions import ApiException
 
-        client.BatchV1Api(self.client).delete_collection_namespaced_job(
-            namespace,
-            label_selector="app.kubernetes.io/managed-by=jupyter-dataops",
-            propagation_policy="Background",
-        )
+        try:
+            obj = self._call("read", resource)(name, namespace)
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return dict(self.client.sanitize_for_serialization(obj))
+
+    def create(self, resource: str, obj: dict, namespace: str | None = None) -> dict:
+        namespace = namespace or obj["metadata"]["namespace"]
+        made = self._call("create", resource)(namespace, obj)
+        return dict(self.client.sanitize_for_serialization(made))
+
+    def delete(self, resource: str, namespace: str, name: str) -> None:
+        from kubernetes.client.exceptions import ApiException
+
+        try:
+            self._call("delete", resource)(
+                name, namespace, propagation_policy="Background", _preload_content=False
+            )
+        except ApiException as exc:
+            if exc.status != 404:
+                raise
+
+    def clear(self, namespace: str) -> None:
+        """Delete what earlier tests left (whatever the product made: jobs, endpoints,
+        sandboxes and their workspace claims, policy objects), and wait until it is gone."""
+        for resource in _CLEARED:
+            for obj in self.list(resource, namespace):
+                self.delete(resource, namespace, obj["metadata"]["name"])
         wait_for(
-            lambda: not self.list("jobs", namespace) and not self.list("pods", namespace),
+            lambda: not any(self.list(resource, namespace) for resource in _CLEARED),
             "a clean namespace",
+            CLEAR_WAIT,
         )
 
     def close(self) -> None:
@@ -693,13 +762,11 @@ class RealCluster:
 @contextlib.contextmanager
 def real_cluster():
     """The cluster of ``DATAOPS_KUBECONFIG`` (the kind workflow's), or a skip that says why."""
-    import pytest
-
     kubeconfig = os.environ.get("DATAOPS_KUBECONFIG")
     if not kubeconfig:
         pytest.skip(
-            "tier 3 needs a real cluster: set DATAOPS_KUBECONFIG, DATAOPS_KIND_FILES and "
-            "DATAOPS_KIND_IMAGE (the kind workflow does; docs/kubernetes.md says how)"
+            "tier 3 needs a real cluster: set DATAOPS_KUBECONFIG and the DATAOPS_KIND_* variables "
+            "(the kind workflow does; docs/kubernetes.md, section Tests, says how)"
         )
     cluster = RealCluster(kubeconfig)
     cluster.clear(NAMESPACE)
@@ -708,3 +775,39 @@ def real_cluster():
     finally:
         cluster.clear(NAMESPACE)
         cluster.close()
+
+
+class Cluster:
+    """What a test has: the API (the emulator, or a real cluster's reads and writes) and, with
+    the emulator, its kubelet; ``real`` for tier 3."""
+
+    def __init__(self, api: Any, kubelet: Kubelet | None = None, real: bool = False) -> None:
+        self.api, self.kubelet, self.real = api, kubelet, real
+
+
+#: The ``params`` of a ``cluster`` fixture: each test that takes it runs on the emulator
+#: (tier 2) and, under ``-m kind``, on a real cluster (tier 3).
+CLUSTERS = ["emulator", pytest.param("real", marks=pytest.mark.kind)]
+
+
+@contextlib.contextmanager
+def cluster_of(kind: str):
+    """A :class:`Cluster`: ``"emulator"`` or ``"real"`` (skipped without one)."""
+    if kind == "real":
+        with real_cluster() as api:
+            yield Cluster(api, real=True)
+        return
+    with emulated_cluster() as (api, kubelet):
+        yield Cluster(api, kubelet)
+
+
+def kind_env(name: str, default: str | None = None) -> str:
+    """A tier-3 setting from the environment (the kind workflow sets them all); without one a
+    real-cluster test fails naming it, rather than testing something else."""
+    value = os.environ.get(name) or default
+    if not value:
+        pytest.fail(
+            f"tier 3 needs {name} set (docs/kubernetes.md, section Tests, says what it is)",
+            pytrace=False,
+        )
+    return value

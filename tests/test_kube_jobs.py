@@ -14,7 +14,7 @@ import pytest
 from traitlets.config import Config
 
 from jupyter_dataops.core.config import DataOps
-from jupyter_dataops.core.errors import BackendUnavailable, InvalidInput
+from jupyter_dataops.core.errors import BackendUnavailable, InvalidInput, NotFound, PolicyViolation
 from jupyter_dataops.core.jobs.models import JobCreate, JobRerun, JobStatus
 from jupyter_dataops.services import Services
 
@@ -565,3 +565,186 @@ def test_a_job_staged_in_object_storage_can_be_run_again(tmp_path, emulator):
         assert b"print(n)" in staged and b"changed" not in staged
     finally:
         services.close()
+
+
+# -- sized by a sandbox profile (--profile on the cluster) ------------------------------------
+TOLERATION = {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
+AFFINITY = {
+    "nodeAffinity": {
+        "preferredDuringSchedulingIgnoredDuringExecution": [
+            {
+                "weight": 50,
+                "preference": {
+                    "matchExpressions": [{"key": "zone", "operator": "In", "values": ["eu-1"]}]
+                },
+            }
+        ]
+    }
+}
+PROFILES = [
+    {
+        "name": "gpu",
+        "cpus": "2",
+        "memory": "4Gi",
+        "gpus": 1,
+        "gpu_type": "t4",
+        "image": "registry.example.com/ml/trainer:2",
+        "node_selector": {"pool": "gpu"},
+        "tolerations": [TOLERATION],
+        "affinity": AFFINITY,
+        "packages": ["xgboost"],
+    },
+    {"name": "huge", "cpus": "4", "memory": "8Gi", "gpus": 4, "gpu_type": "t4"},
+    {"name": "pair", "cpus": "2", "memory": "4Gi", "gpus": 2, "gpu_type": "t4"},
+    {"name": "a100", "cpus": "2", "memory": "4Gi", "gpus": 1, "gpu_type": "a100"},
+]
+POLICY = {"gpus": {"max": 2}, "user_quota": {"gpus": 1}}
+
+
+@pytest.fixture
+def sized(tmp_path, emulator):
+    """Services whose jobs run on the emulated cluster, with sandbox profiles and a policy."""
+    services = make_services(
+        tmp_path, emulator, gpu_types={"t4": {"nvidia.com/gpu.product": "Tesla-T4"}}
+    )
+    services.close()
+    dataops = services.ctx.config
+    dataops.sandbox_profiles = PROFILES
+    dataops.sandbox_policy = POLICY
+    services = Services.from_config(dataops, actor="alice")
+    yield services
+    stop_local_worker(services.supervisor)
+    services.close()
+
+
+def nothing_created(services: Services, emulator: Cluster) -> None:
+    """No job stored or staged, no sandbox started, nothing made on the cluster."""
+    assert services.jobs.list().total == 0
+    files = services.ctx.files(str(services.root)).local_path("x").parent
+    assert not files.exists() or not [p for p in files.rglob("*") if p.is_file()]
+    assert services.sandboxes.list().items == []
+    assert not [r for r in emulator.api.requests if r.verb not in ("get", "list", "watch")]
+
+
+def pod_spec_of(obj: dict) -> dict:
+    return obj["spec"]["template"]["spec"]
+
+
+def test_a_job_with_a_profile_runs_in_a_pod_sized_and_placed_like_the_profile(emulator, sized):
+    """`dataops run train.ipynb --profile gpu --on kubernetes`: no sandbox starts; the Job's pod
+    has the profile's CPUs and memory (requested as much as limited), its GPU as a limit, on
+    the nodes of its GPU type, with its node selector, tolerations, affinity and image."""
+    services = sized
+    job = submit(services, ["print('trained', n)"], parameters={"n": 3}, profile="gpu")
+    done = services.jobs.wait(job.id, timeout=WAIT)
+    assert done.status == JobStatus.COMPLETED, done.error
+    assert done.executor == "kubernetes" and done.kernel_name == "python3"
+    assert "trained 3" in stream_text(output_of(services, job.id))
+    assert services.sandboxes.list().items == []
+    (obj,) = emulator.api.list("jobs", NAMESPACE)
+    assert obj["metadata"]["labels"]["dataops.io/profile"] == "gpu"
+    memory = str(4 * 2**30)
+    assert pod_spec_of(obj)["containers"][0]["resources"] == {
+        "requests": {"cpu": "2", "memory": memory},
+        "limits": {"cpu": "2", "memory": memory, "nvidia.com/gpu": "1"},
+    }
+    for spec in (pod_spec_of(obj), emulator.api.list("pods", NAMESPACE)[0]["spec"]):
+        (container,) = spec["containers"]
+        assert container["resources"]["limits"] == {
+            "cpu": "2",
+            "memory": memory,
+            "nvidia.com/gpu": "1",
+        }
+        assert container["image"] == "registry.example.com/ml/trainer:2"
+        assert spec["nodeSelector"] == {"pool": "gpu", "nvidia.com/gpu.product": "Tesla-T4"}
+        assert TOLERATION in spec["tolerations"]
+        assert spec["affinity"] == AFFINITY
+    # The record keeps the profile (as checked when it was queued); the log says it.
+    kept = services.jobs.profile_of(job.id)
+    assert (kept.name, kept.resources.gpus, kept.resources.gpu_type) == ("gpu", 1, "t4")
+    text = log_of(services, job.id)
+    assert (
+        "sized by profile gpu: cpu 2, memory 4Gi, 1 nvidia.com/gpu of type t4; "
+        "image registry.example.com/ml/trainer:2"
+    ) in text
+    assert "the profile's packages are a sandbox's" in text
+    # A re-run is sized the same way (the profile checked again), on the cluster.
+    again = services.jobs.rerun(job.id, JobRerun(parameters={"n": 4}), actor="alice")
+    assert again.executor == "kubernetes"
+    assert services.jobs.profile_of(again.id).name == "gpu"
+    assert services.jobs.wait(again.id, timeout=WAIT).status == JobStatus.COMPLETED
+    second = next(
+        o
+        for o in emulator.api.list("jobs", NAMESPACE)
+        if o["metadata"]["labels"]["dataops.io/job-id"] == again.id
+    )
+    assert (
+        pod_spec_of(second)["containers"][0]["resources"]
+        == (pod_spec_of(obj)["containers"][0]["resources"])
+    )
+    assert pod_spec_of(second)["nodeSelector"] == pod_spec_of(obj)["nodeSelector"]
+    # A re-run with a kernel named is a plain job of c.Kubernetes.job_resources.
+    plain = services.jobs.rerun(job.id, JobRerun(kernel_name="python3"), actor="alice")
+    assert services.jobs.profile_of(plain.id) is None
+
+
+def test_a_profile_unknown_or_over_the_policy_is_refused_and_nothing_is_created(emulator, sized):
+    """Checked before anything is staged, stored, started or created on the cluster, with the
+    messages a sandbox start gives."""
+    services = sized
+    write_notebook(Path(services.root) / "nb.ipynb", ["print(1)"])
+
+    def refused(error: type, profile: str) -> str:
+        with pytest.raises(error) as info:
+            services.jobs.create(
+                JobCreate(notebook_path="nb.ipynb", profile=profile), actor="alice"
+            )
+        return info.value.message
+
+    assert refused(NotFound, "nope") == (
+        "No sandbox profile named 'nope' (there are: gpu, huge, pair, a100)."
+    )
+    assert refused(PolicyViolation, "huge") == (
+        "The sandbox request breaks the policy: gpus 4 is over the policy's maximum of 2 by 2."
+    )
+    assert refused(PolicyViolation, "pair") == (
+        "The sandbox would exceed a quota: User alice's quota of 1 GPU(s) would be exceeded "
+        "by 1 (0 held now, 2 asked)."
+    )
+    assert refused(InvalidInput, "a100") == (
+        "The profile 'a100' cannot size jobs on kubernetes: The cluster offers no GPU type 'a100'."
+    )
+    nothing_created(services, emulator)
+
+
+def test_a_sandbox_stays_refused_on_the_cluster_and_a_schedules_profile_is_checked(emulator, sized):
+    """A sandbox's kernel is started by this server: a cluster's job cannot use one. A
+    schedule's profile sizes its runs there: checked with the policy when it is saved."""
+    from jupyter_dataops.core.schedules.models import ScheduleCreate
+
+    services = sized
+    write_notebook(Path(services.root) / "nb.ipynb", ["print(1)"])
+    with pytest.raises(InvalidInput) as info:
+        services.jobs.create(
+            JobCreate(notebook_path="nb.ipynb", sandbox="0123456789ab"), actor="alice"
+        )
+    assert info.value.message == (
+        "Jobs on kubernetes run with the kernels of their own executions, not in sandbox "
+        "0123456789ab: a sandbox's kernel is started by this server."
+    )
+    with pytest.raises(InvalidInput, match="A job runs in one kernel"):
+        services.jobs.create(
+            JobCreate(notebook_path="nb.ipynb", profile="gpu", kernel_name="python3"), actor="alice"
+        )
+    with pytest.raises(PolicyViolation, match="gpus 4 is over the policy's maximum of 2 by 2"):
+        services.schedules.create(
+            ScheduleCreate(notebook_path="nb.ipynb", cron="0 6 * * *", profile="huge"),
+            actor="alice",
+        )
+    assert services.schedules.list().total == 0
+    nothing_created(services, emulator)
+    made = services.schedules.create(
+        ScheduleCreate(notebook_path="nb.ipynb", cron="0 6 * * *", profile="gpu"), actor="alice"
+    )
+    assert made.profile == "gpu"
+    services.schedules.delete(made.id, actor="alice")

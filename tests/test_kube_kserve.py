@@ -128,7 +128,7 @@ def test_the_inference_service_runs_our_model_server_as_the_deployment_would():
                 "volumes": [
                     {
                         "name": "token",
-                        "secret": {"secretName": "dataops-ep-churn-token", "defaultMode": 0o440},
+                        "secret": {"secretName": "dataops-ep-churn-token", "defaultMode": 0o444},
                     }
                 ],
                 "labels": labels,

@@ -5,6 +5,7 @@ could not reach are refused with the setting to change."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import string
 
@@ -225,6 +226,81 @@ def test_job_objects_pass_the_official_schemas(version, variant):
     resources = obj["spec"]["template"]["spec"]["containers"][0]["resources"]
     for block in resources.values():
         assert all(isinstance(v, str) for v in block.values())
+
+
+def profile_sized(**overrides):
+    """An attempt sized and placed by a sandbox profile, as the executor makes it."""
+    from jupyter_dataops.backends.kubernetes import sandbox_objects as so
+    from jupyter_dataops.core.sandboxes.models import Resources
+
+    allowed = Resources(cpus=3.5, memory_bytes=24 * 2**30, gpus=2, gpu_type="a100")
+    gpu_types = {"a100": {"nvidia.com/gpu.product": "NVIDIA-A100-SXM4-80GB"}}
+    values = dict(
+        resources=so.profile_resources(allowed, "nvidia.com/gpu"),
+        profile="gpu-large",
+        node_selector={"node-pool": "a100", **so.gpu_node_selector(allowed, gpu_types)},
+        tolerations=(
+            {"key": "dedicated", "operator": "Equal", "value": "ml", "effect": "NoSchedule"},
+        ),
+        affinity={
+            "nodeAffinity": {
+                "requiredDuringSchedulingIgnoredDuringExecution": {
+                    "nodeSelectorTerms": [
+                        {
+                            "matchExpressions": [
+                                {"key": "zone", "operator": "In", "values": ["eu-1", "eu-2"]}
+                            ]
+                        }
+                    ]
+                }
+            }
+        },
+    )
+    values.update(overrides)
+    return execution(**values)
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_job_sized_by_a_profile_is_placed_like_the_profile_and_passes_the_schemas(version):
+    """`--profile` on the cluster: the profile's CPUs and memory requested as much as limited,
+    its GPUs as limits, its node selector over the operator's (with its GPU type's labels), its
+    tolerations after the operator's, its affinity, and a label naming it."""
+    pod = dataclasses.replace(POD, image="registry.example.com/ml/trainer:2")
+    obj = objects.job_object(profile_sized(), pod)
+    validate(obj, version)
+    assert obj["metadata"]["labels"]["dataops.io/profile"] == "gpu-large"
+    template = obj["spec"]["template"]
+    assert template["metadata"]["labels"]["dataops.io/profile"] == "gpu-large"
+    spec = template["spec"]
+    (container,) = spec["containers"]
+    assert container["image"] == "registry.example.com/ml/trainer:2"
+    memory = str(24 * 2**30)
+    assert container["resources"] == {
+        "requests": {"cpu": "3500m", "memory": memory},
+        "limits": {"cpu": "3500m", "memory": memory, "nvidia.com/gpu": "2"},
+    }
+    assert spec["nodeSelector"] == {
+        "node-pool": "a100",  # the profile's wins over c.Kubernetes.node_selector's "gpu"
+        "nvidia.com/gpu.product": "NVIDIA-A100-SXM4-80GB",
+    }
+    assert spec["tolerations"] == [
+        {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"},
+        {"key": "dedicated", "operator": "Equal", "value": "ml", "effect": "NoSchedule"},
+    ]
+    assert spec["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
+    # Without a profile nothing of it is there.
+    plain = objects.job_object(execution(), POD)
+    assert "dataops.io/profile" not in plain["metadata"]["labels"]
+    assert "affinity" not in plain["spec"]["template"]["spec"]
+    # A GPU type the cluster does not offer is refused, naming those it does.
+    from jupyter_dataops.backends.kubernetes import sandbox_objects as so
+    from jupyter_dataops.core.sandboxes.models import Resources
+
+    with pytest.raises(InvalidInput, match=r"no GPU type 'h100'") as info:
+        so.gpu_node_selector(
+            Resources(cpus=1, memory_bytes=2**30, gpus=1, gpu_type="h100"), {"a100": {}}
+        )
+    assert "Pick one of a100" in info.value.hint
 
 
 @pytest.mark.parametrize("version", VERSIONS)

@@ -3,12 +3,22 @@ validating in-memory API server. The test's kubelet runs a sandbox pod as a node
 init container to its end (the data loader reads a real snapshot's files from the project's DVC
 remote by hash; the environment step checks tools and packages), then the kernel host at the
 pod's own loopback IP. A real kernel starts in it through the kernel spec's provisioner, as the
-kernel picker or papermill would start it, and runs code there. Waits are bounded."""
+kernel picker or papermill would start it, and runs code there. Waits are bounded.
+
+Tier 3: the tests that take ``cluster`` run again under ``-m kind`` on a real cluster
+(``DATAOPS_KUBECONFIG``): the pod runs the runner image (``DATAOPS_KIND_IMAGE``), its workspace is
+a claim of the storage class ``DATAOPS_KIND_STORAGE_CLASS`` (default ``standard``, kind's), its
+data comes from a DVC remote in the folder this process and the nodes share
+(``DATAOPS_KIND_FILES``/dvc-remote, the claim ``dvc-remote``), and this process reaches the
+kernel host and the kernels at the pod's IP (the kind workflow routes the pod network to the
+node). Tests that hold pods are the emulator's only."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -23,15 +33,40 @@ from jupyter_dataops.core.snapshots.models import SnapshotCreate
 from jupyter_dataops.services import Services
 
 from .conftest import stop_local_worker
-from .kube_cluster import NAMESPACE, emulated_cluster, unschedulable
+from .kube_cluster import (
+    CLUSTERS,
+    NAMESPACE,
+    RealCluster,
+    cluster_of,
+    kind_env,
+    unschedulable,
+    wait_for,
+)
 
 IRIS = "sepal,petal,kind\n5.1,1.4,setosa\n4.9,1.4,setosa\n"
+WAIT = 180  # a bound on waits: a real cluster provisions a volume and starts a pod
+
+
+@pytest.fixture(params=CLUSTERS)
+def cluster(request):
+    """Each test that takes this fixture runs on the emulator (tier 2) and, under ``-m kind``,
+    on a real cluster (tier 3)."""
+    with cluster_of(request.param) as made:
+        yield made
 
 
 @pytest.fixture
-def cluster():
-    with emulated_cluster() as (api, kubelet):
-        yield api, kubelet
+def emulator():
+    """Tests that hold pods, or need a cluster bigger than this machine: the emulator only."""
+    with cluster_of("emulator") as made:
+        yield made
+
+
+def storage_class(api: Any) -> str:
+    """The workspace claims' storage class: kind's (local-path) by default."""
+    if isinstance(api, RealCluster):
+        return kind_env("DATAOPS_KIND_STORAGE_CLASS", "standard")
+    return "standard"
 
 
 def make_services(
@@ -40,21 +75,32 @@ def make_services(
     root = tmp_path / "project"
     (root / "data").mkdir(parents=True, exist_ok=True)
     (root / "data" / "iris.csv").write_text(IRIS)
+    if isinstance(api, RealCluster):
+        # The DVC remote is a folder the nodes see at the same path, held by the claim
+        # dvc-remote; DVC keeps files by content, so runs can share it.
+        remote = Path(kind_env("DATAOPS_KIND_FILES")) / "dvc-remote"
+        where = {
+            "kubeconfig": api.kubeconfig,
+            "sandbox_image": kind_env("DATAOPS_KIND_IMAGE", "dataops-runner:kind"),
+            "image_pull_policy": "IfNotPresent",
+        }
+    else:
+        remote = tmp_path / "dvc-remote"
+        where = {"api_url": api.url, "sandbox_image": "dataops-notebook:test"}
     config = Config(
         {
             "DataOps": {
                 "sandbox_provider_class": "kubernetes",
-                "snapshot_remote": str(tmp_path / "dvc-remote"),
+                "snapshot_remote": str(remote),
                 "sandbox_profiles": profiles,
                 **(dataops or {}),
             },
             "Kubernetes": {
-                "api_url": api.url,
+                **where,
                 "namespace": NAMESPACE,
-                "sandbox_image": "dataops-notebook:test",
                 "server_url": "http://jupyter.dataops.svc:8888",
                 "dvc_remote_volume": "dvc-remote",
-                "storage_class": "standard",
+                "storage_class": storage_class(api),
                 "gpu_types": {"t4": {"nvidia.com/gpu.product": "Tesla-T4"}},
                 **kube,
             },
@@ -87,6 +133,28 @@ def run_in(kernel_name: str, kernels_dir: Path, code: str) -> tuple[str, Any]:
     return execute(manager, code), manager
 
 
+@contextlib.contextmanager
+def watching_pods(api: Any):
+    """The namespace's pods as last seen while the block runs, by name (a pod that a failed
+    start deleted included)."""
+    seen: dict[str, dict] = {}
+    stop = threading.Event()
+
+    def watch() -> None:
+        while not stop.wait(0.2):
+            with contextlib.suppress(Exception):  # a blink of the API: look again
+                for pod in api.list("pods", NAMESPACE):
+                    seen[pod["metadata"]["name"]] = pod
+
+    thread = threading.Thread(target=watch, name="test-watch-pods", daemon=True)
+    thread.start()
+    try:
+        yield seen
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+
+
 def execute(manager: Any, code: str) -> str:
     client = manager.client()
     client.start_channels()
@@ -110,7 +178,7 @@ def execute(manager: Any, code: str) -> str:
 def test_a_sandbox_is_a_pod_whose_kernel_runs_there_with_its_data(
     cluster, tmp_path: Path, git_identity, monkeypatch: pytest.MonkeyPatch
 ):
-    api, _kubelet = cluster
+    api = cluster.api
     monkeypatch.setenv("TEST_API_KEY", "s3cr3t-value")
     services = make_services(tmp_path, api, [])
     try:
@@ -125,11 +193,14 @@ def test_a_sandbox_is_a_pod_whose_kernel_runs_there_with_its_data(
             "cpus": "1",
             "memory": "1Gi",
             "data": [{"kind": "snapshot", "source": snapshot.id}],
+            # What the image has (the runner image; here, this environment): checked, not
+            # installed.
             "packages": ["pyyaml>=5"],
-            "tools": ["git"],
+            "tools": ["sh"],
             "env": {"GREETING": "hello"},
             "secrets": {"API_KEY": "env:TEST_API_KEY"},
-            "node_selector": {"pool": "notebooks"},
+            # A label every node has, so a real cluster's node fits.
+            "node_selector": {"kubernetes.io/os": "linux"},
             "tolerations": [
                 {"key": "dedicated", "operator": "Equal", "value": "ml", "effect": "NoSchedule"}
             ],
@@ -147,7 +218,9 @@ def test_a_sandbox_is_a_pod_whose_kernel_runs_there_with_its_data(
         assert sandbox.status.value == "ready", sandbox.error
         steps = {s.name: (s.status, s.detail) for s in sandbox.steps}
         assert steps["namespace"] == ("done", NAMESPACE)
-        assert steps["workspace"][1].startswith("dataops-home-alice (10Gi, storage class standard")
+        assert steps["workspace"][1].startswith(
+            f"dataops-home-alice (10Gi, storage class {storage_class(api)}, made now"
+        )
         assert steps["data"] == ("done", "data: 1/1 data/iris.csv")
         assert steps["environment"][0] == "done"
         assert "all 1 package(s) present" in steps["environment"][1]
@@ -163,7 +236,7 @@ def test_a_sandbox_is_a_pod_whose_kernel_runs_there_with_its_data(
             "requests": {"cpu": "1", "memory": "1073741824"},
             "limits": {"cpu": "1", "memory": "1073741824"},
         }
-        assert pod["spec"]["nodeSelector"] == {"pool": "notebooks"}
+        assert pod["spec"]["nodeSelector"] == {"kubernetes.io/os": "linux"}
         assert pod["spec"]["tolerations"][0]["key"] == "dedicated"
         assert [c["name"] for c in pod["spec"]["initContainers"]] == ["data", "environment"]
         assert "s3cr3t-value" not in json.dumps(pod)
@@ -172,7 +245,7 @@ def test_a_sandbox_is_a_pod_whose_kernel_runs_there_with_its_data(
             "valueFrom": {"secretKeyRef": {"name": name, "key": "env-API_KEY"}},
         } in main["env"]
         claim = api.get("persistentvolumeclaims", NAMESPACE, "dataops-home-alice")
-        assert claim["spec"]["storageClassName"] == "standard"
+        assert claim["spec"]["storageClassName"] == storage_class(api)
 
         # The kernel runs in the pod: its folder has the snapshot's data, its environment the
         # profile's variables and secrets, the packages' folder is on its path.
@@ -195,6 +268,9 @@ def test_a_sandbox_is_a_pod_whose_kernel_runs_there_with_its_data(
             sandboxes.reconcile()
             running = sandboxes.get(sandbox.id)
             assert len(running.kernels) == 1 and running.kernels[0].ended_at is None
+            # The kernel host reports what the pod used.
+            assert running.usage.cpu_seconds > 0, running.usage
+            assert running.usage.peak_memory_bytes > 0, running.usage
             # A restart starts it again in the pod (same kernel id, a new process).
             first_pid = running.kernels[0].pid
             manager.restart_kernel(now=True)
@@ -208,7 +284,9 @@ def test_a_sandbox_is_a_pod_whose_kernel_runs_there_with_its_data(
         ended = sandboxes.get(sandbox.id)
         assert ended.status.value == "stopped"
         assert all(k.ended_at for k in ended.kernels)
-        assert api.get("pods", NAMESPACE, name) is None
+        assert ended.usage.cpu_seconds > 0
+        # The pod is deleted (a real one ends gracefully first); the workspace is kept.
+        wait_for(lambda: api.get("pods", NAMESPACE, name) is None, "the sandbox's pod to go", WAIT)
         assert api.get("secrets", NAMESPACE, name) is None
         assert api.get("configmaps", NAMESPACE, name) is None
         assert api.get("persistentvolumeclaims", NAMESPACE, "dataops-home-alice") is not None
@@ -224,7 +302,7 @@ def test_a_sandbox_is_a_pod_whose_kernel_runs_there_with_its_data(
 def test_a_sandbox_pod_that_cannot_start_fails_with_the_reason_and_leaves_nothing(
     cluster, tmp_path: Path
 ):
-    api, kubelet = cluster
+    api = cluster.api
     profiles = [
         {"name": "tools", "cpus": "1", "memory": "1Gi", "tools": ["no-such-tool-here"]},
         {"name": "gpu", "cpus": "1", "memory": "1Gi", "gpus": 1, "gpu_type": "a100"},
@@ -234,9 +312,8 @@ def test_a_sandbox_pod_that_cannot_start_fails_with_the_reason_and_leaves_nothin
             "memory": "1Gi",
             "data": [{"kind": "directory", "source": "data"}],
         },
-        {"name": "small", "cpus": "0.5", "memory": "512Mi", "gpus": 1, "gpu_type": "t4"},
     ]
-    services = make_services(tmp_path, api, profiles, sandbox_start_timeout=4)
+    services = make_services(tmp_path, api, profiles, sandbox_start_timeout=WAIT)
     sandboxes = services.sandboxes
     try:
         views = {v.profile.name: v for v in sandboxes.profiles("alice").items}
@@ -255,23 +332,41 @@ def test_a_sandbox_pod_that_cannot_start_fails_with_the_reason_and_leaves_nothin
         assert failed.status.value == "failed"
         assert "Preparing the sandbox's environment failed" in (failed.error or "")
         assert "no-such-tool-here" in (failed.error or "")
-        assert api.list("pods", NAMESPACE) == []
+        wait_for(lambda: not api.list("pods", NAMESPACE), "the failed pod to go", WAIT)
         assert api.list("secrets", NAMESPACE) == []
+    finally:
+        stop_local_worker(services.supervisor)
+        services.close()
 
-        # No node has a free GPU: the step shows the scheduler's reason, then the start gives up.
-        seen: list[dict] = []
+
+def test_a_sandbox_no_node_can_hold_shows_the_schedulers_reason_then_gives_up(
+    cluster, tmp_path: Path
+):
+    """No node has a free GPU: the pod step shows the scheduler's reason, then the start gives
+    up and deletes the pod. The emulator's node says so for a held pod; the kind workflow's node
+    advertises one fake GPU, labelled as a T4, so four cannot be scheduled there."""
+    api = cluster.api
+    gpus = 4 if cluster.real else 1
+    timeout = 30 if cluster.real else 4  # the scheduler's word comes within it
+    profiles = [
+        {"name": "small", "cpus": "0.5", "memory": "512Mi", "gpus": gpus, "gpu_type": "t4"},
+    ]
+    if not cluster.real:
         message = "0/3 nodes are available: 3 Insufficient nvidia.com/gpu."
-        kubelet.hold = lambda pod: (seen.append(pod), unschedulable(message))[1]
-        held = sandboxes.start(SandboxCreate(profile="small", wait=True), actor="alice")
+        cluster.kubelet.hold = lambda pod: unschedulable(message)
+    services = make_services(tmp_path, api, profiles, sandbox_start_timeout=timeout)
+    sandboxes = services.sandboxes
+    try:
+        with watching_pods(api) as seen:
+            held = sandboxes.start(SandboxCreate(profile="small", wait=True), actor="alice")
         assert held.status.value == "failed"
-        assert "did not become ready within 4 s" in (held.error or "")
+        assert f"did not become ready within {timeout:g} s" in (held.error or "")
         assert "Insufficient nvidia.com/gpu" in (held.error or "")
-        assert api.list("pods", NAMESPACE) == []
-        kubelet.hold = None
-        # The GPU type selected its nodes; the GPU is a limit of the extended resource.
-        sent = seen[-1]
+        wait_for(lambda: not api.list("pods", NAMESPACE), "the pod to be deleted", WAIT)
+        # The GPU type selected its nodes; the GPUs are a limit of the extended resource.
+        (sent,) = seen.values()
         assert sent["spec"]["nodeSelector"] == {"nvidia.com/gpu.product": "Tesla-T4"}
-        assert sent["spec"]["containers"][0]["resources"]["limits"]["nvidia.com/gpu"] == "1"
+        assert sent["spec"]["containers"][0]["resources"]["limits"]["nvidia.com/gpu"] == str(gpus)
     finally:
         stop_local_worker(services.supervisor)
         services.close()
@@ -448,12 +543,14 @@ def test_a_kernel_in_a_pod_gets_the_servers_identity_only_where_pods_reach_the_s
     assert kernel_env(env, "") == {}
 
 
-def test_sandboxes_run_here_or_on_the_cluster_by_profile_or_by_request(cluster, tmp_path: Path):
+def test_sandboxes_run_here_or_on_the_cluster_by_profile_or_by_request(emulator, tmp_path: Path):
     """c.DataOps.sandbox_providers offers the cluster beside this machine: a profile with an
-    image goes there, another may be asked there, and each place refuses what it cannot hold."""
+    image goes there, another may be asked there, and each place refuses what it cannot hold.
+    The emulator only: the sandbox asked of the cluster is bigger than this machine, which a
+    kind cluster's node is."""
     from jupyter_dataops.core.errors import InvalidInput, PolicyViolation
 
-    api, _kubelet = cluster
+    api = emulator.api
     profiles = [
         {"name": "small", "cpus": "1", "memory": "512Mi"},
         {"name": "imaged", "cpus": "1", "memory": "512Mi", "image": "notebook:2"},

@@ -1,7 +1,13 @@
 """Kubernetes tier 2: endpoints as a Deployment and a Service, against the validating in-memory
 API server. The test's kubelet runs each Deployment's pod (our real model server, on the model's
 files) and puts it behind its Service; the target reaches it through the API server's Service
-proxy, as a server outside the cluster does. Waits are bounded."""
+proxy, as a server outside the cluster does. Waits are bounded.
+
+Tier 3: the tests that take ``cluster`` run again under ``-m kind`` on a real cluster
+(``DATAOPS_KUBECONFIG``): the pods run the serving image (``DATAOPS_KIND_SERVING_IMAGE``) and
+load their model from the MLflow server at ``DATAOPS_KIND_MLFLOW``, an address both this process
+and the pods reach; the target still goes through the API server's Service proxy. Tests that
+hold pods or count the API's requests are the emulator's only."""
 
 from __future__ import annotations
 
@@ -16,9 +22,17 @@ from jupyter_dataops.core.config import DataOps
 from jupyter_dataops.core.endpoints.target import ServingSpec
 from jupyter_dataops.core.errors import BackendUnavailable
 
-from .kube_cluster import NAMESPACE, emulated_cluster, image_pull_failing, wait_for
+from .kube_cluster import (
+    CLUSTERS,
+    NAMESPACE,
+    RealCluster,
+    cluster_of,
+    image_pull_failing,
+    kind_env,
+    wait_for,
+)
 
-WAIT = 90
+WAIT = 180  # a bound on waits: a real cluster's model server imports MLflow on half a CPU
 
 
 @pytest.fixture(scope="module")
@@ -43,26 +57,50 @@ def model_dir(tmp_path_factory) -> Path:
     return path
 
 
+@pytest.fixture(params=CLUSTERS)
+def cluster(request):
+    """Each test that takes this fixture runs on the emulator (tier 2) and, under ``-m kind``,
+    on a real cluster (tier 3)."""
+    with cluster_of(request.param) as made:
+        yield made
+
+
 @pytest.fixture
-def cluster():
-    with emulated_cluster() as pair:
-        yield pair
+def emulator():
+    """Tests that hold pods or count the API's requests: the emulator only."""
+    with cluster_of("emulator") as made:
+        yield made
+
+
+def kind_mlflow() -> str:
+    """Tier 3: the MLflow server (registry, artifacts served) as this process and pods reach it."""
+    return kind_env("DATAOPS_KIND_MLFLOW").rstrip("/")
 
 
 def target_of(tmp_path, api, target: str = "kubernetes", **kube) -> KubernetesTarget:
-    """The deployment target ``target`` (kubernetes, or its kserve subclass) on ``api``."""
+    """The deployment target ``target`` (kubernetes, or its kserve subclass) on ``api`` (the
+    emulator, or a real cluster's :class:`RealCluster`)."""
+    if isinstance(api, RealCluster):
+        tracking_uri = kind_mlflow()
+        where = {
+            "kubeconfig": api.kubeconfig,
+            "serving_image": kind_env("DATAOPS_KIND_SERVING_IMAGE", "dataops-serving:kind"),
+            "image_pull_policy": "IfNotPresent",
+        }
+    else:
+        tracking_uri = "http://mlflow.dataops.svc:5000"
+        where = {"api_url": api.url, "serving_image": "dataops-serving:test"}
     config = Config(
         {
             "DataOps": {
                 "endpoint_target_class": target,
-                "mlflow_tracking_uri": "http://mlflow.dataops.svc:5000",
+                "mlflow_tracking_uri": tracking_uri,
                 "mlflow_artifact_location": "mlflow-artifacts:/",
                 "store_url": f"sqlite:///{tmp_path}/dataops.db",
             },
             "Kubernetes": {
-                "api_url": api.url,
+                **where,
                 "namespace": NAMESPACE,
-                "serving_image": "dataops-serving:test",
                 "endpoint_resources": {"cpu": "500m", "memory": "1Gi"},
                 **kube,
             },
@@ -74,10 +112,27 @@ def target_of(tmp_path, api, target: str = "kubernetes", **kube) -> KubernetesTa
     return made
 
 
-def spec_of(model_dir: Path, **overrides) -> ServingSpec:
+@pytest.fixture
+def doubler_uri(cluster, model_dir) -> str:
+    """Where pods load the doubler from: its folder here (the emulator's pods are processes
+    here); on a real cluster, the same files logged to the MLflow server the pods reach."""
+    if not cluster.real:
+        return str(model_dir)
+    import mlflow
+
+    from jupyter_dataops.backends.mlflow_registry import tracking
+
+    with tracking(kind_mlflow()):
+        mlflow.set_experiment("k8s-endpoints")
+        with mlflow.start_run() as run:
+            mlflow.log_artifacts(str(model_dir), "model")
+    return f"{run.info.artifact_uri}/model"
+
+
+def spec_of(model_uri: str | Path, **overrides) -> ServingSpec:
     values = dict(
         name="doubler",
-        model_uri=str(model_dir),
+        model_uri=str(model_uri),
         label="doubler v1",
         host="0.0.0.0",
         port=9100,
@@ -92,61 +147,86 @@ def predict(target, spec, rows):
     return target.request(spec, "POST", "/invocations", body, timeout=30)
 
 
-def test_an_endpoint_is_served_by_a_deployment_behind_a_service(tmp_path, cluster, model_dir):
-    api, _ = cluster
+def wait_answering(target, spec, what: str) -> None:
+    """Until the endpoint answers through its Service; on a timeout, the pod's log says why."""
+    try:
+        wait_for(lambda: target.answers(spec), what, WAIT)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; the pod's log:\n{target.log_tail(spec.name)}") from None
+
+
+def version_of(target, spec) -> str | None:
+    """The model label of the pod that answered a prediction; None when no pod answered (a
+    real cluster's Service between two pods of a rollout)."""
+    try:
+        status, headers, _ = predict(target, spec, [{"x": 1.0}])
+    except OSError:
+        return None
+    return headers.get("x-dataops-version", spec.label) if status == 200 else None
+
+
+def test_an_endpoint_is_served_by_a_deployment_behind_a_service(tmp_path, cluster, doubler_uri):
+    api = cluster.api
     target = target_of(tmp_path, api, endpoint_autoscale={"min": 1, "max": 3, "cpu_percent": 70})
-    spec = spec_of(model_dir)
+    spec = spec_of(doubler_uri)
     handle = target.start(spec)
     assert handle.identity == f"{NAMESPACE}/dataops-ep-doubler"
-    # Made with strict field validation; tied to the endpoint by labels.
-    kinds = {
-        r.resource
-        for r in api.requests
-        if r.verb == "create" and r.query.get("fieldValidation") == "Strict"
-    }
-    assert {"secrets", "deployments", "services", "horizontalpodautoscalers"} <= kinds
+    if not cluster.real:  # made with strict field validation
+        kinds = {
+            r.resource
+            for r in api.requests
+            if r.verb == "create" and r.query.get("fieldValidation") == "Strict"
+        }
+        assert {"secrets", "deployments", "services", "horizontalpodautoscalers"} <= kinds
+    # Tied to the endpoint by labels; the token only in its Secret.
     (deployment,) = api.list("deployments", NAMESPACE)
     assert deployment["metadata"]["labels"]["dataops.io/endpoint"] == "doubler"
     assert "t0ken-for-tests" not in json.dumps(deployment)
     (hpa,) = api.list("horizontalpodautoscalers", NAMESPACE)
     assert hpa["spec"]["maxReplicas"] == 3
-    wait_for(lambda: target.answers(spec), "the model server to answer through the Service", WAIT)
+    wait_answering(target, spec, "the model server to answer through the Service")
     assert target.alive(handle)
     status, headers, body = predict(target, spec, [{"x": 1.5}, {"x": 4.0}])
     assert status == 200, body
     assert json.loads(body)["predictions"] == [3.0, 8.0]
     assert headers["content-type"].startswith("application/json")
     # Without the token the server refuses (every endpoint on a cluster has one).
-    status, _, _ = predict(target, spec_of(model_dir, token=None), [{"x": 1.0}])
+    status, _, _ = predict(target, spec_of(doubler_uri, token=None), [{"x": 1.0}])
     assert status == 401
     assert target.url(spec) == "http://dataops-ep-doubler.dataops.svc.cluster.local:9100"
     assert target.needs_token("127.0.0.1")
 
     # Publishing again replaces the Deployment (its pods roll to the new model label).
-    again = spec_of(model_dir, label="doubler v2")
+    again = spec_of(doubler_uri, label="doubler v2")
     target.start(again)
     wait_for(
-        lambda: (
-            target.answers(again)
-            and predict(target, again, [{"x": 1.0}])[1].get("x-dataops-version", "doubler v2")
-            == "doubler v2"
-        ),
+        lambda: target.answers(again) and version_of(target, again) == "doubler v2",
         "the new pod",
         WAIT,
     )
     assert len(api.list("deployments", NAMESPACE)) == 1
+    status, _, body = predict(target, again, [{"x": 1.5}])
+    assert status == 200, body
+    assert json.loads(body)["predictions"] == [3.0]
 
     target.stop(handle)
     assert not target.alive(handle)
     for kind in ("deployments", "services", "horizontalpodautoscalers", "secrets"):
-        assert not [
-            o for o in api.list(kind, NAMESPACE) if "dataops-ep" in o["metadata"]["name"]
-        ], kind
+        wait_for(
+            lambda kind=kind: (
+                not [o for o in api.list(kind, NAMESPACE) if "dataops-ep" in o["metadata"]["name"]]
+            ),
+            f"the endpoint's {kind} to be deleted",
+            WAIT,
+        )
     wait_for(lambda: not target.answers(spec), "the endpoint to stop answering", WAIT)
+    if cluster.real:  # its pods go with their Deployment (garbage collection)
+        wait_for(lambda: not api.list("pods", NAMESPACE), "the endpoint's pods to go", WAIT)
 
 
-def test_a_pod_that_cannot_pull_its_image_is_not_alive_and_says_why(tmp_path, cluster, model_dir):
-    api, kubelet = cluster
+# -- the emulator only: a held pod ------------------------------------------------------------
+def test_a_pod_that_cannot_pull_its_image_is_not_alive_and_says_why(tmp_path, emulator, model_dir):
+    api, kubelet = emulator.api, emulator.kubelet
     kubelet.hold = lambda pod: image_pull_failing(pod["spec"]["containers"][0]["image"])
     target = target_of(tmp_path, api)
     spec = spec_of(model_dir)
@@ -157,8 +237,9 @@ def test_a_pod_that_cannot_pull_its_image_is_not_alive_and_says_why(tmp_path, cl
     target.stop(handle)
 
 
+# -- both tiers -------------------------------------------------------------------------------
 def test_a_name_held_by_someone_elses_object_is_refused(tmp_path, cluster, model_dir):
-    api, _ = cluster
+    api = cluster.api
     api.create(
         "services",
         {
@@ -169,20 +250,27 @@ def test_a_name_held_by_someone_elses_object_is_refused(tmp_path, cluster, model
         },
         NAMESPACE,
     )
-    target = target_of(tmp_path, api)
-    with pytest.raises(Exception, match="exists and is not this product's"):
-        target.start(spec_of(model_dir))
-    (service,) = api.list("services", NAMESPACE)
-    assert service["spec"]["selector"] == {"app": "theirs"}  # left alone
-    # Refused before anything was made.
-    assert not api.list("deployments", NAMESPACE)
-    assert not [s for s in api.list("secrets", NAMESPACE) if "dataops-ep" in s["metadata"]["name"]]
+    try:
+        target = target_of(tmp_path, api)
+        # The model is never loaded: the start is refused first.
+        with pytest.raises(Exception, match="exists and is not this product's"):
+            target.start(spec_of(model_dir))
+        service = api.get("services", NAMESPACE, "dataops-ep-doubler")
+        assert service["spec"]["selector"] == {"app": "theirs"}  # left alone
+        # Refused before anything was made.
+        assert not api.list("deployments", NAMESPACE)
+        assert not [
+            s for s in api.list("secrets", NAMESPACE) if "dataops-ep" in s["metadata"]["name"]
+        ]
+    finally:  # not the product's: no clean-up of a cluster's would remove it
+        api.delete("services", NAMESPACE, "dataops-ep-doubler")
 
 
+# -- the emulator only: what was asked of the API server -------------------------------------
 def test_a_registry_the_pods_cannot_reach_is_refused_before_anything_is_made(
-    tmp_path, cluster, model_dir
+    tmp_path, emulator, model_dir
 ):
-    api, _ = cluster
+    api = emulator.api
     target = target_of(tmp_path, api)
     target.dataops.mlflow_tracking_uri = "sqlite:///mlflow.db"
     with pytest.raises(BackendUnavailable, match=r"c\.DataOps\.mlflow_tracking_uri"):
@@ -246,7 +334,19 @@ def mlflow_server(tmp_path_factory):
         log.close()
 
 
-def test_publishing_a_model_serves_it_on_the_cluster(tmp_path, cluster, mlflow_server):
+@pytest.fixture
+def registry(cluster, request) -> str:
+    """The MLflow server (registry and artifacts) as this process reaches it: the module's own
+    on loopback, which the emulator's pods reach as mlflow.dataops.svc:5000 (the kubelet's
+    DNS); on a real cluster, the one at DATAOPS_KIND_MLFLOW, which pods reach too."""
+    if cluster.real:
+        return kind_mlflow()
+    url = request.getfixturevalue("mlflow_server")
+    cluster.kubelet.dns["mlflow.dataops.svc:5000"] = url.removeprefix("http://")
+    return url
+
+
+def test_publishing_a_model_serves_it_on_the_cluster(tmp_path, cluster, registry):
     """The publish flow of the endpoint service with the Kubernetes target: the model logged
     to the registry, registered with its alias, served by a Deployment whose pod loads it from
     the registry, invoked through the server, then deleted."""
@@ -258,14 +358,13 @@ def test_publishing_a_model_serves_it_on_the_cluster(tmp_path, cluster, mlflow_s
     from jupyter_dataops.core.endpoints.models import InvokeRequest, PublishRequest
     from jupyter_dataops.services import Services
 
-    api, kubelet = cluster
-    kubelet.dns["mlflow.dataops.svc:5000"] = mlflow_server.removeprefix("http://")
+    api = cluster.api
 
     class Tripler(mlflow.pyfunc.PythonModel):
         def predict(self, context, model_input, params=None):
             return model_input["x"] * 3
 
-    with tracking(mlflow_server):
+    with tracking(registry):
         mlflow.set_experiment("k8s-endpoints")
         xs = pd.DataFrame({"x": [1.0, 2.0]})
         with mlflow.start_run() as run:
@@ -280,7 +379,7 @@ def test_publishing_a_model_serves_it_on_the_cluster(tmp_path, cluster, mlflow_s
     try:
         # The server's own view of the registry (the pods' is mlflow.dataops.svc:5000).
         services.endpoints._registry_factory = lambda: MlflowRegistry(
-            mlflow_server, experiment="k8s-endpoints", artifact_location=""
+            registry, experiment="k8s-endpoints", artifact_location=""
         )
         publication = services.endpoints.publish(
             PublishRequest(model_uri=f"runs:/{run.info.run_id}/model", name="tripler"),
@@ -293,14 +392,14 @@ def test_publishing_a_model_serves_it_on_the_cluster(tmp_path, cluster, mlflow_s
         argv = deployment["spec"]["template"]["spec"]["containers"][0]["command"]
         # The registered version's files, which the pod downloads through the tracking server.
         assert argv[argv.index("--model-uri") + 1].startswith("mlflow-artifacts:/")
-        assert argv[argv.index("--tracking-uri") + 1] == "http://mlflow.dataops.svc:5000"
+        assert argv[argv.index("--tracking-uri") + 1] == target.dataops.mlflow_tracking_uri
         result = services.endpoints.invoke(
             "tripler", InvokeRequest(payload={"dataframe_records": [{"x": 2.0}]})
         )
         assert result.status == 200, result
         assert result.body["predictions"] == [6.0]
         services.endpoints.delete("tripler", actor="alice")
-        assert not api.list("deployments", NAMESPACE)
+        wait_for(lambda: not api.list("deployments", NAMESPACE), "the Deployment to go", WAIT)
         assert not [s for s in api.list("secrets", NAMESPACE) if "tripler" in s["metadata"]["name"]]
     finally:
         services.close()

@@ -543,33 +543,52 @@ def test_an_edit_sets_keeps_or_clears_the_executor(cluster_world):
 
 
 def test_what_the_executor_cannot_run_is_refused_when_the_schedule_is_saved(cluster_world):
-    """Checked as a job of it would be: a sandbox or a profile's sandbox is started by this server,
-    which a cluster's job cannot use; a kernel its image lacks is refused by the executor."""
+    """Checked as a job of it would be: a sandbox is started by this server, which a cluster's
+    job cannot use; a profile the policy refuses, or a kernel its image lacks, is refused by
+    the executor's checks."""
     world = cluster_world
-    for target in ({"profile": "cpu"}, {"sandbox": "0123456789ab"}):
-        with pytest.raises(InvalidInput, match="Jobs on kubernetes run with the kernels") as info:
-            world.create(executor="kubernetes", **target)
-        # A job of it is refused alike, before a profile's sandbox would start.
-        with pytest.raises(InvalidInput) as job_refused:
-            world.jobs.create(
-                JobCreate(notebook_path="train.ipynb", executor="kubernetes", **target),
-                actor="alice",
-            )
-        assert job_refused.value.message == info.value.message
+    target = {"sandbox": "0123456789ab"}
+    with pytest.raises(InvalidInput, match="Jobs on kubernetes run with the kernels") as info:
+        world.create(executor="kubernetes", **target)
+    # A job of it is refused alike.
+    with pytest.raises(InvalidInput) as job_refused:
+        world.jobs.create(
+            JobCreate(notebook_path="train.ipynb", executor="kubernetes", **target),
+            actor="alice",
+        )
+    assert job_refused.value.message == info.value.message
+    # A profile unknown there is refused when saved, naming those there are.
+    with pytest.raises(NotFound, match="No sandbox profile named 'gpu'"):
+        world.create(executor="kubernetes", profile="gpu")
     assert world.schedules.list().total == 0 and world.jobs.list().total == 0
     assert world.services.sandboxes.list().items == []
-    # On this machine the profile is fine; moving it to the cluster needs a kernel instead.
-    in_sandbox = world.create(profile="cpu")
-    with pytest.raises(InvalidInput, match="Jobs on kubernetes run with the kernels"):
-        world.schedules.update(in_sandbox.id, ScheduleUpdate(executor="kubernetes"))
-    moved = world.schedules.update(
-        in_sandbox.id, ScheduleUpdate(executor="kubernetes", kernel_name="python3")
-    )
-    assert (moved.executor, moved.profile, moved.kernel_name) == ("kubernetes", None, "python3")
     world.jobs.executors["kubernetes"].settings.job_kernels = ["ir"]
     with pytest.raises(InvalidInput, match=r"c\.Kubernetes\.job_kernels"):
         world.create(executor="kubernetes")
-    assert world.schedules.list().total == 1
+    assert world.schedules.list().total == 0
+
+
+def test_a_schedule_with_a_profile_on_the_cluster_sizes_its_runs_by_it(cluster_world):
+    """On the cluster a profile sizes each run's pod (no sandbox starts): a firing and a run
+    now both stage the profile with the job; moving a schedule of a profile to the cluster
+    keeps the profile."""
+    world = cluster_world
+    sized = world.create(cron="0 * * * *", executor="kubernetes", profile="cpu")
+    assert (sized.executor, sized.profile) == ("kubernetes", "cpu")
+    world.clock.now = T0 + 1
+    world.firer().tick()
+    (run,) = world.runs(sized.id)
+    assert world.jobs.record(run.id).executor == "kubernetes"
+    profile = world.jobs.profile_of(run.id)
+    assert profile is not None and profile.name == "cpu"
+    assert (profile.resources.cpus, profile.resources.memory_bytes) == (1.0, 1 << 30)
+    now = world.schedules.run_now(sized.id, ScheduleRunNow())
+    assert world.jobs.profile_of(now.id).name == "cpu"
+    assert world.services.sandboxes.list().items == []  # no sandbox started for them
+    # Here a profile means a sandbox; moved to the cluster, it sizes the runs there.
+    here = world.create(profile="cpu")
+    moved = world.schedules.update(here.id, ScheduleUpdate(executor="kubernetes"))
+    assert (moved.executor, moved.profile) == ("kubernetes", "cpu")
 
 
 def test_runs_of_an_executor_the_server_no_longer_has_are_missed_with_why(cluster_world):

@@ -428,7 +428,7 @@ def test_on_sends_the_runs_to_an_executor_and_an_edit_moves_or_clears_it(tmp_pat
         assert own.json("schedules", "edit", made["id"], "--name", "n")["executor"] == "kubernetes"
         for args, text in [
             (["--on", "slurm"], "Unknown executor 'slurm'; jobs here run on: local, kubernetes."),
-            (["--profile", "cpu"], "Jobs on kubernetes run with the kernels of their own"),
+            (["--sandbox", "0123456789ab"], "Jobs on kubernetes run with the kernels of their own"),
         ]:
             refused = own.dataops("schedules", "edit", made["id"], *args)
             assert refused.returncode == 2, refused.stderr

@@ -627,9 +627,12 @@ class TestOnTheCluster:
             ({"executor": "slurm"}, ["Unknown executor 'slurm'", "local, kubernetes"]),
             ({"executor": 5}, ["executor", "valid string"]),
             ({"executor": "k" * 10_000}, ["executor", "at most 200 characters"]),
-            ({"profile": "cpu"}, ["Jobs on kubernetes run with the kernels of their own"]),
+            ({"sandbox": "0123456789ab"}, ["Jobs on kubernetes run with the kernels of their own"]),
         ]:
             assert_error(await patch(body), 400, "invalid_input", *texts)
+        # A profile there sizes the runs' pods: one the server has not is refused, naming those
+        # it has (a profile it has is kept, and sizes each run: tests/test_schedules.py).
+        assert_error(await patch({"profile": "nope"}), 404, "not_found", "No sandbox profile")
         assert (await dataops_api("GET", "schedules", made["id"])).json()["version"] == 4
 
     @pytest.mark.parametrize(
@@ -665,11 +668,12 @@ class TestOnTheCluster:
         self, dataops_api, notebooks, notebook_root
     ):
         request = {"notebook_path": "sub/train.ipynb", "cron": "0 6 * * *"}
-        for target in ({"profile": "cpu"}, {"sandbox": "0123456789ab"}):
-            refused = await dataops_api(
-                "POST", "schedules", json={**request, **target, "executor": "kubernetes"}
-            )
-            assert_error(refused, 400, "invalid_input", "run with the kernels of their own")
+        refused = await dataops_api(
+            "POST",
+            "schedules",
+            json={**request, "sandbox": "0123456789ab", "executor": "kubernetes"},
+        )
+        assert_error(refused, 400, "invalid_input", "run with the kernels of their own")
         await nothing_stored(dataops_api, notebook_root)
         plain = await create(dataops_api, **request, executor=None)
         assert plain["executor"] is None

@@ -212,7 +212,9 @@ COMMANDS = [
             Arg(
                 "--profile",
                 metavar="PROFILE",
-                help="run in a sandbox of this profile, started for the job (stopped when it ends)",
+                help="run in a sandbox of this profile, started for the job (stopped when it "
+                "ends); on an executor that runs jobs as pods (--on kubernetes), size and place "
+                "the job's pod like the profile instead",
             ),
             Arg(
                 "--on",

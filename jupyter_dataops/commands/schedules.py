@@ -68,7 +68,8 @@ def _definition_args(*, creating: bool) -> tuple[Arg, ...]:
         Arg(
             "--profile",
             metavar="PROFILE",
-            help="run each time in a sandbox of this profile, started for the run",
+            help="run each time in a sandbox of this profile, started for the run; on an "
+            "executor that runs jobs as pods (--on kubernetes), each run's pod is sized like it",
         ),
         Arg(
             "--on",

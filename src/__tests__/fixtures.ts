@@ -58,6 +58,7 @@ export function makeExecutor(
     progress: true,
     gpus: false,
     max_concurrent_jobs: 2,
+    profiles: false,
     ...overrides
   };
 }

@@ -512,6 +512,33 @@ describe('The run dialog’s “Run on”', () => {
     expect(request(body.getValue()!)).not.toHaveProperty('executor');
   });
 
+  it('sends a profile to an executor that sizes the run’s pod by it', async () => {
+    const SIZING = makeExecutor('kubernetes', { gpus: true, profiles: true });
+    body = open({ executors: [LOCAL, SIZING], sandboxes });
+    await until(() => q('[data-target="profile:local"]') !== null);
+    (q('[data-target="profile:local"] input') as HTMLElement).click();
+    await until(() => body!.getValue()?.target.kind === 'profile');
+    select(runOn()!, 'kubernetes');
+    await until(() => body!.getValue()?.executor === 'kubernetes');
+    // The profile stays chosen, as the size of the job's pod; the sandbox not.
+    expect(body.getValue()!.target).toEqual({
+      kind: 'profile',
+      profile: 'local'
+    });
+    expect(q('[data-target="profile:local"]')!.textContent).toContain(
+      'A pod on kubernetes sized like profile local'
+    );
+    expect(q('[data-target="sandbox:abc123def456"] input')).toHaveProperty(
+      'disabled',
+      true
+    );
+    expect(request(body.getValue()!)).toMatchObject({
+      profile: 'local',
+      executor: 'kubernetes'
+    });
+    expect(request(body.getValue()!)).not.toHaveProperty('kernel_name');
+  });
+
   it('keeps the executor chosen when the dialog reopens after a refusal', async () => {
     body = open({
       executors: [LOCAL, KUBERNETES],

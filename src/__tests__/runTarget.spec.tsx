@@ -292,6 +292,29 @@ describe('Run targets', () => {
     }
   });
 
+  it('offers the profiles, as pod sizes, on an executor that sizes runs by them', () => {
+    const lists = { sandboxes: [SANDBOX], profiles: [LOCAL, GPU] };
+    const there = runTargetOptions(
+      { ...lists, executor: 'kubernetes', sizedByProfile: true },
+      trans
+    );
+    expect(
+      there.map(option => [option.key, option.disabled, option.reason])
+    ).toEqual([
+      ['kernel', false, null],
+      [
+        'sandbox:abc123def456',
+        true,
+        'Sandboxes run on this machine only for now.'
+      ],
+      // GPU cannot start a sandbox here; the cluster may have one (the server checks).
+      ['profile:local', false, null],
+      ['profile:gpu', false, null]
+    ]);
+    expect(there[3].label).toBe('A pod on kubernetes sized like profile gpu');
+    expect(there[3].detail).toContain('a100');
+  });
+
   it('puts the target in a schedule to create', () => {
     const fields = {
       cron: '0 6 * * *',

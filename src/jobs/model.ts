@@ -44,7 +44,8 @@ const ASSUMED_CAPABILITIES: ExecutorCapabilities = {
   follow_logs: true,
   progress: true,
   gpus: false,
-  max_concurrent_jobs: null
+  max_concurrent_jobs: null,
+  profiles: false
 };
 
 /** A job's summary, as the job list would show it. */

@@ -264,9 +264,14 @@ export function RunJobForm(props: IRunFormProps): JSX.Element {
     defaultExecutor,
     editing
   );
-  // Sandboxes run on this machine: elsewhere, the notebook's kernel.
+  // Sandboxes run on this machine: elsewhere, the notebook's kernel, or a
+  // profile where the executor sizes a run's pod by it.
   const runsHere = !offersExecutors || sandboxesApply(executor);
-  const target = runsHere ? targetChoice : KERNEL_TARGET;
+  const sizedByProfile =
+    offersExecutors &&
+    (executors.find(item => item.name === executor)?.profiles ?? false);
+  const keeps = runsHere || (sizedByProfile && targetChoice.kind === 'profile');
+  const target = keeps ? targetChoice : KERNEL_TARGET;
   const preview = useCronPreview(
     scheduling?.preview ?? NO_PREVIEW,
     scheduled ? scheduleInput.cron : '',
@@ -275,10 +280,10 @@ export function RunJobForm(props: IRunFormProps): JSX.Element {
   );
 
   React.useEffect(() => {
-    if (!runsHere && targetChoice.kind !== 'kernel') {
+    if (!keeps && targetChoice.kind !== 'kernel') {
       setTarget(KERNEL_TARGET);
     }
-  }, [runsHere, targetChoice]);
+  }, [keeps, targetChoice]);
 
   React.useEffect(() => {
     const onSpecs = (_: unknown, models: KernelSpec.ISpecModels) =>
@@ -593,7 +598,8 @@ export function RunJobForm(props: IRunFormProps): JSX.Element {
                   profiles: targets.profiles,
                   current: target,
                   scheduled,
-                  executor: offersExecutors ? executor : null
+                  executor: offersExecutors ? executor : null,
+                  sizedByProfile
                 },
                 trans
               )}

@@ -91,6 +91,18 @@ export function profileTargetLabel(
     : trans.__('A new sandbox of profile %1', profile);
 }
 
+/**
+ * The "Run in" label of a profile on an executor that sizes runs by it: `A
+ * pod on kubernetes sized like profile gpu`.
+ */
+export function sizedProfileLabel(
+  profile: string,
+  executor: string,
+  trans: TranslationBundle = defaultTrans
+): string {
+  return trans.__('A pod on %1 sized like profile %2', executor, profile);
+}
+
 /** The executor of this machine, where sandboxes run. */
 export const LOCAL_EXECUTOR = 'local';
 
@@ -164,9 +176,15 @@ export function runTargetOptions(
     scheduled?: boolean;
     /**
      * The executor chosen in "Run on" (null: none chosen): on another than
-     * this machine's, every sandbox and profile is disabled, with why.
+     * this machine's, every sandbox is disabled, with why, and so is every
+     * profile unless that executor sizes runs by one (`sizedByProfile`).
      */
     executor?: string | null;
+    /**
+     * Whether the chosen executor sizes a run by a profile itself (a pod of
+     * the profile's size: `ExecutorCapabilities.profiles`), not in a sandbox.
+     */
+    sizedByProfile?: boolean;
   },
   trans: TranslationBundle = defaultTrans
 ): IRunTargetOption[] {
@@ -248,11 +266,27 @@ export function runTargetOptions(
   }
   if (!sandboxesApply(options.executor ?? null)) {
     const reason = trans.__('Sandboxes run on this machine only for now.');
-    return result.map(option =>
-      option.target.kind === 'kernel'
-        ? option
-        : { ...option, disabled: true, reason }
-    );
+    const sized = options.sizedByProfile ?? false;
+    return result.map(option => {
+      if (option.target.kind === 'kernel') {
+        return option;
+      }
+      if (sized && option.target.kind === 'profile') {
+        // The server checks the profile against the policy there at submit;
+        // whether a sandbox of it could start here does not matter.
+        return {
+          ...option,
+          label: sizedProfileLabel(
+            option.target.profile,
+            options.executor ?? '',
+            trans
+          ),
+          disabled: false,
+          reason: null
+        };
+      }
+      return { ...option, disabled: true, reason };
+    });
   }
   return result;
 }

@@ -12,6 +12,12 @@ back the same way. The executor, in the worker:
 - watches Jobs and pods of each namespace it uses (re-listing after a 410), follows the pod's log
   into the job's log (progress lines become progress), and reports the end: the notebook's result,
   an out-of-memory kill, a passed deadline, or a Job deleted behind its back;
+- sizes the pod of a job queued with a sandbox profile (``dataops run --profile gpu --on
+  kubernetes``) like the profile, instead of ``c.Kubernetes.job_resources``: its CPUs and memory
+  (requested as much as limited), its GPUs (limits of ``c.Kubernetes.gpu_resource``, on the nodes
+  of its GPU type in ``c.Kubernetes.gpu_types``), its image (else ``c.Kubernetes.job_image``),
+  node selector, tolerations and affinity, as a sandbox pod of the profile would be; the server
+  checked the profile against the policy when the job was queued (``sizes_by_profile``);
 - stops an execution by deleting its Job (and so its pod);
 - keeps executions running when the worker stops (``detached``): the next worker lists the
   cluster and re-attaches to them (``recover``).
@@ -25,7 +31,7 @@ import json
 import logging
 import threading
 import time
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ...core.errors import BackendUnavailable, Conflict, DataOpsError, InvalidInput, NotFound
 from ...core.jobs.executor import (
@@ -35,13 +41,18 @@ from ...core.jobs.executor import (
     Report,
     StopReason,
 )
-from ...core.jobs.models import ExecutorCapabilities, JobError
+from ...core.jobs.models import ExecutorCapabilities, JobError, JobProfile
+from ...core.sandboxes.quantities import format_memory, parse_memory
 from . import objects
+from . import sandbox_objects as so
 from .client import Cluster, WatchExpired, require_kubernetes, translate
 from .names import execution_name, label_value, namespace_for
 from .pod_runner import PROGRESS
 from .reachability import require_reachable
 from .settings import Kubernetes
+
+if TYPE_CHECKING:
+    from ...core.sandboxes.models import Policy, Profile, Resources
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +87,8 @@ class _Execution:
     pull_failing_since: float | None = None
     events_read: float = 0.0  #: monotonic: when the Job's events were last read
     log_thread: threading.Thread | None = None
+    #: Whether someone reads the pod's log (the pods' watch, or the end of the Job): once only.
+    log_claimed: bool = False
     log_text: bytearray = dataclasses.field(default_factory=bytearray)
     log_done: threading.Event = dataclasses.field(default_factory=threading.Event)
     log_written: int = -1
@@ -84,6 +97,8 @@ class _Execution:
     pod_lines: int = 0
     skip_pod_lines: int = 0
     cells_completed: int = 0
+    #: The sandbox profile its pod is sized by ("": c.Kubernetes.job_resources)
+    profile: str = ""
 
     @property
     def log_key(self) -> str:
@@ -107,6 +122,7 @@ class KubernetesExecutor(Executor):
 
     name: ClassVar[str] = "kubernetes"
     detached: ClassVar[bool] = True
+    sizes_by_profile: ClassVar[bool] = True
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -129,6 +145,7 @@ class KubernetesExecutor(Executor):
             name=self.name,
             gpus=True,
             max_concurrent_jobs=self.settings.max_concurrent_jobs,
+            profiles=self.sizes_by_profile,
         )
 
     # -- at submit ----------------------------------------------------------------------------
@@ -152,6 +169,25 @@ class KubernetesExecutor(Executor):
             )
         require_reachable(self.dataops, self.settings, backend="job executor")
         self._resources()
+
+    def profile_policy(self) -> Policy:
+        """The policy as it bounds a cluster sandbox of a profile (its open ranges closed by
+        c.Kubernetes.sandbox_max_resources, the largest pod a node holds): a job's pod sized by
+        a profile is held to what a sandbox pod of it would be."""
+        from ..sandboxes import sandbox_policy
+        from .sandboxes import KubernetesSandboxProvider
+
+        return sandbox_policy(self.dataops, KubernetesSandboxProvider)
+
+    def check_profile(self, profile: Profile, resources: Resources) -> None:
+        try:
+            so.gpu_node_selector(resources, self.settings.gpu_types)
+        except InvalidInput as exc:
+            raise InvalidInput(
+                f"The profile {profile.name!r} cannot size jobs on {self.name}: {exc.message}",
+                hint=exc.hint,
+                profile=profile.name,
+            ) from None
 
     def _image(self) -> str:
         return self.settings.image(self.settings.job_image)
@@ -196,6 +232,7 @@ class KubernetesExecutor(Executor):
         namespace = self._namespace(request.user)
         name = execution_name(request.execution_id)
         log_key = request.keys.get("log", f"{request.files_key}/job.log")
+        sizing = self.profile_of(request, files)
         execution = _Execution(
             execution_id=request.execution_id,
             namespace=namespace,
@@ -204,9 +241,19 @@ class KubernetesExecutor(Executor):
             attempt=request.attempt,
             log_offset=files.size(log_key) or 0,
             created=time.monotonic(),
+            profile=sizing.name if sizing is not None else "",
         )
         if execution.log_offset:
             execution.log_text += files.read_bytes(log_key)
+        try:
+            size = self._size(sizing)
+        except DataOpsError as exc:  # the operator changed c.Kubernetes since it was queued
+            self._write_log(execution, f"attempt {request.attempt}: {exc}")
+            raise
+        if sizing is not None:
+            image = self.settings.image(size.image)
+            for line in _sizing_lines(sizing, size, self.settings.gpu_resource, image):
+                self._write_log(execution, line)
         with contextlib.suppress(FileNotFoundError):
             files.delete_tree(f"{request.files_key}/k8s/attempt-{request.attempt}")
         # The kernel's identity (a token bound to this job) goes through the file store, not
@@ -249,14 +296,18 @@ class KubernetesExecutor(Executor):
                 notebook_path=request.notebook_path,
                 namespace=namespace,
                 env=env,
-                resources=self._resources(),
+                resources=size.resources,
                 timeout_seconds=request.timeout_seconds,
                 deadline_margin=self.settings.job_deadline_margin,
                 ttl_seconds=self.settings.job_ttl_seconds,
                 log_offset=execution.log_offset,
                 files_key=request.files_key,
+                profile=execution.profile,
+                node_selector=size.node_selector,
+                tolerations=size.tolerations,
+                affinity=size.affinity,
             ),
-            self._pod_settings(),
+            self._pod_settings(size.image),
         )
         # The sandbox policy as the namespace's ResourceQuota and LimitRange, before its first
         # Job (see quotas.py); a refusal fails the attempt as a refused Job would.
@@ -303,11 +354,29 @@ class KubernetesExecutor(Executor):
         self._watch(namespace)
         self._pending(execution, "waiting for the cluster to schedule the job's pod")
 
-    def _pod_settings(self) -> objects.PodSettings:
+    def _size(self, sizing: JobProfile | None) -> _Size:
+        """A job pod's resources, placement and image: c.Kubernetes.job_resources and
+        job_image, or the profile it was queued with (as a sandbox pod of it is sized)."""
+        if sizing is None:
+            return _Size(resources=self._resources(), image=self.settings.job_image)
+        return _Size(
+            resources=so.profile_resources(sizing.resources, self.settings.gpu_resource),
+            image=sizing.image or self.settings.job_image,
+            node_selector={
+                **sizing.node_selector,
+                **so.gpu_node_selector(sizing.resources, self.settings.gpu_types),
+            },
+            tolerations=tuple(sizing.tolerations),
+            affinity=dict(sizing.affinity),
+        )
+
+    def _pod_settings(self, image: str | None = None) -> objects.PodSettings:
         files_volume = None
         if self.settings.files_volume:  # mounted where the worker's store has its root
             files_volume = (self.settings.files_volume, self._files.root)
-        return self.settings.pod_settings(self.settings.job_image, files_volume=files_volume)
+        return self.settings.pod_settings(
+            image or self.settings.job_image, files_volume=files_volume
+        )
 
     def stop(self, execution_id: str, reason: StopReason) -> None:
         with self._lock:
@@ -370,6 +439,7 @@ class KubernetesExecutor(Executor):
                 attempt=int((meta.get("labels") or {}).get(objects.ATTEMPT, "1")),
                 log_offset=int(annotations.get(objects.LOG_OFFSET, "0") or 0),
                 created=time.monotonic(),
+                profile=(meta.get("labels") or {}).get(objects.PROFILE, ""),
             )
             # The job's log as the last worker left it, and how much of the pod's log is in it.
             with contextlib.suppress(FileNotFoundError):
@@ -597,7 +667,7 @@ class KubernetesExecutor(Executor):
                 execution.running_reported = True
                 execution.pending_reason = None
                 self._send(ExecutionUpdate(execution.execution_id, "running"))
-            if execution.log_thread is None:
+            if self._claim_log(execution):
                 execution.log_thread = self._spawn(
                     self._follow_log, f"dataops-k8s-log-{execution.job_name}", execution
                 )
@@ -673,10 +743,17 @@ class KubernetesExecutor(Executor):
     # -- the end ------------------------------------------------------------------------------
     def _finish(self, execution: _Execution, condition: dict[str, Any]) -> None:
         """The Job ended: wait (bounded) for its log, read its result, report."""
-        if execution.log_thread is not None:
-            execution.log_done.wait(timeout=15)
-        elif execution.pod_name:
+        if execution.pod_name is None:
+            # The Jobs' watch told the end before the pods' watch told of its pod (a worker that
+            # re-attached after the pod ended, say): find it, so its log is not lost.
+            found = self._read_pod(execution)
+            if found is not None:
+                execution.pod_name = found["metadata"]["name"]
+                execution.pod = execution.pod or found
+        if execution.pod_name and self._claim_log(execution):
             self._follow_log(execution)  # a pod that ended before the watch saw it run
+        elif execution.log_claimed:
+            execution.log_done.wait(timeout=15)
         result = self._result(execution)
         eid = execution.execution_id
         if _container_state(execution.pod or {}, "terminated") is None:
@@ -692,12 +769,17 @@ class KubernetesExecutor(Executor):
             )
         elif terminated.get("reason") == "OOMKilled":
             limit = execution.pod and _memory_limit(execution.pod)
+            more = (
+                f"Run it with a profile that has more memory than {execution.profile}."
+                if execution.profile
+                else "Ask for more memory in c.Kubernetes.job_resources."
+            )
             update = _failed(
                 eid,
                 "OOMKilled",
                 "The job's pod ran out of memory"
                 + (f" (its limit is {limit})" if limit else "")
-                + " and was killed (OOMKilled). Ask for more memory in c.Kubernetes.job_resources.",
+                + f" and was killed (OOMKilled). {more}",
             )
         elif condition.get("reason") == "DeadlineExceeded":
             deadline = ((execution.job or {}).get("spec") or {}).get("activeDeadlineSeconds")
@@ -740,6 +822,14 @@ class KubernetesExecutor(Executor):
         self._send(update)
 
     # -- logs ---------------------------------------------------------------------------------
+    def _claim_log(self, execution: _Execution) -> bool:
+        """Whether the caller is the one to read the pod's log (the first to ask)."""
+        with self._lock:
+            if execution.log_claimed:
+                return False
+            execution.log_claimed = True
+            return True
+
     def _follow_log(self, execution: _Execution) -> None:
         """Append the pod's log to the job's log as it comes; progress lines are reported."""
         try:
@@ -917,5 +1007,35 @@ def _memory_limit(pod: dict[str, Any]) -> str | None:
     for container in (pod.get("spec") or {}).get("containers") or []:
         limit = ((container.get("resources") or {}).get("limits") or {}).get("memory")
         if limit:
-            return str(limit)
+            text = str(limit)
+            # In bytes (a profile's size): said as 16Gi rather than 17179869184.
+            return format_memory(parse_memory(text)) if text.isdigit() else text
     return None
+
+
+@dataclasses.dataclass(frozen=True)
+class _Size:
+    """How a job's pod is sized and placed (see ``KubernetesExecutor._size``)."""
+
+    resources: objects.Resources
+    image: str
+    node_selector: dict[str, str] = dataclasses.field(default_factory=dict)
+    tolerations: tuple[dict[str, Any], ...] = ()
+    affinity: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+def _sizing_lines(sizing: JobProfile, size: _Size, gpu_resource: str, image: str) -> list[str]:
+    """What the job's log says of the profile its pod is sized by."""
+    res = sizing.resources
+    parts = [f"cpu {size.resources.cpu}", f"memory {format_memory(res.memory_bytes)}"]
+    if res.gpus:
+        parts.append(
+            f"{res.gpus} {gpu_resource}" + (f" of type {res.gpu_type}" if res.gpu_type else "")
+        )
+    lines = [f"sized by profile {sizing.name}: {', '.join(parts)}; image {image}"]
+    if sizing.ignored:
+        lines.append(
+            f"the profile's {', '.join(sizing.ignored)} are a sandbox's: a job's pod does not "
+            "get them (its image has what it runs with)"
+        )
+    return lines

@@ -25,6 +25,8 @@ USER = "dataops.io/user"
 NOTEBOOK = "dataops.io/notebook"
 LOG_OFFSET = "dataops.io/log-offset"
 FILES_KEY = "dataops.io/files-key"
+#: The sandbox profile a pod is sized by (a sandbox's, or a job's on the cluster).
+PROFILE = "dataops.io/profile"
 MANAGER = "jupyter-dataops"
 
 #: The container that runs papermill in a job's pod.
@@ -137,6 +139,12 @@ class JobExecution:
     log_offset: int = 0
     #: The job's folder in the file store (its log and this attempt's result are found there)
     files_key: str = ""
+    #: The sandbox profile it is sized by ("": c.Kubernetes.job_resources), and the placement
+    #: that comes with it (see :func:`placed_pod_spec`)
+    profile: str = ""
+    node_selector: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    tolerations: Sequence[Mapping[str, Any]] = ()
+    affinity: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
 
 def _pod_spec(pod: PodSettings, container: dict[str, Any], **fields: Any) -> dict[str, Any]:
@@ -160,8 +168,31 @@ def _pod_spec(pod: PodSettings, container: dict[str, Any], **fields: Any) -> dic
     return spec
 
 
+def placed_pod_spec(
+    pod: PodSettings,
+    container: dict[str, Any],
+    *,
+    node_selector: Mapping[str, str],
+    tolerations: Sequence[Mapping[str, Any]],
+    affinity: Mapping[str, Any],
+    **fields: Any,
+) -> dict[str, Any]:
+    """A pod spec (:func:`_pod_spec`) placed by a profile as well: its node selector over
+    ``c.Kubernetes.node_selector`` (its keys win), its tolerations after
+    ``c.Kubernetes.tolerations``, its affinity. Sandbox pods and profile-sized job pods alike."""
+    settings = dataclasses.replace(
+        pod,
+        node_selector={**pod.node_selector, **node_selector},
+        tolerations=(*pod.tolerations, *tolerations),
+    )
+    spec = _pod_spec(settings, container, **fields)
+    if affinity:
+        spec["affinity"] = dict(affinity)
+    return spec
+
+
 def job_labels(execution: JobExecution, extra: Mapping[str, str]) -> dict[str, str]:
-    return {
+    labels = {
         **{key: label_value(value) for key, value in extra.items()},
         MANAGED_BY: MANAGER,
         COMPONENT: "job",
@@ -170,12 +201,16 @@ def job_labels(execution: JobExecution, extra: Mapping[str, str]) -> dict[str, s
         ATTEMPT: str(execution.attempt),
         USER: label_value(execution.user or "unknown"),
     }
+    if execution.profile:
+        labels[PROFILE] = label_value(execution.profile)
+    return labels
 
 
 def job_object(execution: JobExecution, pod: PodSettings) -> dict[str, Any]:
     """The Kubernetes Job of one attempt. ``backoffLimit: 0``: the core owns retries (each
     attempt is its own Job); ``activeDeadlineSeconds`` is only a backstop above the job's time
-    limit, since it also counts the time the pod waits for a node."""
+    limit, since it also counts the time the pod waits for a node. A job sized by a profile
+    has its resources, its placement (and, through ``pod``, its image) and a label naming it."""
     labels = job_labels(execution, pod.labels)
     annotations = {
         USER: execution.user,
@@ -193,7 +228,14 @@ def job_object(execution: JobExecution, pod: PodSettings) -> dict[str, Any]:
         "env": [{"name": name, "value": value} for name, value in sorted(env.items())],
         "resources": execution.resources.block(),
     }
-    pod_spec = _pod_spec(pod, container, restartPolicy="Never")
+    pod_spec = placed_pod_spec(
+        pod,
+        container,
+        node_selector=execution.node_selector,
+        tolerations=execution.tolerations,
+        affinity=execution.affinity,
+        restartPolicy="Never",
+    )
     if pod.files_volume is not None:
         claim, path = pod.files_volume
         pod_spec["volumes"] = [{"name": "job-files", "persistentVolumeClaim": {"claimName": claim}}]
@@ -336,7 +378,10 @@ def endpoint_objects(
         pod,
         container,
         volumes=[
-            {"name": "token", "secret": {"secretName": f"{name}-token", "defaultMode": 0o440}}
+            # Readable by the image's own (non-root) user: secret files belong to root, and
+            # the image's uid and gid are not known here (no fsGroup). Only the model server
+            # runs in the pod, and nothing else mounts the Secret.
+            {"name": "token", "secret": {"secretName": f"{name}-token", "defaultMode": 0o444}}
         ],
     )
     deployment_spec: dict[str, Any] = {

@@ -19,11 +19,22 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ...core.errors import InvalidInput
+from ...core.sandboxes import models as sandbox_models
+from ...core.sandboxes.quantities import format_cpus
 from .names import dns_label, label_value
-from .objects import COMPONENT, MANAGED_BY, MANAGER, USER, PodSettings, Resources, _pod_spec
+from .objects import (
+    COMPONENT,
+    MANAGED_BY,
+    MANAGER,
+    PROFILE,
+    USER,
+    PodSettings,
+    Resources,
+    placed_pod_spec,
+)
 
 SANDBOX = "dataops.io/sandbox"
-PROFILE = "dataops.io/profile"
 HOME = "/home/jovyan"
 WORKDIR = f"{HOME}/work"
 AGENT_DIR = "/var/run/dataops/agent"
@@ -41,6 +52,34 @@ def packages_dir(packages: Sequence[str]) -> str:
     finds them installed)."""
     digest = hashlib.sha256("\n".join(sorted(packages)).encode()).hexdigest()[:12]
     return f"{HOME}/.dataops/packages/{digest}"
+
+
+def profile_resources(resources: sandbox_models.Resources, gpu_resource: str) -> Resources:
+    """What the policy allowed of a profile (CPUs, memory, GPUs), as a container asks for it:
+    CPUs and memory requested as much as limited, GPUs as limits of ``gpu_resource``."""
+    return Resources(
+        cpu=format_cpus(resources.cpus),
+        memory=str(resources.memory_bytes),
+        gpus=resources.gpus,
+        gpu_resource=gpu_resource,
+    )
+
+
+def gpu_node_selector(
+    resources: sandbox_models.Resources, gpu_types: Mapping[str, Mapping[str, str]]
+) -> dict[str, str]:
+    """The node labels of the GPU type a profile asks for (``c.Kubernetes.gpu_types``), to add
+    to its node selector; nothing without GPUs or a type. A type the cluster does not offer is
+    refused, naming those it does."""
+    if not (resources.gpus and resources.gpu_type):
+        return {}
+    if resources.gpu_type not in gpu_types:
+        raise InvalidInput(
+            f"The cluster offers no GPU type {resources.gpu_type!r}.",
+            hint=f"Pick one of {', '.join(sorted(gpu_types)) or 'none'} "
+            "(operators list them in c.Kubernetes.gpu_types).",
+        )
+    return dict(gpu_types[resources.gpu_type])
 
 
 def sandbox_name(sandbox_id: str) -> str:
@@ -232,19 +271,20 @@ def sandbox_objects(sb: SandboxPod, pod: PodSettings) -> list[dict[str, Any]]:
             "periodSeconds": 5,
         },
     }
-    settings = dataclasses.replace(
+    spec = placed_pod_spec(
         pod,
-        node_selector={**pod.node_selector, **sb.node_selector},
-        tolerations=(*pod.tolerations, *sb.tolerations),
+        container,
+        node_selector=sb.node_selector,
+        tolerations=sb.tolerations,
+        affinity=sb.affinity,
+        restartPolicy="Never",
+        enableServiceLinks=False,
     )
-    spec = _pod_spec(settings, container, restartPolicy="Never", enableServiceLinks=False)
     if init_containers:
         if pod.env_from_secrets:
             for item in init_containers:
                 item["envFrom"] = [{"secretRef": {"name": n}} for n in pod.env_from_secrets]
         spec["initContainers"] = init_containers
-    if sb.affinity:
-        spec["affinity"] = dict(sb.affinity)
     spec["volumes"] = [
         {"name": "home", "persistentVolumeClaim": {"claimName": workspace_claim_name(sb.user)}},
         {

@@ -186,15 +186,7 @@ class KubernetesSandboxProvider(SandboxFiles, SandboxProvider):
         report("workspace", "done", self._workspace(namespace, spec.owner or "unknown"))
         report("pod", "running", None)
         resources = spec.resources
-        gpu_selector: dict[str, str] = {}
-        if resources.gpus and resources.gpu_type:
-            if resources.gpu_type not in settings.gpu_types:
-                raise InvalidInput(
-                    f"The cluster offers no GPU type {resources.gpu_type!r}.",
-                    hint=f"Pick one of {', '.join(sorted(settings.gpu_types)) or 'none'} "
-                    "(operators list them in c.Kubernetes.gpu_types).",
-                )
-            gpu_selector = dict(settings.gpu_types[resources.gpu_type])
+        gpu_selector = so.gpu_node_selector(resources, settings.gpu_types)
         data = self._data_plan(spec)
         env = self._env(spec)
         pod_spec = so.SandboxPod(
@@ -202,12 +194,7 @@ class KubernetesSandboxProvider(SandboxFiles, SandboxProvider):
             user=spec.owner or "unknown",
             profile=profile.name,
             namespace=namespace,
-            resources=Resources(
-                cpu=format_cpus(resources.cpus),
-                memory=str(resources.memory_bytes),
-                gpus=resources.gpus,
-                gpu_resource=settings.gpu_resource,
-            ),
+            resources=so.profile_resources(resources, settings.gpu_resource),
             port=settings.sandbox_port,
             token=secrets.token_urlsafe(32),
             env=env,

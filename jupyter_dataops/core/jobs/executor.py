@@ -24,10 +24,11 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from traitlets.config import LoggingConfigurable
 
 from ..errors import InvalidInput
-from .models import ExecutorCapabilities, JobError
+from .models import ExecutorCapabilities, JobError, JobProfile
 
 if TYPE_CHECKING:
     from ..files import FileStore
+    from ..sandboxes.models import Policy, Profile, Resources
     from .repository import JobRecord
 
 StopReason = Literal["cancel", "timeout", "shutdown"]
@@ -51,8 +52,9 @@ class ExecutionRequest:
     cells_total: int
     #: Extra environment for the job's kernel (its identity for %dataops, see core.identity).
     env: dict[str, str] = dataclasses.field(default_factory=dict)
-    #: The job's folder in the file store and its files' keys there (input, output, html, log),
-    #: for executors that reach the store other than by the URIs above.
+    #: The job's folder in the file store and its files' keys there (input, output, html, log,
+    #: and profile: the profile it is sized by, see :meth:`Executor.profile_of`), for executors
+    #: that reach the store other than by the URIs above.
     files_key: str = ""
     keys: dict[str, str] = dataclasses.field(default_factory=dict)
     user: str = ""  #: who owns the job (a cluster executor's namespace may depend on it)
@@ -105,7 +107,10 @@ class Executor(LoggingConfigurable):
 
         A sandbox's kernel is started through its kernel spec on this server, so by default an
         executor whose executions run elsewhere (``detached``: pods on a cluster, each with the
-        kernels of its own image) cannot use one; override to say otherwise."""
+        kernels of its own image) cannot use one; override to say otherwise. A ``profile`` is
+        fine on one that sizes executions by profile itself (:attr:`sizes_by_profile`)."""
+        if profile and not sandbox and self.sizes_by_profile:
+            return
         if self.detached:
             where = f"sandbox {sandbox}" if sandbox else f"a sandbox of profile {profile!r}"
             raise InvalidInput(
@@ -115,6 +120,37 @@ class Executor(LoggingConfigurable):
                 "sandbox on an executor that runs jobs on this server.",
                 executor=self.name,
             )
+
+    #: Whether this executor sizes and places executions by a sandbox profile itself (a pod on a
+    #: cluster with the profile's CPUs, memory, GPUs, image and node placement) instead of
+    #: running them in a sandbox started for the job. A job with a ``profile`` then starts no
+    #: sandbox: the server checks the profile against the policy when the job is queued
+    #: (:meth:`profile_policy`, :meth:`check_profile`) and stages what it resolved to with the
+    #: job, which each execution reads (:meth:`profile_of`).
+    sizes_by_profile: ClassVar[bool] = False
+
+    def profile_policy(self) -> Policy:
+        """The sandbox policy as it bounds executions sized by a profile here (its open ranges
+        closed by the largest execution this executor can place). Asked at submit, only of an
+        executor that :attr:`sizes_by_profile`."""
+        raise NotImplementedError
+
+    def check_profile(self, profile: Profile, resources: Resources) -> None:
+        """Refuse (InvalidInput, naming the fix) a profile this executor cannot size an
+        execution by, e.g. a GPU type its cluster does not offer. Called at submit, after the
+        policy's checks, with what the policy allowed of the profile (``resources``)."""
+
+    def profile_of(self, request: ExecutionRequest, files: FileStore) -> JobProfile | None:
+        """The profile an execution is sized by (staged with its job at submit, under
+        ``request.keys["profile"]`` in ``files``), or None for a job queued without one."""
+        key = request.keys.get("profile")
+        if not key:
+            return None
+        try:
+            data = files.read_bytes(key)
+        except FileNotFoundError:
+            return None
+        return JobProfile.model_validate_json(data)
 
     # -- in the worker ------------------------------------------------------------------------
     def open(self, report: Report) -> None:

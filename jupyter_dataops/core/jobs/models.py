@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..sandboxes.models import Usage
+from ..sandboxes.models import Resources, Usage
 
 
 class JobStatus(str, enum.Enum):
@@ -135,7 +135,9 @@ class JobCreate(_Model):
     profile: str | None = Field(
         None,
         max_length=63,
-        description="Run in a sandbox of this profile, started for the job and stopped when it ends",
+        description="Run in a sandbox of this profile, started for the job and stopped when it "
+        "ends; on an executor that sizes runs by profile (ExecutorCapabilities.profiles: "
+        "kubernetes), run there sized and placed like the profile (no sandbox)",
     )
     executor: str | None = Field(
         None,
@@ -265,6 +267,24 @@ class JobLogs(_Model):
     complete: bool = Field(..., description="Whether the job has ended and the log is whole")
 
 
+class JobProfile(_Model):
+    """A sandbox profile as it sizes and places a job's executions on an executor that does that
+    itself (``Executor.sizes_by_profile``: pods on a cluster sized like the profile, no sandbox
+    started). Checked against the policy when the job is queued and staged with it
+    (``profile.json`` in its folder), so each attempt, and a re-run, is sized alike."""
+
+    name: str = Field(..., description="The profile's name")
+    resources: Resources = Field(..., description="What the policy allowed of the profile")
+    image: str | None = Field(None, description="The profile's image (None: the executor's)")
+    node_selector: dict[str, str] = Field(default_factory=dict)
+    tolerations: list[dict[str, Any]] = Field(default_factory=list)
+    affinity: dict[str, Any] = Field(default_factory=dict)
+    ignored: list[str] = Field(
+        default_factory=list,
+        description="Settings of the profile that only a sandbox gets (packages, data, env...)",
+    )
+
+
 class ExecutorCapabilities(_Model):
     """What an executor can do, so adapters offer only what works."""
 
@@ -275,6 +295,11 @@ class ExecutorCapabilities(_Model):
     progress: bool = True
     gpus: bool = False
     max_concurrent_jobs: int | None = None
+    profiles: bool = Field(
+        False,
+        description="Whether a job's profile sizes its run here (a pod of the profile's size on a "
+        "cluster) instead of starting a sandbox for it",
+    )
 
 
 class JobEvent(_Model):

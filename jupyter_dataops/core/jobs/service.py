@@ -29,11 +29,19 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ..errors import BackendUnavailable, Conflict, InvalidInput, NotFound, QueueFull
+from ..errors import (
+    BackendUnavailable,
+    Conflict,
+    InvalidInput,
+    NotFound,
+    PolicyViolation,
+    QueueFull,
+)
 from ..files import FileStore
 from ..notebooks import read_notebook
 from ..paths import relative_to_root, resolve_inside, resolve_notebook
-from ..sandboxes.models import Usage
+from ..sandboxes import policy as rules
+from ..sandboxes.models import Profile, QuotaLimits, SandboxCreate, Usage
 from ..store import Change
 from .models import (
     TERMINAL_STATUSES,
@@ -44,6 +52,7 @@ from .models import (
     JobErrorSummary,
     JobLogs,
     JobPage,
+    JobProfile,
     JobProgress,
     JobQuery,
     JobRerun,
@@ -65,6 +74,8 @@ _SAFE_STEM = re.compile(r"[^A-Za-z0-9_.-]+")
 #: Every job's log, next to its other files.
 LOG_NAME = "job.log"
 INPUT_NAME = "input.ipynb"
+#: The profile a job is sized by, on an executor that sizes executions by profile (JobProfile).
+PROFILE_NAME = "profile.json"
 
 
 @dataclasses.dataclass
@@ -73,6 +84,8 @@ class PreparedJob:
 
     files: FileStore
     fields: dict[str, Any]
+    #: The profile it is sized by, staged with it (see JobService.sized_by), if any.
+    profile: str | None = None
 
     @property
     def id(self) -> str:
@@ -115,6 +128,9 @@ class SandboxTargets(Protocol):
     def profile_of_job(self, job_id: str) -> str | None:
         """The profile of the sandbox started for that job, if one was."""
 
+    def profile(self, name: str) -> Profile:
+        """The profile of that name, or NotFound naming those there are."""
+
 
 class Dispatcher(Protocol):
     """Gets queued jobs run: the local implementation is the worker supervisor."""
@@ -150,6 +166,7 @@ def job_files(job: JobRecord) -> dict[str, str]:
         "output": f"{job.files_key}/{job.output_name}",
         "html": f"{job.files_key}/{stem}.html",
         "log": f"{job.files_key}/{LOG_NAME}",
+        "profile": f"{job.files_key}/{PROFILE_NAME}",
     }
 
 
@@ -299,13 +316,24 @@ class JobService:
     def create(self, request: JobCreate, *, actor: str | None = None) -> Job:
         """Validate, stage the notebook and queue a job. Bad input raises and stores nothing.
         With ``sandbox`` it runs with that sandbox's kernel; with ``profile`` in a sandbox
-        started for it (after the other checks), which stops when the job ends."""
+        started for it (after the other checks), which stops when the job ends, or, on an
+        executor that sizes executions by profile (a cluster's), sized like the profile (see
+        :meth:`sized_by`: no sandbox starts)."""
         real = resolve_notebook(self.root, request.notebook_path)
         if not (request.sandbox or request.profile):
             return self._create(request, real, request.kernel_name, actor)
         self.check_target(
-            request.kernel_name, request.sandbox, request.profile, executor=request.executor
+            request.kernel_name,
+            request.sandbox,
+            request.profile,
+            executor=request.executor,
+            sized=True,
         )
+        sizing = self.sized_by(request.profile, actor or self.ctx.actor, executor=request.executor)
+        if sizing is not None:
+            return self._queue(
+                **self._fields(request, real, None), sizing=sizing, actor=actor, rerun_of=None
+            )
         # Every other check first: a profile's sandbox starts only for a good job.
         self.prepare(**self._fields(request, real, None)).discard()
         kernel_name, bind = self.target_kernel(
@@ -330,10 +358,16 @@ class JobService:
         profile: str | None,
         *,
         executor: str | None = None,
+        sized: bool = False,
     ) -> None:
         """A job runs with one kernel: named, a sandbox's, or a profile's sandbox's; on an
         executor this server has (``executor``; None: the default), which must be able to run
-        it in a sandbox when it names one (:meth:`Executor.check_sandbox`)."""
+        it in a sandbox when it names one (:meth:`Executor.check_sandbox`).
+
+        On an executor that sizes executions by profile, a ``profile`` sizes the run instead of
+        starting a sandbox: ``sized`` says the caller hands the profile on (:meth:`sized_by`,
+        then :meth:`prepare`), as :meth:`create` and :meth:`rerun` do. Callers that do not (a
+        schedule's runs, for now) are refused there rather than run unsized."""
         runs_on = self.executor_for(executor)
         if sum(bool(x) for x in (kernel_name, sandbox, profile)) > 1:
             raise InvalidInput(
@@ -343,6 +377,19 @@ class JobService:
         if not (sandbox or profile):
             return
         runs_on.check_sandbox(sandbox=sandbox, profile=profile)
+        if profile and runs_on.sizes_by_profile:
+            if sized:
+                return  # checked by sized_by, with the policy
+            raise InvalidInput(
+                f"Jobs on {runs_on.name} run with the kernels of their own executions; a job "
+                f"run now is sized there by profile {profile!r} (dataops run --profile "
+                f"{profile} --on {runs_on.name}), but a schedule's runs cannot be yet.",
+                hint=f"Schedule it on {runs_on.name} with a kernel (no sandbox or profile: the "
+                "executor's own size), or with the profile on an executor that runs jobs on "
+                "this server.",
+                executor=runs_on.name,
+                profile=profile,
+            )
         if self.sandboxes is None:
             raise BackendUnavailable(
                 "Sandboxes are not available to this process.",
@@ -367,6 +414,105 @@ class JobService:
             return kernel_name, _unbound
         assert self.sandboxes is not None
         return self.sandboxes.for_job(sandbox, profile, actor)
+
+    def run_target(
+        self,
+        kernel_name: str | None,
+        sandbox: str | None,
+        profile: str | None,
+        actor: str | None,
+        *,
+        executor: str | None = None,
+    ) -> tuple[str | None, Callable[[str | None], None], JobProfile | None]:
+        """As :meth:`target_kernel`, for a run that hands the profile on (a schedule's): on an
+        executor that sizes executions by profile, the profile it is sized by (checked with the
+        policy, see :meth:`sized_by`) and no sandbox; else that of :meth:`target_kernel` and
+        None. Pass the third to :meth:`prepare` (``sizing``)."""
+        self.check_target(kernel_name, sandbox, profile, executor=executor, sized=True)
+        sizing = self.sized_by(profile, actor, executor=executor)
+        if sizing is not None:
+            return kernel_name, _unbound, sizing
+        kernel, bind = self.target_kernel(kernel_name, sandbox, profile, actor, executor=executor)
+        return kernel, bind, None
+
+    def sized_by(
+        self, profile: str | None, actor: str | None, *, executor: str | None = None
+    ) -> JobProfile | None:
+        """On an executor that sizes executions by profile (:attr:`Executor.sizes_by_profile`),
+        the profile a run there is sized by: checked as a start of a sandbox of it is, with the
+        same messages (an unknown profile names those there are; what breaks the policy, by
+        how much), then by the executor (:meth:`Executor.check_profile`). None when there is
+        no profile or the executor does not size by one (a profile then means a sandbox
+        started for the run: :meth:`target_kernel`). Nothing is started or stored.
+
+        Of the quotas, only GPUs at once apply, to the run's own GPUs (a run that could never
+        fit is refused): the run is queued, not held, so the sandboxes the user holds now are
+        not counted, and the number of sandboxes and GPU-hours per day are a sandbox's. A
+        cluster enforces GPUs at once itself (its namespace's ResourceQuota: the run waits)."""
+        runs_on = self.executor_for(executor)
+        if not profile or not runs_on.sizes_by_profile:
+            return None
+        if self.sandboxes is None:
+            raise BackendUnavailable(
+                "Sandbox profiles are not available to this process.",
+                hint="Run it through the Jupyter server, or name a kernel.",
+            )
+        found = self.sandboxes.profile(profile)
+        policy = runs_on.profile_policy()
+        ask = SandboxCreate(profile=found.name)
+        resolved = rules.resolve(ask, found, policy)
+        problems = rules.request_problems(ask, found, policy, resolved)
+        if problems:
+            raise PolicyViolation(
+                f"The sandbox request breaks the policy: {'; '.join(problems)}.",
+                hint="Ask within the limits `dataops profiles list` shows, or ask an operator.",
+                problems=problems,
+            )
+        res = resolved.resources
+        gpus_only = policy.model_copy(
+            update={
+                "user_quota": QuotaLimits(gpus=policy.user_quota.gpus),
+                "team_quotas": {
+                    team: QuotaLimits(gpus=limits.gpus)
+                    for team, limits in policy.team_quotas.items()
+                },
+            }
+        )
+        problems = rules.quota_problems(gpus_only, actor, policy.team_of(actor), [], res.gpus)
+        if problems:
+            raise PolicyViolation(
+                f"The sandbox would exceed a quota: {'; '.join(problems)}.",
+                hint="Pick a profile with fewer GPUs, or ask an operator.",
+                problems=problems,
+            )
+        runs_on.check_profile(found, res)
+        sandbox_only = {
+            "environment": found.environment,
+            "packages": found.packages,
+            "tools": found.tools,
+            "data": found.data,
+            "env": found.env,
+            "secrets": found.secrets,
+        }
+        return JobProfile(
+            name=found.name,
+            resources=res,
+            image=found.image,
+            node_selector=dict(found.node_selector),
+            tolerations=[dict(t) for t in found.tolerations],
+            affinity=dict(found.affinity),
+            ignored=[name for name, value in sandbox_only.items() if value],
+        )
+
+    def profile_of(self, job: str | JobRecord) -> JobProfile | None:
+        """The profile a job's executions are sized by (a job queued with one on an executor
+        that sizes by profile), as it was checked then; None for any other job."""
+        row = self.record(job) if isinstance(job, str) else job
+        try:
+            data = self.files(row).read_bytes(job_files(row)["profile"])
+        except FileNotFoundError:
+            return None
+        return JobProfile.model_validate_json(data)
 
     def _create(
         self, request: JobCreate, real: Path, kernel_name: str | None, actor: str | None
@@ -439,13 +585,20 @@ class JobService:
     def _rerun(self, row: JobRecord, source: Path, request: JobRerun, actor: str | None) -> Job:
         parameters = dict(row.parameters or {})
         parameters.update(request.parameters or {})
-        profile = (
-            self.sandboxes.profile_of_job(row.id)
-            if self.sandboxes is not None and not request.kernel_name
-            else None
-        )
+        profile = None
+        if not request.kernel_name:
+            sized = self.profile_of(row)
+            if sized is not None:
+                profile = sized.name
+            elif self.sandboxes is not None:
+                profile = self.sandboxes.profile_of_job(row.id)
         executor = row.executor if row.executor in self.executors else None
-        if profile:  # it ran in a sandbox started for it: so does the re-run, in a new one
+        sizing = self.sized_by(profile, actor or self.ctx.actor, executor=executor)
+        kernel_name: str | None
+        bind: Callable[[str | None], None]
+        if sizing is not None:  # it was sized by a profile: so is the re-run, checked again
+            kernel_name, bind = row.kernel_name, _unbound
+        elif profile:  # it ran in a sandbox started for it: so does the re-run, in a new one
             kernel_name, bind = self.target_kernel(
                 None, None, profile, actor or self.ctx.actor, executor=executor
             )
@@ -463,6 +616,7 @@ class JobService:
                 max_retries=row.max_retries,
                 tags=list(row.tags or []),
                 executor=executor,
+                sizing=sizing,
                 actor=actor,
                 rerun_of=row.id,
             )
@@ -513,11 +667,19 @@ class JobService:
         tags: list[str],
         cache: PrepareCache | None = None,
         executor: str | None = None,
+        sizing: JobProfile | None = None,
     ) -> PreparedJob:
         """Check a job request and stage its notebook, storing nothing yet: bad input raises.
         Then :meth:`insert` it in a unit of work, or ``discard()`` it. ``executor`` names where
-        it runs (None: the default executor)."""
+        it runs (None: the default executor); ``sizing`` is the profile it is sized by there
+        (:meth:`sized_by`), staged with it."""
         runs_on = self.executor_for(executor)
+        if sizing is not None and not runs_on.sizes_by_profile:
+            raise InvalidInput(
+                f"Jobs on {runs_on.name} are not sized by a profile.",
+                hint="Run it in a sandbox of the profile instead.",
+                executor=runs_on.name,
+            )
         nb, spec, staged = self._read(source, display_path, cache)
         values, warnings = check_parameters(
             spec, parameters, max_value_bytes=self.config.max_parameter_bytes
@@ -540,8 +702,11 @@ class JobService:
         files, jobs_key = place
         files_key = f"{jobs_key}/{stem}-{job_id}"
         files.write_bytes(f"{files_key}/{INPUT_NAME}", staged)
+        if sizing is not None:
+            files.write_bytes(f"{files_key}/{PROFILE_NAME}", sizing.model_dump_json().encode())
         return PreparedJob(
             files=files,
+            profile=sizing.name if sizing is not None else None,
             fields={
                 "id": job_id,
                 "name": name or Path(display_path).stem,
@@ -699,6 +864,7 @@ class JobService:
             "kernel": fields["kernel_name"],
             "rerun_of": rerun_of,
             **{k: v for k, v in extra.items() if k == "schedule_id"},
+            **({"profile": prepared.profile} if prepared.profile else {}),
         }
         return row, ("job.rerun" if rerun_of else "job.create", "job", fields["id"], actor, detail)
 

@@ -261,7 +261,8 @@ class ScheduleFirer:
                 source = cache.paths[where] = resolve_notebook(root, definition["notebook_path"])
             # A sandbox to run in: a ready one's kernel, or one of a profile started for it
             # (after the executor is checked: one the server no longer has misses the run).
-            kernel_name, plan.bind = self.jobs.target_kernel(
+            # On a cluster executor, a profile sizes the run's pod instead (no sandbox).
+            kernel_name, plan.bind, sizing = self.jobs.run_target(
                 definition.get("kernel_name"),
                 definition.get("sandbox"),
                 definition.get("profile"),
@@ -281,6 +282,7 @@ class ScheduleFirer:
                 tags=["scheduled"],
                 cache=cache,
                 executor=definition.get("executor"),
+                sizing=sizing,
             )
         except DataOpsError as exc:
             plan.kind, plan.reason = FiringOutcome.MISSED, str(exc)

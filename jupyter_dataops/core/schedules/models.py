@@ -60,7 +60,8 @@ class ScheduleCreate(_Model):
         None,
         max_length=63,
         description="Run each time in a sandbox of this profile, started for the run and stopped "
-        "when it ends",
+        "when it ends; on an executor that sizes runs by profile (kubernetes), each run is "
+        "sized like it (no sandbox)",
     )
     executor: str | None = Field(
         None,
@@ -100,7 +101,8 @@ class ScheduleUpdate(_Model):
         None,
         max_length=63,
         description="Run each time in a sandbox of this profile, started for the run and stopped "
-        "when it ends",
+        "when it ends; on an executor that sizes runs by profile (kubernetes), each run is "
+        "sized like it (no sandbox)",
     )
     executor: str | None = Field(
         None,

@@ -76,12 +76,16 @@ class ScheduleService:
         return self.ctx.config
 
     # -- checking a definition ----------------------------------------------------------------
-    def check(self, definition: dict[str, Any], root: Path) -> tuple[dict[str, Any], list[str]]:
+    def check(
+        self, definition: dict[str, Any], root: Path, owner: str | None = None
+    ) -> tuple[dict[str, Any], list[str]]:
         """A definition checked as a job of it would be, now: the notebook exists and reads,
         the parameters fit its parameters cell, the executor is one of the server's and can run
         it (its kernel, or in its sandbox), the kernel exists and speaks its language, the cron
         expression and zone are valid and fire no more often than the operator allows, the
-        notification targets are sane. Returns it with the parameters typed, and warnings."""
+        notification targets are sane; a profile that sizes its runs on the executor fits the
+        policy of ``owner`` (whose runs they are). Returns it with the parameters typed, and
+        warnings."""
         from .notify import check_email, check_webhook_url
 
         real = resolve_notebook(root, definition["notebook_path"])
@@ -102,7 +106,11 @@ class ScheduleService:
             definition.get("sandbox"),
             definition.get("profile"),
             executor=executor,
+            sized=True,
         )
+        # A profile that sizes its runs on the cluster is checked with the policy now, as a
+        # run of it would be (a refusal at every firing would be found too late).
+        self.jobs.sized_by(definition.get("profile"), owner, executor=executor)
         if not (definition.get("sandbox") or definition.get("profile")):
             self.jobs.check_kernel(
                 definition.get("kernel_name")
@@ -144,7 +152,7 @@ class ScheduleService:
     def create(self, request: ScheduleCreate, *, actor: str | None = None) -> Schedule:
         actor = actor or self.ctx.actor
         root = self.ctx.root
-        definition, _ = self.check(request.model_dump(mode="json", exclude={"name"}), root)
+        definition, _ = self.check(request.model_dump(mode="json", exclude={"name"}), root, actor)
         now = self.ctx.clock.time()
         cron = cron_schedule(definition["cron"], definition["timezone"])
         schedule_id = new_schedule_id()
@@ -203,7 +211,7 @@ class ScheduleService:
         chosen = [k for k in targets if changes.get(k)]
         if len(chosen) == 1:  # a new target replaces the old one
             merged.update({k: None for k in targets if k != chosen[0]})
-        definition, _ = self.check(merged, Path(row.root_dir))
+        definition, _ = self.check(merged, Path(row.root_dir), row.owner or actor)
         now = self.ctx.clock.time()
         fields: dict[str, Any] = {
             "version": row.version + 1,
@@ -318,7 +326,7 @@ class ScheduleService:
         definition = row.definition
         parameters = {**(definition.get("parameters") or {}), **(request.parameters or {})}
         root = Path(row.root_dir)
-        kernel_name, bind = self.jobs.target_kernel(
+        kernel_name, bind, sizing = self.jobs.run_target(
             definition.get("kernel_name"),
             definition.get("sandbox"),
             definition.get("profile"),
@@ -337,6 +345,7 @@ class ScheduleService:
                 max_retries=_retries(definition, self.config),
                 tags=["scheduled", "run-now"],
                 executor=definition.get("executor"),
+                sizing=sizing,
             )
         except BaseException:
             bind(None)
