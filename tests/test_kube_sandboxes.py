@@ -537,10 +537,18 @@ def test_a_kernel_in_a_pod_gets_the_servers_identity_only_where_pods_reach_the_s
         "AWS_SECRET_ACCESS_KEY": "server-only",
     }
     assert kernel_env(env, "http://jupyter.ml.svc:8888") == {
-        "DATAOPS_SERVER_URL": "http://jupyter.ml.svc:8888",
+        "DATAOPS_SERVER_URL": "http://jupyter.ml.svc:8888/",
         "DATAOPS_TOKEN": "dataops1.x.y",
     }
     assert kernel_env(env, "") == {}
+    # Behind a base URL (JupyterHub's /user/NAME/), pods keep it unless the setting names a path.
+    hub = {**env, "DATAOPS_SERVER_URL": "http://127.0.0.1:8888/user/alice/"}
+    assert kernel_env(hub, "http://hub.ml.svc:8081")["DATAOPS_SERVER_URL"] == (
+        "http://hub.ml.svc:8081/user/alice/"
+    )
+    assert kernel_env(hub, "http://hub.ml.svc:8081/user/alice/")["DATAOPS_SERVER_URL"] == (
+        "http://hub.ml.svc:8081/user/alice/"
+    )
 
 
 def test_sandboxes_run_here_or_on_the_cluster_by_profile_or_by_request(emulator, tmp_path: Path):

@@ -35,6 +35,9 @@ ENV_CERT = "DATAOPS_SERVER_CERT"
 ENV_ACTOR = "DATAOPS_ACTOR"
 #: The job a job's kernel runs (what it publishes records it: lineage).
 ENV_JOB = "DATAOPS_JOB_ID"
+#: Set in pods on a cluster: a kernel there acts through the server or not at all (it has no
+#: store of its own to fall back on).
+ENV_SERVER_ONLY = "DATAOPS_SERVER_ONLY"
 
 
 class InvalidToken(DataOpsError):

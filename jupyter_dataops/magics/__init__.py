@@ -30,8 +30,8 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class
 
 from ..client import Client, HttpClient
 from ..commands import TABLE, Invocation, UsageProblem
-from ..core.errors import DataOpsError
-from ..core.identity import ENV_ACTOR
+from ..core.errors import BackendUnavailable, DataOpsError
+from ..core.identity import ENV_ACTOR, ENV_SERVER_ONLY
 from ..core.jobs.models import Job, JobPage
 from ..core.schedules.models import Schedule, SchedulePage
 from ..core.snapshots.models import Snapshot, SnapshotPage
@@ -177,6 +177,13 @@ class DataOpsMagics(Magics):
                     hint="Leave out --root-dir.",
                 )
             return self._clients.setdefault("", remote)
+        if os.environ.get(ENV_SERVER_ONLY):
+            raise BackendUnavailable(
+                "%dataops cannot act in this kernel: it runs in a pod on the cluster, which has "
+                "no store of its own, and the server gave it no address to reach it at.",
+                hint='An operator sets c.Kubernetes.server_url = "http://<service>.<namespace>'
+                '.svc:8888" (where pods reach the Jupyter server); start the kernel again then.',
+            )
         root = str(Path(root_dir).expanduser().resolve()) if root_dir else os.getcwd()
         if root not in self._clients:
             from ..client import LocalClient

@@ -412,7 +412,32 @@ class DataOpsExtension(ExtensionApp):
                     self.log.info(
                         "jupyter_dataops: its sandbox ended; shutting down kernel %s", kernel_id
                     )
-                    await manager.shutdown_kernel(kernel_id, now=True)
+                    await self._shut_down_kernel(kernel_id)
+
+    async def shut_down_sandbox_kernels(self, sandbox_id: str) -> None:
+        """Shut down this server's kernels of a sandbox about to stop, before it stops: else
+        its kernels' restarter may see them die and start them again in a sandbox that is
+        going."""
+        from ..backends.sandbox_files import KERNEL_PREFIX
+
+        manager: Any = self._server.kernel_manager
+        for kernel_id in list(manager.list_kernel_ids()):
+            with contextlib.suppress(Exception):
+                if manager.get_kernel(kernel_id).kernel_name == KERNEL_PREFIX + sandbox_id:
+                    await self._shut_down_kernel(kernel_id)
+
+    async def _shut_down_kernel(self, kernel_id: str) -> None:
+        """Shut a kernel down; one whose shutdown fails (its process gone, a restart under way)
+        is taken out of the server's list all the same, so it is not shown as running."""
+        manager: Any = self._server.kernel_manager
+        try:
+            await manager.shutdown_kernel(kernel_id, now=True)
+        except Exception as exc:
+            self.log.info(
+                "jupyter_dataops: kernel %s did not shut down (%s); removed", kernel_id, exc
+            )
+            with contextlib.suppress(Exception):
+                manager.remove_kernel(kernel_id)
 
     def _kernel_activity(self) -> dict[str, float]:
         """When each kernel of this server was last active (busy now counts as now)."""

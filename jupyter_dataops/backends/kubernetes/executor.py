@@ -34,6 +34,7 @@ import time
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ...core.errors import BackendUnavailable, Conflict, DataOpsError, InvalidInput, NotFound
+from ...core.identity import ENV_SERVER_ONLY
 from ...core.jobs.executor import (
     ExecutionRequest,
     ExecutionUpdate,
@@ -49,7 +50,7 @@ from .client import Cluster, WatchExpired, require_kubernetes, translate
 from .names import execution_name, label_value, namespace_for
 from .pod_runner import PROGRESS
 from .reachability import require_reachable
-from .settings import Kubernetes
+from .settings import Kubernetes, pod_server_url
 
 if TYPE_CHECKING:
     from ...core.sandboxes.models import Policy, Profile, Resources
@@ -263,7 +264,9 @@ class KubernetesExecutor(Executor):
         kernel_env = dict(request.env)
         if "DATAOPS_SERVER_URL" in kernel_env:
             if self.settings.server_url:
-                kernel_env["DATAOPS_SERVER_URL"] = self.settings.server_url
+                kernel_env["DATAOPS_SERVER_URL"] = pod_server_url(
+                    self.settings.server_url, kernel_env["DATAOPS_SERVER_URL"]
+                )
             else:
                 for key in ("DATAOPS_SERVER_URL", "DATAOPS_TOKEN", "DATAOPS_SERVER_CERT"):
                     kernel_env.pop(key, None)
@@ -286,6 +289,7 @@ class KubernetesExecutor(Executor):
         env = {
             "DATAOPS_FILES_URL": self.dataops.job_files_url,
             "DATAOPS_REQUEST": execution.request_key,
+            ENV_SERVER_ONLY: "1",  # %dataops in the job's kernel: through the server or not
         }
         body = objects.job_object(
             objects.JobExecution(

@@ -13,6 +13,7 @@ reach the server.
 from __future__ import annotations
 
 import asyncio
+import http.client
 import json
 import signal
 import urllib.error
@@ -23,6 +24,7 @@ from jupyter_client.provisioning.provisioner_base import KernelProvisionerBase
 from traitlets import Unicode
 
 from ..local.sandbox_provisioner import SandboxStopped, read_launch
+from .settings import pod_server_url
 
 IDENTITY = ("DATAOPS_SERVER_URL", "DATAOPS_TOKEN", "DATAOPS_JOB_ID", "DATAOPS_ACTOR")
 
@@ -53,7 +55,8 @@ def call(
         raise HostError(
             f"The sandbox's kernel host answered {exc.code}: {message or exc.reason}"
         ) from None
-    except (urllib.error.URLError, OSError) as exc:
+    except (urllib.error.URLError, OSError, http.client.HTTPException, ValueError) as exc:
+        # Also a pod deleted mid-answer (IncompleteRead) or an answer that is not JSON.
         raise HostError(
             f"The sandbox's kernel host at {launch['host']}:{launch['port']} cannot be reached: "
             f"{getattr(exc, 'reason', exc)}"
@@ -66,7 +69,7 @@ def kernel_env(env: dict[str, str], server_url: str) -> dict[str, str]:
     found = {key: env[key] for key in IDENTITY if key in env}
     if "DATAOPS_SERVER_URL" in found:
         if server_url:
-            found["DATAOPS_SERVER_URL"] = server_url
+            found["DATAOPS_SERVER_URL"] = pod_server_url(server_url, found["DATAOPS_SERVER_URL"])
         else:
             found.pop("DATAOPS_SERVER_URL")
             found.pop("DATAOPS_TOKEN", None)

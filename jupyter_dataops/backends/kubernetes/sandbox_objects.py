@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ...core.errors import InvalidInput
+from ...core.identity import ENV_SERVER_ONLY
 from ...core.sandboxes import models as sandbox_models
 from ...core.sandboxes.quantities import format_cpus
 from .names import dns_label, label_value
@@ -196,7 +197,7 @@ def sandbox_objects(sb: SandboxPod, pod: PodSettings) -> list[dict[str, Any]]:
         "metadata": dict(metadata),
         "data": config_data,
     }
-    plain = {**pod.env, **sb.env}
+    plain = {**pod.env, **sb.env, ENV_SERVER_ONLY: "1"}
     if sb.packages:
         plain[PACKAGES_ENV] = packages_dir(sb.packages)
     env: list[dict[str, Any]] = [

@@ -27,6 +27,7 @@ through the kernel host. Every call to the cluster and to a pod runs in the call
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import secrets
@@ -546,8 +547,17 @@ class KubernetesSandboxProvider(SandboxFiles, SandboxProvider):
     def stop(self, sandbox_id: str, *, timeout: float = 10.0) -> Sample:
         launch = self._launch(sandbox_id)
         self.remove_files(sandbox_id)  # out of the picker first: no new kernel
-        if launch is None:
-            return self._samples.pop(sandbox_id, Sample(kernels=[]))
+        if launch is None:  # stopped already (a second stop): its kernels ended with it
+            with self._lock:
+                cached = self._samples.pop(sandbox_id, Sample(kernels=[]))
+            now = time.time()
+            return dataclasses.replace(
+                cached,
+                kernels=[
+                    k.model_copy(update={"ended_at": k.ended_at or now}) for k in cached.kernels
+                ],
+                memory_bytes=0,
+            )
         sample = self._sample(launch, sandbox_id)
         stopped: dict[str, KernelRecord] = {}
         for kernel in sample.kernels:

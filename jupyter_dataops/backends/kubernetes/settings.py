@@ -339,3 +339,15 @@ class Kubernetes(Configurable):
             labels=dict(self.labels),
             files_volume=files_volume,
         )
+
+
+def pod_server_url(server_url: str, local: str) -> str:
+    """``c.Kubernetes.server_url`` as a pod's kernel calls it: with the server's base URL (the
+    path of ``local``, the URL the server gives its own kernels: JupyterHub's ``/user/NAME/``)
+    when it names no path of its own."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    ours = urlsplit(server_url)
+    if ours.path.strip("/"):
+        return server_url
+    return urlunsplit(ours._replace(path=urlsplit(local).path or "/"))

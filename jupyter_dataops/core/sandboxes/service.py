@@ -112,6 +112,8 @@ class SandboxService:
         self._last_cpu: dict[str, float] = {}
         #: Sandboxes whose provider this server no longer offers, warned about once.
         self._orphans: set[str] = set()
+        #: Sandboxes this process is stopping now (a reconcile meanwhile leaves them to it).
+        self._stopping: set[str] = set()
 
     # -- profiles -----------------------------------------------------------------------------
     def profile(self, name: str) -> Profile:
@@ -640,7 +642,11 @@ class SandboxService:
             )
             uow.audit.add("sandbox.stop", "sandbox", sandbox_id, actor, reason=reason)
             uow.commit()
-        self._finish_stop(sandbox_id)
+        self._stopping.add(sandbox_id)
+        try:
+            self._finish_stop(sandbox_id)
+        finally:
+            self._stopping.discard(sandbox_id)
         return self.get(sandbox_id)
 
     def _finish_stop(self, sandbox_id: str) -> None:
@@ -805,6 +811,8 @@ class SandboxService:
                 return "provisioning was interrupted; failed and released"
             return None
         if row.status == SandboxStatus.STOPPING.value:
+            if row.id in self._stopping:
+                return None  # this process is stopping it: its stop records how it ended
             self._finish_stop(row.id)
             return "stopped"
         provider = self._provider_of(row)

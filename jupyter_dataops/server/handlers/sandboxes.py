@@ -59,6 +59,9 @@ class SandboxStopHandler(DataOpsHandler):
     async def post(self, sandbox_id: str) -> None:
         """Stop its kernels, take it out of the kernel picker and free its devices."""
         actor = self.actor
+        found = await self.call(lambda s: s.sandboxes.get(sandbox_id))
+        if found.status.active:  # its kernels here first, so none is restarted as it goes
+            await self.dataops.shut_down_sandbox_kernels(found.id)
         sandbox = await self.call(lambda s: s.sandboxes.stop(sandbox_id, actor=actor))
         await self.dataops.shut_down_stopped_sandbox_kernels()
         self.write_json(sandbox)
