@@ -144,6 +144,8 @@ class Kubernetes(Configurable):
         "",
         help="""The Jupyter server's URL as pods reach it, so `%dataops` in a pod's kernel acts
         through the server. Needed when the store is sqlite (pods cannot reach the server's file).
+        Without a path, the server's base URL is kept (JupyterHub's /user/NAME/). Without it,
+        %dataops in a pod refuses, naming this setting.
         Example: c.Kubernetes.server_url = "http://jupyter.ml.svc:8888" """,
     ).tag(config=True)
 
