@@ -29,7 +29,10 @@ from jupyter_dataops.services import Services
 
 from .kube_cluster import NAMESPACE, emulated_cluster, wait_for
 from .schedule_helpers import SchedEnv
-from .test_kube_serving import mlflow_server  # noqa: F401 (a fixture)
+from .test_kube_serving import (
+    log_tripler,
+    mlflow_server,  # noqa: F401 (a fixture)
+)
 
 PORTS = {"endpoint_port_min": 18900, "endpoint_port_max": 18949}
 ELSEWHERE = f"{__name__}.Elsewhere"
@@ -271,27 +274,10 @@ def test_a_publish_on_the_cluster_serves_there_while_this_machine_stays_the_defa
     tmp_path,
     mlflow_server,  # noqa: F811 (the fixture imported above)
 ):
-    import mlflow
-    import pandas as pd
-    from mlflow.models import infer_signature
-
-    from jupyter_dataops.backends.mlflow_registry import MlflowRegistry, tracking
+    from jupyter_dataops.backends.mlflow_registry import MlflowRegistry
     from jupyter_dataops.core.config import DataOps
 
-    class Tripler(mlflow.pyfunc.PythonModel):
-        def predict(self, context, model_input, params=None):
-            return model_input["x"] * 3
-
-    with tracking(mlflow_server):
-        mlflow.set_experiment("targets")
-        xs = pd.DataFrame({"x": [1.0, 2.0]})
-        with mlflow.start_run() as run:
-            mlflow.pyfunc.log_model(
-                name="model",
-                python_model=Tripler(),
-                signature=infer_signature(xs, [3.0, 6.0]),
-                pip_requirements=["pandas"],
-            )
+    run_id = log_tripler(mlflow_server, "targets")
     with emulated_cluster() as (api, kubelet):
         kubelet.dns["mlflow.dataops.svc:5000"] = mlflow_server.removeprefix("http://")
         dataops = DataOps(
@@ -310,9 +296,7 @@ def test_a_publish_on_the_cluster_serves_there_while_this_machine_stays_the_defa
                 mlflow_server, experiment="targets", artifact_location=""
             )
             endpoint = services.endpoints.publish(
-                PublishRequest(
-                    model_uri=f"runs:/{run.info.run_id}/model", name="tri", target="kubernetes"
-                ),
+                PublishRequest(model_uri=f"runs:/{run_id}/model", name="tri", target="kubernetes"),
                 actor="alice",
             ).endpoint
             assert endpoint.target == "kubernetes" and endpoint.status.value == "running"

@@ -26,7 +26,10 @@ from jupyter_dataops.core.errors import BackendUnavailable, Conflict, InvalidInp
 from .kserve_controller import KServeController
 from .kube_cluster import NAMESPACE, emulated_cluster, wait_for
 from .kubeapi import KubeAPI, _structural_check, kserve_crd
-from .test_kube_serving import mlflow_server  # noqa: F401  (a fixture: the real MLflow server)
+from .test_kube_serving import (
+    log_tripler,
+    mlflow_server,  # noqa: F401  (a fixture: the real MLflow server)
+)
 from .test_kube_serving import target_of as serving_target_of
 
 WAIT = 90
@@ -397,28 +400,12 @@ def test_publishing_a_model_serves_it_as_an_inference_service(
     real registry, registered, served by the InferenceService's predictor (the controller makes
     its Deployment and Service, the kubelet runs our model server on the registry's files),
     invoked through the server, then deleted with everything KServe made for it."""
-    import mlflow
-    import pandas as pd
-    from mlflow.models import infer_signature
 
-    from jupyter_dataops.backends.mlflow_registry import MlflowRegistry, tracking
+    from jupyter_dataops.backends.mlflow_registry import MlflowRegistry
     from jupyter_dataops.core.endpoints.models import InvokeRequest, PublishRequest
     from jupyter_dataops.services import Services
 
-    class Tripler(mlflow.pyfunc.PythonModel):
-        def predict(self, context, model_input, params=None):
-            return model_input["x"] * 3
-
-    with tracking(mlflow_server):
-        mlflow.set_experiment("kserve-endpoints")
-        xs = pd.DataFrame({"x": [1.0, 2.0]})
-        with mlflow.start_run() as run:
-            mlflow.pyfunc.log_model(
-                name="model",
-                python_model=Tripler(),
-                signature=infer_signature(xs, [3.0, 6.0]),
-                pip_requirements=["pandas"],
-            )
+    run_id = log_tripler(mlflow_server, "kserve-endpoints")
     with emulated_cluster() as (api, kubelet):
         kubelet.dns["mlflow.dataops.svc:5000"] = mlflow_server.removeprefix("http://")
         api.install_crd(kserve_crd())
@@ -430,7 +417,7 @@ def test_publishing_a_model_serves_it_as_an_inference_service(
                     mlflow_server, experiment="kserve-endpoints", artifact_location=""
                 )
                 publication = services.endpoints.publish(
-                    PublishRequest(model_uri=f"runs:/{run.info.run_id}/model", name="tripler"),
+                    PublishRequest(model_uri=f"runs:/{run_id}/model", name="tripler"),
                     actor="alice",
                 )
                 endpoint = publication.endpoint

@@ -346,26 +346,22 @@ def registry(cluster, request) -> str:
     return url
 
 
-def test_publishing_a_model_serves_it_on_the_cluster(tmp_path, cluster, registry):
-    """The publish flow of the endpoint service with the Kubernetes target: the model logged
-    to the registry, registered with its alias, served by a Deployment whose pod loads it from
-    the registry, invoked through the server, then deleted."""
+def log_tripler(tracking_uri: str, experiment: str) -> str:
+    """Log a model that triples ``x`` to the registry at ``tracking_uri``; its run's id. The
+    class is defined here, in a function, so it is pickled by value: pods without this test
+    module load it too."""
     import mlflow
     import pandas as pd
     from mlflow.models import infer_signature
 
-    from jupyter_dataops.backends.mlflow_registry import MlflowRegistry, tracking
-    from jupyter_dataops.core.endpoints.models import InvokeRequest, PublishRequest
-    from jupyter_dataops.services import Services
-
-    api = cluster.api
+    from jupyter_dataops.backends.mlflow_registry import tracking
 
     class Tripler(mlflow.pyfunc.PythonModel):
         def predict(self, context, model_input, params=None):
             return model_input["x"] * 3
 
-    with tracking(registry):
-        mlflow.set_experiment("k8s-endpoints")
+    with tracking(tracking_uri):
+        mlflow.set_experiment(experiment)
         xs = pd.DataFrame({"x": [1.0, 2.0]})
         with mlflow.start_run() as run:
             mlflow.pyfunc.log_model(
@@ -374,6 +370,21 @@ def test_publishing_a_model_serves_it_on_the_cluster(tmp_path, cluster, registry
                 signature=infer_signature(xs, [3.0, 6.0]),
                 pip_requirements=["pandas"],
             )
+    return str(run.info.run_id)
+
+
+def test_publishing_a_model_serves_it_on_the_cluster(tmp_path, cluster, registry):
+    """The publish flow of the endpoint service with the Kubernetes target: the model logged
+    to the registry, registered with its alias, served by a Deployment whose pod loads it from
+    the registry, invoked through the server, then deleted."""
+
+    from jupyter_dataops.backends.mlflow_registry import MlflowRegistry
+    from jupyter_dataops.core.endpoints.models import InvokeRequest, PublishRequest
+    from jupyter_dataops.services import Services
+
+    api = cluster.api
+
+    run_id = log_tripler(registry, "k8s-endpoints")
     target = target_of(tmp_path, api)
     services = Services.from_config(target.dataops, actor="alice")
     try:
@@ -382,7 +393,7 @@ def test_publishing_a_model_serves_it_on_the_cluster(tmp_path, cluster, registry
             registry, experiment="k8s-endpoints", artifact_location=""
         )
         publication = services.endpoints.publish(
-            PublishRequest(model_uri=f"runs:/{run.info.run_id}/model", name="tripler"),
+            PublishRequest(model_uri=f"runs:/{run_id}/model", name="tripler"),
             actor="alice",
         )
         endpoint = publication.endpoint

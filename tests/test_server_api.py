@@ -46,6 +46,7 @@ async def test_info(dataops_api, notebook_root):
         "progress": True,
         "gpus": False,
         "max_concurrent_jobs": os.cpu_count() or 1,
+        "profiles": False,  # a job's profile starts a sandbox here; it sizes pods on a cluster
     }
 
 

@@ -460,15 +460,7 @@ class JobService:
         found = self.sandboxes.profile(profile)
         policy = runs_on.profile_policy()
         ask = SandboxCreate(profile=found.name)
-        resolved = rules.resolve(ask, found, policy)
-        problems = rules.request_problems(ask, found, policy, resolved)
-        if problems:
-            raise PolicyViolation(
-                f"The sandbox request breaks the policy: {'; '.join(problems)}.",
-                hint="Ask within the limits `dataops profiles list` shows, or ask an operator.",
-                problems=problems,
-            )
-        res = resolved.resources
+        res = rules.checked(ask, found, policy).resources
         gpus_only = policy.model_copy(
             update={
                 "user_quota": QuotaLimits(gpus=policy.user_quota.gpus),

@@ -8,7 +8,7 @@ import dataclasses
 import math
 from collections.abc import Iterable
 
-from ..errors import InvalidInput
+from ..errors import InvalidInput, PolicyViolation
 from .models import (
     OVERRIDABLE,
     FieldLimit,
@@ -226,6 +226,20 @@ def request_problems(
         max_lifetime=resolved.max_lifetime,
     )
     return problems
+
+
+def checked(request: SandboxCreate, profile: Profile, policy: Policy) -> Resolved:
+    """The request resolved against the policy, or PolicyViolation naming every limit it
+    breaks and by how much (what a sandbox start and a job sized by a profile both say)."""
+    resolved = resolve(request, profile, policy)
+    problems = request_problems(request, profile, policy, resolved)
+    if problems:
+        raise PolicyViolation(
+            f"The sandbox request breaks the policy: {'; '.join(problems)}.",
+            hint="Ask within the limits `dataops profiles list` shows, or ask an operator.",
+            problems=problems,
+        )
+    return resolved
 
 
 def _quota_problems(scope: str, limits: QuotaLimits, held: list[Holding], gpus: int) -> list[str]:

@@ -283,14 +283,7 @@ class SandboxService:
             )
         policy = self._policy()
         bounded = self._policy_for(provider)
-        resolved = rules.resolve(request, profile, bounded)
-        problems = rules.request_problems(request, profile, bounded, resolved)
-        if problems:
-            raise PolicyViolation(
-                f"The sandbox request breaks the policy: {'; '.join(problems)}.",
-                hint="Ask within the limits `dataops profiles list` shows, or ask an operator.",
-                problems=problems,
-            )
+        resolved = rules.checked(request, profile, bounded)
         devices, _ = self._inventory()
         team = policy.team_of(actor)
         now = self._now()
