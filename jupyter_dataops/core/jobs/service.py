@@ -327,7 +327,6 @@ class JobService:
             request.sandbox,
             request.profile,
             executor=request.executor,
-            sized=True,
         )
         sizing = self.sized_by(request.profile, actor or self.ctx.actor, executor=request.executor)
         if sizing is not None:
@@ -358,16 +357,14 @@ class JobService:
         profile: str | None,
         *,
         executor: str | None = None,
-        sized: bool = False,
     ) -> None:
         """A job runs with one kernel: named, a sandbox's, or a profile's sandbox's; on an
         executor this server has (``executor``; None: the default), which must be able to run
         it in a sandbox when it names one (:meth:`Executor.check_sandbox`).
 
         On an executor that sizes executions by profile, a ``profile`` sizes the run instead of
-        starting a sandbox: ``sized`` says the caller hands the profile on (:meth:`sized_by`,
-        then :meth:`prepare`), as :meth:`create` and :meth:`rerun` do. Callers that do not (a
-        schedule's runs, for now) are refused there rather than run unsized."""
+        starting a sandbox: :meth:`sized_by` checks it, and the caller hands it on to
+        :meth:`prepare` (:meth:`run_target` does both)."""
         runs_on = self.executor_for(executor)
         if sum(bool(x) for x in (kernel_name, sandbox, profile)) > 1:
             raise InvalidInput(
@@ -378,18 +375,7 @@ class JobService:
             return
         runs_on.check_sandbox(sandbox=sandbox, profile=profile)
         if profile and runs_on.sizes_by_profile:
-            if sized:
-                return  # checked by sized_by, with the policy
-            raise InvalidInput(
-                f"Jobs on {runs_on.name} run with the kernels of their own executions; a job "
-                f"run now is sized there by profile {profile!r} (dataops run --profile "
-                f"{profile} --on {runs_on.name}), but a schedule's runs cannot be yet.",
-                hint=f"Schedule it on {runs_on.name} with a kernel (no sandbox or profile: the "
-                "executor's own size), or with the profile on an executor that runs jobs on "
-                "this server.",
-                executor=runs_on.name,
-                profile=profile,
-            )
+            return  # sizes the run: checked with the policy by sized_by
         if self.sandboxes is None:
             raise BackendUnavailable(
                 "Sandboxes are not available to this process.",
@@ -428,7 +414,7 @@ class JobService:
         executor that sizes executions by profile, the profile it is sized by (checked with the
         policy, see :meth:`sized_by`) and no sandbox; else that of :meth:`target_kernel` and
         None. Pass the third to :meth:`prepare` (``sizing``)."""
-        self.check_target(kernel_name, sandbox, profile, executor=executor, sized=True)
+        self.check_target(kernel_name, sandbox, profile, executor=executor)
         sizing = self.sized_by(profile, actor, executor=executor)
         if sizing is not None:
             return kernel_name, _unbound, sizing
@@ -585,15 +571,15 @@ class JobService:
             elif self.sandboxes is not None:
                 profile = self.sandboxes.profile_of_job(row.id)
         executor = row.executor if row.executor in self.executors else None
-        sizing = self.sized_by(profile, actor or self.ctx.actor, executor=executor)
         kernel_name: str | None
         bind: Callable[[str | None], None]
-        if sizing is not None:  # it was sized by a profile: so is the re-run, checked again
-            kernel_name, bind = row.kernel_name, _unbound
-        elif profile:  # it ran in a sandbox started for it: so does the re-run, in a new one
-            kernel_name, bind = self.target_kernel(
+        sizing: JobProfile | None = None
+        if profile:  # sized by it again (checked again), or in a new sandbox of it
+            kernel_name, bind, sizing = self.run_target(
                 None, None, profile, actor or self.ctx.actor, executor=executor
             )
+            if sizing is not None:
+                kernel_name = row.kernel_name
         else:
             kernel_name, bind = request.kernel_name or row.kernel_name, _unbound
         try:

@@ -106,7 +106,6 @@ class ScheduleService:
             definition.get("sandbox"),
             definition.get("profile"),
             executor=executor,
-            sized=True,
         )
         # A profile that sizes its runs on the cluster is checked with the policy now, as a
         # run of it would be (a refusal at every firing would be found too late).
